@@ -1,0 +1,1 @@
+"""Image builds and local runs of model homes (later issues)."""

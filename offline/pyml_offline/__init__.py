@@ -1,0 +1,1 @@
+"""Spark batch predictions with a model's image (later issues)."""

@@ -1,0 +1,26 @@
+"""PyML: one model home folder → a local copy, an online endpoint and Spark batch predictions.
+
+Only the public API lives here. The contract classes are imported eagerly (every model.py
+needs them); the rest loads on first use so that `from pyml import DataFrameModel` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from pyml.contract import DataFrameModel, TensorModel
+
+if TYPE_CHECKING:
+    from pyml.client import Client
+    from pyml.model import Model, save_validation
+
+__all__ = ["Client", "DataFrameModel", "Model", "TensorModel", "save_validation"]
+
+_LAZY = {"Client": "pyml.client", "Model": "pyml.model", "save_validation": "pyml.model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pyml' has no attribute {name!r}")

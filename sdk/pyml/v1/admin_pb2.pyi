@@ -1,0 +1,86 @@
+from pyml.v1 import payload_pb2 as _payload_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DeploymentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEPLOYMENT_STATE_UNSPECIFIED: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_PENDING: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_STARTING: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_LOADING: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_VALIDATING: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_READY: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_FAILED: _ClassVar[DeploymentState]
+    DEPLOYMENT_STATE_STOPPED: _ClassVar[DeploymentState]
+DEPLOYMENT_STATE_UNSPECIFIED: DeploymentState
+DEPLOYMENT_STATE_PENDING: DeploymentState
+DEPLOYMENT_STATE_STARTING: DeploymentState
+DEPLOYMENT_STATE_LOADING: DeploymentState
+DEPLOYMENT_STATE_VALIDATING: DeploymentState
+DEPLOYMENT_STATE_READY: DeploymentState
+DEPLOYMENT_STATE_FAILED: DeploymentState
+DEPLOYMENT_STATE_STOPPED: DeploymentState
+
+class DeployRequest(_message.Message):
+    __slots__ = ("model_name", "home_path", "model_version", "wait")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    HOME_PATH_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    home_path: str
+    model_version: int
+    wait: bool
+    def __init__(self, model_name: _Optional[str] = ..., home_path: _Optional[str] = ..., model_version: _Optional[int] = ..., wait: _Optional[bool] = ...) -> None: ...
+
+class Deployment(_message.Message):
+    __slots__ = ("model_name", "model_version", "state", "reason", "last_log_lines", "kind", "home_path", "state_changed_at_ms")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOG_LINES_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    HOME_PATH_FIELD_NUMBER: _ClassVar[int]
+    STATE_CHANGED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    model_version: int
+    state: DeploymentState
+    reason: str
+    last_log_lines: _containers.RepeatedScalarFieldContainer[str]
+    kind: _payload_pb2.PayloadKind
+    home_path: str
+    state_changed_at_ms: int
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., state: _Optional[_Union[DeploymentState, str]] = ..., reason: _Optional[str] = ..., last_log_lines: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[_payload_pb2.PayloadKind, str]] = ..., home_path: _Optional[str] = ..., state_changed_at_ms: _Optional[int] = ...) -> None: ...
+
+class UndeployRequest(_message.Message):
+    __slots__ = ("model_name",)
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    def __init__(self, model_name: _Optional[str] = ...) -> None: ...
+
+class UndeployResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListDeploymentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListDeploymentsResponse(_message.Message):
+    __slots__ = ("deployments",)
+    DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    deployments: _containers.RepeatedCompositeFieldContainer[Deployment]
+    def __init__(self, deployments: _Optional[_Iterable[_Union[Deployment, _Mapping]]] = ...) -> None: ...
+
+class GetDeploymentRequest(_message.Message):
+    __slots__ = ("model_name",)
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    def __init__(self, model_name: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,59 @@
+from pyml.v1 import payload_pb2 as _payload_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetMetadataRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ModelMetadata(_message.Message):
+    __slots__ = ("name", "version", "kind", "input_schema", "output_schema", "input_schema_text", "output_schema_text", "runtime_version", "python_version", "library_versions", "model_class")
+    class LibraryVersionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_TEXT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_SCHEMA_TEXT_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LIBRARY_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_CLASS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    kind: _payload_pb2.PayloadKind
+    input_schema: bytes
+    output_schema: bytes
+    input_schema_text: str
+    output_schema_text: str
+    runtime_version: str
+    python_version: str
+    library_versions: _containers.ScalarMap[str, str]
+    model_class: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[_payload_pb2.PayloadKind, str]] = ..., input_schema: _Optional[bytes] = ..., output_schema: _Optional[bytes] = ..., input_schema_text: _Optional[str] = ..., output_schema_text: _Optional[str] = ..., runtime_version: _Optional[str] = ..., python_version: _Optional[str] = ..., library_versions: _Optional[_Mapping[str, str]] = ..., model_class: _Optional[str] = ...) -> None: ...
+
+class GetValidationInputRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ValidationReport(_message.Message):
+    __slots__ = ("passed", "diff", "rows")
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    DIFF_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    passed: bool
+    diff: str
+    rows: int
+    def __init__(self, passed: _Optional[bool] = ..., diff: _Optional[str] = ..., rows: _Optional[int] = ...) -> None: ...
