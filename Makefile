@@ -1,0 +1,68 @@
+# PyML's two set-up commands are `make demo` and `make test`; both install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+JAR := gateway-java/target/pyml-gateway.jar
+JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
+MVN := mvn -B --no-transfer-progress
+
+.PHONY: help tools setup gateway-jar examples demo test test-java test-python lint protos gateway bench
+
+help:
+	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
+	@echo "make test     the whole suite: lint, Java tests, Python unit and end-to-end tests"
+	@echo "make gateway  run the gateway in the foreground on port 7070"
+	@echo "make lint     ruff, mypy, stale generated stubs"
+	@echo "make protos   regenerate the Python stubs from protos/"
+	@echo "make bench    online overhead benchmark"
+
+tools:
+	@scripts/bootstrap.sh
+
+$(VENV)/.installed: pyproject.toml | tools
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(JAR): $(JAVA_INPUTS) | tools
+	$(MVN) -q -DskipTests package
+
+gateway-jar: $(JAR)
+
+setup: $(VENV)/.installed $(JAR)
+
+examples: setup
+	$(PY) examples/train_breast_cancer.py
+	$(PY) examples/make_softmax_tensor.py
+
+demo: setup
+	$(PY) scripts/demo.py
+
+gateway: setup
+	$(VENV)/bin/pyml gateway
+
+protos: $(VENV)/.installed
+	scripts/gen_python_stubs.sh
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	scripts/gen_python_stubs.sh --check
+
+test-java: tools
+	$(MVN) verify
+
+test-python: setup
+	scripts/run_pytest.sh
+
+test: setup
+	$(MAKE) lint
+	$(MAKE) test-java
+	$(MAKE) test-python
+
+bench: setup
+	$(PY) bench/online_overhead.py

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the machine-level tools PyML's build needs when they are missing (Debian/Ubuntu,
+# as root or with sudo): Python 3 with venv, a JDK 17+, Maven. Idempotent and quiet when
+# everything is present. Later: Docker (packaging).
+set -euo pipefail
+
+missing=()
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv python3-pip)
+if ! command -v javac >/dev/null || ! javac -version 2>&1 | grep -qE 'javac (1[7-9]|[2-9][0-9])'; then
+  missing+=(openjdk-17-jdk-headless)
+fi
+command -v mvn >/dev/null || missing+=(maven)
+
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! command -v apt-get >/dev/null; then
+    echo "bootstrap: missing ${missing[*]} and no apt-get here: install them and re-run" >&2
+    exit 1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,130 @@
+"""Start and stop a gateway as a child process (`pyml gateway`, the demo, the tests).
+
+The gateway prints `pyml-gateway ready grpc_port=N` once it serves; we wait for that line
+rather than polling a port, so `--grpc-port 0` (an ephemeral port) works.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY_LINE = re.compile(r"pyml-gateway ready grpc_port=(\d+)")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
+
+
+class GatewayStartError(RuntimeError):
+    """The gateway process exited or stayed silent before serving."""
+
+
+def gateway_jar() -> Path:
+    """The gateway jar: `$PYML_GATEWAY_JAR`, else the one the Maven build leaves in the repo."""
+    jar = Path(os.environ.get("PYML_GATEWAY_JAR", DEFAULT_JAR))
+    if not jar.is_file():
+        raise GatewayStartError(f"gateway jar not found at {jar}: run 'make gateway-jar' first")
+    return jar
+
+
+def default_runtime_command() -> str:
+    """The runtime next to this Python (the same virtualenv), else `pyml-runtime` on PATH."""
+    import sys
+
+    beside = Path(sys.executable).with_name("pyml-runtime")
+    return str(beside) if beside.exists() else (shutil.which("pyml-runtime") or "pyml-runtime")
+
+
+@dataclass
+class GatewayProcess:
+    """A running gateway child process and the port it serves gRPC on."""
+
+    process: subprocess.Popen[str]
+    grpc_port: int
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM (the gateway stops its runtimes in its shutdown hook), then SIGKILL."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+
+def start_gateway(
+    extra_args: list[str] | None = None,
+    grpc_port: int = 0,
+    runtime_command: str | None = None,
+    startup_timeout: float = 60.0,
+) -> GatewayProcess:
+    """Start `java -jar pyml-gateway.jar` and return once it prints its ready line."""
+    java = shutil.which("java")
+    if java is None:
+        raise GatewayStartError("java not found on PATH: the gateway needs Java 17")
+    command = [
+        java,
+        "-jar",
+        str(gateway_jar()),
+        "--grpc-port",
+        str(grpc_port),
+        "--runtime-command",
+        runtime_command or default_runtime_command(),
+        *(extra_args or []),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    output: deque[str] = deque(maxlen=200)
+    port = _wait_for_ready_line(process, output, startup_timeout)
+    gateway = GatewayProcess(process, port, output)
+    # Keep draining the pipe so a chatty gateway never blocks on a full buffer.
+    threading.Thread(target=_drain, args=(process, output), daemon=True).start()
+    return gateway
+
+
+def _wait_for_ready_line(process: subprocess.Popen[str], output: deque[str], timeout: float) -> int:
+    assert process.stdout is not None
+    found: list[int] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip())
+            match = READY_LINE.search(line)
+            if match:
+                found.append(int(match.group(1)))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while not found and reader.is_alive() and time.monotonic() < deadline:
+        reader.join(0.05)
+    if found:
+        return found[0]
+    process.kill()
+    process.wait()
+    last = "\n".join(output)
+    raise GatewayStartError(
+        f"gateway did not become ready (exit code {process.returncode}):\n{last}"
+    )
+
+
+def _drain(process: subprocess.Popen[str], output: deque[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line.rstrip())

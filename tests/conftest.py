@@ -1,0 +1,72 @@
+"""Session fixtures shared by the SDK and end-to-end tests: built example homes, a gateway."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+TEST_HOMES = Path(__file__).parent / "e2e" / "homes"
+
+
+def _copy_home(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("validation", "*.joblib"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with fresh copies of the example homes, trained by their own scripts."""
+    root = tmp_path_factory.mktemp("homes")
+    builders = {
+        "breast_cancer_lr": "train_breast_cancer.py",
+        "softmax_tensor": "make_softmax_tensor.py",
+    }
+    for home, script in builders.items():
+        target = _copy_home(EXAMPLES / home, root / home)
+        subprocess.run([sys.executable, str(EXAMPLES / script), str(target)], check=True)
+    faulty = _copy_home(TEST_HOMES / "faulty", root / "faulty")
+    import pyml
+
+    pyml.save_validation(faulty, pd.DataFrame({"x": np.array([1.0, 2.0, 3.0])}))
+    return root
+
+
+@pytest.fixture(scope="session")
+def cancer_home(homes: Path) -> Path:
+    return homes / "breast_cancer_lr"
+
+
+@pytest.fixture(scope="session")
+def tensor_home(homes: Path) -> Path:
+    return homes / "softmax_tensor"
+
+
+@pytest.fixture(scope="session")
+def faulty_home(homes: Path) -> Path:
+    return homes / "faulty"
+
+
+@pytest.fixture(scope="session")
+def cancer_rows() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(as_frame=True).data
+
+
+@pytest.fixture()
+def fresh_home(tmp_path: Path, homes: Path) -> Iterator[object]:
+    """A writable copy of a built home, for tests that break it on purpose."""
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copytree(homes / name, tmp_path / name))
+
+    yield copy

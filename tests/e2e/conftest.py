@@ -1,0 +1,46 @@
+"""The real gateway (java -jar) with real runtime processes, for the end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyml._internal.gateway_process import GatewayProcess, start_gateway
+from pyml.client import Client
+
+# Small enough that the oversized-payload test stays cheap; the default (64 MiB) is tested
+# in the gateway's Java tests.
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Short: Unix socket paths are limited to about 107 bytes.
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="pyml-e2e-", dir="/tmp"))
+
+
+@pytest.fixture(scope="session")
+def gateway(work_dir: Path) -> Iterator[GatewayProcess]:
+    process = start_gateway(
+        ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work_dir)]
+    )
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def client(gateway: GatewayProcess) -> Iterator[Client]:
+    with Client(gateway.target, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def deployed(client: Client, cancer_home: Path, tensor_home: Path) -> Client:
+    """The two examples, deployed and READY: the models that must keep serving."""
+    client.deploy(cancer_home)
+    client.deploy(tensor_home)
+    return client

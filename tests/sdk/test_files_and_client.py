@@ -1,0 +1,47 @@
+"""CLI file I/O and client argument checks (no gateway needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyml._internal.files import read_input, write_output
+from pyml._internal.payloads import kind_of
+from pyml.client import Client
+
+
+def test_inputs_are_read_by_suffix(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1, 2]})
+    frame.to_parquet(tmp_path / "in.parquet")
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    np.savez(tmp_path / "in.npz", x=np.ones((2, 2)))
+
+    assert read_input(tmp_path / "in.parquet").equals(frame)  # type: ignore[union-attr]
+    assert read_input(tmp_path / "in.csv").equals(frame)  # type: ignore[union-attr]
+    tensors = read_input(tmp_path / "in.npz")
+    assert isinstance(tensors, dict) and tensors["x"].shape == (2, 2)
+    with pytest.raises(ValueError, match=r"\.json"):
+        read_input(tmp_path / "in.json")
+
+
+def test_outputs_are_written_by_kind(tmp_path: Path) -> None:
+    write_output(pd.DataFrame({"y": [1.0]}), tmp_path / "out.parquet")
+    write_output({"y": np.zeros(2)}, tmp_path / "out.npz")
+
+    assert pd.read_parquet(tmp_path / "out.parquet")["y"].tolist() == [1.0]
+    assert np.load(tmp_path / "out.npz")["y"].shape == (2,)
+
+
+def test_payload_kind_follows_the_value() -> None:
+    assert kind_of(pd.DataFrame()) == "dataframe"
+    assert kind_of({"x": np.ones(1)}) == "tensors"
+    with pytest.raises(TypeError, match="list"):
+        kind_of([1, 2])  # type: ignore[arg-type]
+
+
+def test_deploy_refuses_a_name_without_a_registry(tmp_path: Path) -> None:
+    with Client("127.0.0.1:1") as client, pytest.raises(ValueError, match="registry"):
+        client.deploy(tmp_path / "missing_home")
