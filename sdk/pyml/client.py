@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of
+from pyml.contract import ModelKind
 from pyml.v1 import admin_pb2, admin_pb2_grpc, payload_pb2, prediction_pb2, prediction_pb2_grpc
 
-_KIND_TO_WIRE = {
+_KIND_TO_WIRE: dict[ModelKind, payload_pb2.PayloadKind] = {
     "dataframe": payload_pb2.PAYLOAD_KIND_DATAFRAME,
     "tensors": payload_pb2.PAYLOAD_KIND_TENSORS,
 }
 _WIRE_TO_KIND = {wire: kind for kind, wire in _KIND_TO_WIRE.items()}
+_Response = TypeVar("_Response")
 # Large frames must fit: the gateway enforces its own limit and answers RESOURCE_EXHAUSTED.
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", -1),
@@ -75,8 +79,8 @@ class Client:
         self.target = target
         self.timeout = timeout
         self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
-        self._predictions = prediction_pb2_grpc.PredictionServiceStub(self._channel)
-        self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
+        self._predictions = prediction_pb2_grpc.PredictionServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> Client:
         return self
@@ -102,7 +106,7 @@ class Client:
     def predict_raw(
         self,
         model: str,
-        kind: str,
+        kind: ModelKind,
         arrow_ipc: bytes,
         version: int | None = None,
         timeout: float | None = None,
@@ -115,7 +119,10 @@ class Client:
         )
         if version is not None:
             request.model_version = version
-        return self._call(self._predictions.Predict, request, timeout)
+        response: prediction_pb2.PredictResponse = self._call(
+            self._predictions.Predict, request, timeout
+        )
+        return response
 
     def deploy(
         self,
@@ -153,7 +160,9 @@ class Client:
         response = self._call(self._admin.ListDeployments, request, None)
         return [DeploymentInfo.from_wire(d) for d in response.deployments]
 
-    def _call(self, method, request, timeout):  # type: ignore[no-untyped-def]
+    def _call(
+        self, method: Callable[..., _Response], request: object, timeout: float | None
+    ) -> _Response:
         try:
             return method(request, timeout=timeout or self.timeout)
         except grpc.RpcError as error:

@@ -8,23 +8,12 @@ the gateway and the Spark job will answer.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload
-from pyml_runtime import codec
+from pyml.contract import ModelKind
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.loader import LoadedModel, load_model
-from pyml_runtime.validation import (
-    ValidationReport,
-    compare_dataframes,
-    compare_tensors,
-    load_validation,
-    write_validation,
-)
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
+from pyml_runtime.validation import ValidationReport, write_validation
 
 
 class ValidationFailed(AssertionError):
@@ -41,7 +30,7 @@ class Model:
     def __init__(self, home: Path, loaded: LoadedModel) -> None:
         self.home = home
         self._loaded = loaded
-        self._dataplane: Dataplane | None = None
+        self._dataplane = Dataplane.for_home(loaded, home)
 
     @classmethod
     def from_home(cls, home: str | Path) -> Model:
@@ -54,7 +43,7 @@ class Model:
         return self._loaded.name
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> ModelKind:
         """ "dataframe" or "tensors"."""
         return self._loaded.kind
 
@@ -63,24 +52,18 @@ class Model:
 
     def predict(self, data: ModelInput) -> ModelOutput:
         """Predict on a DataFrame (DataFrame models) or a dict of arrays (Tensor models)."""
-        payload = encode_payload(self.kind, data)
-        return decode_payload(self.kind, self.dataplane.predict_arrow(self.kind, payload))
+        kind = self._loaded.kind
+        payload = encode_payload(kind, data)
+        return decode_payload(kind, self._dataplane.predict_arrow(kind, payload))
 
     def validate(self, raise_on_mismatch: bool = True) -> ValidationReport:
-        """Run the stored validation input and compare with the stored expected outputs."""
-        data = load_validation(self.home, self.kind)
-        actual = self.predict(data.input)
-        report = _compare(self._loaded, actual, data.expected)
+        """Run the stored validation input through the serving path and compare outputs."""
+        # Re-read the home's validation files: they may have been written since loading.
+        self._dataplane = Dataplane.for_home(self._loaded, self.home)
+        report = self._dataplane.run_validation()
         if raise_on_mismatch and not report.passed:
             raise ValidationFailed(self.name, report)
         return report
-
-    @property
-    def dataplane(self) -> Dataplane:
-        # Built lazily: validation data may not exist yet (save_validation writes it).
-        if self._dataplane is None:
-            self._dataplane = Dataplane.for_home(self._loaded, self.home)
-        return self._dataplane
 
 
 def save_validation(home: str | Path, input: ModelInput) -> ValidationReport:
@@ -91,25 +74,4 @@ def save_validation(home: str | Path, input: ModelInput) -> ValidationReport:
     return model.validate()
 
 
-def _compare(loaded: LoadedModel, actual: ModelOutput, expected: ModelOutput) -> ValidationReport:
-    config = loaded.config
-    if loaded.kind == "dataframe":
-        return compare_dataframes(
-            _as_frame(actual), _as_frame(expected), rtol=config.rtol, atol=config.atol
-        )
-    return compare_tensors(
-        _as_tensors(actual), _as_tensors(expected), rtol=config.rtol, atol=config.atol
-    )
-
-
-def _as_frame(value: ModelOutput) -> pd.DataFrame:
-    assert not isinstance(value, dict)
-    return value
-
-
-def _as_tensors(value: ModelOutput) -> dict[str, np.ndarray]:
-    assert isinstance(value, dict)
-    return value
-
-
-__all__ = ["Model", "ValidationFailed", "codec", "save_validation"]
+__all__ = ["Model", "ValidationFailed", "save_validation"]

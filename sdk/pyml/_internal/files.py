@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pyml._internal.payloads import ModelInput, ModelOutput
+from pyml_runtime.validation import write_npz
 
 
 def read_input(path: Path) -> ModelInput:
@@ -28,7 +29,7 @@ def write_output(result: ModelOutput, path: Path) -> None:
     if isinstance(result, pd.DataFrame):
         result.to_parquet(path)
     else:
-        np.savez(path, **result)
+        write_npz(path, result)
 
 
 def show_output(console: Console, result: ModelOutput, max_rows: int = 20) -> None:

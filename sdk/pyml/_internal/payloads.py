@@ -8,13 +8,14 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
+from pyml.contract import ModelKind
 from pyml_runtime import codec
 
 ModelInput: TypeAlias = pd.DataFrame | Mapping[str, np.ndarray]
 ModelOutput: TypeAlias = pd.DataFrame | dict[str, np.ndarray]
 
 
-def kind_of(data: ModelInput) -> str:
+def kind_of(data: ModelInput) -> ModelKind:
     """The payload kind a value travels as: "dataframe" or "tensors"."""
     if isinstance(data, pd.DataFrame):
         return "dataframe"
@@ -25,7 +26,7 @@ def kind_of(data: ModelInput) -> str:
     )
 
 
-def encode_payload(kind: str, data: ModelInput) -> bytes:
+def encode_payload(kind: ModelKind, data: ModelInput) -> bytes:
     if kind == "dataframe":
         if not isinstance(data, pd.DataFrame):
             raise TypeError(
@@ -37,5 +38,5 @@ def encode_payload(kind: str, data: ModelInput) -> bytes:
     return codec.encode_tensors(data)
 
 
-def decode_payload(kind: str, data: bytes) -> ModelOutput:
+def decode_payload(kind: ModelKind, data: bytes) -> ModelOutput:
     return codec.decode_dataframe(data) if kind == "dataframe" else codec.decode_tensors(data)

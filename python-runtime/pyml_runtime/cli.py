@@ -1,0 +1,102 @@
+"""`pyml-runtime`: the only place the runtime's argv is parsed.
+
+pyml-runtime serve --home DIR --socket PATH [--name NAME]
+    exit 0 after SIGTERM/SIGINT, 1 when the model cannot be loaded or served
+pyml-runtime validate --home DIR
+    exit 0 when the outputs match, 1 with the diff when they do not (or the model raised),
+    2 when the model or its validation data cannot be loaded
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from pyml_runtime.errors import ErrorKind, PymlError
+
+EXIT_MISMATCH = 1
+EXIT_LOAD_ERROR = 2
+
+app = typer.Typer(
+    name="pyml-runtime",
+    help="The PyML model runtime: serves one model home on a Unix socket.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+HomeOption = Annotated[
+    Path,
+    typer.Option("--home", help="The model home folder (model.py, validation/, ...)."),
+]
+
+
+@app.command()
+def serve(
+    home: HomeOption,
+    socket: Annotated[Path, typer.Option("--socket", help="Unix socket path to listen on.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Model name (default: pyml.toml or folder).")
+    ] = None,
+) -> None:
+    """Load the model and serve pyml.v1.ModelRuntime and grpc.health.v1 on a Unix socket."""
+    from pyml_runtime.server import report_load_failure
+    from pyml_runtime.server import serve as run_server
+
+    _configure_logging()
+    try:
+        run_server(home, socket, name)
+    except PymlError as error:
+        report_load_failure(error)
+        raise SystemExit(1) from None
+
+
+@app.command()
+def validate(home: HomeOption) -> None:
+    """Run the stored validation input through the serving path and compare the outputs."""
+    from pyml_runtime.dataplane import Dataplane
+    from pyml_runtime.loader import load_model
+    from pyml_runtime.validation import load_validation
+
+    _configure_logging()
+    try:
+        model = load_model(home)
+        dataplane = Dataplane(model, load_validation(model.home, model.kind))
+    except PymlError as error:
+        _fail(error, EXIT_LOAD_ERROR)
+    try:
+        report = dataplane.run_validation()
+    except PymlError as error:
+        # The model raised or returned something unusable: the validation ran and failed.
+        code = EXIT_MISMATCH if error.kind is ErrorKind.MODEL_ERROR else EXIT_LOAD_ERROR
+        _fail(error, code)
+    if report.passed:
+        print(f"model '{model.name}': validation passed ({report.rows} rows)")
+        return
+    print(f"model '{model.name}': validation FAILED ({report.rows} rows)\n{report.diff}")
+    raise SystemExit(EXIT_MISMATCH)
+
+
+def _fail(error: PymlError, code: int) -> NoReturn:
+    print(f"pyml-runtime: {error.kind.name}: {error.message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""Arrow IPC streams ⇄ pandas DataFrames and named numpy arrays; the one reader of untrusted bytes.
+
+DataFrame payload: one Arrow IPC *stream* whose columns are the DataFrame's columns. Column
+names, dtypes, nulls (nullable ``Int64``/``boolean``/``string`` included), categoricals and
+time-zone-aware timestamps survive the round trip, helped by the ``pandas`` schema metadata
+that ``pyarrow`` writes. The index is NOT stored (``preserve_index=False``): a non-default index
+is dropped and the decoded frame has a fresh ``RangeIndex``. Object columns of Python strings
+come back as pandas' ``str`` dtype; non-string column labels come back as strings.
+
+Tensors payload: one Arrow IPC stream with exactly ONE row. Each column is one named tensor of
+the canonical ``arrow.fixed_shape_tensor`` extension type whose ``shape`` is the tensor's full
+shape (leading dimension included) and whose ``value_type`` is its dtype; the one cell holds the
+values in C (row-major) order. A 0-d tensor has ``shape=[]`` and one value: pyarrow 26 reads and
+writes that shape losslessly, so no stand-in encoding is needed. Zero-size tensors (a 0 in the
+shape) are supported. Numeric (int, uint, float) and bool dtypes only; tensors with a
+``permutation`` are refused (nothing PyML writes has one). ``dim_names`` are ignored.
+
+Untrusted bytes go through `read_table` only: every Arrow error becomes INVALID_INPUT, the data
+is validated in full, and no extension type but ``arrow.fixed_shape_tensor`` is accepted. pyarrow
+26 no longer has ``PyExtensionType``, so a field that says ``arrow.py_extension_type`` arrives as
+its storage type with its extension metadata kept, and is refused here. Extension types that
+Python code registered in this process would be *deserialized* (their code runs) while the schema
+is read, so their names are looked for in the raw bytes and refused before pyarrow sees them.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pyml_runtime.errors import invalid_input
+
+TENSOR_EXTENSION = "arrow.fixed_shape_tensor"
+_EXTENSION_NAME_KEY = b"ARROW:extension:name"
+# Arrow's own errors, and what its Python layer raises for bad input.
+_ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OSError, KeyError, IndexError)
+
+
+# --- untrusted bytes -------------------------------------------------------------------------
+
+
+def read_table(data: bytes) -> pa.Table:
+    """Read one Arrow IPC stream from untrusted bytes; any problem is INVALID_INPUT."""
+    if not data:
+        raise invalid_input("empty payload (expected: an Arrow IPC stream)")
+    _refuse_python_extension_names(data)
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(data))
+        # Check the schema before reading any batch: refuse early, allocate nothing.
+        _check_schema(reader.schema)
+        table = reader.read_all()
+        table.validate(full=True)
+    except _ARROW_ERRORS as exc:
+        raise invalid_input(f"malformed Arrow IPC stream: {_describe(exc)}") from exc
+    return table
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _refuse_python_extension_names(data: bytes) -> None:
+    # A flatbuffers string is stored as <uint32 length><bytes><NUL>: if a registered Python
+    # extension type's name is in the schema, these exact bytes are in the stream.
+    for ext_type in _python_extension_types():
+        name = str(ext_type.extension_name).encode()
+        if struct.pack("<I", len(name)) + name + b"\0" in data:
+            raise invalid_input(
+                f"extension type '{name.decode()}' is not accepted (expected: {TENSOR_EXTENSION})"
+            )
+
+
+def _python_extension_types() -> list[pa.ExtensionType]:
+    # Private in pyarrow; without it only the post-read check below applies.
+    registry = getattr(pa.lib, "_python_extension_types_registry", [])
+    return list(registry)
+
+
+def _check_schema(schema: pa.Schema) -> None:
+    names = [field.name for field in schema]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise invalid_input(f"duplicate column names: {', '.join(map(repr, duplicates))}")
+    for field in schema:
+        for nested in _walk_fields(field):
+            _check_extension(field.name, nested)
+
+
+def _walk_fields(field: pa.Field) -> Iterator[pa.Field]:
+    """The field and every field nested in its type (struct, list, map, dictionary values)."""
+    yield field
+    data_type = field.type
+    if isinstance(data_type, pa.BaseExtensionType):
+        data_type = data_type.storage_type
+    if pa.types.is_dictionary(data_type):
+        yield from _walk_fields(pa.field("values", data_type.value_type))
+        return
+    for index in range(data_type.num_fields):
+        yield from _walk_fields(data_type.field(index))
+
+
+def _check_extension(column: str, field: pa.Field) -> None:
+    name: str | None = None
+    if isinstance(field.type, pa.BaseExtensionType):
+        name = str(field.type.extension_name)
+    elif field.metadata and _EXTENSION_NAME_KEY in field.metadata:
+        # An extension pyarrow does not know: it kept the name as metadata.
+        name = field.metadata[_EXTENSION_NAME_KEY].decode(errors="replace")
+    if name is not None and name != TENSOR_EXTENSION:
+        raise invalid_input(
+            f"column '{column}': extension type '{name}' is not accepted "
+            f"(expected: {TENSOR_EXTENSION} or a plain Arrow type)"
+        )
+
+
+# --- tables and schemas ----------------------------------------------------------------------
+
+
+def encode_table(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        if table.num_rows or not table.num_columns:
+            writer.write_table(table)
+        else:
+            # An empty table writes no batch, hence no dictionary: categories would be lost.
+            writer.write_batch(_empty_batch(table))
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _empty_batch(table: pa.Table) -> pa.RecordBatch:
+    arrays = [
+        column.chunks[0] if column.num_chunks else pa.array([], type=column.type)
+        for column in table.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=table.schema)
+
+
+def schema_to_bytes(schema: pa.Schema) -> bytes:
+    """The schema as an Arrow IPC schema message."""
+    return bytes(schema.serialize().to_pybytes())
+
+
+def schema_from_bytes(data: bytes) -> pa.Schema:
+    try:
+        schema = pa.ipc.read_schema(pa.py_buffer(data))
+    except _ARROW_ERRORS as exc:
+        raise invalid_input(f"malformed Arrow schema: {_describe(exc)}") from exc
+    _check_schema(schema)
+    return schema
+
+
+# --- DataFrames ------------------------------------------------------------------------------
+
+
+def dataframe_to_table(df: pd.DataFrame) -> pa.Table:
+    if not isinstance(df, pd.DataFrame):
+        raise invalid_input(f"{type(df).__name__} (expected: a pandas DataFrame)")
+    duplicates = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if duplicates:
+        raise invalid_input(f"duplicate column names: {', '.join(map(repr, duplicates))}")
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except _ARROW_ERRORS as exc:
+        raise invalid_input(f"cannot convert the DataFrame to Arrow: {_describe(exc)}") from exc
+
+
+def table_to_dataframe(table: pa.Table) -> pd.DataFrame:
+    for field in table.schema:
+        if isinstance(field.type, pa.BaseExtensionType):
+            raise invalid_input(
+                f"column '{field.name}' is a tensor (expected: a DataFrame column; "
+                "send tensors as a tensors payload)"
+            )
+    try:
+        df: pd.DataFrame = table.to_pandas()
+        return df
+    except _ARROW_ERRORS as exc:
+        raise invalid_input(f"cannot convert the Arrow data to pandas: {_describe(exc)}") from exc
+
+
+def encode_dataframe(df: pd.DataFrame) -> bytes:
+    """One Arrow IPC stream; the index is dropped (see the module docstring)."""
+    return encode_table(dataframe_to_table(df))
+
+
+def decode_dataframe(data: bytes) -> pd.DataFrame:
+    return table_to_dataframe(read_table(data))
+
+
+# --- tensors ---------------------------------------------------------------------------------
+
+
+def tensors_to_table(tensors: Mapping[str, np.ndarray]) -> pa.Table:
+    if not isinstance(tensors, Mapping):
+        raise invalid_input(f"{type(tensors).__name__} (expected: a dict of numpy arrays)")
+    names: list[str] = []
+    columns: list[pa.Array] = []
+    for name, value in tensors.items():
+        if not isinstance(name, str):
+            raise invalid_input(f"tensor name {name!r} is a {type(name).__name__} (expected: str)")
+        names.append(name)
+        columns.append(_tensor_to_array(name, value))
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _tensor_to_array(name: str, value: object) -> pa.ExtensionArray:
+    if not isinstance(value, np.ndarray | np.generic):
+        raise invalid_input(f"tensor '{name}': {type(value).__name__} (expected: a numpy array)")
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise invalid_input(
+            f"tensor '{name}': dtype {array.dtype} is not supported "
+            "(expected: a numeric or bool dtype)"
+        )
+    value_type = pa.from_numpy_dtype(array.dtype)
+    tensor_type = pa.fixed_shape_tensor(value_type, list(array.shape))
+    # ravel keeps 0-d tensors (ascontiguousarray would make them 1-d) and copies only if needed.
+    values = pa.array(np.ravel(array, order="C"), type=value_type)
+    # from_buffers, not FixedSizeListArray.from_arrays: the latter divides by a list size of 0.
+    storage = pa.Array.from_buffers(tensor_type.storage_type, 1, [None], children=[values])
+    return pa.ExtensionArray.from_storage(tensor_type, storage)
+
+
+def table_to_tensors(table: pa.Table) -> dict[str, np.ndarray]:
+    if table.num_columns and table.num_rows != 1:
+        raise invalid_input(
+            f"a tensors payload has {table.num_rows} rows (expected: 1 row, one tensor a column)"
+        )
+    return {
+        field.name: _column_to_tensor(field.name, table.column(i))
+        for i, field in enumerate(table.schema)
+    }
+
+
+def tensor_shape(name: str, data_type: pa.DataType) -> tuple[np.dtype[np.generic], tuple[int, ...]]:
+    """The numpy dtype and full shape an `arrow.fixed_shape_tensor` column type describes."""
+    if not isinstance(data_type, pa.FixedShapeTensorType):
+        raise invalid_input(f"column '{name}': {data_type} (expected: {TENSOR_EXTENSION})")
+    permutation = data_type.permutation
+    if permutation is not None and list(permutation) != sorted(permutation):
+        raise invalid_input(f"tensor '{name}': permuted tensors are not supported")
+    value_type = data_type.value_type
+    if not (
+        pa.types.is_integer(value_type)
+        or pa.types.is_floating(value_type)
+        or pa.types.is_boolean(value_type)
+    ):
+        raise invalid_input(
+            f"tensor '{name}': values of type {value_type} (expected: a numeric or bool type)"
+        )
+    return np.dtype(value_type.to_pandas_dtype()), tuple(int(d) for d in data_type.shape)
+
+
+def _column_to_tensor(name: str, column: pa.ChunkedArray) -> np.ndarray:
+    dtype, shape = tensor_shape(name, column.type)
+    cell = column.combine_chunks()
+    if cell.null_count:
+        raise invalid_input(f"tensor '{name}' is null (expected: an array)")
+    values = cell.storage.flatten()
+    if values.null_count:
+        raise invalid_input(f"tensor '{name}' has null elements (expected: none)")
+    # A copy: the model gets a writable array that owns its memory, not a view of the request.
+    flat = np.array(values.to_numpy(zero_copy_only=False), dtype=dtype, copy=True)
+    return flat.reshape(shape)
+
+
+def encode_tensors(tensors: Mapping[str, np.ndarray]) -> bytes:
+    return encode_table(tensors_to_table(tensors))
+
+
+def decode_tensors(data: bytes) -> dict[str, np.ndarray]:
+    return table_to_tensors(read_table(data))

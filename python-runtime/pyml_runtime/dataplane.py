@@ -1,0 +1,298 @@
+"""Predict, metadata and validation for one loaded model: Arrow bytes in, Arrow bytes out.
+
+`Dataplane.predict_arrow` is THE predict path: online serving (the gRPC servicer), local
+`pyml.Model.predict`, `pyml-runtime validate` and the Spark job all call it, so every caller
+meets the same decoding, the same input checks and the same errors.
+
+Inputs are checked against the schema of the stored validation input, the only schema the
+model is known to work with. DataFrame models: every expected column must be present with the
+expected Arrow type (``string``/``large_string``/``string_view`` are interchangeable, and an
+all-null column of Arrow type ``null`` takes any type); extra columns are dropped and columns
+put in the validation order, with the validation data's pandas metadata, so the model sees the
+dtypes it was validated with. Tensor models: every expected tensor must be present with the
+expected dtype, rank and dimensions after the first (the batch dimension may vary); extra
+tensors are dropped. Without validation data inputs are passed through unchecked.
+
+Calls into the model are serialized with a lock: model code is not assumed to be thread-safe.
+Decoding and encoding still run in parallel.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pyml_runtime import __version__, codec
+from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, model_error
+from pyml_runtime.loader import LoadedModel
+from pyml_runtime.validation import (
+    ValidationData,
+    ValidationReport,
+    compare_dataframes,
+    compare_tensors,
+    has_validation,
+    load_validation,
+)
+
+PayloadKindName = Literal["dataframe", "tensors"]
+# The values of pyml.v1.PayloadKind; kept here so the core never imports generated code.
+PAYLOAD_KIND_NUMBERS: dict[int, PayloadKindName] = {1: "dataframe", 2: "tensors"}
+_RUNTIME_LIBRARIES = ("pyarrow", "pandas", "numpy", "grpcio", "protobuf")
+
+
+@dataclass(frozen=True)
+class RuntimeMetadata:
+    name: str
+    version: str
+    kind: PayloadKindName
+    input_schema: bytes
+    output_schema: bytes
+    input_schema_text: str
+    output_schema_text: str
+    runtime_version: str
+    python_version: str
+    library_versions: dict[str, str] = field(default_factory=dict)
+    model_class: str = ""
+
+
+class Dataplane:
+    def __init__(self, model: LoadedModel, validation: ValidationData | None = None) -> None:
+        self.model = model
+        self.name = model.name
+        self.kind: PayloadKindName = model.kind
+        self.validation = validation
+        self._lock = threading.Lock()
+        self._input_table = self._to_table(validation.input) if validation else None
+        self._expected_table = self._to_table(validation.expected) if validation else None
+
+    @classmethod
+    def for_home(cls, model: LoadedModel, home: Path | None = None) -> Dataplane:
+        """A dataplane with the home's validation data when it has any."""
+        home = Path(home) if home is not None else model.home
+        validation = load_validation(home, model.kind) if has_validation(home, model.kind) else None
+        return cls(model, validation)
+
+    # --- predict -----------------------------------------------------------------------------
+
+    def predict_arrow(self, kind: PayloadKindName | int, data: bytes) -> bytes:
+        """Arrow IPC stream in (untrusted) → model.predict → Arrow IPC stream out."""
+        self._check_kind(kind)
+        return codec.encode_table(self.predict_table(kind, codec.read_table(data)))
+
+    def predict_table(self, kind: PayloadKindName | int, table: pa.Table) -> pa.Table:
+        """The same, for callers that hold Arrow data already (the Spark job's batches)."""
+        self._check_kind(kind)
+        if self.kind == "dataframe":
+            return self._predict_dataframe(table)
+        return self._predict_tensors(table)
+
+    def _check_kind(self, kind: PayloadKindName | int) -> None:
+        name = PAYLOAD_KIND_NUMBERS.get(kind) if isinstance(kind, int) else kind
+        if name != self.kind:
+            got = name or f"payload kind {kind} (unspecified or unknown)"
+            raise invalid_input(f"model '{self.name}' takes a {self.kind} payload (got: {got})")
+
+    def _predict_dataframe(self, table: pa.Table) -> pa.Table:
+        if self._input_table is not None:
+            table = self._conform_columns(table, self._input_table.schema)
+        df = codec.table_to_dataframe(table)
+        output = self._call_model(df)
+        if not isinstance(output, pd.DataFrame):
+            raise self._bad_output(f"{type(output).__name__} (expected: a pandas DataFrame)")
+        if len(output) != len(df):
+            raise self._bad_output(f"{len(output)} rows for {len(df)} input rows")
+        return self._output_table(codec.dataframe_to_table, output)
+
+    def _predict_tensors(self, table: pa.Table) -> pa.Table:
+        if self._input_table is not None:
+            table = self._conform_tensors(table, self._input_table.schema)
+        output = self._call_model(codec.table_to_tensors(table))
+        if not isinstance(output, Mapping):
+            raise self._bad_output(f"{type(output).__name__} (expected: a dict of numpy arrays)")
+        return self._output_table(codec.tensors_to_table, output)
+
+    def _call_model(self, model_input: Any) -> Any:
+        try:
+            with self._lock:
+                return self.model.instance.predict(model_input)
+        except Exception as exc:
+            raise model_error(self.name, exc) from exc
+
+    def _output_table(self, to_table: Callable[[Any], pa.Table], output: Any) -> pa.Table:
+        try:
+            return to_table(output)
+        except PymlError as exc:
+            raise self._bad_output(exc.message) from exc
+
+    def _bad_output(self, what: str) -> PymlError:
+        return PymlError(ErrorKind.MODEL_ERROR, f"model '{self.name}' returned {what}")
+
+    # --- input checks ------------------------------------------------------------------------
+
+    def _conform_columns(self, table: pa.Table, expected: pa.Schema) -> pa.Table:
+        listed = ", ".join(expected.names)
+        missing = [name for name in expected.names if name not in table.column_names]
+        if missing:
+            which = ", ".join(f"'{name}'" for name in missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise invalid_input(
+                f"model '{self.name}': missing column{plural} {which} (expected columns: {listed})"
+            )
+        columns = [self._conform_column(table, field) for field in expected]
+        # The validation data's pandas metadata: the model gets the dtypes it was validated with.
+        return pa.Table.from_arrays(columns, schema=expected)
+
+    def _conform_column(self, table: pa.Table, expected: pa.Field) -> pa.ChunkedArray:
+        column = table.column(expected.name)
+        if column.type == expected.type:
+            return column
+        if _castable(column.type, expected.type):
+            return column.cast(expected.type)
+        raise invalid_input(
+            f"model '{self.name}': column '{expected.name}': {_type_name(column.type)} "
+            f"(expected: {_type_name(expected.type)})"
+        )
+
+    def _conform_tensors(self, table: pa.Table, expected: pa.Schema) -> pa.Table:
+        missing = [name for name in expected.names if name not in table.column_names]
+        if missing:
+            which = ", ".join(f"'{name}'" for name in missing)
+            raise invalid_input(
+                f"model '{self.name}': missing tensor {which} "
+                f"(expected tensors: {', '.join(expected.names)})"
+            )
+        for want in expected:
+            self._check_tensor(want.name, table.schema.field(want.name).type, want.type)
+        return table.select(expected.names)
+
+    def _check_tensor(self, name: str, got: pa.DataType, want: pa.DataType) -> None:
+        prefix = f"model '{self.name}': tensor '{name}'"
+        want_dtype, want_shape = codec.tensor_shape(name, want)
+        try:
+            dtype, shape = codec.tensor_shape(name, got)
+        except PymlError as exc:
+            raise invalid_input(f"model '{self.name}': {exc.message}") from exc
+        if dtype != want_dtype:
+            raise invalid_input(f"{prefix}: dtype {dtype} (expected: {want_dtype})")
+        if len(shape) != len(want_shape) or shape[1:] != want_shape[1:]:
+            raise invalid_input(
+                f"{prefix}: shape {_shape(shape)} (expected: {_shape(want_shape, batch=True)})"
+            )
+
+    # --- metadata and validation -------------------------------------------------------------
+
+    def metadata(self) -> RuntimeMetadata:
+        input_schema = self._input_table.schema if self._input_table is not None else None
+        output_schema = self._expected_table.schema if self._expected_table is not None else None
+        cls = self.model.cls
+        return RuntimeMetadata(
+            name=self.name,
+            version=self.model.config.version,
+            kind=self.kind,
+            input_schema=codec.schema_to_bytes(input_schema) if input_schema is not None else b"",
+            output_schema=codec.schema_to_bytes(output_schema)
+            if output_schema is not None
+            else b"",
+            input_schema_text=_schema_text(input_schema),
+            output_schema_text=_schema_text(output_schema),
+            runtime_version=__version__,
+            python_version=platform.python_version(),
+            library_versions=_library_versions(self.model.home),
+            model_class=f"{cls.__module__}.{cls.__qualname__}",
+        )
+
+    def validation_input(self) -> bytes:
+        """The stored validation input as a payload of the model's kind."""
+        return codec.encode_table(self._require(self._input_table))
+
+    def check_validation_output(self, data: bytes) -> ValidationReport:
+        """Compare a payload the model produced with the stored expected outputs."""
+        validation = self._require(self.validation)
+        config = self.model.config
+        if self.kind == "dataframe":
+            actual = codec.decode_dataframe(data)
+            assert isinstance(validation.expected, pd.DataFrame)
+            return compare_dataframes(actual, validation.expected, config.rtol, config.atol)
+        tensors = codec.decode_tensors(data)
+        assert isinstance(validation.expected, dict)
+        return compare_tensors(tensors, validation.expected, config.rtol, config.atol)
+
+    def run_validation(self) -> ValidationReport:
+        """The validation input through `predict_arrow` (the serving path), then compared."""
+        return self.check_validation_output(self.predict_arrow(self.kind, self.validation_input()))
+
+    def _require(self, value: Any) -> Any:
+        if value is None:
+            raise PymlError(
+                ErrorKind.NO_VALIDATION_DATA,
+                f"model '{self.name}' has no validation data in {self.model.home}/validation",
+            )
+        return value
+
+    def _to_table(self, data: pd.DataFrame | Mapping[str, np.ndarray]) -> pa.Table:
+        if isinstance(data, pd.DataFrame):
+            return codec.dataframe_to_table(data)
+        return codec.tensors_to_table(data)
+
+
+def _castable(got: pa.DataType, want: pa.DataType) -> bool:
+    """Types that hold exactly the same values, which a client may pick either of."""
+    if pa.types.is_null(got):
+        return True
+    return _is_text(got) and _is_text(want)
+
+
+def _is_text(data_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_string_view(data_type)
+    )
+
+
+_FLOAT_NAMES = {"halffloat": "float16", "float": "float32", "double": "float64"}
+
+
+def _type_name(data_type: pa.DataType) -> str:
+    """Arrow type names, with floats named as numpy and pandas users know them."""
+    return _FLOAT_NAMES.get(str(data_type), str(data_type))
+
+
+def _shape(shape: tuple[int, ...], batch: bool = False) -> str:
+    dims = [str(d) for d in shape]
+    if batch and dims:
+        dims[0] = "*"
+    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
+
+def _schema_text(schema: pa.Schema | None) -> str:
+    # Without the pandas metadata blob: the text is for people.
+    return str(schema.remove_metadata()) if schema is not None else ""
+
+
+def _library_versions(home: Path) -> dict[str, str]:
+    """The runtime's libraries and those the home's requirements.txt names, as installed."""
+    names = list(_RUNTIME_LIBRARIES)
+    requirements = home / "requirements.txt"
+    if requirements.is_file():
+        for line in requirements.read_text(errors="replace").splitlines():
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+            if match and not line.lstrip().startswith(("#", "-")):
+                names.append(match.group(1))
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

@@ -1,0 +1,169 @@
+"""The sidecar process: serves one model home on a Unix domain socket.
+
+Order of events, which the gateway relies on:
+1. the socket is bound and the standard health service answers NOT_SERVING;
+2. the model loads (ModelRuntime calls meanwhile fail with UNAVAILABLE / NOT_READY);
+3. health turns SERVING and one line goes to stdout: ``pyml-runtime serving <name> on <socket>``;
+4. SIGTERM or SIGINT: health NOT_SERVING, in-flight calls get 5 s to finish, the socket file is
+   removed, `serve` returns.
+If loading fails, the server is stopped, the socket removed and the PymlError raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import stat
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from pyml.v1 import runtime_pb2_grpc
+from pyml_runtime.config import load_config
+from pyml_runtime.dataplane import Dataplane
+from pyml_runtime.errors import PymlError, load_error
+from pyml_runtime.loader import load_model
+from pyml_runtime.servicer import ModelRuntimeServicer
+
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+GRACE_SECONDS = 5.0
+WORKERS = 8
+SERVICE_NAME = "pyml.v1.ModelRuntime"
+# sockaddr_un.sun_path is 108 bytes with the terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+class _Slot:
+    """The dataplane, once loaded; read by the servicer's threads."""
+
+    def __init__(self) -> None:
+        self.dataplane: Dataplane | None = None
+
+    def get(self) -> Dataplane | None:
+        return self.dataplane
+
+
+def serve(
+    home: Path, socket_path: Path, name: str | None = None, *, stop: threading.Event | None = None
+) -> None:
+    """Serve the model in `home` on `unix:<socket_path>` until SIGTERM/SIGINT (or `stop`)."""
+    home = Path(home).resolve()
+    socket_path = Path(socket_path).absolute()
+    display_name = name or load_config(home).name or home.name
+    stop = stop if stop is not None else threading.Event()
+    slot = _Slot()
+    health_servicer = health.HealthServicer()
+    _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    server = _make_server(health_servicer, ModelRuntimeServicer(slot.get, display_name))
+    with _signals_set(stop):
+        _bind(server, socket_path)
+        try:
+            slot.dataplane = _load(home, name)
+            _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+            print(f"pyml-runtime serving {display_name} on {socket_path}", flush=True)
+            stop.wait()
+            # Every service NOT_SERVING from now on, so the gateway stops routing here.
+            health_servicer.enter_graceful_shutdown()
+        finally:
+            server.stop(GRACE_SECONDS).wait()
+            socket_path.unlink(missing_ok=True)
+
+
+def _load(home: Path, name: str | None) -> Dataplane:
+    model = load_model(home)
+    if name:
+        model = dataclasses.replace(model, name=name)
+    return Dataplane.for_home(model)
+
+
+def _make_server(
+    health_servicer: health.HealthServicer, runtime: ModelRuntimeServicer
+) -> grpc.Server:
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pyml-rpc"),
+        options=[
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    runtime_pb2_grpc.add_ModelRuntimeServicer_to_server(runtime, server)  # type: ignore[no-untyped-call]
+    return server
+
+
+def _set_health(servicer: health.HealthServicer, status: int) -> None:
+    for service in ("", SERVICE_NAME):
+        servicer.set(service, status)
+
+
+def _bind(server: grpc.Server, socket_path: Path) -> None:
+    if len(str(socket_path).encode()) > MAX_SOCKET_PATH:
+        raise load_error(f"socket path too long ({MAX_SOCKET_PATH} bytes at most): {socket_path}")
+    try:
+        socket_path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_socket(socket_path)
+    except OSError as exc:
+        raise load_error(f"cannot create {socket_path}: {exc}") from exc
+    # umask 0 while the socket file is created: the gateway may run as another user.
+    previous = os.umask(0)
+    try:
+        server.add_insecure_port(f"unix:{socket_path}")
+        server.start()
+        socket_path.chmod(0o777)
+    except (RuntimeError, OSError) as exc:
+        server.stop(None)
+        raise load_error(f"cannot listen on unix:{socket_path}: {exc}") from exc
+    finally:
+        os.umask(previous)
+
+
+def _remove_stale_socket(socket_path: Path) -> None:
+    # A socket left by a killed runtime would make bind fail; anything else is not ours.
+    if not socket_path.exists() and not socket_path.is_symlink():
+        return
+    if not stat.S_ISSOCK(socket_path.lstat().st_mode):
+        raise load_error(f"{socket_path} exists and is not a socket")
+    if _accepts_connections(socket_path):
+        raise load_error(f"{socket_path}: another process is listening on it")
+    socket_path.unlink()
+
+
+def _accepts_connections(socket_path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(socket_path))
+        except OSError:
+            return False
+    return True
+
+
+@contextmanager
+def _signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT set `stop` (only the main thread may install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def report_load_failure(error: PymlError) -> None:
+    print(f"pyml-runtime: {error.kind.name}: {error.message}", file=sys.stderr, flush=True)

@@ -1,0 +1,58 @@
+"""`pyml-runtime validate`: exit codes 0 (match), 1 (mismatch, with the diff), 2 (cannot load)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.runtime.runtime_homes import RUNTIME_BIN
+
+
+def validate(home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(RUNTIME_BIN), "validate", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_matching_outputs_exit_0(scorer_home: Path, doubler_home: Path) -> None:
+    for home, name in ((scorer_home, "scorer"), (doubler_home, "doubler")):
+        result = validate(home)
+        assert result.returncode == 0, result.stderr
+        assert f"model '{name}': validation passed (4 rows)" in result.stdout
+
+
+def test_changed_model_exits_1_with_the_diff(scorer_home: Path) -> None:
+    (scorer_home / "weight.txt").write_text("2.6")
+    result = validate(scorer_home)
+    assert result.returncode == 1, result.stderr
+    assert "validation FAILED" in result.stdout
+    assert "column 'score': 4 of 4 values differ" in result.stdout
+    assert "row 0: actual 2.3, expected 2.25" in result.stdout
+
+
+def test_model_raising_on_its_validation_input_exits_1(scorer_home: Path) -> None:
+    source = (scorer_home / "model.py").read_text()
+    (scorer_home / "model.py").write_text(source.replace("< 0", "< 100"))
+    result = validate(scorer_home)
+    assert result.returncode == 1
+    assert "model 'scorer' raised ValueError: x must be non-negative" in result.stderr
+
+
+def test_load_error_exits_2_with_the_message(scorer_home: Path) -> None:
+    (scorer_home / "model.py").write_text("def broken(:\n")
+    result = validate(scorer_home)
+    assert result.returncode == 2
+    assert "MODEL_LOAD_ERROR" in result.stderr
+    assert "model.py, line 1: syntax error" in result.stderr
+
+
+def test_missing_validation_data_exits_2(scorer_home: Path) -> None:
+    shutil.rmtree(scorer_home / "validation")
+    result = validate(scorer_home)
+    assert result.returncode == 2
+    assert "validation/input.parquet is missing" in result.stderr
