@@ -1,0 +1,131 @@
+package io.pyml.gateway;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.deployment.DeploymentManager;
+import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.frontend.grpc.AdminGrpcService;
+import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
+import io.pyml.gateway.sidecar.SidecarLauncher;
+import io.pyml.gateway.sidecar.SidecarTransport;
+import io.pyml.gateway.sidecar.SocketDirs;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The running gateway: wires config, runtimes, dispatcher and front ends, and stops them in
+ * order. {@link Main} and the tests start it through the same {@link #start} functions.
+ */
+public final class Gateway implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
+  /** Room for the request's other fields (name, id) around a payload of the maximum size. */
+  static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
+
+  private final Server server;
+  private final HealthStatusManager health;
+  private final DeploymentManager deployments;
+  private final SidecarTransport transport;
+  private final Path workDir;
+  private final boolean ownsWorkDir;
+  private boolean closed;
+
+  private Gateway(Server server, HealthStatusManager health, DeploymentManager deployments,
+      SidecarTransport transport, Path workDir, boolean ownsWorkDir) {
+    this.server = server;
+    this.health = health;
+    this.deployments = deployments;
+    this.transport = transport;
+    this.workDir = workDir;
+    this.ownsWorkDir = ownsWorkDir;
+  }
+
+  /** Starts with runtimes as local processes of {@code config.runtimeCommand()}. */
+  public static Gateway start(GatewayConfig config) throws IOException {
+    return start(config, new ProcessSidecarLauncher(config.runtimeCommand()));
+  }
+
+  public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
+    boolean ownsWorkDir = config.workDir().isEmpty();
+    // Short on purpose: socket paths under it must stay below 107 bytes.
+    Path workDir = ownsWorkDir ? Files.createTempDirectory(Path.of("/tmp"), "pyml-gw-")
+        : Files.createDirectories(config.workDir().get().toAbsolutePath());
+    // Outputs may be larger than inputs; capped so the multiplication cannot overflow.
+    int maxRuntimeAnswer = (int) Math.min(Integer.MAX_VALUE, 4L * config.maxPayloadBytes());
+    SidecarTransport transport = new SidecarTransport(maxRuntimeAnswer);
+    DeploymentManager deployments =
+        new DeploymentManager(launcher, transport, workDir, config.deployTimeout());
+    Dispatcher dispatcher =
+        new Dispatcher(deployments, config.maxPayloadBytes(), config.defaultDeadline());
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = NettyServerBuilder
+        .forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
+        // gRPC itself refuses far larger messages before they are buffered whole.
+        .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
+        .addService(new PredictionGrpcService(dispatcher))
+        .addService(new AdminGrpcService(deployments))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      deployments.close();
+      transport.close();
+      throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
+          + ": " + e.getMessage(), e);
+    }
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
+        io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", runtimes under "
+        + workDir);
+    return new Gateway(server, health, deployments, transport, workDir, ownsWorkDir);
+  }
+
+  public int grpcPort() {
+    return server.getPort();
+  }
+
+  public DeploymentManager deployments() {
+    return deployments;
+  }
+
+  public Path workDir() {
+    return workDir;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** Stops taking calls, lets in-flight ones finish briefly, then stops every runtime. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    deployments.close();
+    transport.close();
+    if (ownsWorkDir) {
+      SocketDirs.deleteRecursively(workDir);
+    }
+  }
+}

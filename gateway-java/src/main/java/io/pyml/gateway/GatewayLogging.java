@@ -1,0 +1,24 @@
+package io.pyml.gateway;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/** java.util.logging set-up for the gateway process: one line per record, on stderr. */
+final class GatewayLogging {
+  /**
+   * grpc-java asks for SO_KEEPALIVE on every client channel, and netty warns on each Unix
+   * socket connection that the option does not apply. Held here: JUL keeps loggers weakly.
+   */
+  private static final Logger NETTY_BOOTSTRAP =
+      Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+
+  private GatewayLogging() {}
+
+  static void configure() {
+    // Read when the first handler is made: set before anything logs. Stdout stays free for
+    // the ready line.
+    System.setProperty("java.util.logging.SimpleFormatter.format",
+        "%1$tF %1$tT %4$s %3$s: %5$s%6$s%n");
+    NETTY_BOOTSTRAP.setLevel(Level.SEVERE);
+  }
+}

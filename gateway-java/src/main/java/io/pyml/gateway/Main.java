@@ -1,0 +1,42 @@
+package io.pyml.gateway;
+
+import io.pyml.gateway.config.ConfigException;
+import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.config.GatewayConfigParser;
+import java.io.IOException;
+import java.util.Arrays;
+
+/** Wiring only: settings in, gateway started, one ready line out, stop on SIGTERM. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) throws InterruptedException {
+    GatewayLogging.configure();
+    if (Arrays.asList(args).contains("--help")) {
+      System.out.println(GatewayConfigParser.usage());
+      return;
+    }
+    GatewayConfig config;
+    try {
+      config = GatewayConfigParser.parse(args, System.getenv());
+    } catch (ConfigException e) {
+      System.err.println("pyml-gateway: " + e.getMessage());
+      System.err.println(GatewayConfigParser.usage());
+      System.exit(2);
+      return;
+    }
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(config);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("pyml-gateway: " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "pyml-gateway-stop"));
+    // Tests and the SDK start the gateway with --grpc-port 0 and read the port from here.
+    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort());
+    System.out.flush();
+    gateway.awaitTermination();
+  }
+}

@@ -1,0 +1,137 @@
+package io.pyml.gateway.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Turns command-line flags and {@code PYML_GATEWAY_*} environment variables into a
+ * {@link GatewayConfig}. Precedence: flag, then environment, then default. Flags are
+ * {@code --name value} or {@code --name=value}; an unknown flag is an error, never ignored.
+ */
+public final class GatewayConfigParser {
+  /** Flag name (without dashes) → help text; also the set of known flags. */
+  private static final Map<String, String> FLAGS = new LinkedHashMap<>();
+
+  static {
+    FLAGS.put("host", "address to serve on (default 127.0.0.1)");
+    FLAGS.put("grpc-port", "gRPC port, 0 for any free port (default 7070)");
+    FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
+    FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
+    FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
+    FLAGS.put("default-deadline-ms", "deadline of a prediction whose client set none (default 30000)");
+    FLAGS.put("deploy-timeout-ms", "longest a deployment may take to become READY (default 120000)");
+  }
+
+  private GatewayConfigParser() {}
+
+  public static String usage() {
+    StringBuilder text = new StringBuilder("usage: pyml-gateway [flags]\n");
+    FLAGS.forEach((name, help) -> text.append(String.format(Locale.ROOT, "  --%-22s %s%n", name, help)));
+    text.append("Each flag can also be set as PYML_GATEWAY_<NAME> (e.g. PYML_GATEWAY_GRPC_PORT).");
+    return text.toString();
+  }
+
+  public static GatewayConfig parse(String[] args, Map<String, String> env) throws ConfigException {
+    Map<String, String> values = fromEnv(env);
+    values.putAll(fromFlags(args));
+    GatewayConfig defaults = GatewayConfig.defaults();
+    return new GatewayConfig(
+        values.getOrDefault("host", defaults.host()),
+        intValue(values, "grpc-port", defaults.grpcPort(), 0, 65535),
+        command(values.getOrDefault("runtime-command", GatewayConfig.DEFAULT_RUNTIME_COMMAND)),
+        Optional.ofNullable(values.get("work-dir")).filter(s -> !s.isBlank()).map(Path::of),
+        // Leaves room for the request envelope below Integer.MAX_VALUE (gRPC's limit type).
+        intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
+        millis(values, "default-deadline-ms", defaults.defaultDeadline()),
+        millis(values, "deploy-timeout-ms", defaults.deployTimeout()));
+  }
+
+  private static Map<String, String> fromEnv(Map<String, String> env) {
+    Map<String, String> values = new HashMap<>();
+    for (String name : FLAGS.keySet()) {
+      String variable = "PYML_GATEWAY_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
+      if (env.containsKey(variable)) {
+        values.put(name, env.get(variable));
+      }
+    }
+    return values;
+  }
+
+  private static Map<String, String> fromFlags(String[] args) throws ConfigException {
+    Map<String, String> values = new HashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (!arg.startsWith("--")) {
+        throw new ConfigException("unexpected argument '" + arg + "' (flags start with --)");
+      }
+      String name = arg.substring(2);
+      String value = null;
+      int equals = name.indexOf('=');
+      if (equals >= 0) {
+        value = name.substring(equals + 1);
+        name = name.substring(0, equals);
+      }
+      if (!FLAGS.containsKey(name)) {
+        throw new ConfigException("unknown flag '--" + name + "'; known flags: --"
+            + String.join(", --", FLAGS.keySet()));
+      }
+      if (value == null) {
+        if (i + 1 >= args.length) {
+          throw new ConfigException("flag '--" + name + "' needs a value");
+        }
+        value = args[++i];
+      }
+      values.put(name, value);
+    }
+    return values;
+  }
+
+  private static List<String> command(String text) throws ConfigException {
+    List<String> words = Arrays.stream(text.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
+    if (words.isEmpty()) {
+      throw new ConfigException("runtime-command is empty");
+    }
+    return words;
+  }
+
+  private static int intValue(Map<String, String> values, String name, int fallback, int min, int max)
+      throws ConfigException {
+    String text = values.get(name);
+    if (text == null) {
+      return fallback;
+    }
+    long value = longValue(name, text);
+    if (value < min || value > max) {
+      throw new ConfigException(name + " must be between " + min + " and " + max + ", got " + text);
+    }
+    return (int) value;
+  }
+
+  private static Duration millis(Map<String, String> values, String name, Duration fallback)
+      throws ConfigException {
+    String text = values.get(name);
+    if (text == null) {
+      return fallback;
+    }
+    long value = longValue(name, text);
+    if (value <= 0) {
+      throw new ConfigException(name + " must be a positive number of milliseconds, got " + text);
+    }
+    return Duration.ofMillis(value);
+  }
+
+  private static long longValue(String name, String text) throws ConfigException {
+    try {
+      return Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name + " must be a whole number, got '" + text + "'");
+    }
+  }
+}

@@ -1,0 +1,22 @@
+package io.pyml.gateway.core;
+
+/**
+ * The gateway's one error vocabulary. Every front end maps these (and only these) to its own
+ * wire codes, so a failure reads the same whatever protocol the client speaks.
+ */
+public enum ErrorKind {
+  /** No such model, or not that version. */
+  NOT_FOUND,
+  /** The request is malformed or does not fit the model (payload kind, columns, tensors). */
+  INVALID_ARGUMENT,
+  /** The model is not READY or its runtime cannot be reached. */
+  UNAVAILABLE,
+  /** The answer did not come within the call's deadline. */
+  DEADLINE_EXCEEDED,
+  /** The payload is over the gateway's size limit. */
+  RESOURCE_EXHAUSTED,
+  /** The model's own code raised. */
+  MODEL_ERROR,
+  /** A bug or an unexpected failure in the gateway or the runtime. */
+  INTERNAL
+}

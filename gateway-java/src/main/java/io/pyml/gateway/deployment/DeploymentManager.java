@@ -1,0 +1,169 @@
+package io.pyml.gateway.deployment;
+
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.sidecar.SidecarLauncher;
+import io.pyml.gateway.sidecar.SidecarTransport;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Logger;
+
+/**
+ * Owns every deployment and the routing table: for each model name, the live deployment
+ * (the one predictions go to) and at most one candidate that replaces it once READY.
+ * A candidate exists only while a READY deployment serves; if it fails, the old one stays.
+ */
+public final class DeploymentManager implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(DeploymentManager.class.getName());
+
+  private final DeploymentLifecycle lifecycle;
+  private final ExecutorService executor;
+  private final AtomicLong ids = new AtomicLong();
+  private final Map<String, Slot> slots = new HashMap<>(); // guarded by this
+  private boolean closed; // guarded by this
+
+  /** One model name's routing entry. */
+  private static final class Slot {
+    Deployment live;
+    Deployment candidate;
+  }
+
+  public DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
+      Duration deployTimeout) {
+    this.lifecycle = new DeploymentLifecycle(launcher, transport, workDir, deployTimeout);
+    this.executor = Executors.newCachedThreadPool(runnable -> {
+      Thread thread = new Thread(runnable, "pyml-deploy");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  /** Starts deploying; the returned deployment's {@code settled()} says when it is done. */
+  public Deployment deploy(DeploySpec spec) {
+    Deployment deployment = new Deployment(ids.incrementAndGet(), spec);
+    List<Deployment> displaced = new ArrayList<>();
+    synchronized (this) {
+      if (closed) {
+        throw new GatewayException(ErrorKind.UNAVAILABLE, "the gateway is shutting down");
+      }
+      Slot slot = slots.computeIfAbsent(spec.name(), name -> new Slot());
+      if (slot.candidate != null) {
+        displaced.add(slot.candidate);
+        slot.candidate = null;
+      }
+      if (slot.live != null && slot.live.state() == DeploymentState.READY) {
+        slot.candidate = deployment; // the READY one keeps serving until this one is READY
+      } else {
+        if (slot.live != null) {
+          displaced.add(slot.live);
+        }
+        slot.live = deployment;
+      }
+    }
+    displaced.forEach(old -> retire(old, false));
+    deployment.settled().thenAccept(view -> {
+      if (view.state() == DeploymentState.READY) {
+        promote(deployment);
+      }
+    });
+    executor.execute(() -> lifecycle.run(deployment));
+    return deployment;
+  }
+
+  /** Stops every deployment of the model; completes once their runtimes are stopped. */
+  public CompletableFuture<Void> undeploy(String name) {
+    Slot slot;
+    synchronized (this) {
+      slot = slots.remove(name);
+    }
+    if (slot == null) {
+      throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' is not deployed");
+    }
+    return CompletableFuture.allOf(retire(slot.live, true), retire(slot.candidate, true));
+  }
+
+  /** The deployment predictions for this name go to. */
+  public synchronized Optional<Deployment> route(String name) {
+    Slot slot = slots.get(name);
+    return Optional.ofNullable(slot == null ? null : slot.live);
+  }
+
+  /** What an operator asking about this name should see: the live one, else the candidate. */
+  public synchronized Optional<Deployment> find(String name) {
+    Slot slot = slots.get(name);
+    if (slot == null) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(slot.live != null ? slot.live : slot.candidate);
+  }
+
+  /** Live deployments and candidates, by name then age. */
+  public synchronized List<Deployment> list() {
+    List<Deployment> all = new ArrayList<>();
+    for (Slot slot : slots.values()) {
+      if (slot.live != null) {
+        all.add(slot.live);
+      }
+      if (slot.candidate != null) {
+        all.add(slot.candidate);
+      }
+    }
+    all.sort(Comparator.comparing(Deployment::name).thenComparingLong(Deployment::id));
+    return all;
+  }
+
+  /** Stops every runtime (the gateway is shutting down) and waits for them, bounded. */
+  @Override
+  public void close() {
+    List<Deployment> all;
+    synchronized (this) {
+      closed = true;
+      all = list();
+      slots.clear();
+    }
+    CompletableFuture<?>[] stops = all.stream().map(d -> retire(d, false))
+        .toArray(CompletableFuture[]::new);
+    try {
+      CompletableFuture.allOf(stops).get(15, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warning("some runtimes did not stop in time: " + e);
+    }
+    executor.shutdownNow();
+  }
+
+  private void promote(Deployment deployment) {
+    Deployment old;
+    synchronized (this) {
+      Slot slot = slots.get(deployment.name());
+      if (slot == null || slot.candidate != deployment) {
+        return; // it was undeployed or replaced meanwhile; whoever did that stops it
+      }
+      old = slot.live;
+      slot.live = deployment;
+      slot.candidate = null;
+    }
+    LOG.info(String.format("model '%s': predictions now go to version %d (deployment #%d)",
+        deployment.name(), deployment.version(), deployment.id()));
+    retire(old, true);
+  }
+
+  /** Marks STOPPED now (routing stops at once) and releases the runtime in the background. */
+  private CompletableFuture<Void> retire(Deployment deployment, boolean graceful) {
+    if (deployment == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    deployment.markStopped();
+    return CompletableFuture.runAsync(() -> deployment.release(graceful), executor);
+  }
+}

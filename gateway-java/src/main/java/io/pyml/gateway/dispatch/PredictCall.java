@@ -1,0 +1,29 @@
+package io.pyml.gateway.dispatch;
+
+import io.pyml.gateway.core.Payload;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * A prediction request as any front end hands it to the dispatcher.
+ *
+ * @param version empty: the live version
+ * @param requestId empty: the dispatcher makes one
+ * @param clientTimeout the time the client still allows; empty when it set no deadline
+ */
+public record PredictCall(
+    String modelName,
+    OptionalLong version,
+    Payload payload,
+    String requestId,
+    Optional<Duration> clientTimeout) {
+
+  public PredictCall {
+    modelName = modelName == null ? "" : modelName;
+    Objects.requireNonNull(version, "version");
+    requestId = requestId == null ? "" : requestId;
+    Objects.requireNonNull(clientTimeout, "clientTimeout");
+  }
+}

@@ -1,0 +1,65 @@
+package io.pyml.gateway.sidecar;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** A runtime running as a local child process. */
+final class ProcessSidecar implements RunningSidecar {
+  /** How long a runtime gets to finish in-flight work after SIGTERM before SIGKILL. */
+  private static final long GRACE_SECONDS = 5;
+
+  private final Process process;
+  private final Path socketDir;
+  private final Path socket;
+  private final Path log;
+  private final CompletableFuture<Integer> onExit;
+
+  ProcessSidecar(Process process, Path socketDir, Path socket, Path log) {
+    this.process = process;
+    this.socketDir = socketDir;
+    this.socket = socket;
+    this.log = log;
+    this.onExit = process.onExit().thenApply(Process::exitValue);
+  }
+
+  @Override
+  public Path socketPath() {
+    return socket;
+  }
+
+  @Override
+  public CompletableFuture<Integer> onExit() {
+    return onExit;
+  }
+
+  @Override
+  public List<String> logTail(int lines) {
+    return LogTail.read(log, lines);
+  }
+
+  @Override
+  public void stop() {
+    // Children first seen now: a wrapper script's python would otherwise outlive it.
+    List<ProcessHandle> children = process.descendants().toList();
+    process.destroy(); // SIGTERM: the runtime stops serving and exits
+    boolean exited = waitFor(GRACE_SECONDS);
+    children.forEach(ProcessHandle::destroy);
+    if (!exited) {
+      process.destroyForcibly();
+      waitFor(GRACE_SECONDS);
+    }
+    children.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+    SocketDirs.deleteRecursively(socketDir);
+  }
+
+  private boolean waitFor(long seconds) {
+    try {
+      return process.waitFor(seconds, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return !process.isAlive();
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package io.pyml.gateway.sidecar;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** A launched runtime: where it listens, when it ends, what it logged, and how to stop it. */
+public interface RunningSidecar {
+  /** The Unix socket the runtime serves on (it may not exist yet right after launch). */
+  Path socketPath();
+
+  /** Completes with the exit code when the runtime ends, for whatever reason. */
+  CompletableFuture<Integer> onExit();
+
+  /** The runtime's last {@code lines} log lines, oldest first; empty when none are known. */
+  List<String> logTail(int lines);
+
+  /** Stops the runtime (gracefully, then forcibly) and removes its socket folder. Idempotent. */
+  void stop();
+}

@@ -1,0 +1,49 @@
+package io.pyml.gateway.sidecar;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Makes {@link SidecarClient}s over Unix domain sockets. Owns the one epoll event loop that all
+ * runtime channels share (a loop per channel would waste threads on a 2-core machine).
+ */
+public final class SidecarTransport implements AutoCloseable {
+  private final EventLoopGroup eventLoop;
+  private final int maxInboundMessageBytes;
+
+  /**
+   * @param maxInboundMessageBytes the largest answer accepted from a runtime; outputs can be
+   *     bigger than inputs, so callers pass a multiple of the payload limit
+   */
+  public SidecarTransport(int maxInboundMessageBytes) {
+    // Fails here, with netty's reason, if the bundled epoll natives cannot load.
+    Epoll.ensureAvailability();
+    this.maxInboundMessageBytes = maxInboundMessageBytes;
+    // Daemon threads: a forgotten close() must not keep the JVM alive.
+    this.eventLoop = new MultiThreadIoEventLoopGroup(
+        2, new DefaultThreadFactory("pyml-sidecar-io", true), EpollIoHandler.newFactory());
+  }
+
+  public SidecarClient connect(String model, Path socket) {
+    return new SidecarClient(model, NettyChannelBuilder
+        .forAddress(new DomainSocketAddress(socket.toString()))
+        .eventLoopGroup(eventLoop)
+        .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
+        .usePlaintext()
+        .maxInboundMessageSize(maxInboundMessageBytes)
+        .build());
+  }
+
+  @Override
+  public void close() {
+    eventLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+}

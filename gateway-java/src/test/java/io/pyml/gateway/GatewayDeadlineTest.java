@@ -1,0 +1,73 @@
+package io.pyml.gateway;
+
+import static io.pyml.gateway.testing.TestClient.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.sidecar.SocketDirs;
+import io.pyml.gateway.testing.FakeLauncher;
+import io.pyml.gateway.testing.FakeModel;
+import io.pyml.gateway.testing.FakeRuntime;
+import io.pyml.gateway.testing.TestClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Deadlines: the gateway's default when the client sets none, else the shorter of the two. */
+class GatewayDeadlineTest {
+  static final FakeLauncher LAUNCHER = new FakeLauncher();
+  static Path work;
+  static Gateway gateway;
+  static TestClient client;
+
+  @BeforeAll
+  static void start() throws Exception {
+    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gdt-");
+    Path home = Files.createDirectories(work.resolve("home"));
+    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0)
+        .withWorkDir(work.resolve("w")).withDefaultDeadline(Duration.ofMillis(1500)), LAUNCHER);
+    client = new TestClient(gateway.grpcPort());
+    client.deploy("slow", 1, home);
+    client.deploy("slow2", 1, home);
+  }
+
+  @AfterAll
+  static void stop() {
+    client.close();
+    gateway.close();
+    SocketDirs.deleteRecursively(work);
+  }
+
+  @Test
+  void withoutAClientDeadlineTheDefaultApplies() {
+    long start = System.nanoTime();
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+        () -> client.predictions.predict(request("slow", FakeModel.HANG)));
+    assertEquals(Status.Code.DEADLINE_EXCEEDED, error.getStatus().getCode());
+    assertEquals("model 'slow' did not answer within 1500 ms", error.getStatus().getDescription());
+    assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < 5_000);
+    assertEquals("kcab", client.predict(request("slow", "back")).getPayload()
+        .getArrowIpc().toStringUtf8(), "the model still answers");
+  }
+
+  @Test
+  void aShorterClientDeadlineReachesTheRuntime() throws InterruptedException {
+    FakeRuntime runtime = LAUNCHER.latest("slow2", 1).runtime();
+    long start = System.nanoTime();
+    StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
+        () -> client.predictions.withDeadlineAfter(200, TimeUnit.MILLISECONDS)
+            .predict(request("slow2", FakeModel.HANG)));
+    assertEquals(Status.Code.DEADLINE_EXCEEDED, error.getStatus().getCode());
+    // The runtime's call ends with the client's 200 ms, well before the 1500 ms default.
+    long left = 1000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(runtime.hangCancelled.await(Math.max(left, 0), TimeUnit.MILLISECONDS));
+  }
+}

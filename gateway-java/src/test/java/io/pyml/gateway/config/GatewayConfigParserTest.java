@@ -1,0 +1,78 @@
+package io.pyml.gateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class GatewayConfigParserTest {
+
+  @Test
+  void defaultsApplyWhenNothingIsSet() throws ConfigException {
+    GatewayConfig config = GatewayConfigParser.parse(new String[0], Map.of());
+    assertEquals("127.0.0.1", config.host());
+    assertEquals(7070, config.grpcPort());
+    assertEquals(List.of("pyml-runtime"), config.runtimeCommand());
+    assertEquals(Optional.empty(), config.workDir());
+    assertEquals(64 * 1024 * 1024, config.maxPayloadBytes());
+    assertEquals(Duration.ofMillis(30_000), config.defaultDeadline());
+    assertEquals(Duration.ofMillis(120_000), config.deployTimeout());
+  }
+
+  @Test
+  void flagsInBothFormsAreRead() throws ConfigException {
+    GatewayConfig config = GatewayConfigParser.parse(new String[] {
+        "--host", "0.0.0.0", "--grpc-port=0",
+        "--runtime-command", "/x/.venv/bin/python  -m pyml_runtime.cli",
+        "--work-dir", "/tmp/w", "--max-payload-bytes", "1024",
+        "--default-deadline-ms", "500", "--deploy-timeout-ms=9000"}, Map.of());
+    assertEquals("0.0.0.0", config.host());
+    assertEquals(0, config.grpcPort());
+    assertEquals(List.of("/x/.venv/bin/python", "-m", "pyml_runtime.cli"),
+        config.runtimeCommand());
+    assertEquals(Optional.of(Path.of("/tmp/w")), config.workDir());
+    assertEquals(1024, config.maxPayloadBytes());
+    assertEquals(Duration.ofMillis(500), config.defaultDeadline());
+    assertEquals(Duration.ofMillis(9000), config.deployTimeout());
+  }
+
+  @Test
+  void environmentFillsInAndFlagsWin() throws ConfigException {
+    Map<String, String> env = Map.of(
+        "PYML_GATEWAY_GRPC_PORT", "9090",
+        "PYML_GATEWAY_RUNTIME_COMMAND", "my-runtime",
+        "PYML_GATEWAY_DEPLOY_TIMEOUT_MS", "5000");
+    GatewayConfig config = GatewayConfigParser.parse(new String[] {"--grpc-port", "9191"}, env);
+    assertEquals(9191, config.grpcPort(), "flag beats environment");
+    assertEquals(List.of("my-runtime"), config.runtimeCommand());
+    assertEquals(Duration.ofMillis(5000), config.deployTimeout());
+  }
+
+  @Test
+  void unknownFlagsAndBadValuesAreClearErrors() {
+    ConfigException unknown = assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--grpc-prot", "1"}, Map.of()));
+    assertTrue(unknown.getMessage().contains("unknown flag '--grpc-prot'"), unknown.getMessage());
+
+    ConfigException notNumber = assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--grpc-port", "seven"}, Map.of()));
+    assertTrue(notNumber.getMessage().contains("'seven'"), notNumber.getMessage());
+
+    assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--grpc-port", "70000"}, Map.of()));
+    assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--deploy-timeout-ms", "0"}, Map.of()));
+    assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--host"}, Map.of()));
+    assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"stray"}, Map.of()));
+    assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[0], Map.of("PYML_GATEWAY_GRPC_PORT", "x")));
+  }
+}

@@ -1,0 +1,35 @@
+package io.pyml.gateway.testing;
+
+import io.pyml.gateway.core.PayloadKind;
+import java.time.Duration;
+
+/**
+ * How a {@link FakeRuntime} behaves. Predict answers with the input bytes reversed, except for
+ * a few magic inputs: "hang" never answers, "boom" raises like a model, "badcol" is refused as
+ * bad input. Validation passes only when the output is the reversed validation input.
+ */
+public record FakeModel(PayloadKind kind, Duration loadTime, boolean passValidation,
+    boolean exitOnLoad) {
+
+  public static final String HANG = "hang";
+  public static final String BOOM = "boom";
+  public static final String BAD_COLUMN = "badcol";
+  public static final String VALIDATION_INPUT = "validation rows";
+  public static final String VALIDATION_DIFF = "column 'proba' row 0: expected 0.25, got 0.75";
+
+  public static FakeModel dataframe() {
+    return new FakeModel(PayloadKind.DATAFRAME, Duration.ofMillis(200), true, false);
+  }
+
+  public static FakeModel tensors() {
+    return new FakeModel(PayloadKind.TENSORS, Duration.ofMillis(200), true, false);
+  }
+
+  public FakeModel failingValidation() {
+    return new FakeModel(kind, loadTime, false, exitOnLoad);
+  }
+
+  public FakeModel exitingOnLoad() {
+    return new FakeModel(kind, loadTime, passValidation, true);
+  }
+}
