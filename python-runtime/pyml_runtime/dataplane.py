@@ -87,7 +87,11 @@ class Dataplane:
     def predict_arrow(self, kind: PayloadKindName | int, data: bytes) -> bytes:
         """Arrow IPC stream in (untrusted) → model.predict → Arrow IPC stream out."""
         self._check_kind(kind)
-        return codec.encode_table(self.predict_table(kind, codec.read_table(data)))
+        try:
+            table = codec.read_table(data)
+        except PymlError as exc:  # the codec knows bytes, not models: name the model here
+            raise invalid_input(f"model '{self.name}': {exc.message}") from exc
+        return codec.encode_table(self.predict_table(kind, table))
 
     def predict_table(self, kind: PayloadKindName | int, table: pa.Table) -> pa.Table:
         """The same, for callers that hold Arrow data already (the Spark job's batches)."""

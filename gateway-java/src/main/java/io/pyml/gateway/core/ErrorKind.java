@@ -8,7 +8,7 @@ public enum ErrorKind {
   /** No such model, or not that version. */
   NOT_FOUND,
   /** The request is malformed or does not fit the model (payload kind, columns, tensors). */
-  INVALID_ARGUMENT,
+  INVALID_INPUT,
   /** The model is not READY or its runtime cannot be reached. */
   UNAVAILABLE,
   /** The answer did not come within the call's deadline. */

@@ -43,10 +43,10 @@ public final class Dispatcher {
   private Deployment check(PredictCall call) {
     String name = call.modelName();
     if (name.isEmpty()) {
-      throw new GatewayException(ErrorKind.INVALID_ARGUMENT, "model_name is empty");
+      throw new GatewayException(ErrorKind.INVALID_INPUT, "model_name is empty");
     }
     if (call.payload() == null) {
-      throw new GatewayException(ErrorKind.INVALID_ARGUMENT,
+      throw new GatewayException(ErrorKind.INVALID_INPUT,
           "the request for model '" + name + "' has no payload");
     }
     int size = call.payload().sizeBytes();
@@ -69,7 +69,7 @@ public final class Dispatcher {
     }
     PayloadKind expected = deployment.kind();
     if (call.payload().kind() != expected) {
-      throw new GatewayException(ErrorKind.INVALID_ARGUMENT, "model '" + name + "' takes a "
+      throw new GatewayException(ErrorKind.INVALID_INPUT, "model '" + name + "' takes a "
           + expected + " payload, got " + call.payload().kind());
     }
     return deployment;

@@ -40,7 +40,7 @@ final class SidecarErrors {
 
   private static ErrorKind kindOf(Status.Code code, Map<String, String> trailers) {
     return switch (code) {
-      case INVALID_ARGUMENT -> ErrorKind.INVALID_ARGUMENT;
+      case INVALID_ARGUMENT -> ErrorKind.INVALID_INPUT;
       case NOT_FOUND -> ErrorKind.NOT_FOUND;
       case RESOURCE_EXHAUSTED -> ErrorKind.RESOURCE_EXHAUSTED;
       default -> "MODEL_ERROR".equals(trailers.get(ERROR_TRAILER))

@@ -108,7 +108,7 @@ class SidecarClientTest {
         status.trailers());
 
     GatewayException invalid = failure(client.predict(payload(FakeModel.BAD_COLUMN), TIMEOUT));
-    assertEquals(ErrorKind.INVALID_ARGUMENT, invalid.kind());
+    assertEquals(ErrorKind.INVALID_INPUT, invalid.kind());
     assertEquals("column 'age': int64 (expected: float64)",
         invalid.runtimeStatus().orElseThrow().description());
   }

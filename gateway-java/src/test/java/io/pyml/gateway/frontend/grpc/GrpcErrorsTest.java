@@ -19,7 +19,7 @@ class GrpcErrorsTest {
   void everyErrorKindHasItsCode() {
     Map<ErrorKind, Status.Code> expected = Map.of(
         ErrorKind.NOT_FOUND, Status.Code.NOT_FOUND,
-        ErrorKind.INVALID_ARGUMENT, Status.Code.INVALID_ARGUMENT,
+        ErrorKind.INVALID_INPUT, Status.Code.INVALID_ARGUMENT,
         ErrorKind.UNAVAILABLE, Status.Code.UNAVAILABLE,
         ErrorKind.DEADLINE_EXCEEDED, Status.Code.DEADLINE_EXCEEDED,
         ErrorKind.RESOURCE_EXHAUSTED, Status.Code.RESOURCE_EXHAUSTED,
