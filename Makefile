@@ -8,7 +8,7 @@ JAR := gateway-java/target/pyml-gateway.jar
 JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools setup gateway-jar examples demo test test-java test-python lint protos gateway bench
+.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
@@ -20,6 +20,14 @@ help:
 
 tools:
 	@scripts/bootstrap.sh
+
+# A Docker engine that answers: Debian's docker.io and dockerd in the background if needed.
+docker:
+	@scripts/ensure_docker.sh
+
+# PyML's own base image, built once from Debian packages (no registry needed), then reused.
+base-image: $(VENV)/.installed docker
+	$(VENV)/bin/pyml images base
 
 $(VENV)/.installed: pyproject.toml | tools
 	python3 -m venv $(VENV)
@@ -38,7 +46,7 @@ examples: setup
 	$(PY) examples/train_breast_cancer.py
 	$(PY) examples/make_softmax_tensor.py
 
-demo: setup
+demo: setup base-image
 	$(PY) scripts/demo.py
 
 gateway: setup
@@ -56,7 +64,7 @@ lint: $(VENV)/.installed
 test-java: tools
 	$(MVN) verify
 
-test-python: setup
+test-python: setup base-image
 	scripts/run_pytest.sh
 
 test: setup

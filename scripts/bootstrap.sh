@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the machine-level tools PyML's build needs when they are missing (Debian/Ubuntu,
 # as root or with sudo): Python 3 with venv, a JDK 17+, Maven. Idempotent and quiet when
-# everything is present. Later: Docker (packaging).
+# everything is present. Docker is scripts/ensure_docker.sh's job.
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,8 @@ if ! command -v javac >/dev/null || ! javac -version 2>&1 | grep -qE 'javac (1[7
   missing+=(openjdk-17-jdk-headless)
 fi
 command -v mvn >/dev/null || missing+=(maven)
+# The base image is made from Debian packages when no container registry is reachable.
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"

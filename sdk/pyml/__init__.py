@@ -14,10 +14,16 @@ from pyml.contract import DataFrameModel, TensorModel
 if TYPE_CHECKING:
     from pyml.client import Client
     from pyml.model import Model, save_validation
+    from pyml.version import ModelVersion
 
-__all__ = ["Client", "DataFrameModel", "Model", "TensorModel", "save_validation"]
+__all__ = ["Client", "DataFrameModel", "Model", "ModelVersion", "TensorModel", "save_validation"]
 
-_LAZY = {"Client": "pyml.client", "Model": "pyml.model", "save_validation": "pyml.model"}
+_LAZY = {
+    "Client": "pyml.client",
+    "Model": "pyml.model",
+    "ModelVersion": "pyml.version",
+    "save_validation": "pyml.model",
+}
 
 
 def __getattr__(name: str) -> Any:

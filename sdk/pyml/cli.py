@@ -11,6 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(help="PyML: validate, deploy and call Python models.", no_args_is_help=True)
+models_app = typer.Typer(help="Registered models and their versions.")
+images_app = typer.Typer(help="Docker images PyML builds.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(images_app, name="images")
 console = Console()
 GatewayOption = Annotated[
     str, typer.Option("--gateway", "-g", envvar="PYML_GATEWAY", help="gateway host:port")
@@ -28,6 +32,73 @@ def validate(home: Path) -> None:
         console.print(f"[red]✗ {model.name}: validation failed[/red]\n{report.diff}")
         raise typer.Exit(1)
     console.print(f"[green]✓ {model.name}[/green] ({model.kind}): {report.rows} rows match")
+
+
+@app.command()
+def package(
+    home: Path,
+    name: Annotated[str | None, typer.Option(help="model name (default: from the home)")] = None,
+    base_image: Annotated[str | None, typer.Option(help="base image (default: see docs)")] = None,
+    allow_no_validation: Annotated[
+        bool, typer.Option(help="package a home that has no validation data")
+    ] = False,
+) -> None:
+    """Register a new version of a model home and build its image, validated at build."""
+    from pyml.model import Model
+    from pyml.version import PackagingFailed
+
+    model = Model.from_home(home)
+    try:
+        version = model.package(
+            name, base_image=base_image, allow_no_validation=allow_no_validation
+        )
+    except PackagingFailed as error:
+        console.print(f"[red]✗ {error}[/red]")
+        raise typer.Exit(1) from None
+    image = version.image
+    size_mb = image.get("size_bytes", 0) / 1e6
+    console.print(
+        f"[green]✓ {version.ref}[/green] packaged: image {image.get('tag')} "
+        f"({image.get('id', '')[:19]}, {size_mb:.0f} MB, built in {image.get('build_seconds')} s)"
+    )
+
+
+@models_app.callback(invoke_without_command=True)
+def models(context: typer.Context) -> None:
+    """List registered models and their versions."""
+    if context.invoked_subcommand is not None:
+        return
+    from pyml.registry import Registry
+
+    registry = Registry.default()
+    table = Table("model", "versions", "newest", "status", "image")
+    for name in registry.names():
+        versions = registry.versions(name)
+        newest = versions[-1]
+        image = (newest.image or {}).get("tag", "")
+        table.add_row(name, str(len(versions)), str(newest.version), newest.status, image)
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(ref: Annotated[str, typer.Argument(help="NAME or NAME:VERSION")]) -> None:
+    """Show one version's manifest."""
+    from pyml.registry import Registry
+
+    registry = Registry.default()
+    name, version = registry.parse_ref(ref)
+    console.print_json(registry.get(name, version).to_json())
+
+
+@images_app.command("base")
+def images_base(
+    rebuild: Annotated[bool, typer.Option(help="build it again even if it exists")] = False,
+) -> None:
+    """Build PyML's base image from Debian packages (no container registry needed)."""
+    from pyml_launcher.base_image import ensure_base_image
+
+    tag = ensure_base_image(rebuild=rebuild)
+    console.print(f"[green]✓[/green] base image {tag}")
 
 
 @app.command()

@@ -8,8 +8,12 @@ the gateway and the Spark job will answer.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload
+
+if TYPE_CHECKING:
+    from pyml.version import ModelVersion
 from pyml.contract import ModelKind
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.loader import LoadedModel, load_model
@@ -38,6 +42,15 @@ class Model:
         path = Path(home).resolve()
         return cls(path, load_model(path))
 
+    @staticmethod
+    def from_registry(name: str, version: int | None = None) -> ModelVersion:
+        """A registered version (the newest ready one when `version` is None)."""
+        from pyml.registry import Registry
+        from pyml.version import ModelVersion
+
+        registry = Registry.default()
+        return ModelVersion(registry.get(name, version), registry)
+
     @property
     def name(self) -> str:
         return self._loaded.name
@@ -64,6 +77,27 @@ class Model:
         if raise_on_mismatch and not report.passed:
             raise ValidationFailed(self.name, report)
         return report
+
+    def package(
+        self,
+        name: str | None = None,
+        *,
+        base_image: str | None = None,
+        allow_no_validation: bool = False,
+        progress: bool = True,
+    ) -> ModelVersion:
+        """Register a new immutable version and build its image, validated at build time."""
+        from pyml.version import package_home
+
+        if not allow_no_validation:
+            self.validate()  # seconds here, instead of a failed image build minutes later
+        return package_home(
+            self.home,
+            name or self.name,
+            base_image=base_image,
+            allow_no_validation=allow_no_validation,
+            progress=progress,
+        )
 
 
 def save_validation(home: str | Path, input: ModelInput) -> ValidationReport:
