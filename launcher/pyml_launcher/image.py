@@ -39,6 +39,8 @@ TAIL_LINES = 40
 # The classic builder paints a step's stderr red; the escapes would split apt's messages.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_LAYER = re.compile(r"^ ---> ([0-9a-f]{12})$")
+RUNTIME_CACHE_REPO = "pyml/runtime-cache"
 # Builder bookkeeping: kept in the log, not shown, not part of a step's output.
 _NOISE = re.compile(
     r"^ ---> (Running in \w+|\w{12}|Using cache)$|^Removing intermediate container|^Successfully "
@@ -63,8 +65,12 @@ def build_model_image(
     content_sha256: str,
     base_image: str | None = None,
     progress: bool = True,
+    no_cache: bool = False,
 ) -> BuiltImage:
-    """Build and tag ``pyml/<name>:<version>``; raises ImageBuildError when it cannot."""
+    """Build and tag ``pyml/<name>:<version>``; raises ImageBuildError when it cannot.
+
+    ``no_cache`` runs every step afresh (benchmarks of a cold build).
+    """
     started = time.monotonic()
     home = Path(home).resolve()
     tag = image_tag(name, version)
@@ -80,7 +86,8 @@ def build_model_image(
         )
         with step_display(progress) as display:
             log = _BuildLog(dockerfile_steps(context.spec), display)
-            _run_build(client, context, tag, log, home)
+            _run_build(client, context, tag, log, home, no_cache)
+            _anchor_runtime_layer(client, log)
             image = client.api.inspect_image(tag)
             built = BuiltImage(
                 image_id=image["Id"],
@@ -94,7 +101,9 @@ def build_model_image(
     return built
 
 
-def _run_build(client: Any, context: BuildContext, tag: str, log: _BuildLog, home: Path) -> None:
+def _run_build(
+    client: Any, context: BuildContext, tag: str, log: _BuildLog, home: Path, no_cache: bool
+) -> None:
     import docker.errors
 
     before = _image_id(client, tag)
@@ -107,6 +116,7 @@ def _run_build(client: Any, context: BuildContext, tag: str, log: _BuildLog, hom
             rm=True,
             forcerm=True,
             pull=False,
+            nocache=no_cache,
             decode=True,
             buildargs=context.build_args,
             network_mode=network,
@@ -138,6 +148,7 @@ class _BuildLog:
         self.lines: list[str] = []
         self.error = ""
         self.step = 0
+        self.layers: dict[int, str] = {}  # step number → the image id it produced
         self._outputs: dict[int, list[str]] = {}
         self._partial = ""
 
@@ -173,6 +184,9 @@ class _BuildLog:
             self.display.status(f"step {step[1]}/{step[2]} ({self.stage}): {step[3][:80]}")
             self.display.line(line, style="bold")
         elif _NOISE.match(line):
+            layer = _LAYER.match(line)
+            if layer:
+                self.layers[self.step] = layer[1]
             if line.endswith("Using cache"):
                 self.display.line(line)
         elif line.strip():
@@ -187,6 +201,19 @@ def _image_id(client: Any, tag: str) -> str | None:
         return str(client.api.inspect_image(tag)["Id"])
     except docker.errors.ImageNotFound:
         return None
+
+
+def _anchor_runtime_layer(client: Any, log: _BuildLog) -> None:
+    """Tag the layer holding the pinned runtime dependencies (the slow pip step).
+
+    Untagged, it survives only while some model image sits on top of it: removing the last
+    model image (or `docker image prune`) would throw away a minute of pip work. Tagged by its
+    own id, it stays as Docker's cache for every later build on the same base and packages.
+    """
+    runtime_steps = [n for n, step in enumerate(log.steps, 1) if step.stage == "runtime"]
+    layer = log.layers.get(runtime_steps[-1]) if runtime_steps else None
+    if layer:
+        client.api.tag(layer, RUNTIME_CACHE_REPO, tag=layer)
 
 
 def _dangling(client: Any) -> set[str]:

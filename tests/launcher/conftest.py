@@ -46,14 +46,18 @@ def base_image(docker_engine: Any) -> str:
 
 @pytest.fixture(scope="session")
 def built_tags(docker_engine: Any) -> Iterator[list[str]]:
-    """Tags the tests built; untagged at the end (noprune: Docker's layer cache stays)."""
+    """Tags the tests built, removed at the end with the layers only they used.
+
+    The pinned runtime layer stays (the builder tags it), so the next session builds fast;
+    nothing is left dangling.
+    """
     import docker.errors
 
     tags: list[str] = []
     yield tags
     for tag in tags:
         with contextlib.suppress(docker.errors.NotFound):
-            docker_engine.api.remove_image(tag, noprune=True)
+            docker_engine.api.remove_image(tag)
 
 
 @pytest.fixture(scope="session")
