@@ -144,6 +144,10 @@ class Dataplane:
     # --- input checks ------------------------------------------------------------------------
 
     def _conform_columns(self, table: pa.Table, expected: pa.Schema) -> pa.Table:
+        if table.schema.equals(expected, check_metadata=True):
+            # The same columns, types and pandas metadata (what a pyml client on the same
+            # library versions sends): rebuilding would give the very same table.
+            return table
         listed = ", ".join(expected.names)
         missing = [name for name in expected.names if name not in table.column_names]
         if missing:

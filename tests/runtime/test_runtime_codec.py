@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,10 @@ import pyarrow as pa
 import pytest
 
 from pyml_runtime import codec
+from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import ErrorKind, PymlError
+from pyml_runtime.loader import load_model
+from tests.runtime.runtime_homes import save_validation
 
 
 def all_dtypes_frame() -> pd.DataFrame:
@@ -218,3 +222,380 @@ def test_schema_bytes_round_trip() -> None:
     )
     with pytest.raises(PymlError):
         codec.schema_from_bytes(b"nope")
+
+
+# --- fast paths: the same results as pyarrow's general conversion ----------------------------
+
+
+def numeric_frames() -> dict[str, pd.DataFrame]:
+    """Frames the fast paths take: numpy bool, int, uint, float32 and float64 columns."""
+    rng = np.random.default_rng(7)
+    blocks = pd.DataFrame(index=range(4))  # one pandas block a column, all of one dtype
+    for name in ("b", "a", "c"):
+        blocks[name] = rng.normal(size=4)
+    named = pd.DataFrame({"a": [1.0, 2.0], "b": [3, 4]})
+    named.columns.name = "features"
+    return {
+        "one-row": pd.DataFrame(rng.normal(size=(1, 30)), columns=[f"f{i}" for i in range(30)]),
+        "many-rows": pd.DataFrame(rng.normal(size=(10_000, 6)), columns=list("zyxwvu")),
+        "empty": pd.DataFrame(
+            {
+                "f": np.array([], dtype=np.float64),
+                "i": np.array([], dtype=np.int32),
+                "b": np.array([], dtype=bool),
+            }
+        ),
+        "empty-one-dtype": pd.DataFrame(np.empty((0, 3)), columns=["a", "b", "c"]),
+        "one-column": pd.DataFrame({"only": [1, 2]}),
+        "nans": pd.DataFrame(
+            {"a": [1.0, np.nan, -0.0], "all_nan": [np.nan] * 3, "inf": [np.inf, -np.inf, 1.0]}
+        ),
+        "float32": pd.DataFrame(
+            {"f32": np.array([1.5, np.nan, 3.0], dtype=np.float32), "f64": [0.1, 0.2, 0.3]}
+        ),
+        "ints": pd.DataFrame(
+            {
+                f"{kind}{bits}": np.array([0, 1, 127], dtype=f"{kind}{bits}")
+                for kind in ("int", "uint")
+                for bits in (8, 16, 32, 64)
+            }
+        ),
+        "int-extremes": pd.DataFrame(
+            {
+                "u64": np.array([2**64 - 1, 0], dtype=np.uint64),
+                "i64": np.array([-(2**63), 2**63 - 1], dtype=np.int64),
+            }
+        ),
+        "bools": pd.DataFrame({"p": [True, False, True] * 5, "q": [False] * 15}),
+        "mixed-order": pd.DataFrame(
+            {
+                "z": [1.0, np.nan],
+                "a": [1, 2],
+                "flag": [True, False],
+                "f32": np.array([1, 2], dtype=np.float32),
+                "m": [3.0, 4.0],
+            }
+        ),
+        "one-block-a-column": blocks,
+        "c-ordered-2d": pd.DataFrame(np.arange(12.0).reshape(4, 3), columns=["c", "b", "a"]),
+        "row-slice": pd.DataFrame(rng.normal(size=(50, 4)), columns=list("abcd")).iloc[10:20],
+        "string-index": pd.DataFrame({"a": [1.0, 2.0]}, index=["r1", "r2"]),
+        "named-columns": named,
+    }
+
+
+def random_numeric_frame(seed: int) -> pd.DataFrame:
+    """Random columns, dtypes, row count, NaNs and pandas block layout."""
+    rng = np.random.default_rng(seed)
+    rows = int(rng.choice([0, 1, 2, 7, 64, 1000]))
+    dtypes = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+    dtypes += ["float32", "float64"]
+    names = [f"c{j}" for j in rng.permutation(int(rng.integers(1, 12)))]
+    if rng.random() < 0.3:  # one dtype, one 2-D block (C- or F-ordered)
+        dtype = np.dtype(rng.choice(dtypes))
+        values = _random_values(rng, (rows, len(names)), dtype)
+        order = "F" if rng.random() < 0.5 else "C"
+        return pd.DataFrame(np.array(values, order=order), columns=names)
+    frame = {}
+    for name in names:
+        dtype = np.dtype(rng.choice(dtypes))
+        column = _random_values(rng, (rows,), dtype)
+        if dtype.kind == "f":
+            column[rng.random(size=rows) < 0.2] = np.nan
+        frame[name] = column
+    return pd.DataFrame(frame)
+
+
+def _random_values(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype[np.generic]
+) -> np.ndarray:
+    values = rng.normal(size=shape) * 100
+    return (np.abs(values) if dtype.kind == "u" else values).astype(dtype)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_numeric_frames_match_the_general_path(seed: int) -> None:
+    df = random_numeric_frame(seed)
+    general = pa.Table.from_pandas(df, preserve_index=False)
+    fast = codec._numeric_frame_to_table(df)
+    assert fast is not None
+    assert_same_table(fast, general)
+    table = codec.read_table(codec.encode_table(fast))
+    frame = codec._numeric_table_to_frame(table)
+    assert frame is not None
+    assert_same_frame(frame, table.to_pandas())
+    assert_same_frame(frame, df)
+
+
+def general_frames() -> dict[str, pd.DataFrame]:
+    """Frames the fast paths leave to pyarrow's general conversion."""
+    with_attrs = pd.DataFrame({"a": [1.0]})
+    with_attrs.attrs["source"] = "test"
+    return {
+        "all-dtypes": all_dtypes_frame(),
+        "text": pd.DataFrame({"a": [1.0, 2.0], "s": ["x", "y"]}),
+        "nullable-int": pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}),
+        "category": pd.DataFrame({"c": pd.Categorical(["lo", "hi"])}),
+        "zoned": pd.DataFrame({"t": pd.date_range("2024-01-01", periods=2, tz="UTC")}),
+        "float16": pd.DataFrame({"h": np.array([1.5, 2.0], dtype=np.float16)}),
+        "int-labels": pd.DataFrame({0: [1.0], 1: [2.0]}),
+        "multiindex-labels": pd.DataFrame(
+            [[1.0, 2.0]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])
+        ),
+        "attrs": with_attrs,
+        "no-columns": pd.DataFrame(index=range(3)),
+    }
+
+
+def assert_same_frame(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+    assert actual.dtypes.tolist() == expected.dtypes.tolist()
+    assert actual.columns.dtype == expected.columns.dtype
+    assert actual.columns.name == expected.columns.name
+    assert type(actual.index) is type(expected.index)
+    assert actual.attrs == expected.attrs
+
+
+def assert_same_table(actual: pa.Table, expected: pa.Table) -> None:
+    assert actual.schema.equals(expected.schema, check_metadata=True)
+    assert actual.equals(expected, check_metadata=True)
+    assert [c.null_count for c in actual.columns] == [c.null_count for c in expected.columns]
+
+
+NUMERIC = numeric_frames()
+GENERAL = general_frames()
+
+
+@pytest.mark.parametrize("name", list(NUMERIC))
+def test_numeric_frame_fast_path_gives_from_pandas_table(name: str) -> None:
+    df = NUMERIC[name]
+    general = pa.Table.from_pandas(df, preserve_index=False)
+    fast = codec._numeric_frame_to_table(df)
+    assert fast is not None, "expected the fast path"
+    assert_same_table(fast, general)
+    assert_same_table(codec.dataframe_to_table(df), general)
+    # The stream reads back as the same table (NaN sent as null, as from_pandas does).
+    assert_same_table(codec.read_table(codec.encode_table(fast)), general)
+
+
+@pytest.mark.parametrize("name", list(NUMERIC))
+def test_numeric_table_fast_path_gives_to_pandas_frame(name: str) -> None:
+    table = codec.read_table(codec.encode_dataframe(NUMERIC[name]))
+    fast = codec._numeric_table_to_frame(table)
+    assert fast is not None, "expected the fast path"
+    general = table.to_pandas()
+    assert_same_frame(fast, general)
+    assert_same_frame(codec.table_to_dataframe(table), general)
+
+
+@pytest.mark.parametrize("name", list(NUMERIC))
+def test_numeric_frame_round_trip(name: str) -> None:
+    df = NUMERIC[name]
+    back = codec.decode_dataframe(codec.encode_dataframe(df))
+    assert_same_frame(back, df.reset_index(drop=True).rename_axis(columns=None))
+    assert list(back.columns) == list(df.columns)  # column order kept
+
+
+@pytest.mark.parametrize("name", list(GENERAL))
+def test_other_frames_take_the_general_path_unchanged(name: str) -> None:
+    df = GENERAL[name]
+    assert codec._numeric_frame_to_table(df) is None
+    general = pa.Table.from_pandas(df, preserve_index=False)
+    assert_same_table(codec.dataframe_to_table(df), general)
+    # Decoding may still be fast: int and tuple labels are written as plain strings.
+    table = codec.read_table(codec.encode_table(general))
+    assert_same_frame(codec.table_to_dataframe(table), table.to_pandas())
+
+
+class _FrameWithoutColumnAccessor(pd.DataFrame):
+    """A pandas without the private column accessor the fast path prefers."""
+
+    @property
+    def _get_column_array(self) -> None:
+        raise AttributeError("_get_column_array")
+
+
+def test_numeric_frame_fast_path_without_the_private_column_accessor() -> None:
+    df = _FrameWithoutColumnAccessor(NUMERIC["mixed-order"])
+    assert getattr(df, "_get_column_array", None) is None
+    fast = codec._numeric_frame_to_table(df)
+    assert fast is not None
+    assert_same_table(fast, pa.Table.from_pandas(df, preserve_index=False))
+
+
+def test_wide_frames_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "_MAX_FAST_COLUMNS", 2)
+    df = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
+    assert codec._numeric_frame_to_table(df) is None
+    table = codec.dataframe_to_table(df)
+    assert_same_table(table, pa.Table.from_pandas(df, preserve_index=False))
+    assert codec._numeric_table_to_frame(table) is None
+    assert_same_frame(codec.table_to_dataframe(table), df)
+
+
+def test_decoded_blocks_are_writable_and_do_not_share_the_payload() -> None:
+    df = NUMERIC["mixed-order"]
+    data = codec.encode_dataframe(df)
+    back = codec.decode_dataframe(data)
+    for column in back.columns:
+        values = back[column].to_numpy()
+        assert not np.shares_memory(values, np.frombuffer(data, dtype=np.uint8))
+    back.iloc[0, 0] = 42.0  # a model may write to its input
+    assert back.iloc[0, 0] == 42.0
+    for column in ("z", "m"):
+        array = back[column].to_numpy()
+        array.flags.writeable = True  # raises if the memory is read-only
+
+
+def plain_tables() -> dict[str, pa.Table]:
+    """Tables other clients send: no pandas metadata, several chunks, nulls in floats."""
+    floats = pa.chunked_array([[1.0, None], [3.0]], pa.float64())
+    with_metadata = pa.Table.from_pandas(
+        pd.DataFrame({"x": [1.0, np.nan, 3.0], "y": np.array([1, 2, 3], dtype=np.uint16)}),
+        preserve_index=False,
+    )
+    return {
+        "no-metadata": pa.table(
+            {
+                "x": pa.array([1.0, 2.0, None]),
+                "n": pa.array([1, 2, 3], pa.int32()),
+                "b": pa.array([True, False, True]),
+                "f": pa.array([1.5, None, 2.5], pa.float32()),
+            }
+        ),
+        "chunks": pa.table({"x": floats, "y": pa.chunked_array([[1, 2], [3]], pa.uint16())}),
+        "chunks-and-metadata": pa.concat_tables(
+            [with_metadata.slice(0, 1), with_metadata.slice(1)]
+        ),
+        "no-rows": pa.table({"x": pa.array([], pa.float64()), "b": pa.array([], pa.bool_())}),
+        "unicode-names": pa.table({"é": [1.0], "a b": [2.0], "": [3.0]}),
+    }
+
+
+PLAIN = plain_tables()
+
+
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_plain_table_fast_path_gives_to_pandas_frame(name: str) -> None:
+    table = PLAIN[name]
+    fast = codec._numeric_table_to_frame(table)
+    assert fast is not None, "expected the fast path"
+    assert_same_frame(fast, table.to_pandas())
+    assert_same_frame(codec.decode_dataframe(codec.encode_table(table)), table.to_pandas())
+
+
+def fallback_tables() -> dict[str, pa.Table]:
+    """Numeric tables whose to_pandas result depends on more than their types."""
+    ranged = pa.Table.from_pandas(pd.DataFrame({"a": [1.0, 2.0]}, index=pd.RangeIndex(5, 7)))
+    indexed = pa.Table.from_pandas(pd.DataFrame({"a": [1.0, 2.0]}, index=[10, 20]))
+    renamed = pa.Table.from_pandas(pd.DataFrame({"a": [1.0]}), preserve_index=False)
+    renamed = renamed.replace_schema_metadata(
+        {b"pandas": renamed.schema.metadata[b"pandas"].replace(b'"name": "a"', b'"name": "b"')}
+    )
+    with_attrs = pd.DataFrame({"a": [1.0]})
+    with_attrs.attrs["source"] = "test"
+    return {
+        "int-nulls": pa.table({"n": pa.array([1, None], pa.int64())}),  # to_pandas: float64
+        "bool-nulls": pa.table({"b": pa.array([True, None])}),  # to_pandas: object
+        "range-index": ranged,
+        "index-column": indexed,
+        "renamed-in-metadata": renamed,
+        "attrs": pa.Table.from_pandas(with_attrs, preserve_index=False),
+        "field-metadata": pa.table(
+            {"a": [1.0]}, schema=pa.schema([pa.field("a", pa.float64(), metadata={b"k": b"v"})])
+        ),
+        "float16": pa.table({"h": pa.array(np.array([1.0], dtype=np.float16))}),
+        "broken-metadata": pa.table({"a": [1.0]}).replace_schema_metadata({b"pandas": b"{"}),
+    }
+
+
+FALLBACK = fallback_tables()
+
+
+@pytest.mark.parametrize("name", list(FALLBACK))
+def test_other_tables_take_the_general_path(name: str) -> None:
+    table = FALLBACK[name]
+    assert codec._numeric_table_to_frame(table) is None
+    try:
+        expected = table.to_pandas()
+    except Exception:
+        with pytest.raises(PymlError) as caught:
+            codec.table_to_dataframe(table)
+        assert caught.value.kind is ErrorKind.INVALID_INPUT
+        return
+    assert_same_frame(codec.table_to_dataframe(table), expected)
+
+
+def test_int_nulls_still_become_float_and_bool_nulls_objects() -> None:
+    frame = codec.table_to_dataframe(FALLBACK["int-nulls"])
+    assert frame["n"].dtype == np.float64
+    assert frame["n"].isna().tolist() == [False, True]
+    frame = codec.table_to_dataframe(FALLBACK["bool-nulls"])
+    assert frame["b"].dtype == object
+
+
+def test_cached_plans_follow_the_data() -> None:
+    # Same columns and dtypes, then different values and row counts: each result is its own.
+    first = pd.DataFrame({"a": [1.0, 2.0], "b": [True, False]})
+    second = pd.DataFrame({"a": [np.nan], "b": [True]})
+    for df in (first, second, first.iloc[0:0], first):
+        assert_same_frame(codec.decode_dataframe(codec.encode_dataframe(df)), df)
+    # A frame from one decode is not tied to the next: renaming its columns is local.
+    one = codec.decode_dataframe(codec.encode_dataframe(first))
+    one.columns.name = "changed"
+    two = codec.decode_dataframe(codec.encode_dataframe(first))
+    assert two.columns.name is None
+
+
+def test_numeric_model_sees_its_validated_dtypes(make_home: Callable[..., Path]) -> None:
+    home = make_home(
+        "numeric",
+        **{
+            "pyml.toml": 'name = "numeric"\n',
+            "model.py": """
+                import pandas as pd
+                from pyml import DataFrameModel
+
+                class Numeric(DataFrameModel):
+                    def __init__(self, home: str):
+                        pass
+
+                    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+                        seen = ",".join(f"{c}:{t}" for c, t in df.dtypes.items())
+                        total = df.sum(axis=1).to_numpy()
+                        return pd.DataFrame({"total": total, "big": total > 2, "seen": seen})
+            """,
+        },
+    )
+    validation = pd.DataFrame(
+        {"f32": np.array([1.0, 2.0], dtype=np.float32), "n": [1, 2], "b": [True, False]}
+    )
+    save_validation(home, validation)
+    dp = Dataplane.for_home(load_model(home))
+    want = "f32:float32,n:int64,b:bool"
+    # A pyml client: the validation schema exactly.
+    out = codec.decode_dataframe(dp.predict_arrow(1, codec.encode_dataframe(validation)))
+    assert out["seen"].tolist() == [want, want]
+    assert out["total"].tolist() == [3.0, 4.0]
+    assert out["big"].dtype == bool
+    # Another client: no pandas metadata, columns reordered, an extra column.
+    plain = pa.table(
+        {
+            "x": pa.array(["extra"]),
+            "b": pa.array([True]),
+            "n": pa.array([5], pa.int64()),
+            "f32": pa.array([0.5], pa.float32()),
+        }
+    )
+    out = codec.decode_dataframe(dp.predict_arrow(1, codec.encode_table(plain)))
+    assert out["seen"].tolist() == [want]
+    assert out["total"].tolist() == [6.5]
+
+
+def test_large_table_stream_is_what_the_plain_writer_writes() -> None:
+    df = pd.DataFrame(np.random.default_rng(1).normal(size=(5_000, 10)), columns=list("abcdefghij"))
+    table = codec.dataframe_to_table(df)
+    assert table.num_rows * table.num_columns >= codec._PRESIZE_FROM_CELLS  # the presized writer
+    assert codec.encode_table(table) == _stream(table)
+    small = codec.dataframe_to_table(df.head(3))
+    assert codec.encode_table(small) == _stream(small)
