@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 
 import grpc
+import pyarrow as pa
 
 
 class ErrorKind(enum.Enum):
@@ -34,6 +35,9 @@ class ErrorKind(enum.Enum):
     INTERNAL = "INTERNAL"
     """A bug in PyML itself."""
 
+
+# Arrow's own errors, and what its Python layer raises for bad input.
+ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OSError, KeyError, IndexError)
 
 # The one table from error kinds to gRPC codes (DESIGN.md §6.3: codes by meaning).
 GRPC_STATUS: dict[ErrorKind, grpc.StatusCode] = {

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from pyml_runtime import codec
+from pyml_runtime import codec, fast_frames
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import ErrorKind, PymlError
 from pyml_runtime.loader import load_model
@@ -317,11 +317,11 @@ def _random_values(
 def test_random_numeric_frames_match_the_general_path(seed: int) -> None:
     df = random_numeric_frame(seed)
     general = pa.Table.from_pandas(df, preserve_index=False)
-    fast = codec._numeric_frame_to_table(df)
+    fast = fast_frames.numeric_frame_to_table(df)
     assert fast is not None
     assert_same_table(fast, general)
     table = codec.read_table(codec.encode_table(fast))
-    frame = codec._numeric_table_to_frame(table)
+    frame = fast_frames.numeric_table_to_frame(table)
     assert frame is not None
     assert_same_frame(frame, table.to_pandas())
     assert_same_frame(frame, df)
@@ -370,7 +370,7 @@ GENERAL = general_frames()
 def test_numeric_frame_fast_path_gives_from_pandas_table(name: str) -> None:
     df = NUMERIC[name]
     general = pa.Table.from_pandas(df, preserve_index=False)
-    fast = codec._numeric_frame_to_table(df)
+    fast = fast_frames.numeric_frame_to_table(df)
     assert fast is not None, "expected the fast path"
     assert_same_table(fast, general)
     assert_same_table(codec.dataframe_to_table(df), general)
@@ -381,7 +381,7 @@ def test_numeric_frame_fast_path_gives_from_pandas_table(name: str) -> None:
 @pytest.mark.parametrize("name", list(NUMERIC))
 def test_numeric_table_fast_path_gives_to_pandas_frame(name: str) -> None:
     table = codec.read_table(codec.encode_dataframe(NUMERIC[name]))
-    fast = codec._numeric_table_to_frame(table)
+    fast = fast_frames.numeric_table_to_frame(table)
     assert fast is not None, "expected the fast path"
     general = table.to_pandas()
     assert_same_frame(fast, general)
@@ -399,7 +399,7 @@ def test_numeric_frame_round_trip(name: str) -> None:
 @pytest.mark.parametrize("name", list(GENERAL))
 def test_other_frames_take_the_general_path_unchanged(name: str) -> None:
     df = GENERAL[name]
-    assert codec._numeric_frame_to_table(df) is None
+    assert fast_frames.numeric_frame_to_table(df) is None
     general = pa.Table.from_pandas(df, preserve_index=False)
     assert_same_table(codec.dataframe_to_table(df), general)
     # Decoding may still be fast: int and tuple labels are written as plain strings.
@@ -418,18 +418,18 @@ class _FrameWithoutColumnAccessor(pd.DataFrame):
 def test_numeric_frame_fast_path_without_the_private_column_accessor() -> None:
     df = _FrameWithoutColumnAccessor(NUMERIC["mixed-order"])
     assert getattr(df, "_get_column_array", None) is None
-    fast = codec._numeric_frame_to_table(df)
+    fast = fast_frames.numeric_frame_to_table(df)
     assert fast is not None
     assert_same_table(fast, pa.Table.from_pandas(df, preserve_index=False))
 
 
 def test_wide_frames_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec, "_MAX_FAST_COLUMNS", 2)
+    monkeypatch.setattr(fast_frames, "_MAX_FAST_COLUMNS", 2)
     df = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
-    assert codec._numeric_frame_to_table(df) is None
+    assert fast_frames.numeric_frame_to_table(df) is None
     table = codec.dataframe_to_table(df)
     assert_same_table(table, pa.Table.from_pandas(df, preserve_index=False))
-    assert codec._numeric_table_to_frame(table) is None
+    assert fast_frames.numeric_table_to_frame(table) is None
     assert_same_frame(codec.table_to_dataframe(table), df)
 
 
@@ -478,7 +478,7 @@ PLAIN = plain_tables()
 @pytest.mark.parametrize("name", list(PLAIN))
 def test_plain_table_fast_path_gives_to_pandas_frame(name: str) -> None:
     table = PLAIN[name]
-    fast = codec._numeric_table_to_frame(table)
+    fast = fast_frames.numeric_table_to_frame(table)
     assert fast is not None, "expected the fast path"
     assert_same_frame(fast, table.to_pandas())
     assert_same_frame(codec.decode_dataframe(codec.encode_table(table)), table.to_pandas())
@@ -515,7 +515,7 @@ FALLBACK = fallback_tables()
 @pytest.mark.parametrize("name", list(FALLBACK))
 def test_other_tables_take_the_general_path(name: str) -> None:
     table = FALLBACK[name]
-    assert codec._numeric_table_to_frame(table) is None
+    assert fast_frames.numeric_table_to_frame(table) is None
     try:
         expected = table.to_pandas()
     except Exception:
