@@ -68,12 +68,20 @@ def assemble_context(
     version: int,
     content_sha256: str,
     base_image: str | None = None,
+    allow_no_validation: bool = False,
 ) -> BuildContext:
     """Fill `folder` with the build context of `home`; checks the home first."""
     if not (home / "model.py").is_file():
         raise ImageBuildError(
             f"no model.py in {home}: a model home needs a model.py with a class deriving "
             "from pyml.DataFrameModel or pyml.TensorModel",
+            stage="home",
+        )
+    has_validation = (home / "validation").is_dir() and any((home / "validation").iterdir())
+    if not has_validation and not allow_no_validation:
+        raise ImageBuildError(
+            f"no validation data in {home}/validation: write it with pyml.save_validation, "
+            "or build with allow_no_validation=True to skip the output check",
             stage="home",
         )
     materials = folder / ".pyml"
@@ -91,6 +99,7 @@ def assemble_context(
         packages=tuple(name for _, name in read_packages(home / "packages.txt")),
         has_requirements=(home / "requirements.txt").is_file(),
         has_setup=(home / "setup.sh").is_file(),
+        check_outputs=has_validation,
         ca_bundle=ca_bundle,
         build_args=tuple(k for k in PIP_BUILD_ARGS if k in build_args),
     )

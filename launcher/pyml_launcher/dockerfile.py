@@ -55,6 +55,8 @@ class BuildSpec:
     packages: tuple[str, ...] = ()  # from packages.txt
     has_requirements: bool = False
     has_setup: bool = False
+    # False only when packaging was told to accept a home without validation data.
+    check_outputs: bool = True
     ca_bundle: bool = False  # .pyml/ca.pem is in the context
     build_args: tuple[str, ...] = ()  # names of pip settings passed as build args
     python: tuple[int, int] = (sys.version_info[0], sys.version_info[1])
@@ -87,7 +89,7 @@ def dockerfile_steps(spec: BuildSpec) -> list[Step]:
         *_requirements(spec),
         *_pyml(spec),
         *_model(spec),
-        *_validation(),
+        *_validation(spec),
         *_metadata(spec),
     ]
 
@@ -169,11 +171,12 @@ def _model(spec: BuildSpec) -> list[Step]:
     return steps
 
 
-def _validation() -> list[Step]:
+def _validation(spec: BuildSpec) -> list[Step]:
     # As the runtime user: a file the model cannot read fails here, not at deploy.
+    flag = "" if spec.check_outputs else " --allow-no-validation-data"
     return [
         Step("validation", f"USER {RUN_USER}"),
-        Step("validation", f"RUN pyml-runtime validate --home {MODEL_DIR}"),
+        Step("validation", f"RUN pyml-runtime validate --home {MODEL_DIR}{flag}"),
     ]
 
 

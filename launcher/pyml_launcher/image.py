@@ -66,6 +66,7 @@ def build_model_image(
     base_image: str | None = None,
     progress: bool = True,
     no_cache: bool = False,
+    allow_no_validation: bool = False,
 ) -> BuiltImage:
     """Build and tag ``pyml/<name>:<version>``; raises ImageBuildError when it cannot.
 
@@ -83,6 +84,7 @@ def build_model_image(
             version=version,
             content_sha256=content_sha256,
             base_image=base_image,
+            allow_no_validation=allow_no_validation,
         )
         with step_display(progress) as display:
             log = _BuildLog(dockerfile_steps(context.spec), display)

@@ -56,15 +56,23 @@ def serve(
 
 
 @app.command()
-def validate(home: HomeOption) -> None:
+def validate(
+    home: HomeOption,
+    allow_no_validation_data: Annotated[
+        bool, typer.Option(help="a home without validation data passes once its model loads")
+    ] = False,
+) -> None:
     """Run the stored validation input through the serving path and compare the outputs."""
     from pyml_runtime.dataplane import Dataplane
     from pyml_runtime.loader import load_model
-    from pyml_runtime.validation import load_validation
+    from pyml_runtime.validation import has_validation, load_validation
 
     _configure_logging()
     try:
         model = load_model(home)
+        if allow_no_validation_data and not has_validation(model.home, model.kind):
+            print(f"model '{model.name}': loads; no validation data, outputs not checked")
+            return
         dataplane = Dataplane(model, load_validation(model.home, model.kind))
     except PymlError as error:
         _fail(error, EXIT_LOAD_ERROR)

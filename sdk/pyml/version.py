@@ -86,6 +86,7 @@ def package_home(
                 content_sha256=record.archive_sha256,
                 base_image=base_image,
                 progress=progress,
+                allow_no_validation=allow_no_validation,
             )
         except ImageBuildError as error:
             registry.mark_failed(record.ref, str(error), error.log_tail)

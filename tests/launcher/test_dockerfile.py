@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 
@@ -151,3 +152,11 @@ def test_pip_build_args_are_declared_after_the_apt_layer() -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render_dockerfile(FULL) == render_dockerfile(replace(FULL))
+
+
+def test_outputs_are_checked_unless_packaging_allowed_no_validation_data() -> None:
+    checked = render_dockerfile(BARE)
+    unchecked = render_dockerfile(dataclasses.replace(BARE, check_outputs=False))
+
+    assert "RUN pyml-runtime validate --home /opt/pyml/model\n" in checked
+    assert "validate --home /opt/pyml/model --allow-no-validation-data" in unchecked

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import docker
 import grpc
+import pandas as pd
 import pytest
 
 from pyml.model import Model
@@ -16,6 +17,7 @@ from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml.version import ModelVersion, PackagingFailed
 from pyml_launcher.local import run_model_container
 from pyml_runtime import codec
+from pyml_runtime.errors import PymlError
 from pyml_runtime.validation import compare_dataframes, compare_tensors, load_validation
 
 KINDS = {
@@ -111,3 +113,43 @@ def test_a_failed_build_leaves_a_failed_version_and_no_image(
     tagged = {tag for image in docker.from_env().images.list() for tag in image.tags}
     assert not any(tag.startswith("pyml/softmax_broken") for tag in tagged)
     assert {image.id for image in docker.from_env().images.list()} <= images_before
+
+
+def test_a_home_with_two_model_classes_registers_nothing(pyml_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "twins"
+    home.mkdir()
+    (home / "model.py").write_text(
+        "from pyml import DataFrameModel\n\n"
+        "class A(DataFrameModel):\n    def __init__(self, home): pass\n"
+        "    def predict(self, df): return df\n\n"
+        "class B(DataFrameModel):\n    def __init__(self, home): pass\n"
+        "    def predict(self, df): return df\n"
+    )
+
+    with pytest.raises(PymlError, match=r"\bA\b.*\bB\b"):
+        Model.from_home(home).package("twins")
+
+    assert "twins" not in Registry.default().names()
+
+
+def test_no_validation_data_is_refused_unless_allowed(
+    pyml_home: Path, faulty_home: Path, tmp_path: Path
+) -> None:
+    home = shutil.copytree(faulty_home, tmp_path / "unvalidated")
+    shutil.rmtree(home / "validation")
+
+    with pytest.raises(PymlError, match="validation"):
+        Model.from_home(home).package("unvalidated", progress=False)
+    assert "unvalidated" not in Registry.default().names()
+
+    version = Model.from_home(home).package("unvalidated", allow_no_validation=True, progress=False)
+    try:
+        assert version.record.status == "ready"
+        assert version.record.validation_data is False
+        with run_model_container(version.image["tag"], tmp_path / "run") as container:
+            container.wait_ready(timeout=60)
+            sent = codec.encode_dataframe(pd.DataFrame({"x": [1.5]}))
+            got = predict_through_socket(container.socket_path, "dataframe", sent)
+        assert codec.decode_dataframe(got)["y"].tolist() == [3.0]
+    finally:
+        docker.from_env().images.remove(version.image["tag"])

@@ -9,9 +9,9 @@ from pathlib import Path
 from tests.runtime.runtime_homes import RUNTIME_BIN
 
 
-def validate(home: Path) -> subprocess.CompletedProcess[str]:
+def validate(home: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(RUNTIME_BIN), "validate", "--home", str(home)],
+        [str(RUNTIME_BIN), "validate", "--home", str(home), *flags],
         capture_output=True,
         text=True,
         timeout=120,
@@ -56,3 +56,15 @@ def test_missing_validation_data_exits_2(scorer_home: Path) -> None:
     result = validate(scorer_home)
     assert result.returncode == 2
     assert "validation/input.parquet is missing" in result.stderr
+
+
+def test_no_validation_data_fails_unless_allowed(scorer_home: Path) -> None:
+    shutil.rmtree(scorer_home / "validation")
+
+    refused = validate(scorer_home)
+    allowed = validate(scorer_home, "--allow-no-validation-data")
+
+    assert refused.returncode == 2
+    assert "validation" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert "no validation data, outputs not checked" in allowed.stdout
