@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pyml.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pyml/v1/admin.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"[\n\rDeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x11\n\thome_path\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\x03\x12\x0c\n\x04wait\x18\x04 \x01(\x08\"\xdc\x01\n\nDeployment\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.pyml.v1.DeploymentState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0elast_log_lines\x18\x05 \x03(\t\x12\"\n\x04kind\x18\x06 \x01(\x0e\x32\x14.pyml.v1.PayloadKind\x12\x11\n\thome_path\x18\x07 \x01(\t\x12\x1b\n\x13state_changed_at_ms\x18\x08 \x01(\x03\"%\n\x0fUndeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"\x12\n\x10UndeployResponse\"\x18\n\x16ListDeploymentsRequest\"C\n\x17ListDeploymentsResponse\x12(\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x13.pyml.v1.Deployment\"*\n\x14GetDeploymentRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t*\x86\x02\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_PENDING\x10\x01\x12\x1d\n\x19\x44\x45PLOYMENT_STATE_STARTING\x10\x02\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_LOADING\x10\x03\x12\x1f\n\x1b\x44\x45PLOYMENT_STATE_VALIDATING\x10\x04\x12\x1a\n\x16\x44\x45PLOYMENT_STATE_READY\x10\x05\x12\x1b\n\x17\x44\x45PLOYMENT_STATE_FAILED\x10\x06\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_STOPPED\x10\x07\x32\xa1\x02\n\x0c\x41\x64minService\x12\x35\n\x06\x44\x65ploy\x12\x16.pyml.v1.DeployRequest\x1a\x13.pyml.v1.Deployment\x12?\n\x08Undeploy\x12\x18.pyml.v1.UndeployRequest\x1a\x19.pyml.v1.UndeployResponse\x12T\n\x0fListDeployments\x12\x1f.pyml.v1.ListDeploymentsRequest\x1a .pyml.v1.ListDeploymentsResponse\x12\x43\n\rGetDeployment\x12\x1d.pyml.v1.GetDeploymentRequest\x1a\x13.pyml.v1.DeploymentB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pyml/v1/admin.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"\x94\x01\n\rDeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x11\n\thome_path\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\x03\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x10\n\x08replicas\x18\x05 \x01(\x05\x12%\n\tresources\x18\x06 \x01(\x0b\x32\x12.pyml.v1.Resources\"=\n\tResources\x12\x14\n\x0cmemory_bytes\x18\x01 \x01(\x03\x12\x0c\n\x04\x63pus\x18\x02 \x01(\x01\x12\x0c\n\x04pids\x18\x03 \x01(\x05\"\xbf\x02\n\nDeployment\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.pyml.v1.DeploymentState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0elast_log_lines\x18\x05 \x03(\t\x12\"\n\x04kind\x18\x06 \x01(\x0e\x32\x14.pyml.v1.PayloadKind\x12\x11\n\thome_path\x18\x07 \x01(\t\x12\x1b\n\x13state_changed_at_ms\x18\x08 \x01(\x03\x12\x10\n\x08replicas\x18\t \x01(\x05\x12\x16\n\x0eready_replicas\x18\n \x01(\x05\x12\x10\n\x08restarts\x18\x0b \x01(\x03\x12\r\n\x05image\x18\x0c \x01(\t\x12\x16\n\x0eready_since_ms\x18\r \x01(\x03\"%\n\x0fUndeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"\x12\n\x10UndeployResponse\"\x18\n\x16ListDeploymentsRequest\"C\n\x17ListDeploymentsResponse\x12(\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x13.pyml.v1.Deployment\"*\n\x14GetDeploymentRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t*\x86\x02\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_PENDING\x10\x01\x12\x1d\n\x19\x44\x45PLOYMENT_STATE_STARTING\x10\x02\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_LOADING\x10\x03\x12\x1f\n\x1b\x44\x45PLOYMENT_STATE_VALIDATING\x10\x04\x12\x1a\n\x16\x44\x45PLOYMENT_STATE_READY\x10\x05\x12\x1b\n\x17\x44\x45PLOYMENT_STATE_FAILED\x10\x06\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_STOPPED\x10\x07\x32\xa1\x02\n\x0c\x41\x64minService\x12\x35\n\x06\x44\x65ploy\x12\x16.pyml.v1.DeployRequest\x1a\x13.pyml.v1.Deployment\x12?\n\x08Undeploy\x12\x18.pyml.v1.UndeployRequest\x1a\x19.pyml.v1.UndeployResponse\x12T\n\x0fListDeployments\x12\x1f.pyml.v1.ListDeploymentsRequest\x1a .pyml.v1.ListDeploymentsResponse\x12\x43\n\rGetDeployment\x12\x1d.pyml.v1.GetDeploymentRequest\x1a\x13.pyml.v1.DeploymentB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,22 +33,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pyml.v1.admin_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020io.pyml.proto.v1P\001'
-  _globals['_DEPLOYMENTSTATE']._serialized_start=570
-  _globals['_DEPLOYMENTSTATE']._serialized_end=832
-  _globals['_DEPLOYREQUEST']._serialized_start=55
-  _globals['_DEPLOYREQUEST']._serialized_end=146
-  _globals['_DEPLOYMENT']._serialized_start=149
-  _globals['_DEPLOYMENT']._serialized_end=369
-  _globals['_UNDEPLOYREQUEST']._serialized_start=371
-  _globals['_UNDEPLOYREQUEST']._serialized_end=408
-  _globals['_UNDEPLOYRESPONSE']._serialized_start=410
-  _globals['_UNDEPLOYRESPONSE']._serialized_end=428
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=430
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=454
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=456
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=523
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=525
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=567
-  _globals['_ADMINSERVICE']._serialized_start=835
-  _globals['_ADMINSERVICE']._serialized_end=1124
+  _globals['_DEPLOYMENTSTATE']._serialized_start=790
+  _globals['_DEPLOYMENTSTATE']._serialized_end=1052
+  _globals['_DEPLOYREQUEST']._serialized_start=56
+  _globals['_DEPLOYREQUEST']._serialized_end=204
+  _globals['_RESOURCES']._serialized_start=206
+  _globals['_RESOURCES']._serialized_end=267
+  _globals['_DEPLOYMENT']._serialized_start=270
+  _globals['_DEPLOYMENT']._serialized_end=589
+  _globals['_UNDEPLOYREQUEST']._serialized_start=591
+  _globals['_UNDEPLOYREQUEST']._serialized_end=628
+  _globals['_UNDEPLOYRESPONSE']._serialized_start=630
+  _globals['_UNDEPLOYRESPONSE']._serialized_end=648
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=650
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=674
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=676
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=743
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=745
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=787
+  _globals['_ADMINSERVICE']._serialized_start=1055
+  _globals['_ADMINSERVICE']._serialized_end=1344
 # @@protoc_insertion_point(module_scope)

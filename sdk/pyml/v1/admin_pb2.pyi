@@ -28,19 +28,33 @@ DEPLOYMENT_STATE_FAILED: DeploymentState
 DEPLOYMENT_STATE_STOPPED: DeploymentState
 
 class DeployRequest(_message.Message):
-    __slots__ = ("model_name", "home_path", "model_version", "wait")
+    __slots__ = ("model_name", "home_path", "model_version", "wait", "replicas", "resources")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     HOME_PATH_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     home_path: str
     model_version: int
     wait: bool
-    def __init__(self, model_name: _Optional[str] = ..., home_path: _Optional[str] = ..., model_version: _Optional[int] = ..., wait: _Optional[bool] = ...) -> None: ...
+    replicas: int
+    resources: Resources
+    def __init__(self, model_name: _Optional[str] = ..., home_path: _Optional[str] = ..., model_version: _Optional[int] = ..., wait: _Optional[bool] = ..., replicas: _Optional[int] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
+
+class Resources(_message.Message):
+    __slots__ = ("memory_bytes", "cpus", "pids")
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    PIDS_FIELD_NUMBER: _ClassVar[int]
+    memory_bytes: int
+    cpus: float
+    pids: int
+    def __init__(self, memory_bytes: _Optional[int] = ..., cpus: _Optional[float] = ..., pids: _Optional[int] = ...) -> None: ...
 
 class Deployment(_message.Message):
-    __slots__ = ("model_name", "model_version", "state", "reason", "last_log_lines", "kind", "home_path", "state_changed_at_ms")
+    __slots__ = ("model_name", "model_version", "state", "reason", "last_log_lines", "kind", "home_path", "state_changed_at_ms", "replicas", "ready_replicas", "restarts", "image", "ready_since_ms")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +63,11 @@ class Deployment(_message.Message):
     KIND_FIELD_NUMBER: _ClassVar[int]
     HOME_PATH_FIELD_NUMBER: _ClassVar[int]
     STATE_CHANGED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    READY_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    READY_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     model_version: int
     state: DeploymentState
@@ -57,7 +76,12 @@ class Deployment(_message.Message):
     kind: _payload_pb2.PayloadKind
     home_path: str
     state_changed_at_ms: int
-    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., state: _Optional[_Union[DeploymentState, str]] = ..., reason: _Optional[str] = ..., last_log_lines: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[_payload_pb2.PayloadKind, str]] = ..., home_path: _Optional[str] = ..., state_changed_at_ms: _Optional[int] = ...) -> None: ...
+    replicas: int
+    ready_replicas: int
+    restarts: int
+    image: str
+    ready_since_ms: int
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[int] = ..., state: _Optional[_Union[DeploymentState, str]] = ..., reason: _Optional[str] = ..., last_log_lines: _Optional[_Iterable[str]] = ..., kind: _Optional[_Union[_payload_pb2.PayloadKind, str]] = ..., home_path: _Optional[str] = ..., state_changed_at_ms: _Optional[int] = ..., replicas: _Optional[int] = ..., ready_replicas: _Optional[int] = ..., restarts: _Optional[int] = ..., image: _Optional[str] = ..., ready_since_ms: _Optional[int] = ...) -> None: ...
 
 class UndeployRequest(_message.Message):
     __slots__ = ("model_name",)
