@@ -22,6 +22,18 @@ def _copy_home(source: Path, target: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session", autouse=True)
+def image_namespace() -> Iterator[str]:
+    """Model images of this session get their own repository prefix: parallel sessions on
+    one Docker engine (developers' worktrees, CI) never untag each other's images."""
+    import os
+
+    prefix = f"pyml-test-{os.getpid()}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYML_IMAGE_PREFIX", prefix)
+        yield prefix
+
+
 @pytest.fixture(scope="session")
 def homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with fresh copies of the example homes, trained by their own scripts."""

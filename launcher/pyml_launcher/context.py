@@ -57,7 +57,16 @@ def image_tag(name: str, version: int) -> str:
             "and '.', '_' or '-' between them",
             stage="home",
         )
-    return f"pyml/{name}:{version}"
+    return f"{image_prefix()}/{name}:{version}"
+
+
+def image_prefix() -> str:
+    """The repository namespace of model images: `PYML_IMAGE_PREFIX`, default `pyml`.
+
+    An organisation's registry path (`registry.example/ml`) or, in tests, one per session
+    so that parallel sessions never untag each other's images.
+    """
+    return os.environ.get("PYML_IMAGE_PREFIX", "").strip().rstrip("/") or "pyml"
 
 
 def assemble_context(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pyml_launcher.context import image_tag
 from pyml_launcher.image import BuiltImage, build_model_image
 
 SESSION_LABEL = "io.pyml.test-session"
@@ -65,7 +66,7 @@ def build(base_image: str, built_tags: list[str]) -> Callable[..., BuiltImage]:
     """build(home, name, version=1): a model image, timed, its tag cleaned up at the end."""
 
     def run(home: Path, name: str, version: int = 1, progress: bool = True) -> BuiltImage:
-        tag = f"pyml/{name}:{version}"
+        tag = image_tag(name, version)
         built_tags.append(tag)
         built = build_model_image(
             home,

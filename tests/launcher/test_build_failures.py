@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pyml_launcher.context import image_tag
 from pyml_launcher.image import BuiltImage, ImageBuildError
 
 Build = Callable[..., BuiltImage]
@@ -54,7 +55,7 @@ def test_home_without_model_py(
     error = failing_build(build, home, "lt-no-model")
     assert error.stage == "home"
     assert str(error).startswith(f"no model.py in {home}")
-    leaves_nothing("pyml/lt-no-model:1")
+    leaves_nothing(image_tag("lt-no-model", 1))
 
 
 def test_requirement_that_is_not_on_the_index(
@@ -70,7 +71,7 @@ def test_requirement_that_is_not_on_the_index(
     assert error.stage == "requirements"
     assert str(error) == "requirements.txt:2: 'nonexistent-pkg-xyz' is not on the package index"
     assert "nonexistent-pkg-xyz" in error.log_tail
-    leaves_nothing("pyml/lt-bad-requirement:1")
+    leaves_nothing(image_tag("lt-bad-requirement", 1))
 
 
 def test_debian_package_that_does_not_exist(
@@ -84,7 +85,7 @@ def test_debian_package_that_does_not_exist(
     error = failing_build(build, home, "lt-bad-package")
     assert error.stage == "packages"
     assert str(error) == "packages.txt:2: Debian package 'no-such-debian-package-xyz' not found"
-    leaves_nothing("pyml/lt-bad-package:1")
+    leaves_nothing(image_tag("lt-bad-package", 1))
 
 
 def test_setup_sh_that_exits_3(
@@ -104,7 +105,7 @@ def test_setup_sh_that_exits_3(
     assert first == "setup.sh exited with code 3:"
     # stdout and stderr reach Docker's log through separate pipes: their order may vary.
     assert sorted(last_lines) == ["checksum mismatch", "downloading vocabulary"]
-    leaves_nothing("pyml/lt-bad-setup:1")
+    leaves_nothing(image_tag("lt-bad-setup", 1))
 
 
 def test_outputs_that_differ_from_the_validation_data(
@@ -126,4 +127,4 @@ def test_outputs_that_differ_from_the_validation_data(
     assert "column 'malignant_proba': 2 of 57 values differ" in message
     assert "  row 2: actual " in message and "  row 5: actual " in message
     assert "malignant'" not in message.replace("malignant_proba'", "")  # the bool column matched
-    leaves_nothing("pyml/lt-bad-validation:1")
+    leaves_nothing(image_tag("lt-bad-validation", 1))

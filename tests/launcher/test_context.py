@@ -67,8 +67,11 @@ def test_read_packages_refuses_what_is_not_a_package_name(tmp_path: Path) -> Non
         read_packages(path)
 
 
-def test_image_tag_needs_a_docker_compatible_name() -> None:
+def test_image_tag_needs_a_docker_compatible_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYML_IMAGE_PREFIX")
     assert image_tag("breast_cancer_lr", 3) == "pyml/breast_cancer_lr:3"
+    monkeypatch.setenv("PYML_IMAGE_PREFIX", "registry.example/ml/")
+    assert image_tag("breast_cancer_lr", 3) == "registry.example/ml/breast_cancer_lr:3"
     with pytest.raises(ImageBuildError, match="cannot name a Docker image") as info:
         image_tag("Breast Cancer", 1)
     assert info.value.stage == "home"

@@ -13,6 +13,7 @@ import pytest
 
 from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml_launcher.base_image import DEFAULT_BASE_TAG, resolve_base_image
+from pyml_launcher.context import image_tag
 from pyml_launcher.image import BuiltImage
 from pyml_launcher.local import ModelContainer, run_model_container
 from pyml_runtime.codec import decode_dataframe, decode_tensors, encode_dataframe, encode_tensors
@@ -79,7 +80,7 @@ def test_image_carries_the_model_labels_and_entrypoint(
     assert config["Labels"]["io.pyml.model.sha256"] == FAKE_SHA
     assert config["User"] == "65534:65534"
     assert config["Entrypoint"][-2:] == ["--name", CANCER]
-    assert cancer_image.tag == f"pyml/{CANCER}:1"
+    assert cancer_image.tag == image_tag(CANCER, 1)
     assert cancer_image.image_id == docker_engine.api.inspect_image(cancer_image.tag)["Id"]
 
 
