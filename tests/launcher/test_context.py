@@ -90,6 +90,7 @@ def test_pip_settings_pass_as_build_args_but_not_find_links(
 def make_home(root: Path) -> Path:
     home = root / "home"
     (home / "validation").mkdir(parents=True)
+    (home / "validation" / "input.parquet").write_bytes(b"stand-in: never read here")
     (home / "model.py").write_text("# a model\n")
     (home / "requirements.txt").write_text("joblib\n")
     (home / "packages.txt").write_text("libgomp1\n")
@@ -148,3 +149,22 @@ def test_a_home_without_model_py_is_refused_before_any_build(tmp_path: Path) -> 
     with pytest.raises(ImageBuildError, match=r"no model\.py in .*home") as info:
         assemble_context(home, tmp_path / "ctx", name="m", version=1, content_sha256="0" * 64)
     assert info.value.stage == "home"
+
+
+def test_a_home_without_validation_data_needs_an_explicit_allowance(tmp_path: Path) -> None:
+    home = make_home(tmp_path)
+    for data in (home / "validation").iterdir():
+        data.unlink()
+    with pytest.raises(ImageBuildError, match="no validation data") as info:
+        assemble_context(home, tmp_path / "ctx", name="m", version=1, content_sha256="0" * 64)
+    assert info.value.stage == "home"
+
+    context = assemble_context(
+        home,
+        tmp_path / "ctx2",
+        name="m",
+        version=1,
+        content_sha256="0" * 64,
+        allow_no_validation=True,
+    )
+    assert not context.spec.check_outputs
