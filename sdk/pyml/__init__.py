@@ -12,14 +12,27 @@ from typing import TYPE_CHECKING, Any
 from pyml.contract import DataFrameModel, TensorModel
 
 if TYPE_CHECKING:
-    from pyml.client import Client
+    from pyml.client import Client, DeploymentFailed, RemoteError, Resources
     from pyml.model import Model, save_validation
     from pyml.version import ModelVersion
 
-__all__ = ["Client", "DataFrameModel", "Model", "ModelVersion", "TensorModel", "save_validation"]
+__all__ = [
+    "Client",
+    "DataFrameModel",
+    "DeploymentFailed",
+    "Model",
+    "ModelVersion",
+    "RemoteError",
+    "Resources",
+    "TensorModel",
+    "save_validation",
+]
 
 _LAZY = {
     "Client": "pyml.client",
+    "DeploymentFailed": "pyml.client",
+    "RemoteError": "pyml.client",
+    "Resources": "pyml.client",
     "Model": "pyml.model",
     "ModelVersion": "pyml.version",
     "save_validation": "pyml.model",

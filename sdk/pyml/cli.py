@@ -103,16 +103,39 @@ def images_base(
 
 @app.command()
 def deploy(
-    home: Path,
+    target: Annotated[
+        str, typer.Argument(help="NAME[:VERSION] from the registry, or a model home folder")
+    ],
     gateway: GatewayOption = "localhost:7070",
-    name: Annotated[str | None, typer.Option(help="model name (default: from the home)")] = None,
+    name: Annotated[str | None, typer.Option(help="model name of a home folder")] = None,
+    replicas: Annotated[int, typer.Option(help="runtimes serving the model")] = 1,
+    memory: Annotated[str | None, typer.Option(help="memory per container, e.g. 512m")] = None,
+    cpus: Annotated[float | None, typer.Option(help="CPUs per container")] = None,
+    pids: Annotated[int | None, typer.Option(help="processes per container")] = None,
 ) -> None:
-    """Deploy a model home to a gateway and wait until it is READY."""
-    from pyml.client import Client
+    """Deploy a registered version (containers) or a home folder (process); wait for READY."""
+    from pyml.client import Client, DeploymentFailed, DeploymentInfo, RemoteError, Resources
 
-    with Client(gateway) as client, console.status(f"deploying {home} to {gateway}…"):
-        info = client.deploy(home, name=name)
-    console.print(f"[green]✓ {info.model_name}[/green] is {info.state} on {gateway}")
+    limits = (memory, cpus, pids)
+    resources = None if limits == (None, None, None) else Resources(memory, cpus, pids)
+    with Client(gateway) as client, console.status(f"deploying {target} to {gateway}…") as status:
+
+        def show(info: DeploymentInfo) -> None:
+            status.update(
+                f"deploying {target} to {gateway}: {info.state} "
+                f"({info.ready_replicas}/{info.replicas} replicas ready)"
+            )
+
+        try:
+            info = client.deploy(
+                target, name=name, replicas=replicas, resources=resources, progress=show
+            )
+        except (DeploymentFailed, RemoteError, ValueError) as exc:
+            console.print(f"[red]✗[/red] {exc}")
+            raise typer.Exit(1) from None
+    console.print(
+        f"[green]✓ {info.model_name}:{info.model_version}[/green] is {info.state} on {gateway}"
+    )
 
 
 @app.command()
@@ -127,15 +150,30 @@ def undeploy(name: str, gateway: GatewayOption = "localhost:7070") -> None:
 
 @app.command()
 def deployments(gateway: GatewayOption = "localhost:7070") -> None:
-    """List the gateway's deployments and their states."""
+    """List the gateway's deployments: state, version, replicas, uptime, restarts, image."""
     from pyml.client import Client
 
     with Client(gateway) as client:
         rows = client.deployments()
-    table = Table("model", "version", "kind", "state", "reason")
+    table = Table("model", "version", "state", "replicas", "uptime", "restarts", "image", "reason")
     for d in rows:
-        table.add_row(d.model_name, str(d.model_version), d.kind, d.state, d.reason)
+        table.add_row(
+            d.model_name,
+            str(d.model_version),
+            d.state,
+            f"{d.ready_replicas}/{d.replicas}",
+            _duration(d.uptime_seconds) if d.ready_since_ms else "-",
+            str(d.restarts),
+            d.image[:19] if d.image else "(process)",
+            d.reason,
+        )
     console.print(table)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 @app.command()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of
 from pyml.contract import ModelKind
 from pyml.v1 import admin_pb2, admin_pb2_grpc, payload_pb2, prediction_pb2, prediction_pb2_grpc
+
+if TYPE_CHECKING:
+    from pyml.version import ModelVersion
 
 _KIND_TO_WIRE: dict[ModelKind, payload_pb2.PayloadKind] = {
     "dataframe": payload_pb2.PAYLOAD_KIND_DATAFRAME,
@@ -58,6 +63,21 @@ class DeploymentInfo:
     last_log_lines: list[str]
     kind: str
     home_path: str
+    replicas: int = 1
+    ready_replicas: int = 0
+    restarts: int = 0
+    image: str = ""
+    """The image the runtimes run (container deployments); empty for process runtimes."""
+    ready_since_ms: int = 0
+    """Milliseconds since the epoch when it first became READY; 0 if never."""
+    state_changed_at_ms: int = 0
+
+    @property
+    def uptime_seconds(self) -> float:
+        """Seconds since it first became READY (0 if never)."""
+        if not self.ready_since_ms:
+            return 0.0
+        return max(0.0, time.time() - self.ready_since_ms / 1000)
 
     @classmethod
     def from_wire(cls, message: admin_pb2.Deployment) -> DeploymentInfo:
@@ -69,6 +89,12 @@ class DeploymentInfo:
             last_log_lines=list(message.last_log_lines),
             kind=_WIRE_TO_KIND.get(message.kind, "unspecified"),
             home_path=message.home_path,
+            replicas=message.replicas,
+            ready_replicas=message.ready_replicas,
+            restarts=message.restarts,
+            image=message.image,
+            ready_since_ms=message.ready_since_ms,
+            state_changed_at_ms=message.state_changed_at_ms,
         )
 
 
@@ -126,27 +152,83 @@ class Client:
 
     def deploy(
         self,
-        home_or_name: str | Path,
+        home_or_ref: str | Path | ModelVersion,
         name: str | None = None,
         version: int = 0,
         timeout: float = 180.0,
+        *,
+        replicas: int = 1,
+        resources: Resources | Mapping[str, object] | None = None,
+        progress: Callable[[DeploymentInfo], None] | None = None,
     ) -> DeploymentInfo:
-        """Deploy a model home folder; returns once READY, raises DeploymentFailed otherwise."""
-        home = Path(home_or_name)
-        if not home.is_dir():
-            raise ValueError(
-                f"{home_or_name!r} is not a model home folder (deploying registered versions "
-                "by name needs the registry, which comes with packaging)"
-            )
-        home = home.resolve()
-        model_name = name or _home_name(home)
-        request = admin_pb2.DeployRequest(
-            model_name=model_name, home_path=str(home), model_version=version, wait=True
-        )
-        deployment = DeploymentInfo.from_wire(self._call(self._admin.Deploy, request, timeout))
+        """Deploy and return once READY; raise DeploymentFailed (reason, last logs) otherwise.
+
+        `home_or_ref` is a model home folder (served as a local process of the gateway's
+        runtime command: development), or a registered version, served from its image as
+        hardened containers: `"name"` (the newest ready version), `"name:3"`, or a
+        `ModelVersion`. `resources` (memory, cpus, pids) override the gateway's container
+        limits. `progress` is called with the deployment's state while it comes up.
+        """
+        request = self._deploy_request(home_or_ref, name, version)
+        request.replicas = replicas
+        if resources is not None:
+            request.resources.CopyFrom(Resources.of(resources).to_wire())
+        future = self._admin.Deploy.future(request, timeout=timeout)
+        shown = ""
+        deadline = time.monotonic() + timeout
+        while progress is not None and not future.done() and time.monotonic() < deadline:
+            future_wait = min(0.2, max(0.0, deadline - time.monotonic()))
+            try:
+                info = self.deployment(request.model_name)
+            except RemoteError:
+                info = None  # not registered yet at the gateway
+            if info is not None and info.state != shown:
+                shown = info.state
+                progress(info)
+            _wait_done(future, future_wait)
+        try:
+            deployment = DeploymentInfo.from_wire(future.result())
+        except grpc.RpcError as error:
+            raise _remote_error(error) from None
         if deployment.state != "READY":
             raise DeploymentFailed(deployment)
+        if progress is not None:
+            progress(deployment)
         return deployment
+
+    @staticmethod
+    def _deploy_request(
+        home_or_ref: str | Path | ModelVersion, name: str | None, version: int
+    ) -> admin_pb2.DeployRequest:
+        from pyml.version import ModelVersion
+
+        if isinstance(home_or_ref, ModelVersion):
+            return admin_pb2.DeployRequest(
+                model_name=home_or_ref.name, model_version=home_or_ref.version, wait=True
+            )
+        home = Path(home_or_ref)
+        if isinstance(home_or_ref, str) and not home.is_dir():
+            match = _REF.fullmatch(home_or_ref)
+            if match is None:
+                raise ValueError(
+                    f"{home_or_ref!r} is neither a model home folder nor a registered "
+                    "version 'name' or 'name:version' of the registry"
+                )
+            return admin_pb2.DeployRequest(
+                model_name=match["name"], model_version=int(match["version"] or 0), wait=True
+            )
+        if not home.is_dir():
+            raise ValueError(
+                f"{home} is not a model home folder (registered versions are deployed by "
+                "'name[:version]' or a ModelVersion, from the gateway's registry)"
+            )
+        home = home.resolve()
+        return admin_pb2.DeployRequest(
+            model_name=name or _home_name(home),
+            home_path=str(home),
+            model_version=version,
+            wait=True,
+        )
 
     def undeploy(self, name: str) -> None:
         self._call(self._admin.Undeploy, admin_pb2.UndeployRequest(model_name=name), None)
@@ -167,6 +249,68 @@ class Client:
             return method(request, timeout=timeout or self.timeout)
         except grpc.RpcError as error:
             raise _remote_error(error) from None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Limits of each runtime container; None keeps the gateway's default.
+
+    `memory` is bytes or a size such as "512m", "1g", "256MiB"."""
+
+    memory: int | str | None = None
+    cpus: float | None = None
+    pids: int | None = None
+
+    @classmethod
+    def of(cls, value: Resources | Mapping[str, object]) -> Resources:
+        if isinstance(value, Resources):
+            return value
+        unknown = set(value) - {"memory", "cpus", "pids"}
+        if unknown:
+            raise ValueError(f"unknown resources {sorted(unknown)} (expected: memory, cpus, pids)")
+        memory = value.get("memory")
+        cpus = value.get("cpus")
+        pids = value.get("pids")
+        if memory is not None and not isinstance(memory, int | str):
+            raise ValueError(f"memory {memory!r}: expected bytes (int) or a size like '512m'")
+        if cpus is not None and not isinstance(cpus, int | float):
+            raise ValueError(f"cpus {cpus!r}: expected a number")
+        if pids is not None and not isinstance(pids, int):
+            raise ValueError(f"pids {pids!r}: expected an integer")
+        return cls(memory, None if cpus is None else float(cpus), pids)
+
+    def to_wire(self) -> admin_pb2.Resources:
+        return admin_pb2.Resources(
+            memory_bytes=0 if self.memory is None else parse_memory(self.memory),
+            cpus=self.cpus or 0.0,
+            pids=self.pids or 0,
+        )
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", re.IGNORECASE)
+_REF = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,127})(?::(?P<version>[1-9][0-9]*))?")
+
+
+def parse_memory(size: int | str) -> int:
+    """Bytes from an int or a size text: "512m", "1g", "256MiB", "1.5G" (binary units)."""
+    if isinstance(size, int):
+        if size <= 0:
+            raise ValueError(f"memory {size}: expected a positive number of bytes")
+        return size
+    match = _SIZE.fullmatch(size)
+    if match is None:
+        raise ValueError(f"memory {size!r}: expected bytes or a size like '512m', '1g', '256MiB'")
+    return int(float(match[1]) * _UNITS[match[2].lower()])
+
+
+def _wait_done(future: grpc.Future[object], seconds: float) -> None:
+    try:
+        future.result(timeout=seconds)
+    except grpc.FutureTimeoutError:
+        pass
+    except grpc.RpcError:
+        pass  # read again by the caller
 
 
 def _remote_error(error: grpc.RpcError) -> RemoteError:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from pyml.registry import Registry, VersionRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pyml.client import DeploymentInfo, Resources
     from pyml_launcher.image import BuiltImage
 
 
@@ -52,6 +55,43 @@ class ModelVersion:
     def __repr__(self) -> str:
         tag = self.image.get("tag", "no image")
         return f"ModelVersion({self.ref}, {self.record.status}, {tag})"
+
+    def deploy(
+        self,
+        gateway: str = "localhost:7070",
+        replicas: int = 1,
+        resources: Resources | Mapping[str, object] | None = None,
+        *,
+        timeout: float = 180.0,
+        progress: bool = True,
+    ) -> DeploymentInfo:
+        """Serve this version's image on `gateway`; returns once READY.
+
+        Raises `DeploymentFailed` with the reason and the runtime's last log lines, or
+        `RemoteError` when the gateway refuses (unknown or tampered version, Docker down).
+        The gateway must read the same registry (`--registry-dir`, default
+        `$PYML_HOME/registry`)."""
+        from rich.console import Console
+
+        from pyml.client import Client
+
+        console = Console(stderr=True)
+        with Client(gateway) as client:
+            if not progress:
+                return client.deploy(self, replicas=replicas, resources=resources, timeout=timeout)
+            with console.status(f"deploying {self.ref} to {gateway}…") as status:
+
+                def show(info: DeploymentInfo) -> None:
+                    status.update(
+                        f"deploying {self.ref} to {gateway}: {info.state} "
+                        f"({info.ready_replicas}/{info.replicas} replicas ready)"
+                    )
+
+                info = client.deploy(
+                    self, replicas=replicas, resources=resources, timeout=timeout, progress=show
+                )
+            console.print(f"[green]✓ {self.ref}[/green] is READY on {gateway}")
+            return info
 
     def download(self, dest: str | Path) -> Path:
         """The exact home folder of this version (integrity-checked) in `dest`."""

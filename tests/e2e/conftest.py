@@ -25,8 +25,12 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def gateway(work_dir: Path) -> Iterator[GatewayProcess]:
+    import os
+
     process = start_gateway(
-        ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work_dir)]
+        ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work_dir)],
+        # Its own id: at start a gateway removes containers left with its id.
+        gateway_id=f"pyml-e2e-{os.getpid()}",
     )
     yield process
     process.stop()

@@ -70,8 +70,16 @@ def start_gateway(
     grpc_port: int = 0,
     runtime_command: str | None = None,
     startup_timeout: float = 60.0,
+    *,
+    registry_dir: Path | None = None,
+    gateway_id: str | None = None,
+    docker_host: str | None = None,
 ) -> GatewayProcess:
-    """Start `java -jar pyml-gateway.jar` and return once it prints its ready line."""
+    """Start `java -jar pyml-gateway.jar` and return once it prints its ready line.
+
+    `gateway_id` labels the containers it starts; at start it removes containers left with
+    the same id, so concurrent gateways (tests, worktrees) must use different ids.
+    """
     java = shutil.which("java")
     if java is None:
         raise GatewayStartError("java not found on PATH: the gateway needs Java 17")
@@ -83,6 +91,9 @@ def start_gateway(
         str(grpc_port),
         "--runtime-command",
         runtime_command or default_runtime_command(),
+        *(["--registry-dir", str(registry_dir)] if registry_dir is not None else []),
+        *(["--gateway-id", gateway_id] if gateway_id is not None else []),
+        *(["--docker-host", docker_host] if docker_host is not None else []),
         *(extra_args or []),
     ]
     process = subprocess.Popen(

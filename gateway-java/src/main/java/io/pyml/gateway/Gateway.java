@@ -4,12 +4,16 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.pyml.gateway.config.ContainerSettings;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.registry.ModelRegistry;
+import io.pyml.gateway.sidecar.DockerSidecarLauncher;
 import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
+import io.pyml.gateway.sidecar.RoutingSidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
 import io.pyml.gateway.sidecar.SocketDirs;
@@ -33,12 +37,14 @@ public final class Gateway implements AutoCloseable {
   private final HealthStatusManager health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
+  private final SidecarLauncher launcher;
   private final Path workDir;
   private final boolean ownsWorkDir;
   private boolean closed;
 
   private Gateway(Server server, HealthStatusManager health, DeploymentManager deployments,
-      SidecarTransport transport, Path workDir, boolean ownsWorkDir) {
+      SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
+    this.launcher = launcher;
     this.server = server;
     this.health = health;
     this.deployments = deployments;
@@ -47,9 +53,18 @@ public final class Gateway implements AutoCloseable {
     this.ownsWorkDir = ownsWorkDir;
   }
 
-  /** Starts with runtimes as local processes of {@code config.runtimeCommand()}. */
+  /**
+   * Starts with home-folder runtimes as local processes of {@code config.runtimeCommand()} and
+   * registered versions as containers; first removes containers a previous run of the same
+   * gateway id left behind.
+   */
   public static Gateway start(GatewayConfig config) throws IOException {
-    return start(config, new ProcessSidecarLauncher(config.runtimeCommand()));
+    ContainerSettings containers = config.containers();
+    DockerSidecarLauncher docker = new DockerSidecarLauncher(containers.dockerHost(),
+        containers.gatewayId(), containers.limits());
+    docker.removeLeftovers();
+    return start(config, new RoutingSidecarLauncher(
+        new ProcessSidecarLauncher(config.runtimeCommand()), docker));
   }
 
   public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
@@ -70,7 +85,8 @@ public final class Gateway implements AutoCloseable {
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
         .addService(new PredictionGrpcService(dispatcher))
-        .addService(new AdminGrpcService(deployments))
+        .addService(new AdminGrpcService(deployments,
+            new ModelRegistry(config.containers().registryDir())))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -79,6 +95,7 @@ public final class Gateway implements AutoCloseable {
     } catch (IOException e) {
       deployments.close();
       transport.close();
+      launcher.close();
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
@@ -86,7 +103,7 @@ public final class Gateway implements AutoCloseable {
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", runtimes under "
         + workDir);
-    return new Gateway(server, health, deployments, transport, workDir, ownsWorkDir);
+    return new Gateway(server, health, deployments, transport, launcher, workDir, ownsWorkDir);
   }
 
   public int grpcPort() {
@@ -124,6 +141,7 @@ public final class Gateway implements AutoCloseable {
     }
     deployments.close();
     transport.close();
+    launcher.close();
     if (ownsWorkDir) {
       SocketDirs.deleteRecursively(workDir);
     }

@@ -21,6 +21,7 @@ import io.pyml.proto.v1.PredictResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +35,8 @@ class GatewayLifecycleTest {
   static final FakeLauncher LAUNCHER = new FakeLauncher()
       .model("bad-validation", FakeModel.dataframe().failingValidation())
       .model("cannot-load", FakeModel.dataframe().exitingOnLoad())
-      .model("swap", 2, FakeModel.dataframe().failingValidation());
+      .model("swap", 2, FakeModel.dataframe().failingValidation())
+      .onRestart("crash-loop", FakeModel.dataframe().exitingOnLoad());
 
   static Path work;
   static Path home;
@@ -83,15 +85,74 @@ class GatewayLifecycleTest {
         status.getStatus().getDescription());
     assertTrue(elapsedMs < 5_000, "failed after " + elapsedMs + " ms, not at once");
 
-    Deployment failed = client.get("dying");
-    assertEquals(DeploymentState.DEPLOYMENT_STATE_FAILED, failed.getState());
-    assertEquals("runtime process exited with code 137", failed.getReason());
-    assertTrue(failed.getLastLogLinesList().contains("Killed"), failed.toString());
+    // Out of READY (no replica left) and being restarted, with the reason and the last words.
+    Deployment down = client.get("dying");
+    assertTrue(down.getState() == DeploymentState.DEPLOYMENT_STATE_STARTING
+        || down.getState() == DeploymentState.DEPLOYMENT_STATE_READY, down.toString());
+    Deployment back = client.await("dying", d -> d.getState()
+        == DeploymentState.DEPLOYMENT_STATE_READY && d.getRestarts() > 0, Duration.ofSeconds(20));
+    assertEquals(1, back.getRestarts(), back.toString());
+    assertEquals(1, back.getReadyReplicas());
+    assertTrue(back.getLastLogLinesList().isEmpty() || back.getReason().isEmpty(),
+        back.toString());
+    assertEquals("x", client.predict(request("dying", "x")).getPayload().getArrowIpc()
+        .toStringUtf8());
+  }
 
-    StatusRuntimeException later = client.predictFails(request("dying", "x"));
-    assertEquals(Status.Code.UNAVAILABLE, later.getStatus().getCode());
-    assertEquals("model 'dying' is not ready: FAILED (runtime process exited with code 137)",
-        later.getStatus().getDescription());
+  @Test
+  void aRuntimeThatKeepsDyingOnRestartEndsFailedAfterFiveTries() throws Exception {
+    client.deploy("crash-loop", 1, home);
+    long start = System.nanoTime();
+    LAUNCHER.latest("crash-loop", 1).die(3);
+
+    // Backoff 0.5 + 1 + 2 + 4 + 8 s between the five failed restarts: bounded by 30 s.
+    Deployment failed = client.awaitState("crash-loop", DeploymentState.DEPLOYMENT_STATE_FAILED,
+        Duration.ofSeconds(40));
+    long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(failed.getReason().startsWith("crash loop: 5 failed restarts in a row; last: "
+        + "runtime process exited with code 1"), failed.getReason());
+    assertEquals(5, failed.getRestarts());
+    assertTrue(elapsedMs >= 7_000, "backoff grows: failed after only " + elapsedMs + " ms");
+    StatusRuntimeException refused = client.predictFails(request("crash-loop", "x"));
+    assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode());
+  }
+
+  @Test
+  void replicasShareTheLoadAndOneDyingLeavesTheDeploymentReady() throws Exception {
+    Deployment deployment = client.deploy("pair", 1, home, 2);
+    assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, deployment.getState());
+    Deployment both = client.awaitReplicas("pair", 2, Duration.ofSeconds(20));
+    assertEquals(2, both.getReplicas());
+
+    // A hung call keeps one replica busy: the least-loaded rule sends the rest to the other.
+    CompletableFuture<PredictResponse> hung =
+        CompletableFuture.supplyAsync(() -> client.predict(request("pair", FakeModel.HANG)));
+    List<FakeSidecar> pair = LAUNCHER.launched().stream()
+        .filter(l -> l.name().equals("pair")).toList();
+    assertEquals(2, pair.size());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (pair.stream().noneMatch(l -> l.runtime().hangStarted.getCount() == 0)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    FakeSidecar busy = pair.stream().filter(l -> l.runtime().hangStarted.getCount() == 0)
+        .findFirst().orElseThrow();
+    FakeSidecar idle = pair.get(0) == busy ? pair.get(1) : pair.get(0);
+    for (int i = 0; i < 5; i++) {
+      assertEquals("ba", client.predict(request("pair", "ab")).getPayload().getArrowIpc()
+          .toStringUtf8());
+    }
+
+    busy.die(137);
+    assertThrows(ExecutionException.class, () -> hung.get(10, TimeUnit.SECONDS));
+    assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.get("pair").getState(),
+        "one replica is still ready");
+    assertEquals("dc", client.predict(request("pair", "cd")).getPayload().getArrowIpc()
+        .toStringUtf8());
+    assertFalse(idle.stopped());
+    Deployment healed = client.await("pair", d -> d.getReadyReplicas() == 2
+        && d.getRestarts() > 0, Duration.ofSeconds(20));
+    assertEquals(1, healed.getRestarts());
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.pyml.gateway.config;
 
+import io.pyml.gateway.registry.ModelRegistry;
+import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -14,6 +16,7 @@ import java.util.Optional;
  *     {@code serve --home H --socket S --name N}
  * @param workDir where per-deployment socket folders and runtime logs go; empty: a fresh
  *     short temporary folder (Unix socket paths are limited to about 107 bytes)
+ * @param containers registry, Docker engine, gateway id and default limits for containers
  */
 public record GatewayConfig(
     String host,
@@ -22,7 +25,8 @@ public record GatewayConfig(
     Optional<Path> workDir,
     int maxPayloadBytes,
     Duration defaultDeadline,
-    Duration deployTimeout) {
+    Duration deployTimeout,
+    ContainerSettings containers) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -37,6 +41,7 @@ public record GatewayConfig(
     Objects.requireNonNull(workDir, "workDir");
     Objects.requireNonNull(defaultDeadline, "defaultDeadline");
     Objects.requireNonNull(deployTimeout, "deployTimeout");
+    Objects.requireNonNull(containers, "containers");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -51,31 +56,39 @@ public record GatewayConfig(
         Optional.empty(),
         DEFAULT_MAX_PAYLOAD_BYTES,
         DEFAULT_DEADLINE,
-        DEFAULT_DEPLOY_TIMEOUT);
+        DEFAULT_DEPLOY_TIMEOUT,
+        new ContainerSettings(ModelRegistry.defaultDir(System.getenv()),
+            ContainerSettings.DEFAULT_DOCKER_HOST, ContainerSettings.DEFAULT_GATEWAY_ID,
+            ResourceLimits.DEFAULTS));
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout);
+        defaultDeadline, deployTimeout, containers);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
-        defaultDeadline, deployTimeout);
+        defaultDeadline, deployTimeout, containers);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, bytes, defaultDeadline,
-        deployTimeout);
+        deployTimeout, containers);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
-        deployTimeout);
+        deployTimeout, containers);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, timeout);
+        defaultDeadline, timeout, containers);
+  }
+
+  public GatewayConfig withContainers(ContainerSettings settings) {
+    return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, settings);
   }
 }

@@ -1,5 +1,7 @@
 package io.pyml.gateway.config;
 
+import io.pyml.gateway.registry.ModelRegistry;
+import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -27,6 +29,12 @@ public final class GatewayConfigParser {
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
     FLAGS.put("default-deadline-ms", "deadline of a prediction whose client set none (default 30000)");
     FLAGS.put("deploy-timeout-ms", "longest a deployment may take to become READY (default 120000)");
+    FLAGS.put("registry-dir", "model registry to deploy versions from (default $PYML_HOME/registry)");
+    FLAGS.put("docker-host", "Docker engine for model containers (default unix:///var/run/docker.sock)");
+    FLAGS.put("gateway-id", "label value of this gateway's containers (default 'default')");
+    FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
+    FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
+    FLAGS.put("container-pids", "process limit of each model container (default 256)");
   }
 
   private GatewayConfigParser() {}
@@ -50,7 +58,63 @@ public final class GatewayConfigParser {
         // Leaves room for the request envelope below Integer.MAX_VALUE (gRPC's limit type).
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
-        millis(values, "deploy-timeout-ms", defaults.deployTimeout()));
+        millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
+        containers(values, env));
+  }
+
+  private static ContainerSettings containers(Map<String, String> values, Map<String, String> env)
+      throws ConfigException {
+    String registry = values.get("registry-dir");
+    String gatewayId = values.getOrDefault("gateway-id", ContainerSettings.DEFAULT_GATEWAY_ID);
+    if (!ContainerSettings.GATEWAY_ID.matcher(gatewayId).matches()) {
+      throw new ConfigException("gateway-id '" + gatewayId
+          + "' is not valid (expected: letters, digits, '.', '_', '-', at most 64)");
+    }
+    ResourceLimits defaults = ResourceLimits.DEFAULTS;
+    ResourceLimits limits;
+    try {
+      limits = new ResourceLimits(
+          longValue(values, "container-memory-bytes", defaults.memoryBytes()),
+          doubleValue(values, "container-cpus", defaults.cpus()),
+          intValue(values, "container-pids", defaults.pids(), 1, 1_000_000));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    return new ContainerSettings(
+        registry == null || registry.isBlank() ? ModelRegistry.defaultDir(env) : Path.of(registry),
+        values.getOrDefault("docker-host", ContainerSettings.DEFAULT_DOCKER_HOST),
+        gatewayId,
+        limits);
+  }
+
+  private static long longValue(Map<String, String> values, String name, long fallback)
+      throws ConfigException {
+    String text = values.get(name);
+    if (text == null) {
+      return fallback;
+    }
+    long value = longValue(name, text);
+    if (value <= 0) {
+      throw new ConfigException(name + " must be positive, got " + text);
+    }
+    return value;
+  }
+
+  private static double doubleValue(Map<String, String> values, String name, double fallback)
+      throws ConfigException {
+    String text = values.get(name);
+    if (text == null) {
+      return fallback;
+    }
+    try {
+      double value = Double.parseDouble(text.trim());
+      if (!(value > 0) || Double.isInfinite(value)) {
+        throw new ConfigException(name + " must be a positive number, got " + text);
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name + " must be a number, got '" + text + "'");
+    }
   }
 
   private static Map<String, String> fromEnv(Map<String, String> env) {

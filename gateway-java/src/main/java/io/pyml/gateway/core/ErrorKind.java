@@ -9,6 +9,11 @@ public enum ErrorKind {
   NOT_FOUND,
   /** The request is malformed or does not fit the model (payload kind, columns, tensors). */
   INVALID_INPUT,
+  /**
+   * The request is well formed but what it names cannot be used as it is: a registered version
+   * that is not ready, or whose archive no longer matches its manifest (tampered).
+   */
+  FAILED_PRECONDITION,
   /** The model is not READY or its runtime cannot be reached. */
   UNAVAILABLE,
   /** The answer did not come within the call's deadline. */

@@ -27,7 +27,7 @@ import java.util.logging.Logger;
 public final class DeploymentManager implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DeploymentManager.class.getName());
 
-  private final DeploymentLifecycle lifecycle;
+  private final RuntimeStarter starter;
   private final ExecutorService executor;
   private final AtomicLong ids = new AtomicLong();
   private final Map<String, Slot> slots = new HashMap<>(); // guarded by this
@@ -41,16 +41,20 @@ public final class DeploymentManager implements AutoCloseable {
 
   public DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
       Duration deployTimeout) {
-    this.lifecycle = new DeploymentLifecycle(launcher, transport, workDir, deployTimeout);
+    this.starter = new RuntimeStarter(launcher, transport, workDir, deployTimeout);
     this.executor = Executors.newCachedThreadPool(runnable -> {
-      Thread thread = new Thread(runnable, "pyml-deploy");
+      Thread thread = new Thread(runnable, "pyml-supervisor");
       thread.setDaemon(true);
       return thread;
     });
   }
 
-  /** Starts deploying; the returned deployment's {@code settled()} says when it is done. */
+  /**
+   * Starts deploying; the returned deployment's {@code settled()} says when it is done. What
+   * cannot be launched at all (e.g. Docker unreachable) is refused here, before any state.
+   */
   public Deployment deploy(DeploySpec spec) {
+    starter.launcher().preflight(spec.runtime());
     Deployment deployment = new Deployment(ids.incrementAndGet(), spec);
     List<Deployment> displaced = new ArrayList<>();
     synchronized (this) {
@@ -77,7 +81,9 @@ public final class DeploymentManager implements AutoCloseable {
         promote(deployment);
       }
     });
-    executor.execute(() -> lifecycle.run(deployment));
+    for (Replica replica : deployment.replicas()) {
+      executor.execute(new ReplicaSupervisor(deployment, replica, starter));
+    }
     return deployment;
   }
 

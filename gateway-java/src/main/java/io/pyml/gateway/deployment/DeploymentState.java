@@ -19,10 +19,12 @@ public enum DeploymentState {
   public Set<DeploymentState> next() {
     return switch (this) {
       case PENDING -> EnumSet.of(STARTING, FAILED, STOPPED);
-      case STARTING -> EnumSet.of(LOADING, FAILED, STOPPED);
+      // STARTING -> READY: a restarted replica passed validation again (see READY -> STARTING).
+      case STARTING -> EnumSet.of(LOADING, READY, FAILED, STOPPED);
       case LOADING -> EnumSet.of(VALIDATING, FAILED, STOPPED);
       case VALIDATING -> EnumSet.of(READY, FAILED, STOPPED);
-      case READY -> EnumSet.of(FAILED, STOPPED);
+      // READY -> STARTING: no replica is ready any more, they are being restarted.
+      case READY -> EnumSet.of(STARTING, FAILED, STOPPED);
       // A failed deployment keeps its reason until it is undeployed or replaced.
       case FAILED -> EnumSet.of(STOPPED);
       case STOPPED -> EnumSet.noneOf(DeploymentState.class);

@@ -1,11 +1,17 @@
 package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.PayloadKind;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 
-/** A consistent snapshot of a deployment, for front ends to report. */
+/**
+ * A consistent snapshot of a deployment, for front ends to report.
+ *
+ * @param homePath the home folder of a process deployment; empty for containers
+ * @param image the image of a container deployment; empty for processes
+ * @param readySince when it first became READY
+ */
 public record DeploymentView(
     String name,
     long version,
@@ -13,8 +19,13 @@ public record DeploymentView(
     String reason,
     List<String> lastLogLines,
     PayloadKind kind,
-    Path home,
-    Instant stateChangedAt) {
+    String homePath,
+    Instant stateChangedAt,
+    int replicas,
+    int readyReplicas,
+    long restarts,
+    String image,
+    Optional<Instant> readySince) {
 
   public DeploymentView {
     lastLogLines = List.copyOf(lastLogLines);

@@ -20,8 +20,10 @@ public final class ProcessSidecarLauncher implements SidecarLauncher {
   }
 
   @Override
-  public RunningSidecar launch(String name, long version, Path home, Path socketDir)
-      throws IOException {
+  public RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException {
+    String name = spec.name();
+    Path home = spec.home().orElseThrow(() ->
+        new IllegalArgumentException("a process runtime needs a home folder"));
     SocketDirs.create(socketDir);
     Path socket = socketDir.resolve(SOCKET_FILE);
     SocketDirs.checkSocketPath(socket);

@@ -12,6 +12,11 @@ public interface RunningSidecar {
   /** Completes with the exit code when the runtime ends, for whatever reason. */
   CompletableFuture<Integer> onExit();
 
+  /** Why the runtime ended, in words for the operator (called after {@link #onExit}). */
+  default String describeExit(int code) {
+    return "runtime process exited with code " + code;
+  }
+
   /** The runtime's last {@code lines} log lines, oldest first; empty when none are known. */
   List<String> logTail(int lines);
 

@@ -5,13 +5,24 @@ import java.nio.file.Path;
 
 /**
  * Starts one model runtime that serves {@code pyml.v1.ModelRuntime} and gRPC health on a Unix
- * socket inside {@code socketDir}. Implementations: a local process today, a container later.
+ * socket inside {@code socketDir}: a local process ({@link ProcessSidecarLauncher}) or a
+ * container ({@link DockerSidecarLauncher}).
  */
-public interface SidecarLauncher {
+public interface SidecarLauncher extends AutoCloseable {
   /**
    * Starts the runtime and returns at once, without waiting for it to listen.
    *
    * @param socketDir a folder the launcher may create and owns until {@link RunningSidecar#stop}
    */
-  RunningSidecar launch(String name, long version, Path home, Path socketDir) throws IOException;
+  RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException;
+
+  /**
+   * Checks, before a deployment is created, that {@code spec} can be launched at all (e.g. the
+   * container engine answers, the image exists); throws a GatewayException saying why not.
+   */
+  default void preflight(RuntimeSpec spec) {}
+
+  /** Releases what the launcher holds (connections); runtimes are stopped by their owners. */
+  @Override
+  default void close() {}
 }

@@ -36,6 +36,17 @@ class DeploymentStateTest {
   }
 
   @Test
+  void aDeploymentLeavesReadyWhileRestartingAndComesBack() {
+    assertTrue(READY.canMoveTo(STARTING), "no replica ready: restarting");
+    assertTrue(STARTING.canMoveTo(READY), "a restarted replica passed validation");
+    assertEquals(java.time.Duration.ofMillis(500), ReplicaSupervisor.backoff(0));
+    assertEquals(java.time.Duration.ofSeconds(1), ReplicaSupervisor.backoff(1));
+    assertEquals(java.time.Duration.ofSeconds(8), ReplicaSupervisor.backoff(4));
+    assertEquals(java.time.Duration.ofSeconds(10), ReplicaSupervisor.backoff(5), "capped");
+    assertEquals(java.time.Duration.ofSeconds(10), ReplicaSupervisor.backoff(60), "no overflow");
+  }
+
+  @Test
   void skippingStepsGoingBackAndLeavingTerminalStatesAreRefused() {
     assertFalse(PENDING.canMoveTo(READY));
     assertFalse(STARTING.canMoveTo(VALIDATING));

@@ -34,7 +34,7 @@ class ProcessSidecarLauncherTest {
   void runsTheCommandWithServeArgumentsAndLogsItsOutput() throws Exception {
     // echo prints the arguments it got: exactly what a runtime would receive.
     RunningSidecar sidecar = new ProcessSidecarLauncher(List.of("/bin/echo", "runtime"))
-        .launch("my_model", 3, home, work.resolve("d1"));
+        .launch(RuntimeSpec.process("my_model", 3, home), work.resolve("d1"));
     assertEquals(0, sidecar.onExit().get(10, TimeUnit.SECONDS));
     Path socket = work.resolve("d1").resolve("model.sock");
     assertEquals(socket, sidecar.socketPath());
@@ -48,7 +48,7 @@ class ProcessSidecarLauncherTest {
   void stopEndsARunningRuntime() throws Exception {
     RunningSidecar sidecar = new ProcessSidecarLauncher(
         List.of("/bin/sh", "-c", "echo started; exec sleep 60", "sh"))
-        .launch("m", 0, home, work.resolve("d2"));
+        .launch(RuntimeSpec.process("m", 0, home), work.resolve("d2"));
     assertFalse(sidecar.onExit().isDone());
     long start = System.nanoTime();
     sidecar.stop();
@@ -61,7 +61,7 @@ class ProcessSidecarLauncherTest {
   void aMissingCommandFailsWithItsName() {
     IOException error = assertThrows(IOException.class, () ->
         new ProcessSidecarLauncher(List.of("/no/such/pyml-runtime"))
-            .launch("m", 0, home, work.resolve("d3")));
+            .launch(RuntimeSpec.process("m", 0, home), work.resolve("d3")));
     assertTrue(error.getMessage().contains("/no/such/pyml-runtime"), error.getMessage());
   }
 
@@ -69,7 +69,8 @@ class ProcessSidecarLauncherTest {
   void tooLongSocketPathsAreRefusedUpFront() {
     Path deep = work.resolve("x".repeat(120));
     IOException error = assertThrows(IOException.class, () ->
-        new ProcessSidecarLauncher(List.of("/bin/true")).launch("m", 0, home, deep));
+        new ProcessSidecarLauncher(List.of("/bin/true"))
+            .launch(RuntimeSpec.process("m", 0, home), deep));
     assertTrue(error.getMessage().contains("107-byte limit"), error.getMessage());
   }
 

@@ -1,6 +1,7 @@
 package io.pyml.gateway.testing;
 
 import io.pyml.gateway.sidecar.RunningSidecar;
+import io.pyml.gateway.sidecar.RuntimeSpec;
 import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SocketDirs;
 import java.io.IOException;
@@ -13,7 +14,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** Launches {@link FakeRuntime}s in-process, one per deployment, on real Unix sockets. */
 public final class FakeLauncher implements SidecarLauncher {
   private final Map<String, FakeModel> models = new ConcurrentHashMap<>();
+  private final Map<String, FakeModel> restarts = new ConcurrentHashMap<>();
   private final List<FakeSidecar> launched = new CopyOnWriteArrayList<>();
+
+  /** Behaviour of {@code name}'s runtimes after its first launch (restarts, more replicas). */
+  public FakeLauncher onRestart(String name, FakeModel model) {
+    restarts.put(name, model);
+    return this;
+  }
 
   /** Behaviour of every version of {@code name} (unless set for a version). */
   public FakeLauncher model(String name, FakeModel model) {
@@ -27,10 +35,13 @@ public final class FakeLauncher implements SidecarLauncher {
   }
 
   @Override
-  public RunningSidecar launch(String name, long version, Path home, Path socketDir)
-      throws IOException {
-    FakeModel model = models.getOrDefault(name + "@" + version,
-        models.getOrDefault(name, FakeModel.dataframe()));
+  public RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException {
+    String name = spec.name();
+    long version = spec.version();
+    boolean again = launched.stream().anyMatch(l -> l.name().equals(name));
+    FakeModel model = again && restarts.containsKey(name) ? restarts.get(name)
+        : models.getOrDefault(name + "@" + version,
+            models.getOrDefault(name, FakeModel.dataframe()));
     SocketDirs.create(socketDir);
     FakeSidecar sidecar = new FakeSidecar(name, version, model, socketDir);
     launched.add(sidecar);

@@ -7,6 +7,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.pyml.proto.v1.AdminServiceGrpc;
 import io.pyml.proto.v1.DeployRequest;
 import io.pyml.proto.v1.Deployment;
+import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.GetDeploymentRequest;
 import io.pyml.proto.v1.Payload;
 import io.pyml.proto.v1.PayloadKind;
@@ -14,7 +15,9 @@ import io.pyml.proto.v1.PredictRequest;
 import io.pyml.proto.v1.PredictResponse;
 import io.pyml.proto.v1.PredictionServiceGrpc;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Assertions;
 
 /** A gRPC client of the gateway's public API, as an SDK would use it. */
@@ -34,6 +37,44 @@ public final class TestClient implements AutoCloseable {
     return admin.withDeadlineAfter(60, TimeUnit.SECONDS).deploy(DeployRequest.newBuilder()
         .setModelName(name).setModelVersion(version).setHomePath(home.toString())
         .setWait(true).build());
+  }
+
+  public Deployment deploy(String name, long version, Path home, int replicas) {
+    return admin.withDeadlineAfter(60, TimeUnit.SECONDS).deploy(DeployRequest.newBuilder()
+        .setModelName(name).setModelVersion(version).setHomePath(home.toString())
+        .setReplicas(replicas).setWait(true).build());
+  }
+
+  /** Polls (bounded) until the deployment is in {@code state}; returns it, or fails. */
+  public Deployment awaitState(String name, DeploymentState state, Duration within)
+      throws InterruptedException {
+    return await(name, d -> d.getState() == state, within);
+  }
+
+  /** Polls (bounded) until {@code done} holds; returns the deployment, or fails. */
+  public Deployment await(String name, Predicate<Deployment> done, Duration within)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    Deployment now = get(name);
+    while (!done.test(now) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      now = get(name);
+    }
+    Assertions.assertTrue(done.test(now), now.toString());
+    return now;
+  }
+
+  /** Polls (bounded) until {@code ready} replicas are ready; returns the deployment, or fails. */
+  public Deployment awaitReplicas(String name, int ready, Duration within)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    Deployment now = get(name);
+    while (now.getReadyReplicas() != ready && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      now = get(name);
+    }
+    Assertions.assertEquals(ready, now.getReadyReplicas(), now.toString());
+    return now;
   }
 
   public Deployment get(String name) {

@@ -6,6 +6,7 @@ import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.deployment.DeploySpec;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeploymentManager;
+import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.proto.v1.AdminServiceGrpc;
 import io.pyml.proto.v1.DeployRequest;
 import io.pyml.proto.v1.GetDeploymentRequest;
@@ -20,16 +21,19 @@ import java.util.function.Supplier;
 /** The admin API: thin calls into the deployment manager. */
 public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBase {
   private final DeploymentManager deployments;
+  private final ModelRegistry registry;
 
-  public AdminGrpcService(DeploymentManager deployments) {
+  public AdminGrpcService(DeploymentManager deployments, ModelRegistry registry) {
     this.deployments = deployments;
+    this.registry = registry;
   }
 
   @Override
   public void deploy(DeployRequest request, StreamObserver<io.pyml.proto.v1.Deployment> response) {
     answer(response, () -> {
-      Deployment deployment = deployments.deploy(
-          DeploySpec.of(request.getModelName(), request.getModelVersion(), request.getHomePath()));
+      Deployment deployment = deployments.deploy(DeploySpec.of(request.getModelName(),
+          request.getModelVersion(), request.getHomePath(), request.getReplicas(),
+          ProtoConverters.fromProto(request.getResources()), registry));
       // The lifecycle itself is bounded by the deploy timeout, so this wait ends.
       return request.getWait() ? deployment.settled()
           : CompletableFuture.completedFuture(deployment.view());

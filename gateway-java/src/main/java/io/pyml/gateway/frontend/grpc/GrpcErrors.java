@@ -26,6 +26,7 @@ public final class GrpcErrors {
   static {
     CODES.put(ErrorKind.NOT_FOUND, Status.Code.NOT_FOUND);
     CODES.put(ErrorKind.INVALID_INPUT, Status.Code.INVALID_ARGUMENT);
+    CODES.put(ErrorKind.FAILED_PRECONDITION, Status.Code.FAILED_PRECONDITION);
     CODES.put(ErrorKind.UNAVAILABLE, Status.Code.UNAVAILABLE);
     CODES.put(ErrorKind.DEADLINE_EXCEEDED, Status.Code.DEADLINE_EXCEEDED);
     CODES.put(ErrorKind.RESOURCE_EXHAUSTED, Status.Code.RESOURCE_EXHAUSTED);

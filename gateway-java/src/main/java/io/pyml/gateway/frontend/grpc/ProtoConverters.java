@@ -9,7 +9,11 @@ import io.pyml.gateway.dispatch.PredictCall;
 import io.pyml.gateway.dispatch.PredictResult;
 import io.pyml.proto.v1.PredictRequest;
 import io.pyml.proto.v1.PredictResponse;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.sidecar.ResourceLimits;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
@@ -46,9 +50,24 @@ final class ProtoConverters {
         .setReason(view.reason())
         .addAllLastLogLines(view.lastLogLines())
         .setKind(toProto(view.kind()))
-        .setHomePath(view.home().toString())
+        .setHomePath(view.homePath())
         .setStateChangedAtMs(view.stateChangedAt().toEpochMilli())
+        .setReplicas(view.replicas())
+        .setReadyReplicas(view.readyReplicas())
+        .setRestarts(view.restarts())
+        .setImage(view.image())
+        .setReadySinceMs(view.readySince().map(Instant::toEpochMilli).orElse(0L))
         .build();
+  }
+
+  /** Unset fields (0) take the gateway's defaults; negative or too small ones are refused. */
+  static ResourceLimits fromProto(io.pyml.proto.v1.Resources resources) {
+    try {
+      return new ResourceLimits(resources.getMemoryBytes(), resources.getCpus(),
+          resources.getPids());
+    } catch (IllegalArgumentException e) {
+      throw new GatewayException(ErrorKind.INVALID_INPUT, e.getMessage());
+    }
   }
 
   static Payload fromProto(io.pyml.proto.v1.Payload payload) {

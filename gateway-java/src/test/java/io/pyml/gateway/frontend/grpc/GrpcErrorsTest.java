@@ -19,6 +19,7 @@ class GrpcErrorsTest {
   void everyErrorKindHasItsCode() {
     Map<ErrorKind, Status.Code> expected = Map.of(
         ErrorKind.NOT_FOUND, Status.Code.NOT_FOUND,
+        ErrorKind.FAILED_PRECONDITION, Status.Code.FAILED_PRECONDITION,
         ErrorKind.INVALID_INPUT, Status.Code.INVALID_ARGUMENT,
         ErrorKind.UNAVAILABLE, Status.Code.UNAVAILABLE,
         ErrorKind.DEADLINE_EXCEEDED, Status.Code.DEADLINE_EXCEEDED,

@@ -1,0 +1,32 @@
+package io.pyml.gateway.config;
+
+import io.pyml.gateway.sidecar.ResourceLimits;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * How the gateway serves registered versions as containers.
+ *
+ * @param registryDir the registry the Python SDK writes (default {@code $PYML_HOME/registry})
+ * @param dockerHost the Docker engine's address, e.g. {@code unix:///var/run/docker.sock}
+ * @param gatewayId the value of the {@code io.pyml.gateway} label on this gateway's
+ *     containers; leftovers with the same id are removed at start
+ * @param limits each runtime container's limits unless a deploy request overrides them
+ */
+public record ContainerSettings(
+    Path registryDir, String dockerHost, String gatewayId, ResourceLimits limits) {
+  public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+  public static final String DEFAULT_GATEWAY_ID = "default";
+  /** Label values and log lines: keep ids plain. */
+  public static final Pattern GATEWAY_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+  public ContainerSettings {
+    Objects.requireNonNull(registryDir, "registryDir");
+    Objects.requireNonNull(dockerHost, "dockerHost");
+    Objects.requireNonNull(limits, "limits");
+    if (!GATEWAY_ID.matcher(gatewayId).matches()) {
+      throw new IllegalArgumentException("gateway id '" + gatewayId + "' is not valid");
+    }
+  }
+}

@@ -1,0 +1,174 @@
+package io.pyml.gateway.deployment;
+
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.sidecar.RuntimeHealth;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+
+/**
+ * Keeps one replica serving, on its own thread, for the deployment's whole life: start it,
+ * watch it (exit at once, health every 250 ms), and when it dies or stops answering for about a
+ * second take it out of routing, stop it and start a new one after a capped exponential backoff.
+ * A failure before the deployment was ever READY fails the deployment (a bad model does not
+ * loop); five failed restarts in a row end it FAILED with the last logs (a crash loop).
+ * Backoff before restart n of a row: 0.5 s doubling to at most 10 s.
+ */
+final class ReplicaSupervisor implements Runnable {
+  private static final Logger LOG = Logger.getLogger(ReplicaSupervisor.class.getName());
+  static final Duration CHECK_PERIOD = Duration.ofMillis(250);
+  static final Duration HEALTH_DEADLINE = Duration.ofMillis(500);
+  /** Unanswered health for this long (and at least MIN_MISSED checks) means hung. */
+  static final Duration UNHEALTHY_AFTER = Duration.ofSeconds(1);
+  static final int MIN_MISSED = 3;
+  static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
+  static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+  static final int MAX_FAILED_RESTARTS = 5;
+  /** A runtime that served this long before dying was not crash-looping. */
+  static final Duration STABLE_AFTER = Duration.ofSeconds(10);
+
+  private final Deployment deployment;
+  private final Replica replica;
+  private final RuntimeStarter starter;
+
+  /** Why a running runtime was taken down. */
+  private record Down(String reason, List<String> logLines) {}
+
+  ReplicaSupervisor(Deployment deployment, Replica replica, RuntimeStarter starter) {
+    this.deployment = deployment;
+    this.replica = replica;
+    this.starter = starter;
+  }
+
+  @Override
+  public void run() {
+    try {
+      supervise();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      failAndRelease("deploy interrupted (the gateway is stopping)", List.of());
+    } catch (RuntimeException e) {
+      LOG.severe("supervisor of model '" + deployment.name() + "' replica " + replica.index()
+          + " failed: " + e);
+      failAndRelease("internal gateway error: " + e, List.of());
+    }
+  }
+
+  private void supervise() throws InterruptedException {
+    int failuresInRow = 0;
+    String lastReason = "";
+    List<String> lastLogs = List.of();
+    for (int attempt = 0; !ended(); attempt++) {
+      if (attempt > 0) {
+        if (failuresInRow >= MAX_FAILED_RESTARTS) {
+          failAndRelease("crash loop: " + failuresInRow + " failed restarts in a row; last: "
+              + lastReason, lastLogs);
+          return;
+        }
+        Thread.sleep(backoff(failuresInRow).toMillis());
+        if (ended()) {
+          return;
+        }
+        deployment.countRestart();
+      }
+      Replica.Runtime runtime;
+      try {
+        runtime = starter.start(deployment, replica, attempt);
+      } catch (RuntimeStarter.StartFailure e) {
+        if (ended()) {
+          return;
+        }
+        if (!deployment.wasReady()) {
+          failAndRelease(e.getMessage(), e.logLines()); // a bad model does not loop
+          return;
+        }
+        failuresInRow++;
+        lastReason = e.getMessage();
+        lastLogs = e.logLines();
+        continue;
+      }
+      deployment.replicaReady(replica);
+      Instant upSince = Instant.now();
+      Down down = watch(runtime);
+      if (down == null) {
+        return; // undeployed, replaced or failed: release() stops the runtime
+      }
+      LOG.warning("model '" + deployment.name() + "' replica " + replica.index() + ": "
+          + down.reason() + "; restarting");
+      deployment.replicaDown(replica, down.reason(), down.logLines());
+      runtime.sidecar().stop();
+      // A restarted runtime that dies soon after passing validation counts as a failed
+      // restart; the first death of a runtime that served (or served long enough) does not.
+      boolean stable = Duration.between(upSince, Instant.now()).compareTo(STABLE_AFTER) >= 0;
+      failuresInRow = attempt == 0 || stable ? 0 : failuresInRow + 1;
+      lastReason = down.reason();
+      lastLogs = down.logLines();
+    }
+  }
+
+  /** Returns why the runtime went down, or null when the deployment ended meanwhile. */
+  private Down watch(Replica.Runtime runtime) throws InterruptedException {
+    // Fail in-flight calls the moment the runtime ends, not at the next check.
+    runtime.sidecar().onExit().thenRun(() -> runtime.client().closeNow());
+    Instant failingSince = null;
+    int missed = 0;
+    while (!ended()) {
+      try {
+        int code = runtime.sidecar().onExit().get(CHECK_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        if (ended()) {
+          return null;
+        }
+        return new Down(runtime.sidecar().describeExit(code),
+            runtime.sidecar().logTail(RuntimeStarter.LOG_LINES));
+      } catch (TimeoutException e) {
+        // Still running: check its health below.
+      } catch (ExecutionException e) {
+        return new Down("lost track of the runtime: " + e.getCause(), List.of());
+      }
+      if (ended()) {
+        return null;
+      }
+      if (healthy(runtime)) {
+        failingSince = null;
+        missed = 0;
+        continue;
+      }
+      missed++;
+      failingSince = failingSince == null ? Instant.now() : failingSince;
+      Duration failing = Duration.between(failingSince, Instant.now());
+      if (missed >= MIN_MISSED && failing.compareTo(UNHEALTHY_AFTER) >= 0) {
+        return new Down("the runtime stopped answering health checks for "
+            + failing.toMillis() + " ms", runtime.sidecar().logTail(RuntimeStarter.LOG_LINES));
+      }
+    }
+    return null;
+  }
+
+  private static boolean healthy(Replica.Runtime runtime) {
+    try {
+      return runtime.client().health(HEALTH_DEADLINE) == RuntimeHealth.SERVING;
+    } catch (GatewayException e) {
+      return false;
+    }
+  }
+
+  /** 0.5 s, 1 s, 2 s, ... capped at 10 s. */
+  static Duration backoff(int failuresInRow) {
+    long millis = FIRST_BACKOFF.toMillis() << Math.min(failuresInRow, 10);
+    return Duration.ofMillis(Math.min(millis, MAX_BACKOFF.toMillis()));
+  }
+
+  private boolean ended() {
+    return deployment.state().isTerminal() || deployment.isReleased();
+  }
+
+  private void failAndRelease(String reason, List<String> logs) {
+    if (deployment.fail(reason, logs)) {
+      deployment.release(false);
+    }
+  }
+}

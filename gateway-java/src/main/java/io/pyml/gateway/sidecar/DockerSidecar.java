@@ -1,0 +1,154 @@
+package io.pyml.gateway.sidecar;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.WaitResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/** A runtime running as a container: exit from Docker's wait, logs from Docker's log API. */
+final class DockerSidecar implements RunningSidecar {
+  private static final Logger LOG = Logger.getLogger(DockerSidecar.class.getName());
+  /** Seconds a runtime gets to finish in-flight work after SIGTERM before SIGKILL. */
+  private static final int GRACE_SECONDS = 5;
+  private static final long LOG_READ_SECONDS = 5;
+
+  private final DockerClient docker;
+  private final String id;
+  private final Path socketDir;
+  private final Path socket;
+  private final ResourceLimits limits;
+  private final CompletableFuture<Integer> onExit = new CompletableFuture<>();
+  private boolean stopped; // guarded by this
+
+  DockerSidecar(DockerClient docker, String id, Path socketDir, Path socket,
+      ResourceLimits limits) {
+    this.docker = docker;
+    this.id = id;
+    this.socketDir = socketDir;
+    this.socket = socket;
+    this.limits = limits;
+    watchExit();
+  }
+
+  @Override
+  public Path socketPath() {
+    return socket;
+  }
+
+  @Override
+  public CompletableFuture<Integer> onExit() {
+    return onExit;
+  }
+
+  /** Docker knows whether the kernel's OOM killer ended it; the exit code alone (137) does not. */
+  @Override
+  public String describeExit(int code) {
+    try {
+      InspectContainerResponse.ContainerState state = docker.inspectContainerCmd(id).exec()
+          .getState();
+      if (Boolean.TRUE.equals(state.getOOMKilled())) {
+        return "out of memory (limit " + limits.memoryMiB() + " MiB): the runtime container "
+            + "was killed by the kernel, exit code " + code;
+      }
+    } catch (RuntimeException e) {
+      return "runtime container exited with code " + code + " (cannot inspect it: "
+          + e.getMessage() + ")";
+    }
+    return "runtime container exited with code " + code;
+  }
+
+  @Override
+  public List<String> logTail(int lines) {
+    List<String> collected = new ArrayList<>();
+    ResultCallback.Adapter<Frame> callback = new ResultCallback.Adapter<>() {
+      @Override
+      public void onNext(Frame frame) {
+        synchronized (collected) {
+          collected.add(new String(frame.getPayload(), StandardCharsets.UTF_8));
+        }
+      }
+    };
+    try {
+      docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(lines)
+          .exec(callback).awaitCompletion(LOG_READ_SECONDS, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      return List.of("(cannot read the logs of container " + shortId() + ": " + e.getMessage()
+          + ")");
+    }
+    List<String> text;
+    synchronized (collected) {
+      // Frames need not align with lines: join, then split.
+      text = List.of(String.join("", collected).split("\\r?\\n"));
+    }
+    List<String> result = text.stream().filter(line -> !line.isEmpty()).toList();
+    return result.subList(Math.max(0, result.size() - lines), result.size());
+  }
+
+  @Override
+  public void stop() {
+    synchronized (this) {
+      if (stopped) {
+        return;
+      }
+      stopped = true;
+    }
+    try {
+      docker.stopContainerCmd(id).withTimeout(GRACE_SECONDS).exec();
+    } catch (NotFoundException | NotModifiedException e) {
+      // Already gone or already stopped: removing it below is all that is left.
+    } catch (RuntimeException e) {
+      LOG.warning("stopping container " + shortId() + ": " + e.getMessage());
+    }
+    removeQuietly(docker, id);
+    SocketDirs.deleteRecursively(socketDir);
+  }
+
+  static void removeQuietly(DockerClient docker, String id) {
+    try {
+      docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+    } catch (NotFoundException e) {
+      // Already removed.
+    } catch (RuntimeException e) {
+      LOG.warning("removing container " + id + ": " + e.getMessage());
+    }
+  }
+
+  private String shortId() {
+    return id.substring(0, Math.min(12, id.length()));
+  }
+
+  /** Docker's wait call returns when the container ends: that is the exit, with its code. */
+  private void watchExit() {
+    docker.waitContainerCmd(id).exec(new ResultCallback.Adapter<WaitResponse>() {
+      @Override
+      public void onNext(WaitResponse response) {
+        Integer code = response.getStatusCode();
+        onExit.complete(code == null ? -1 : code);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        // The engine went away or the container was removed: either way it no longer serves.
+        LOG.warning("lost track of container " + shortId() + ": " + error.getMessage());
+        onExit.complete(-1);
+      }
+
+      @Override
+      public void onComplete() {
+        onExit.complete(-1);
+      }
+    });
+  }
+}

@@ -1,0 +1,169 @@
+package io.pyml.gateway.sidecar;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * Runs a registered version's image as a hardened container, the way {@code pyml_launcher.local}
+ * runs it for the data scientist: no network, read-only root with a tmpfs /tmp, uid 65534, no
+ * capabilities, no-new-privileges, memory/CPU/pids limits. The socket folder is bind-mounted at
+ * {@code /run/pyml}, where the image's entrypoint serves {@code model.sock}. Every container
+ * carries {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up.
+ */
+public final class DockerSidecarLauncher implements SidecarLauncher {
+  private static final Logger LOG = Logger.getLogger(DockerSidecarLauncher.class.getName());
+  public static final String GATEWAY_LABEL = "io.pyml.gateway";
+  public static final String NAME_LABEL = "io.pyml.model.name";
+  public static final String VERSION_LABEL = "io.pyml.model.version";
+  static final String CONTAINER_SOCKET_DIR = "/run/pyml";
+  static final String RUN_USER = "65534:65534";
+
+  private final String dockerHost;
+  private final String gatewayId;
+  private final ResourceLimits defaults;
+  private final DockerClient docker;
+
+  public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults) {
+    this.dockerHost = dockerHost;
+    this.gatewayId = gatewayId;
+    this.defaults = defaults;
+    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+        .withDockerHost(dockerHost).withDockerTlsVerify(false).build();
+    ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
+        .dockerHost(config.getDockerHost())
+        // Connecting is local and fast, or it fails: a dead engine must not stall a deploy.
+        .connectionTimeout(Duration.ofSeconds(3))
+        .maxConnections(64)
+        .build();
+    // Building the client connects to nothing; the first call does.
+    this.docker = DockerClientImpl.getInstance(config, http);
+  }
+
+  public String gatewayId() {
+    return gatewayId;
+  }
+
+  /** Docker answers and has the image; else UNAVAILABLE / FAILED_PRECONDITION, before any state. */
+  @Override
+  public void preflight(RuntimeSpec spec) {
+    ping();
+    String image = spec.image().orElseThrow();
+    try {
+      docker.inspectImageCmd(image).exec();
+    } catch (NotFoundException e) {
+      throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "image " + image + " of model '"
+          + spec.name() + "' version " + spec.version() + " is not in Docker at " + dockerHost
+          + " (was it removed after packaging?)");
+    }
+  }
+
+  @Override
+  public RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException {
+    String image = spec.image().orElseThrow(() ->
+        new IllegalArgumentException("a container runtime needs an image"));
+    ResourceLimits limits = spec.limits().orElse(defaults);
+    SocketDirs.create(socketDir);
+    // The runtime runs as uid 65534 and creates its socket here; the folder is this
+    // deployment's alone, under the gateway's private work dir.
+    Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path socket = socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE);
+    SocketDirs.checkSocketPath(socket);
+    String id = null;
+    try {
+      id = docker.createContainerCmd(image)
+          .withUser(RUN_USER)
+          .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
+              VERSION_LABEL, Long.toString(spec.version())))
+          .withHostConfig(hostConfig(socketDir, limits))
+          .exec().getId();
+      docker.startContainerCmd(id).exec();
+    } catch (RuntimeException e) {
+      if (id != null) {
+        DockerSidecar.removeQuietly(docker, id);
+      }
+      SocketDirs.deleteRecursively(socketDir);
+      throw new IOException("cannot start a container of image " + image + " in Docker at "
+          + dockerHost + ": " + e.getMessage(), e);
+    }
+    LOG.info("model '" + spec.name() + "' version " + spec.version() + ": container "
+        + id.substring(0, 12) + " of image " + image + " started");
+    return new DockerSidecar(docker, id, socketDir, socket, limits);
+  }
+
+  /**
+   * Removes containers a previous run of this gateway id left behind (a crash skips the
+   * shutdown hook). Returns how many; 0 when Docker cannot be reached (logged, not fatal:
+   * process runtimes still work and a container deploy will say Docker is unreachable).
+   */
+  public int removeLeftovers() {
+    List<Container> leftovers;
+    try {
+      leftovers = docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+    } catch (RuntimeException e) {
+      LOG.warning("cannot reach Docker at " + dockerHost + " to remove leftover containers: "
+          + e.getMessage());
+      return 0;
+    }
+    leftovers.forEach(c -> DockerSidecar.removeQuietly(docker, c.getId()));
+    if (!leftovers.isEmpty()) {
+      LOG.info("removed " + leftovers.size() + " container(s) left by a previous run of gateway '"
+          + gatewayId + "'");
+    }
+    return leftovers.size();
+  }
+
+  @Override
+  public void close() {
+    // Deployments stopped their containers; this catches any a failed stop left behind.
+    removeLeftovers();
+    try {
+      docker.close();
+    } catch (IOException e) {
+      LOG.warning("closing the Docker client: " + e.getMessage());
+    }
+  }
+
+  private void ping() {
+    try {
+      docker.pingCmd().exec();
+    } catch (RuntimeException e) {
+      throw new GatewayException(ErrorKind.UNAVAILABLE, "cannot reach Docker at " + dockerHost
+          + ": " + (e.getMessage() == null ? e.toString() : e.getMessage())
+          + " (is the Docker engine running? see --docker-host)", e);
+    }
+  }
+
+  private static HostConfig hostConfig(Path socketDir, ResourceLimits limits) {
+    return HostConfig.newHostConfig()
+        .withBinds(new Bind(socketDir.toString(), new Volume(CONTAINER_SOCKET_DIR)))
+        .withNetworkMode("none")
+        .withReadonlyRootfs(true)
+        // Python's tempfile needs a writable /tmp; nothing else in the image is writable.
+        .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=64m"))
+        .withCapDrop(Capability.ALL)
+        .withSecurityOpts(List.of("no-new-privileges"))
+        .withMemory(limits.memoryBytes())
+        .withMemorySwap(limits.memoryBytes()) // no swap: the limit is the limit
+        .withNanoCPUs((long) (limits.cpus() * 1e9))
+        .withPidsLimit((long) limits.pids());
+  }
+}

@@ -1,0 +1,35 @@
+package io.pyml.gateway.sidecar;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Sends home-folder runtimes to the process launcher and image runtimes to the container one. */
+public final class RoutingSidecarLauncher implements SidecarLauncher {
+  private final SidecarLauncher processes;
+  private final SidecarLauncher containers;
+
+  public RoutingSidecarLauncher(SidecarLauncher processes, SidecarLauncher containers) {
+    this.processes = processes;
+    this.containers = containers;
+  }
+
+  @Override
+  public RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException {
+    return pick(spec).launch(spec, socketDir);
+  }
+
+  @Override
+  public void preflight(RuntimeSpec spec) {
+    pick(spec).preflight(spec);
+  }
+
+  @Override
+  public void close() {
+    processes.close();
+    containers.close();
+  }
+
+  private SidecarLauncher pick(RuntimeSpec spec) {
+    return spec.isContainer() ? containers : processes;
+  }
+}
