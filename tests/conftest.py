@@ -7,10 +7,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
+
+if TYPE_CHECKING:
+    from pyml.version import ModelVersion
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -82,3 +86,39 @@ def fresh_home(tmp_path: Path, homes: Path) -> Iterator[object]:
         return Path(shutil.copytree(homes / name, tmp_path / name))
 
     yield copy
+
+
+@pytest.fixture(scope="session")
+def pyml_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """$PYML_HOME for the session: a registry nobody else sees (packaging, containers)."""
+    home = tmp_path_factory.mktemp("pyml-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYML_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="session")
+def packaged_cancer(pyml_home: Path, cancer_home: Path) -> Iterator[ModelVersion]:
+    """The examples packaged once per session; the packaging and container suites share them."""
+    from pyml.model import Model
+
+    version = Model.from_home(cancer_home).package(progress=False)
+    yield version
+    _remove_image(version)
+
+
+@pytest.fixture(scope="session")
+def packaged_tensor(pyml_home: Path, tensor_home: Path) -> Iterator[ModelVersion]:
+    from pyml.model import Model
+
+    version = Model.from_home(tensor_home).package(progress=False)
+    yield version
+    _remove_image(version)
+
+
+def _remove_image(version: ModelVersion) -> None:
+    import docker
+
+    tag = version.image.get("tag")
+    if tag:
+        docker.from_env().images.remove(tag, force=True, noprune=False)

@@ -165,7 +165,8 @@ public final class Deployment {
       if (readySince == null) {
         stepUpTo(DeploymentState.READY, moves);
       } else if (state == DeploymentState.STARTING) {
-        Moved moved = transition(DeploymentState.READY, "", List.of());
+        // The reason it left READY stays (with restarts > 0) so the operator sees why.
+        Moved moved = transition(DeploymentState.READY, null, null);
         if (moved != null) {
           moves.add(moved);
         }

@@ -90,6 +90,12 @@ public final class ModelRegistry {
       throw new GatewayException(ErrorKind.FAILED_PRECONDITION, manifestFile + " has format "
           + manifest.path("format") + " (this gateway reads format " + MANIFEST_FORMAT + ")");
     }
+    // A manifest copied or moved to another name or number is not the version it claims.
+    String claimed = manifest.path("name").asText("") + ":" + manifest.path("version").asLong(-1);
+    if (!claimed.equals(ref)) {
+      throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "version " + ref
+          + " is tampered: " + manifestFile + " describes " + claimed + "; refusing to deploy it");
+    }
     String status = manifest.path("status").asText("");
     if (!"ready".equals(status)) {
       throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "version " + ref

@@ -73,6 +73,19 @@ class ModelRegistryTest {
   }
 
   @Test
+  void aManifestMovedToAnotherNameIsRefused() throws Exception {
+    register("cancer", 1, "ready", "bytes");
+    Path moved = Files.createDirectories(root.resolve("models/other/versions/1"));
+    for (String file : new String[] {"manifest.json", "home.tar.gz"}) {
+      Files.copy(root.resolve("models/cancer/versions/1").resolve(file), moved.resolve(file));
+    }
+    GatewayException error = assertThrows(GatewayException.class,
+        () -> new ModelRegistry(root).resolve("other", 1));
+    assertEquals(ErrorKind.FAILED_PRECONDITION, error.kind());
+    assertTrue(error.getMessage().contains("describes cancer:1"), error.getMessage());
+  }
+
+  @Test
   void theDefaultRegistryLivesUnderPymlHome() {
     assertEquals(Path.of("/srv/pyml/registry"),
         ModelRegistry.defaultDir(Map.of("PYML_HOME", "/srv/pyml")));

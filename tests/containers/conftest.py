@@ -1,0 +1,158 @@
+"""One real gateway serving registered versions as real containers, for the whole suite.
+
+The examples and the faulty model are packaged once (into the session's throwaway
+$PYML_HOME); the gateway reads that registry and labels its containers with an id of its
+own. At the end no container with that label, no socket folder and no work dir may remain.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pandas as pd
+import pytest
+
+from pyml._internal.gateway_process import GatewayProcess, start_gateway
+from pyml.client import Client, DeploymentInfo, RemoteError
+from pyml.model import Model
+from pyml.version import ModelVersion
+
+GATEWAY_LABEL = "io.pyml.gateway"
+
+
+@pytest.fixture(scope="session")
+def gateway_id() -> str:
+    return f"pyml-ct-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def packaged_faulty(pyml_home: Path, faulty_home: Path) -> Iterator[ModelVersion]:
+    version = Model.from_home(faulty_home).package(name="faulty", progress=False)
+    yield version
+    tag = version.image.get("tag")
+    if tag:
+        docker.from_env().images.remove(tag, force=True, noprune=False)
+
+
+def labelled(gateway_id: str, model: str | None = None) -> list[docker.models.containers.Container]:
+    """This suite's gateway's containers (of one model)."""
+    labels = [f"{GATEWAY_LABEL}={gateway_id}"]
+    if model is not None:
+        labels.append(f"io.pyml.model.name={model}")
+    return list(docker.from_env().containers.list(all=True, filters={"label": labels}))
+
+
+@pytest.fixture(scope="session")
+def container_gateway(
+    pyml_home: Path,
+    gateway_id: str,
+    packaged_cancer: ModelVersion,
+    packaged_tensor: ModelVersion,
+    packaged_faulty: ModelVersion,
+) -> Iterator[GatewayProcess]:
+    # Short: Unix socket paths are limited to about 107 bytes.
+    work = Path(tempfile.mkdtemp(prefix="pyml-ct-", dir="/tmp"))
+    gateway = start_gateway(
+        ["--work-dir", str(work), "--deploy-timeout-ms", "90000"],
+        registry_dir=pyml_home / "registry",
+        gateway_id=gateway_id,
+    )
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        left = labelled(gateway_id)
+        for container in left:  # clean up first, then fail: never leak on a red run
+            container.remove(force=True)
+        sockets = sorted(p.name for p in work.iterdir())
+        shutil.rmtree(work, ignore_errors=True)
+        assert not left, f"containers left by the gateway: {[c.name for c in left]}"
+        assert not sockets, f"socket folders left in {work}: {sockets}"
+
+
+@pytest.fixture(scope="session")
+def gateway_client(container_gateway: GatewayProcess) -> Iterator[Client]:
+    with Client(container_gateway.target, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def serving(
+    gateway_client: Client, packaged_cancer: ModelVersion, packaged_tensor: ModelVersion
+) -> Client:
+    """The two examples served from their images (the cancer one on two replicas)."""
+    gateway_client.deploy(packaged_cancer.name, replicas=2)
+    gateway_client.deploy(packaged_tensor)
+    return gateway_client
+
+
+@pytest.fixture(scope="session")
+def steady_traffic(serving: Client, cancer_rows: pd.DataFrame) -> Iterator[list[str]]:
+    """Cancer predictions every 50 ms for the whole suite; every error is recorded."""
+    errors: list[str] = []
+    calls: list[int] = [0]
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(0.05):
+            try:
+                out = serving.predict("breast_cancer_lr", cancer_rows.head(3), timeout=30)
+                assert len(out) == 3
+                calls[0] += 1
+            except (RemoteError, AssertionError) as exc:
+                errors.append(repr(exc))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    yield errors
+    stop.set()
+    thread.join(30)
+    assert calls[0] > 0, "the steady traffic never got an answer"
+    assert errors == [], f"other models failed during the fault tests: {errors[:5]}"
+
+
+@pytest.fixture()
+def faulty(
+    serving: Client, steady_traffic: list[str], packaged_faulty: ModelVersion, gateway_id: str
+) -> Iterator[Callable[..., DeploymentInfo]]:
+    """Deploys the faulty version (with the given limits); undeployed after the test."""
+    deployed: list[str] = []
+
+    def deploy(resources: dict[str, object] | None = None) -> DeploymentInfo:
+        info = packaged_faulty.deploy(gateway=serving.target, resources=resources, progress=False)
+        deployed.append(info.model_name)
+        return info
+
+    yield deploy
+    for name in deployed:
+        serving.undeploy(name)
+    await_gone(gateway_id, packaged_faulty.name)
+
+
+def await_gone(gateway_id: str, model: str, within: float = 30.0) -> None:
+    """Undeploy removes containers in the background: bounded wait until none is left."""
+    deadline = time.monotonic() + within
+    while labelled(gateway_id, model):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"containers of {model} still exist {within} s after undeploy")
+        time.sleep(0.1)
+
+
+def await_deployment(
+    client: Client, name: str, done: Callable[[DeploymentInfo], bool], within: float = 60.0
+) -> DeploymentInfo:
+    """Polls (bounded) until `done`; fails with the last state."""
+    deadline = time.monotonic() + within
+    info = client.deployment(name)
+    while not done(info) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        info = client.deployment(name)
+    assert done(info), info
+    return info
