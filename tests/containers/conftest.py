@@ -57,14 +57,28 @@ def container_gateway(
     packaged_tensor: ModelVersion,
     packaged_faulty: ModelVersion,
 ) -> Iterator[GatewayProcess]:
+    # A container a crashed earlier run of this gateway id left: removed when the gateway starts.
+    leftover = docker.from_env().containers.run(
+        "pyml/base:bookworm-py3.11",
+        ["sleep", "600"],
+        detach=True,
+        network_mode="none",
+        labels={GATEWAY_LABEL: gateway_id, "io.pyml.model.name": "leftover"},
+    )
     # Short: Unix socket paths are limited to about 107 bytes.
     work = Path(tempfile.mkdtemp(prefix="pyml-ct-", dir="/tmp"))
-    gateway = start_gateway(
-        ["--work-dir", str(work), "--deploy-timeout-ms", "90000"],
-        registry_dir=pyml_home / "registry",
-        gateway_id=gateway_id,
-    )
     try:
+        gateway = start_gateway(
+            ["--work-dir", str(work), "--deploy-timeout-ms", "90000"],
+            registry_dir=pyml_home / "registry",
+            gateway_id=gateway_id,
+        )
+    except BaseException:
+        leftover.remove(force=True)
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    try:
+        assert labelled(gateway_id, "leftover") == [], "leftovers are removed at start"
         yield gateway
     finally:
         gateway.stop()

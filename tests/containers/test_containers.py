@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -209,6 +210,29 @@ def test_docker_unreachable_is_a_clear_error_with_no_half_state(
     leftovers = list((tmp_path / "w").iterdir()) if (tmp_path / "w").exists() else []
     assert leftovers == []
     shutil.rmtree(tmp_path / "w", ignore_errors=True)
+
+
+def test_prometheus_metrics_count_the_faults_by_outcome(
+    container_gateway: GatewayProcess, serving: Client
+) -> None:
+    url = f"http://127.0.0.1:{container_gateway.http_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['pyml_predict_requests_total{model="breast_cancer_lr",outcome="OK"}'] > 0
+    assert samples['pyml_predict_requests_total{model="faulty",outcome="UNAVAILABLE"}'] >= 3
+    assert samples['pyml_predict_requests_total{model="faulty",outcome="DEADLINE_EXCEEDED"}'] >= 1
+    assert samples['pyml_ready_replicas{model="breast_cancer_lr"}'] == 2
+    assert samples['pyml_runtime_restarts_total{model="breast_cancer_lr"}'] == 0
+    count = samples['pyml_predict_latency_seconds_count{model="breast_cancer_lr"}']
+    assert (
+        samples['pyml_predict_latency_seconds_bucket{model="breast_cancer_lr",le="+Inf"}'] == count
+    )
 
 
 def test_the_suite_leaves_no_container_of_the_faulty_model(gateway_id: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from pyml._internal.files import read_input, write_output
 from pyml._internal.payloads import kind_of
-from pyml.client import Client
+from pyml.client import Client, Resources, parse_memory
 
 
 def test_inputs_are_read_by_suffix(tmp_path: Path) -> None:
@@ -42,6 +42,44 @@ def test_payload_kind_follows_the_value() -> None:
         kind_of([1, 2])  # type: ignore[arg-type]
 
 
-def test_deploy_refuses_a_name_without_a_registry(tmp_path: Path) -> None:
+def test_deploy_refuses_a_missing_home_folder(tmp_path: Path) -> None:
     with Client("127.0.0.1:1") as client, pytest.raises(ValueError, match="registry"):
         client.deploy(tmp_path / "missing_home")
+
+
+def test_deploy_reads_registered_refs_and_refuses_bad_ones(tmp_path: Path) -> None:
+    newest = Client._deploy_request("breast_cancer_lr", None, 0)
+    assert (newest.model_name, newest.model_version, newest.home_path) == (
+        "breast_cancer_lr",
+        0,
+        "",
+    )
+    exact = Client._deploy_request("breast_cancer_lr:3", None, 0)
+    assert (exact.model_name, exact.model_version) == ("breast_cancer_lr", 3)
+    with pytest.raises(ValueError, match="neither a model home folder"):
+        Client._deploy_request("bad name:x", None, 0)
+    home = Client._deploy_request(str(tmp_path), "m", 0)  # an existing folder is a home
+    assert (home.model_name, home.home_path) == ("m", str(tmp_path.resolve()))
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (1024, 1024),
+        ("512m", 512 * 2**20),
+        ("1g", 2**30),
+        ("256MiB", 256 * 2**20),
+        ("1.5G", 3 * 2**29),
+    ],
+)
+def test_memory_sizes_are_parsed_in_binary_units(size: int | str, expected: int) -> None:
+    assert parse_memory(size) == expected
+
+
+def test_resources_refuse_what_they_cannot_mean() -> None:
+    with pytest.raises(ValueError, match="512 parsecs"):
+        parse_memory("512 parsecs")
+    with pytest.raises(ValueError, match="unknown resources"):
+        Resources.of({"gpus": 1})
+    wire = Resources.of({"memory": "256m", "cpus": 1}).to_wire()
+    assert (wire.memory_bytes, wire.cpus, wire.pids) == (256 * 2**20, 1.0, 0)

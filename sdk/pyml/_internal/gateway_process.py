@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-READY_LINE = re.compile(r"pyml-gateway ready grpc_port=(\d+)")
+READY_LINE = re.compile(r"pyml-gateway ready grpc_port=(\d+)(?: http_port=(\d+))?")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
 
@@ -48,6 +48,8 @@ class GatewayProcess:
     process: subprocess.Popen[str]
     grpc_port: int
     output: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    http_port: int = 0
+    """The port of /metrics (Prometheus)."""
 
     @property
     def target(self) -> str:
@@ -71,6 +73,7 @@ def start_gateway(
     runtime_command: str | None = None,
     startup_timeout: float = 60.0,
     *,
+    http_port: int = 0,
     registry_dir: Path | None = None,
     gateway_id: str | None = None,
     docker_host: str | None = None,
@@ -89,6 +92,8 @@ def start_gateway(
         str(gateway_jar()),
         "--grpc-port",
         str(grpc_port),
+        "--http-port",
+        str(http_port),
         "--runtime-command",
         runtime_command or default_runtime_command(),
         *(["--registry-dir", str(registry_dir)] if registry_dir is not None else []),
@@ -100,16 +105,18 @@ def start_gateway(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     output: deque[str] = deque(maxlen=200)
-    port = _wait_for_ready_line(process, output, startup_timeout)
-    gateway = GatewayProcess(process, port, output)
+    port, metrics_port = _wait_for_ready_line(process, output, startup_timeout)
+    gateway = GatewayProcess(process, port, output, metrics_port)
     # Keep draining the pipe so a chatty gateway never blocks on a full buffer.
     threading.Thread(target=_drain, args=(process, output), daemon=True).start()
     return gateway
 
 
-def _wait_for_ready_line(process: subprocess.Popen[str], output: deque[str], timeout: float) -> int:
+def _wait_for_ready_line(
+    process: subprocess.Popen[str], output: deque[str], timeout: float
+) -> tuple[int, int]:
     assert process.stdout is not None
-    found: list[int] = []
+    found: list[tuple[int, int]] = []
 
     def read() -> None:
         assert process.stdout is not None
@@ -117,7 +124,7 @@ def _wait_for_ready_line(process: subprocess.Popen[str], output: deque[str], tim
             output.append(line.rstrip())
             match = READY_LINE.search(line)
             if match:
-                found.append(int(match.group(1)))
+                found.append((int(match.group(1)), int(match.group(2) or 0)))
                 return
 
     reader = threading.Thread(target=read, daemon=True)

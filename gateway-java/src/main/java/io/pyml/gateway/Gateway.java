@@ -10,6 +10,8 @@ import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.metrics.GatewayMetrics;
+import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.DockerSidecarLauncher;
 import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
@@ -34,6 +36,7 @@ public final class Gateway implements AutoCloseable {
   static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
 
   private final Server server;
+  private final MetricsHttpServer http;
   private final HealthStatusManager health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
@@ -42,10 +45,11 @@ public final class Gateway implements AutoCloseable {
   private final boolean ownsWorkDir;
   private boolean closed;
 
-  private Gateway(Server server, HealthStatusManager health, DeploymentManager deployments,
+  private Gateway(Server server, MetricsHttpServer http, HealthStatusManager health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
     this.launcher = launcher;
     this.server = server;
+    this.http = http;
     this.health = health;
     this.deployments = deployments;
     this.transport = transport;
@@ -77,8 +81,9 @@ public final class Gateway implements AutoCloseable {
     SidecarTransport transport = new SidecarTransport(maxRuntimeAnswer);
     DeploymentManager deployments =
         new DeploymentManager(launcher, transport, workDir, config.deployTimeout());
-    Dispatcher dispatcher =
-        new Dispatcher(deployments, config.maxPayloadBytes(), config.defaultDeadline());
+    GatewayMetrics metrics = new GatewayMetrics();
+    Dispatcher dispatcher = new Dispatcher(deployments, config.maxPayloadBytes(),
+        config.defaultDeadline(), metrics);
     HealthStatusManager health = new HealthStatusManager();
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
@@ -99,15 +104,30 @@ public final class Gateway implements AutoCloseable {
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
+    MetricsHttpServer http;
+    try {
+      http = MetricsHttpServer.start(config.host(), config.httpPort(), metrics, deployments);
+    } catch (IOException e) {
+      server.shutdownNow();
+      deployments.close();
+      transport.close();
+      launcher.close();
+      throw e;
+    }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", runtimes under "
-        + workDir);
-    return new Gateway(server, health, deployments, transport, launcher, workDir, ownsWorkDir);
+    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
+        + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
+    return new Gateway(server, http, health, deployments, transport, launcher, workDir,
+        ownsWorkDir);
   }
 
   public int grpcPort() {
     return server.getPort();
+  }
+
+  public int httpPort() {
+    return http.port();
   }
 
   public DeploymentManager deployments() {
@@ -139,6 +159,7 @@ public final class Gateway implements AutoCloseable {
       Thread.currentThread().interrupt();
       server.shutdownNow();
     }
+    http.close();
     deployments.close();
     transport.close();
     launcher.close();

@@ -35,7 +35,8 @@ public final class Main {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "pyml-gateway-stop"));
     // Tests and the SDK start the gateway with --grpc-port 0 and read the port from here.
-    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort());
+    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort() + " http_port="
+        + gateway.httpPort());
     System.out.flush();
     gateway.awaitTermination();
   }

@@ -25,6 +25,10 @@ import io.pyml.proto.v1.ListDeploymentsRequest;
 import io.pyml.proto.v1.PayloadKind;
 import io.pyml.proto.v1.PredictResponse;
 import io.pyml.proto.v1.UndeployRequest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,8 +57,8 @@ class GatewayWiringTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gwt-");
     home = Files.createDirectories(work.resolve("home"));
-    GatewayConfig config = GatewayConfig.defaults().withGrpcPort(0).withWorkDir(work.resolve("w"))
-        .withMaxPayloadBytes(LIMIT).withDeployTimeout(Duration.ofSeconds(30));
+    GatewayConfig config = GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
+        .withWorkDir(work.resolve("w")).withMaxPayloadBytes(LIMIT).withDeployTimeout(Duration.ofSeconds(30));
     gateway = Gateway.start(config, LAUNCHER);
     client = new TestClient(gateway.grpcPort());
     assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.deploy("steady", 1, home).getState());
@@ -99,6 +103,39 @@ class GatewayWiringTest {
     assertEquals(madeUp, UUID.fromString(madeUp).toString());
     assertEquals("ohce", client.predict(request("echo", "echo").toBuilder()
         .setModelVersion(7).build()).getPayload().getArrowIpc().toStringUtf8());
+  }
+
+  @Test
+  void prometheusMetricsCountCallsByOutcomeWithLatencyInFlightAndReplicas() throws Exception {
+    client.predict(request("steady", "counted"));
+    client.predictFails(request("never-deployed", "x"));
+    client.predictFails(request("steady", FakeModel.BOOM));
+
+    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + gateway.httpPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode());
+    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+    String text = response.body();
+    assertTrue(text.contains("# TYPE pyml_predict_requests_total counter"), text);
+    assertTrue(metric(text, "pyml_predict_requests_total{model=\"steady\",outcome=\"OK\"}") >= 1,
+        text);
+    assertTrue(metric(text,
+        "pyml_predict_requests_total{model=\"steady\",outcome=\"MODEL_ERROR\"}") >= 1, text);
+    assertTrue(metric(text,
+        "pyml_predict_requests_total{model=\"(unknown)\",outcome=\"NOT_FOUND\"}") >= 1, text);
+    assertEquals(metric(text, "pyml_predict_latency_seconds_count{model=\"steady\"}"),
+        metric(text, "pyml_predict_latency_seconds_bucket{model=\"steady\",le=\"+Inf\"}"));
+    assertEquals(0, metric(text, "pyml_predict_in_flight{model=\"steady\"}"));
+    assertEquals(1, metric(text, "pyml_ready_replicas{model=\"steady\"}"));
+    assertEquals(0, metric(text, "pyml_runtime_restarts_total{model=\"steady\"}"));
+  }
+
+  /** The value of one sample line; fails when the series is missing. */
+  private static double metric(String text, String series) {
+    return text.lines().filter(line -> line.startsWith(series + " ")).findFirst()
+        .map(line -> Double.parseDouble(line.substring(series.length() + 1)))
+        .orElseThrow(() -> new AssertionError("no " + series + " in\n" + text));
   }
 
   @Test

@@ -12,6 +12,7 @@ import java.util.Optional;
  * The gateway's typed settings. Built by {@link GatewayConfigParser} from flags, then
  * {@code PYML_GATEWAY_*} environment variables, then defaults.
  *
+ * @param httpPort the HTTP port of {@code /metrics}; 0 for any free port
  * @param runtimeCommand the runtime executable and its leading arguments; the gateway appends
  *     {@code serve --home H --socket S --name N}
  * @param workDir where per-deployment socket folders and runtime logs go; empty: a fresh
@@ -21,6 +22,7 @@ import java.util.Optional;
 public record GatewayConfig(
     String host,
     int grpcPort,
+    int httpPort,
     List<String> runtimeCommand,
     Optional<Path> workDir,
     int maxPayloadBytes,
@@ -30,6 +32,7 @@ public record GatewayConfig(
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
+  public static final int DEFAULT_HTTP_PORT = 7080;
   public static final String DEFAULT_RUNTIME_COMMAND = "pyml-runtime";
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
   public static final Duration DEFAULT_DEADLINE = Duration.ofMillis(30_000);
@@ -52,6 +55,7 @@ public record GatewayConfig(
     return new GatewayConfig(
         DEFAULT_HOST,
         DEFAULT_GRPC_PORT,
+        DEFAULT_HTTP_PORT,
         List.of(DEFAULT_RUNTIME_COMMAND),
         Optional.empty(),
         DEFAULT_MAX_PAYLOAD_BYTES,
@@ -63,32 +67,37 @@ public record GatewayConfig(
   }
 
   public GatewayConfig withGrpcPort(int port) {
-    return new GatewayConfig(host, port, runtimeCommand, workDir, maxPayloadBytes,
+    return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers);
+  }
+
+  public GatewayConfig withHttpPort(int port) {
+    return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
-    return new GatewayConfig(host, grpcPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
         defaultDeadline, deployTimeout, containers);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
-    return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, bytes, defaultDeadline,
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
         deployTimeout, containers);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
-    return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
         deployTimeout, containers);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
-    return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes,
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, timeout, containers);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
-    return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes,
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, settings);
   }
 }

@@ -24,6 +24,7 @@ public final class GatewayConfigParser {
   static {
     FLAGS.put("host", "address to serve on (default 127.0.0.1)");
     FLAGS.put("grpc-port", "gRPC port, 0 for any free port (default 7070)");
+    FLAGS.put("http-port", "HTTP port of /metrics (Prometheus), 0 for any free port (default 7080)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
     FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
@@ -53,6 +54,7 @@ public final class GatewayConfigParser {
     return new GatewayConfig(
         values.getOrDefault("host", defaults.host()),
         intValue(values, "grpc-port", defaults.grpcPort(), 0, 65535),
+        intValue(values, "http-port", defaults.httpPort(), 0, 65535),
         command(values.getOrDefault("runtime-command", GatewayConfig.DEFAULT_RUNTIME_COMMAND)),
         Optional.ofNullable(values.get("work-dir")).filter(s -> !s.isBlank()).map(Path::of),
         // Leaves room for the request envelope below Integer.MAX_VALUE (gRPC's limit type).

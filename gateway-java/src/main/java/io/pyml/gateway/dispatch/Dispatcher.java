@@ -6,6 +6,7 @@ import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.deployment.DeploymentState;
+import io.pyml.gateway.metrics.GatewayMetrics;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -20,15 +21,23 @@ public final class Dispatcher {
   private final DeploymentManager deployments;
   private final int maxPayloadBytes;
   private final Duration defaultDeadline;
+  private final GatewayMetrics metrics;
 
-  public Dispatcher(DeploymentManager deployments, int maxPayloadBytes, Duration defaultDeadline) {
+  public Dispatcher(DeploymentManager deployments, int maxPayloadBytes, Duration defaultDeadline,
+      GatewayMetrics metrics) {
     this.deployments = deployments;
+    this.metrics = metrics;
     this.maxPayloadBytes = maxPayloadBytes;
     this.defaultDeadline = defaultDeadline;
   }
 
   /** Completes with the result, or exceptionally with a {@link GatewayException}. */
   public CompletableFuture<PredictResult> predict(PredictCall call) {
+    boolean known = deployments.route(call.modelName()).isPresent();
+    return metrics.track(call.modelName(), known, route(call));
+  }
+
+  private CompletableFuture<PredictResult> route(PredictCall call) {
     try {
       Deployment deployment = check(call);
       String requestId = call.requestId().isEmpty() ? UUID.randomUUID().toString()

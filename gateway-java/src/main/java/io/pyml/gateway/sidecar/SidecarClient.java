@@ -1,6 +1,8 @@
 package io.pyml.gateway.sidecar;
 
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -37,6 +39,10 @@ public final class SidecarClient implements AutoCloseable {
   /** Forwards the payload as is; completes with the runtime's answer or a GatewayException. */
   public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
     CompletableFuture<Payload> result = new CompletableFuture<>();
+    // The call inherits the client's gRPC context: when the client's deadline passes, this
+    // call is cancelled (CANCELLED) a moment before its own deadline fires. Report that as
+    // what it is, a deadline, not as an unreachable runtime.
+    Context caller = Context.current();
     runtime.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).predict(
         RuntimeProtos.toProto(payload),
         new StreamObserver<>() {
@@ -47,7 +53,13 @@ public final class SidecarClient implements AutoCloseable {
 
           @Override
           public void onError(Throwable error) {
-            result.completeExceptionally(SidecarErrors.translate(model, error, timeout));
+            Throwable reported = error;
+            if (Status.fromThrowable(error).getCode() == Status.Code.CANCELLED
+                && caller.getDeadline() != null && caller.getDeadline().isExpired()) {
+              reported = Status.DEADLINE_EXCEEDED.withDescription("the caller's deadline passed")
+                  .asRuntimeException();
+            }
+            result.completeExceptionally(SidecarErrors.translate(model, reported, timeout));
           }
 
           @Override

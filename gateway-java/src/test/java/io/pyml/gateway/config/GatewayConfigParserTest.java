@@ -26,6 +26,33 @@ class GatewayConfigParserTest {
   }
 
   @Test
+  void containerSettingsComeFromFlagsEnvironmentAndPymlHome() throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0],
+        Map.of("PYML_HOME", "/srv/pyml"));
+    assertEquals(Path.of("/srv/pyml/registry"), defaults.containers().registryDir());
+    assertEquals("unix:///var/run/docker.sock", defaults.containers().dockerHost());
+    assertEquals("default", defaults.containers().gatewayId());
+    assertEquals(1024L * 1024 * 1024, defaults.containers().limits().memoryBytes());
+
+    GatewayConfig set = GatewayConfigParser.parse(new String[] {
+        "--registry-dir", "/r", "--gateway-id=gw-1", "--container-memory-bytes", "268435456",
+        "--container-cpus", "0.5"},
+        Map.of("PYML_GATEWAY_DOCKER_HOST", "unix:///d.sock", "PYML_GATEWAY_CONTAINER_PIDS", "64"));
+    assertEquals(Path.of("/r"), set.containers().registryDir());
+    assertEquals("gw-1", set.containers().gatewayId());
+    assertEquals("unix:///d.sock", set.containers().dockerHost());
+    assertEquals(268435456L, set.containers().limits().memoryBytes());
+    assertEquals(0.5, set.containers().limits().cpus());
+    assertEquals(64, set.containers().limits().pids());
+
+    assertTrue(assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--gateway-id", "a b"}, Map.of())).getMessage().contains("gateway-id"));
+    assertTrue(assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--container-memory-bytes", "1000"}, Map.of())).getMessage()
+        .contains("minimum"));
+  }
+
+  @Test
   void flagsInBothFormsAreRead() throws ConfigException {
     GatewayConfig config = GatewayConfigParser.parse(new String[] {
         "--host", "0.0.0.0", "--grpc-port=0",
