@@ -72,5 +72,6 @@ test: setup
 	$(MAKE) test-java
 	$(MAKE) test-python
 
-bench: setup
+bench: setup base-image
 	$(PY) bench/online_overhead.py
+	$(PY) bench/deploy.py
