@@ -1,4 +1,5 @@
-"""`make demo`: train the examples, validate, start the gateway, deploy, predict over gRPC."""
+"""`make demo`: train the examples, validate, package, start the gateway, deploy the packaged
+version as a container (and the tensor example as a process), predict over gRPC."""
 
 from __future__ import annotations
 
@@ -35,26 +36,36 @@ def main() -> None:
         report = model.validate()
         console.print(f"[green]✓[/green] {model.name} ({model.kind}): {report.rows} rows match")
 
-    step("3. Start the gateway and deploy both as runtime processes")
+    step("3. Package breast_cancer_lr: an immutable version and its image, validated inside it")
+    version = cancer.package()
+    console.print(f"[green]✓[/green] {version.ref} → {version.image['tag']}")
+
+    step("4. Start the gateway; deploy the version as a container, the tensor model as a process")
     with console.status("starting the gateway (java -jar gateway-java/target/pyml-gateway.jar)"):
-        gateway = start_gateway()
+        # Its own id: the gateway removes containers left by an earlier run of the same id.
+        gateway = start_gateway(gateway_id="pyml-demo")
     console.print(f"gateway serving gRPC on {gateway.target} (pid {gateway.process.pid})")
     try:
+        started = time.monotonic()
+        info = version.deploy(gateway=gateway.target)
+        console.print(
+            f"[green]✓[/green] {info.model_name}:{info.model_version} {info.state} in "
+            f"{time.monotonic() - started:.1f} s (container of {info.image[:19]})"
+        )
         with pyml.Client(gateway.target) as client:
-            for model in (cancer, tensor):
-                started = time.monotonic()
-                with console.status(f"deploying {model.name}…"):
-                    info = client.deploy(model.home)
-                elapsed = time.monotonic() - started
-                console.print(f"[green]✓[/green] {info.model_name} {info.state} in {elapsed:.1f} s")
+            started = time.monotonic()
+            with console.status(f"deploying {tensor.name}…"):
+                info = client.deploy(tensor.home)
+            elapsed = time.monotonic() - started
+            console.print(f"[green]✓[/green] {info.model_name} {info.state} in {elapsed:.1f} s")
             predict(client)
     finally:
         gateway.stop()
-    console.print("[bold green]demo finished[/bold green]: gateway and runtimes stopped")
+    console.print("[bold green]demo finished[/bold green]: gateway, container and runtime stopped")
 
 
 def predict(client: pyml.Client) -> None:
-    step("4. Predict over gRPC through the gateway")
+    step("5. Predict over gRPC through the gateway")
     data = load_breast_cancer(as_frame=True)
     rows = data.data.sample(8, random_state=0)
     online = client.predict("breast_cancer_lr", rows)
