@@ -21,7 +21,7 @@ from pyml.client import Client, DeploymentInfo, RemoteError
 from pyml.model import Model
 from pyml.version import ModelVersion
 from pyml_runtime.validation import load_validation
-from tests.containers.conftest import await_deployment, labelled
+from tests.containers.conftest import await_deployment, await_gone, labelled
 
 MiB = 1024 * 1024
 
@@ -233,6 +233,36 @@ def test_prometheus_metrics_count_the_faults_by_outcome(
     assert (
         samples['pyml_predict_latency_seconds_bucket{model="breast_cancer_lr",le="+Inf"}'] == count
     )
+
+
+def test_the_cli_deploys_lists_and_undeploys_a_registered_version(
+    serving: Client, packaged_faulty: ModelVersion, gateway_id: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from pyml.cli import app
+
+    runner = CliRunner()
+    target = ["--gateway", serving.target]
+    deployed = runner.invoke(app, ["deploy", "faulty:1", *target, "--memory", "512m"])
+    assert deployed.exit_code == 0, deployed.output
+    assert "faulty:1" in deployed.output and "READY" in deployed.output
+    [container] = labelled(gateway_id, "faulty")
+    assert container.attrs["HostConfig"]["Memory"] == 512 * MiB
+
+    listed = runner.invoke(app, ["deployments", *target])
+    assert listed.exit_code == 0, listed.output
+    # Rich may wrap cells on a narrow console: check the values, not the layout.
+    for value in ("faulty", "READY", "1/1", "2/2", "softmax_tensor"):
+        assert value in listed.output, listed.output
+
+    refused = runner.invoke(app, ["deploy", "faulty:7", *target])
+    assert refused.exit_code == 1
+    assert "NOT_FOUND" in refused.output
+
+    undeployed = runner.invoke(app, ["undeploy", "faulty", *target])
+    assert undeployed.exit_code == 0, undeployed.output
+    await_gone(gateway_id, "faulty")
 
 
 def test_the_suite_leaves_no_container_of_the_faulty_model(gateway_id: str) -> None:
