@@ -16,11 +16,17 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")
-def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # Short: Unix socket paths are limited to about 107 bytes.
+    import shutil
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix="pyml-e2e-", dir="/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="pyml-e2e-", dir="/tmp"))
+    yield work
+    # After the gateway stopped (it depends on this fixture): nothing may be left behind.
+    leftovers = sorted(p.name for p in work.iterdir())
+    shutil.rmtree(work, ignore_errors=True)
+    assert leftovers == [], f"socket folders left in {work}: {leftovers}"
 
 
 @pytest.fixture(scope="session")
