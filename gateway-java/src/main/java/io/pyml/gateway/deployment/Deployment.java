@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
@@ -27,8 +26,7 @@ public final class Deployment {
   private final DeploySpec spec;
   private final List<Replica> replicas;
   private final CompletableFuture<DeploymentView> settled = new CompletableFuture<>();
-  /** Rotates the starting point among equally loaded replicas (round-robin on ties). */
-  private final AtomicLong turn = new AtomicLong();
+  private final LeastLoaded router = new LeastLoaded();
 
   // Guarded by this.
   private DeploymentState state = DeploymentState.PENDING;
@@ -209,20 +207,12 @@ public final class Deployment {
 
   /** The one path to a runtime's Predict for client requests: the least-loaded ready replica. */
   public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
-    int count = replicas.size();
-    long start = turn.getAndIncrement();
     for (int attempt = 0; attempt < 2; attempt++) { // once more if the pick died meanwhile
-      Replica best = null;
-      for (int i = 0; i < count; i++) {
-        Replica candidate = replicas.get((int) ((start + i) % count));
-        if (candidate.isReady() && (best == null || candidate.inFlight() < best.inFlight())) {
-          best = candidate;
-        }
-      }
-      if (best == null) {
+      Optional<Replica> best = router.pick(replicas);
+      if (best.isEmpty()) {
         break;
       }
-      CompletableFuture<Payload> answer = predictOn(best, payload, timeout);
+      CompletableFuture<Payload> answer = predictOn(best.get(), payload, timeout);
       if (answer != null) {
         return answer;
       }
