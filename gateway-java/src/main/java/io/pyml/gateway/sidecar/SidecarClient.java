@@ -1,6 +1,7 @@
 package io.pyml.gateway.sidecar;
 
 import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -22,6 +23,8 @@ import java.util.function.Supplier;
  * deadline; failures arrive as {@link io.pyml.gateway.core.GatewayException}s naming the model.
  */
 public final class SidecarClient implements AutoCloseable {
+  /** Clock skew between the client's and the gateway's copies of one deadline. */
+  private static final long DEADLINE_SLACK_MS = 250;
   private final String model;
   private final ManagedChannel channel;
   private final ModelRuntimeGrpc.ModelRuntimeStub runtime;
@@ -55,7 +58,7 @@ public final class SidecarClient implements AutoCloseable {
           public void onError(Throwable error) {
             Throwable reported = error;
             if (Status.fromThrowable(error).getCode() == Status.Code.CANCELLED
-                && caller.getDeadline() != null && caller.getDeadline().isExpired()) {
+                && nearDeadline(caller)) {
               reported = Status.DEADLINE_EXCEEDED.withDescription("the caller's deadline passed")
                   .asRuntimeException();
             }
@@ -68,6 +71,16 @@ public final class SidecarClient implements AutoCloseable {
           }
         });
     return result;
+  }
+
+  /**
+   * The client's own deadline fires first and cancels the call a moment before the server's
+   * copy of that deadline expires: a cancellation this close to the deadline is the deadline.
+   */
+  private static boolean nearDeadline(Context caller) {
+    Deadline deadline = caller.getDeadline();
+    return caller.isCancelled() && deadline != null
+        && deadline.timeRemaining(TimeUnit.MILLISECONDS) < DEADLINE_SLACK_MS;
   }
 
   public RuntimeHealth health(Duration timeout) {
