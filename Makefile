@@ -32,7 +32,7 @@ base-image: $(VENV)/.installed docker
 $(VENV)/.installed: pyproject.toml | tools
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,spark]'
 	touch $@
 
 $(JAR): $(JAVA_INPUTS) | tools

@@ -1,0 +1,87 @@
+"""Rows read, rows predicted and elapsed time while a job runs (Rich), and its final summary.
+
+Spark accumulators reach the driver as tasks finish, so the counts move per finished task;
+a thread polls them, bounded by the job's own end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Counters:
+    rows_read: Any  # Spark accumulators
+    rows_predicted: Any
+
+
+@contextmanager
+def job_progress(counters: Counters, title: str, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task(title, total=None)
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(POLL_SECONDS):
+            progress.update(task, description=f"{title}: {_counts(counters)}")
+
+    poller = threading.Thread(target=poll, name="pyml-offline-progress", daemon=True)
+    with progress:
+        poller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            poller.join(timeout=5)
+
+
+def _counts(counters: Counters) -> str:
+    return f"{counters.rows_read.value:,} rows read, {counters.rows_predicted.value:,} predicted"
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    dest_table: str
+    mode: str
+    rows_read: int
+    rows_predicted: int
+    seconds: float
+    properties: dict[str, str]
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_predicted / self.seconds if self.seconds > 0 else 0.0
+
+    def text(self) -> str:
+        return (
+            f"{self.dest_table}: {self.rows_predicted:,} rows predicted "
+            f"({self.rows_read:,} read) in {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s, mode {self.mode})"
+        )
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.start

@@ -1,0 +1,46 @@
+"""The example's source table: sklearn's bundled breast cancer data as `cancer.cells`.
+
+create_cancer_table(spark)                  # 569 rows, an `id` key and the 30 features
+create_cancer_table(spark, rows=100_000)    # resampled with noise (parity, benchmarks)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pyml_offline.tables import TableName
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+NOISE = 0.05  # relative: resampled rows stay plausible cells, yet no two are equal
+
+
+def cancer_rows(rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """The dataset's features with an `id` column first; `rows` resamples it with noise."""
+    from sklearn.datasets import load_breast_cancer
+
+    features = load_breast_cancer(as_frame=True).data
+    if rows is not None:
+        rng = np.random.default_rng(seed)
+        picked = features.iloc[rng.integers(0, len(features), rows)].reset_index(drop=True)
+        noise = rng.normal(1.0, NOISE, size=picked.shape)
+        features = picked * noise
+    features = features.astype("float64").reset_index(drop=True)
+    features.insert(0, "id", np.arange(len(features), dtype=np.int64))
+    return features
+
+
+def create_cancer_table(
+    spark: SparkSession, table: str = "cancer.cells", rows: int | None = None, seed: int = 0
+) -> int:
+    """(Re)create `table` in the session's warehouse; returns its row count."""
+    name = TableName.parse(table)
+    data = cancer_rows(rows, seed)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{name.database}`")
+    frame = spark.createDataFrame(data)
+    frame.write.mode("overwrite").format("parquet").saveAsTable(f"{name.database}.{name.table}")
+    return len(data)
