@@ -29,9 +29,9 @@ def cancer_rows(rows: int | None = None, seed: int = 0) -> pd.DataFrame:
         picked = features.iloc[rng.integers(0, len(features), rows)].reset_index(drop=True)
         noise = rng.normal(1.0, NOISE, size=picked.shape)
         features = picked * noise
-    features = features.astype("float64").reset_index(drop=True)
-    features.insert(0, "id", np.arange(len(features), dtype=np.int64))
-    return features
+    table = pd.DataFrame(features.astype("float64").reset_index(drop=True))
+    table.insert(0, "id", np.arange(len(table), dtype=np.int64))
+    return table
 
 
 def create_cancer_table(
