@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyml_offline.errors import OfflineJobError
-from pyml_offline.progress import Counters, JobSummary, Stopwatch, job_progress
+from pyml_offline.progress import Counters, JobSummary, ProgressStyle, Stopwatch, job_progress
 from pyml_offline.schema import (
     ModelSchema,
     check_key_columns,
@@ -25,6 +25,7 @@ from pyml_offline.schema import (
     model_schema,
     output_struct,
 )
+from pyml_offline.session import hive_session
 from pyml_offline.spec import JobSpec
 from pyml_offline.tables import TableName, check_destination, write_atomically
 from pyml_offline.udf import ERROR_MARKER, BatchPredictor
@@ -41,34 +42,14 @@ warnings.filterwarnings("ignore", message="PySpark does not yet fully support pa
 
 def build_session(spec: JobSpec) -> SparkSession:
     """A Hive-enabled session; with `spec.warehouse`, the embedded warehouse and metastore."""
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName("pyml-offline").enableHiveSupport()
-    if spec.master:
-        builder = builder.master(spec.master)
-    settings = embedded_settings(Path(spec.warehouse)) if spec.warehouse else {}
-    settings["spark.sql.execution.arrow.maxRecordsPerBatch"] = str(spec.batch_rows)
-    settings["spark.sql.session.timeZone"] = "UTC"  # the same timestamps wherever it runs
-    for key, value in {**settings, **spec.spark_conf}.items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(spec.batch_rows)}
+    warehouse = Path(spec.warehouse) if spec.warehouse else None
+    return hive_session(warehouse, spec.master, {**conf, **spec.spark_conf})
 
 
-def embedded_settings(warehouse: Path) -> dict[str, str]:
-    """Tables under warehouse/tables, a Derby metastore in warehouse/metastore_db: one folder
-    that the host's pyspark opens with these same settings (one JVM at a time: Derby)."""
-    warehouse = warehouse.absolute()
-    return {
-        "spark.sql.warehouse.dir": str(warehouse / "tables"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL": (
-            f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true"
-        ),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
-        "spark.ui.enabled": "false",
-    }
-
-
-def run_job(spec: JobSpec, spark: SparkSession | None = None, progress: bool = True) -> JobSummary:
+def run_job(
+    spec: JobSpec, spark: SparkSession | None = None, progress: ProgressStyle = "rich"
+) -> JobSummary:
     """Run one batch prediction; raises OfflineJobError with the destination untouched."""
     clock = Stopwatch()
     home = Path(spec.model_home)
@@ -140,7 +121,8 @@ def _failure_text(model: ModelSchema, exc: Exception) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m pyml_offline.job SPEC.json`: run it, print the summary as a marked line."""
+    """`python -m pyml_offline.job SPEC.json`: run it; the outcome as one marked JSON line
+    (the runner reads it: {"summary": ...} or {"error": "..."})."""
     import json
     from dataclasses import asdict
 
@@ -149,12 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m pyml_offline.job SPEC.json", file=sys.stderr)
         return 2
     spec = JobSpec.from_json(Path(args[0]).read_text())
+    style = os.environ.get("PYML_PROGRESS", "rich")
     try:
-        summary = run_job(spec, progress=os.environ.get("PYML_PROGRESS", "1") != "0")
+        summary = run_job(spec, progress="lines" if style == "lines" else "rich")
     except OfflineJobError as exc:
-        print(f"{ERROR_MARKER}{exc}", flush=True)
+        print(RESULT_MARKER + json.dumps({"error": str(exc)}), flush=True)
         return 1
-    print(RESULT_MARKER + json.dumps(asdict(summary)), flush=True)
+    print(RESULT_MARKER + json.dumps({"summary": asdict(summary)}), flush=True)
     return 0
 
 

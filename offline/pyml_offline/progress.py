@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 POLL_SECONDS = 0.5
+PROGRESS_MARKER = "PYML_OFFLINE_PROGRESS "
+ProgressStyle = Literal["rich", "lines", "off"]
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,39 @@ class Counters:
 
 
 @contextmanager
-def job_progress(counters: Counters, title: str, enabled: bool) -> Iterator[None]:
-    if not enabled:
+def job_progress(counters: Counters, title: str, style: ProgressStyle) -> Iterator[None]:
+    """Counts shown while the body runs: a Rich line, or marked stdout lines (in a container,
+    read by the runner), or nothing."""
+    if style == "off":
         yield
-        return
+    elif style == "lines":
+        with _polling(lambda text: print(PROGRESS_MARKER + text, flush=True), counters):
+            yield
+    else:
+        with _rich_progress(counters, title):
+            yield
+
+
+@contextmanager
+def _polling(show: Callable[[str], None], counters: Counters) -> Iterator[None]:
+    clock = Stopwatch()
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(POLL_SECONDS):
+            show(f"{_counts(counters)}, {clock.seconds():.0f} s")
+
+    poller = threading.Thread(target=poll, name="pyml-offline-progress", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        poller.join(timeout=5)
+
+
+@contextmanager
+def _rich_progress(counters: Counters, title: str) -> Iterator[None]:
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}", markup=False),
@@ -38,20 +69,11 @@ def job_progress(counters: Counters, title: str, enabled: bool) -> Iterator[None
         transient=True,
     )
     task = progress.add_task(title, total=None)
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.wait(POLL_SECONDS):
-            progress.update(task, description=f"{title}: {_counts(counters)}")
-
-    poller = threading.Thread(target=poll, name="pyml-offline-progress", daemon=True)
-    with progress:
-        poller.start()
-        try:
-            yield
-        finally:
-            done.set()
-            poller.join(timeout=5)
+    with (
+        progress,
+        _polling(lambda text: progress.update(task, description=f"{title}: {text}"), counters),
+    ):
+        yield
 
 
 def _counts(counters: Counters) -> str:

@@ -6,6 +6,9 @@ create_cancer_table(spark, rows=100_000)    # resampled with noise (parity, benc
 
 from __future__ import annotations
 
+import argparse
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,3 +47,40 @@ def create_cancer_table(
     frame = spark.createDataFrame(data)
     frame.write.mode("overwrite").format("parquet").saveAsTable(f"{name.database}.{name.table}")
     return len(data)
+
+
+def create_in_warehouse(
+    table: str = "cancer.cells",
+    rows: int | None = None,
+    seed: int = 0,
+    warehouse: Path | None = None,
+) -> int:
+    """Create the table in PyML's embedded warehouse from this process (then stop Spark).
+
+    Derby lets one JVM at a time open the metastore, and a JVM outlives `spark.stop()`: call
+    this from a process that starts no containerized job afterwards (the CLI and tests run
+    `python -m pyml_offline.sample_tables` for that reason).
+    """
+    from pyml_offline.session import open_warehouse
+
+    spark = open_warehouse(warehouse)
+    try:
+        return create_cancer_table(spark, table, rows, seed)
+    finally:
+        spark.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Create the example's source table.")
+    parser.add_argument("--table", default="cancer.cells")
+    parser.add_argument("--rows", type=int, default=None, help="resample to N rows with noise")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warehouse", type=Path, default=None)
+    args = parser.parse_args(argv)
+    count = create_in_warehouse(args.table, args.rows, args.seed, args.warehouse)
+    print(f"{args.table}: {count} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

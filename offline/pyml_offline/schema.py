@@ -47,10 +47,10 @@ def model_schema(home: Path, name: str) -> ModelSchema:
 def check_query_columns(query_schema: StructType, model: ModelSchema) -> None:
     """Every model input column present with the validated type; all problems named at once."""
     got = {field.name: field.dataType for field in query_schema.fields}
-    problems = []
+    missing = [name for name in model.input.names if name not in got]
+    problems = [f"missing {_listed(missing)}"] if missing else []
     for want in model.input:
         if want.name not in got:
-            problems.append(f"'{want.name}' is missing")
             continue
         expected = spark_type(want.type, f"input column '{want.name}'")
         if got[want.name] != expected:
@@ -59,11 +59,17 @@ def check_query_columns(query_schema: StructType, model: ModelSchema) -> None:
                 f"(expected: {expected.simpleString()})"
             )
     if problems:
-        listed = ", ".join(model.input.names)
         raise OfflineJobError(
             f"model '{model.name}': the query's columns do not fit the model: "
-            f"{'; '.join(problems)} (the model takes: {listed})"
+            f"{'; '.join(problems)} (the model takes {len(model.input)} columns: "
+            f"{_listed(model.input.names)})"
         )
+
+
+def _listed(names: list[str], shown: int = 8) -> str:
+    quoted = [f"'{name}'" for name in names[:shown]]
+    more = f", … ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(quoted) + more
 
 
 def check_key_columns(query_schema: StructType, keys: tuple[str, ...], model: ModelSchema) -> None:

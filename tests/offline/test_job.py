@@ -21,7 +21,7 @@ PROPERTIES = {"pyml.model.name": "breast_cancer_lr", "pyml.model.version": "7"}
 
 def _run(spark: Any, home: Path, dest: str, **changes: Any) -> Any:
     spec = job_spec(model_home=str(home), dest_table=dest, **changes)
-    return run_job(spec, spark, progress=False)
+    return run_job(spec, spark, progress="off")
 
 
 def _exists(spark: Any, table: str) -> bool:
@@ -102,7 +102,7 @@ def test_missing_and_mistyped_columns_are_named_before_any_work(
     with pytest.raises(OfflineJobError) as caught:
         _run(spark, cancer_home, "cancer.never", query=query)
     message = str(caught.value)
-    assert "'mean radius' is missing" in message and "'worst area' is missing" in message
+    assert "missing 'mean radius', 'worst area'" in message
     typed = f"SELECT id, CAST(`mean texture` AS STRING) AS `mean texture` FROM {cancer_cells}"
     with pytest.raises(OfflineJobError, match="'mean texture' is string \\(expected: double\\)"):
         _run(spark, cancer_home, "cancer.never", query=typed)
