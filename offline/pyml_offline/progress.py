@@ -34,11 +34,26 @@ def job_progress(counters: Counters, title: str, style: ProgressStyle) -> Iterat
     if style == "off":
         yield
     elif style == "lines":
-        with _polling(lambda text: print(PROGRESS_MARKER + text, flush=True), counters):
+        with _polling(_ChangedLines(), counters):
             yield
     else:
         with _rich_progress(counters, title):
             yield
+
+
+class _ChangedLines:
+    """Prints a progress line when the counts change, else every few seconds (logs stay short)."""
+
+    def __init__(self, quiet_seconds: float = 10.0) -> None:
+        self.quiet_seconds = quiet_seconds
+        self.counts = ""
+        self.clock = Stopwatch()
+
+    def __call__(self, text: str) -> None:
+        counts = text.rsplit(",", 1)[0]
+        if counts != self.counts or self.clock.seconds() >= self.quiet_seconds:
+            print(PROGRESS_MARKER + text, flush=True)
+            self.counts, self.clock = counts, Stopwatch()
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""`python -m tests.offline.read_table WAREHOUSE TABLE OUT_DIR`: a table and its properties,
+"""`python -m tests.offline.read_table WAREHOUSE OUT_DIR TABLE...`: tables and their properties,
 read by the host's pyspark in its own process (the way a user opens what a containerized job
 wrote; Derby lets one JVM at a time open the metastore)."""
 
@@ -14,17 +14,17 @@ from pyml_offline.session import open_warehouse
 from pyml_offline.tables import TableName, table_properties
 
 
-def main(warehouse: str, table: str, out_dir: str) -> None:
+def main(warehouse: str, out_dir: str, tables: list[str]) -> None:
     spark = open_warehouse(Path(warehouse))
     try:
-        frame = spark.table(table)
-        arrow = frame.toArrow()  # the stored values, no pandas conversion in between
-        pq.write_table(arrow, Path(out_dir) / "table.parquet")
-        properties = table_properties(spark, TableName.parse(table))
-        (Path(out_dir) / "properties.json").write_text(json.dumps(properties))
+        for table in tables:
+            arrow = spark.table(table).toArrow()  # the stored values, no pandas in between
+            pq.write_table(arrow, Path(out_dir) / f"{table}.parquet")
+            properties = table_properties(spark, TableName.parse(table))
+            (Path(out_dir) / f"{table}.json").write_text(json.dumps(properties))
     finally:
         spark.stop()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])
