@@ -8,7 +8,7 @@ JAR := gateway-java/target/pyml-gateway.jar
 JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench
+.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench bench-offline
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff, mypy, stale generated stubs"
 	@echo "make protos   regenerate the Python stubs from protos/"
 	@echo "make bench    online overhead benchmark"
+	@echo "make bench-offline  Spark job in the model image vs in-process predict, 1M rows"
 
 tools:
 	@scripts/bootstrap.sh
@@ -32,7 +33,7 @@ base-image: $(VENV)/.installed docker
 $(VENV)/.installed: pyproject.toml | tools
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,spark]'
 	touch $@
 
 $(JAR): $(JAVA_INPUTS) | tools
@@ -75,3 +76,6 @@ test: setup
 bench: setup base-image
 	$(PY) bench/online_overhead.py
 	$(PY) bench/deploy.py
+
+bench-offline: setup base-image
+	$(PY) bench/offline.py

@@ -197,6 +197,54 @@ def predict(
 
 
 @app.command()
+def offline(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME:VERSION (a packaged model)")],
+    query: Annotated[str, typer.Option(help="Spark SQL query giving the model's input rows")],
+    dest_table: Annotated[str, typer.Option(help="Hive table to write: db.table")],
+    key: Annotated[
+        list[str] | None, typer.Option(help="column copied next to the predictions (repeat)")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="error (default), overwrite or append")] = "error",
+) -> None:
+    """Batch predictions with Spark, in the model's own image: SQL in, Hive table out."""
+    from pyml.model import Model
+    from pyml.registry import Registry
+    from pyml_offline.errors import OfflineJobError
+    from pyml_offline.spec import WRITE_MODES
+
+    if mode not in WRITE_MODES:
+        console.print(f"[red]✗ --mode {mode}: expected one of {', '.join(WRITE_MODES)}[/red]")
+        raise typer.Exit(2)
+    version = Model.from_registry(*Registry.parse_ref(ref))
+    try:
+        summary = version.predict_offline(
+            query,
+            dest_table,
+            key_columns=tuple(key or ()),
+            mode=mode,
+        )
+    except OfflineJobError as error:
+        console.print(f"✗ {error}", style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/green] {version.ref} → {summary.text()}", highlight=False)
+
+
+@app.command("offline-sample-table")
+def offline_sample_table(
+    table: Annotated[str, typer.Option(help="db.table to (re)create")] = "cancer.cells",
+    rows: Annotated[int | None, typer.Option(help="resample to N rows with noise")] = None,
+) -> None:
+    """Create the example's source table from sklearn's breast cancer data (with an `id`)."""
+    import subprocess
+    import sys
+
+    # Its own process: Derby's metastore lock goes with the JVM, not with the session.
+    argv = [sys.executable, "-m", "pyml_offline.sample_tables", "--table", table]
+    argv += ["--rows", str(rows)] if rows is not None else []
+    raise typer.Exit(subprocess.run(argv, check=False).returncode)
+
+
+@app.command()
 def gateway(
     grpc_port: Annotated[int, typer.Option(help="gRPC port")] = 7070,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

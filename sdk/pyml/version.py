@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from pyml.client import DeploymentInfo, Resources
     from pyml_launcher.image import BuiltImage
+    from pyml_offline.progress import JobSummary
+    from pyml_offline.spec import WriteMode
 
 
 class PackagingFailed(RuntimeError):
@@ -96,6 +98,34 @@ class ModelVersion:
     def download(self, dest: str | Path) -> Path:
         """The exact home folder of this version (integrity-checked) in `dest`."""
         return self.registry.download(self.ref, Path(dest))
+
+    def predict_offline(
+        self,
+        query: str,
+        dest_table: str,
+        *,
+        key_columns: tuple[str, ...] | list[str] = (),
+        mode: WriteMode = "error",
+        progress: bool = True,
+    ) -> JobSummary:
+        """Spark batch predictions in this version's own image: `query`'s rows through the
+        model into the Hive table `dest_table` ("db.table"), written atomically.
+
+        `key_columns` are copied next to the predictions; `mode` is "error" (the default:
+        refuse an existing table), "overwrite" or "append". The embedded warehouse and
+        metastore live in $PYML_HOME/warehouse (open them with `pyml_offline.open_warehouse`).
+        """
+        from pyml_offline.runner import run_offline
+
+        record = self.registry.verify(self.ref)  # a tampered archive is refused here too
+        return run_offline(
+            record,
+            query=query,
+            dest_table=dest_table,
+            key_columns=tuple(key_columns),
+            mode=mode,
+            progress=progress,
+        )
 
 
 def package_home(

@@ -1,0 +1,145 @@
+"""The offline job: SQL query → the model, per Arrow record batch → a Hive table, atomically.
+
+    python -m pyml_offline.job spec.json        # how the runner starts it in the model image
+
+Everything that can be refused is refused on the driver before any work: the query (Spark's
+own error), the model's input columns (missing or mistyped, named), the destination (exists
+without overwrite). Then the rows go through `mapInArrow` into `udf.BatchPredictor` (the
+runtime's predict path) and `tables.write_atomically` swaps the result in.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pyml_offline.errors import OfflineJobError
+from pyml_offline.progress import Counters, JobSummary, ProgressStyle, Stopwatch, job_progress
+from pyml_offline.schema import (
+    ModelSchema,
+    check_key_columns,
+    check_query_columns,
+    model_schema,
+    output_struct,
+)
+from pyml_offline.session import hive_session
+from pyml_offline.spec import JobSpec
+from pyml_offline.tables import TableName, check_destination, write_atomically
+from pyml_offline.udf import ERROR_MARKER, BatchPredictor
+from pyml_runtime.config import load_config
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
+
+RESULT_MARKER = "PYML_OFFLINE_RESULT "
+# pandas 3 works for what the job uses (Arrow batches); PySpark warns at every import.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+
+
+def build_session(spec: JobSpec) -> SparkSession:
+    """A Hive-enabled session; with `spec.warehouse`, the embedded warehouse and metastore."""
+    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(spec.batch_rows)}
+    warehouse = Path(spec.warehouse) if spec.warehouse else None
+    return hive_session(warehouse, spec.master, {**conf, **spec.spark_conf})
+
+
+def run_job(
+    spec: JobSpec, spark: SparkSession | None = None, progress: ProgressStyle = "rich"
+) -> JobSummary:
+    """Run one batch prediction; raises OfflineJobError with the destination untouched."""
+    clock = Stopwatch()
+    home = Path(spec.model_home)
+    model = model_schema(home, load_config(home).name or home.name)
+    spark = spark or build_session(spec)
+    dest = TableName.parse(spec.dest_table)
+    frame = _query(spark, spec.query)
+    check_query_columns(frame.schema, model)
+    check_key_columns(frame.schema, spec.key_columns, model)
+    struct = output_struct(frame.schema, spec.key_columns, model)
+    check_destination(spark, dest, spec.mode, struct)
+    counters = Counters(spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0))
+    predicted = _predictions(frame, spec, model, counters, struct)
+    with job_progress(counters, f"{model.name} → {dest.database}.{dest.table}", progress):
+        _write(spark, predicted, dest, spec, model)
+    return JobSummary(
+        f"{dest.database}.{dest.table}",
+        spec.mode,
+        int(counters.rows_read.value),
+        int(counters.rows_predicted.value),
+        clock.seconds(),
+        dict(spec.properties),
+    )
+
+
+def _query(spark: SparkSession, query: str) -> DataFrame:
+    from pyspark.errors import PySparkException
+
+    try:
+        return spark.sql(query)
+    except PySparkException as exc:
+        raise OfflineJobError(f"the query failed: {exc}") from None
+
+
+def _predictions(
+    frame: DataFrame, spec: JobSpec, model: ModelSchema, counters: Counters, struct: StructType
+) -> DataFrame:
+    """Key and input columns only, each batch through the model (lazy: runs at the write)."""
+    columns = list(dict.fromkeys([*spec.key_columns, *model.input.names]))
+    predictor = BatchPredictor(
+        str(Path(spec.model_home).absolute()),
+        spec.key_columns,
+        model.output,
+        counters.rows_read,
+        counters.rows_predicted,
+    )
+    selected = frame.select(*[f"`{column}`" for column in columns])
+    return selected.mapInArrow(predictor, struct)
+
+
+def _write(
+    spark: SparkSession, predicted: DataFrame, dest: TableName, spec: JobSpec, model: ModelSchema
+) -> None:
+    try:
+        write_atomically(spark, predicted, dest, spec.mode, dict(spec.properties))
+    except OfflineJobError:
+        raise
+    except Exception as exc:  # Spark wraps the worker's failure in its own exception types
+        raise OfflineJobError(_failure_text(model, exc)) from None
+
+
+def _failure_text(model: ModelSchema, exc: Exception) -> str:
+    """The worker's own message when there is one, else the start of Spark's."""
+    for line in str(exc).splitlines():
+        if ERROR_MARKER in line:
+            return line.split(ERROR_MARKER, 1)[1].strip()
+    head = "\n".join(str(exc).splitlines()[:20])
+    return f"the Spark job predicting with model '{model.name}' failed: {head}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pyml_offline.job SPEC.json`: run it; the outcome as one marked JSON line
+    (the runner reads it: {"summary": ...} or {"error": "..."})."""
+    import json
+    from dataclasses import asdict
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m pyml_offline.job SPEC.json", file=sys.stderr)
+        return 2
+    spec = JobSpec.from_json(Path(args[0]).read_text())
+    style = os.environ.get("PYML_PROGRESS", "rich")
+    try:
+        summary = run_job(spec, progress="lines" if style == "lines" else "rich")
+    except OfflineJobError as exc:
+        print(RESULT_MARKER + json.dumps({"error": str(exc)}), flush=True)
+        return 1
+    print(RESULT_MARKER + json.dumps({"summary": asdict(summary)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Rows read, rows predicted and elapsed time while a job runs (Rich), and its final summary.
+
+Spark accumulators reach the driver as tasks finish, so the counts move per finished task;
+a thread polls them, bounded by the job's own end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+POLL_SECONDS = 0.5
+PROGRESS_MARKER = "PYML_OFFLINE_PROGRESS "
+ProgressStyle = Literal["rich", "lines", "off"]
+
+
+@dataclass(frozen=True)
+class Counters:
+    rows_read: Any  # Spark accumulators
+    rows_predicted: Any
+
+
+@contextmanager
+def job_progress(counters: Counters, title: str, style: ProgressStyle) -> Iterator[None]:
+    """Counts shown while the body runs: a Rich line, or marked stdout lines (in a container,
+    read by the runner), or nothing."""
+    if style == "off":
+        yield
+    elif style == "lines":
+        with _polling(_ChangedLines(), counters):
+            yield
+    else:
+        with _rich_progress(counters, title):
+            yield
+
+
+class _ChangedLines:
+    """Prints a progress line when the counts change, else every few seconds (logs stay short)."""
+
+    def __init__(self, quiet_seconds: float = 10.0) -> None:
+        self.quiet_seconds = quiet_seconds
+        self.counts = ""
+        self.clock = Stopwatch()
+
+    def __call__(self, text: str) -> None:
+        counts = text.rsplit(",", 1)[0]
+        if counts != self.counts or self.clock.seconds() >= self.quiet_seconds:
+            print(PROGRESS_MARKER + text, flush=True)
+            self.counts, self.clock = counts, Stopwatch()
+
+
+@contextmanager
+def _polling(show: Callable[[str], None], counters: Counters) -> Iterator[None]:
+    clock = Stopwatch()
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(POLL_SECONDS):
+            show(f"{_counts(counters)}, {clock.seconds():.0f} s")
+
+    poller = threading.Thread(target=poll, name="pyml-offline-progress", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        poller.join(timeout=5)
+
+
+@contextmanager
+def _rich_progress(counters: Counters, title: str) -> Iterator[None]:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task(title, total=None)
+    with (
+        progress,
+        _polling(lambda text: progress.update(task, description=f"{title}: {text}"), counters),
+    ):
+        yield
+
+
+def _counts(counters: Counters) -> str:
+    return f"{counters.rows_read.value:,} rows read, {counters.rows_predicted.value:,} predicted"
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    dest_table: str
+    mode: str
+    rows_read: int
+    rows_predicted: int
+    seconds: float
+    properties: dict[str, str]
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_predicted / self.seconds if self.seconds > 0 else 0.0
+
+    def text(self) -> str:
+        return (
+            f"{self.dest_table}: {self.rows_predicted:,} rows predicted "
+            f"({self.rows_read:,} read) in {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s, mode {self.mode})"
+        )
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.start

@@ -1,0 +1,195 @@
+"""Run the offline job inside a registered version's own image (the online image, by id).
+
+    summary = run_offline(record, query="SELECT * FROM cancer.cells",
+                          dest_table="cancer.predictions", key_columns=("id",))
+
+The container is the model image with its entrypoint replaced by ``python -m
+pyml_offline.job``; Java and pyspark are mounted read-only (see `mounts`), the embedded
+warehouse and metastore (``$PYML_HOME/warehouse``) read-write at the same path. Hardened
+like the online container, except: it runs as the host user (the warehouse stays the user's
+to open with pyspark from the host) and has more memory, processes and /tmp (a JVM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyml_offline.errors import OfflineJobError
+from pyml_offline.job import RESULT_MARKER
+from pyml_offline.mounts import jre_dir, pyml_home, pyspark_dir
+from pyml_offline.progress import PROGRESS_MARKER, JobSummary
+from pyml_offline.spec import DEFAULT_BATCH_ROWS, JobSpec, WriteMode
+
+if TYPE_CHECKING:
+    from pyml.registry import VersionRecord
+
+MODEL_DIR = "/opt/pyml/model"
+PYTHON = "/opt/pyml/venv/bin/python"
+JRE, SPARK, JOB = "/opt/pyml/jre", "/opt/pyml/spark", "/pyml/job"
+OFFLINE_LABEL = "io.pyml.offline"
+LOG_TAIL = 40
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    cores: int = 2
+    memory: str = "3g"
+    driver_memory: str = "1g"  # the JVM heap: well inside `memory`, Python workers need room
+    timeout_seconds: float = 6 * 3600
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def model_properties(record: VersionRecord) -> dict[str, str]:
+    """What the table records about the model that produced it."""
+    image = record.image or {}
+    return {
+        "pyml.model.name": record.name,
+        "pyml.model.version": str(record.version),
+        "pyml.model.archive_sha256": record.archive_sha256,
+        "pyml.image.id": str(image.get("id", "")),
+        "pyml.image.tag": str(image.get("tag", "")),
+    }
+
+
+def warehouse_dir() -> Path:
+    return pyml_home() / "warehouse"
+
+
+def run_offline(
+    record: VersionRecord,
+    *,
+    query: str,
+    dest_table: str,
+    key_columns: tuple[str, ...] = (),
+    mode: WriteMode = "error",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    settings: ContainerSettings | None = None,
+    progress: bool = True,
+) -> JobSummary:
+    """The job in the version's image; OfflineJobError (destination untouched) on failure."""
+    settings = settings or ContainerSettings()
+    image_id = _image_id(record)
+    # Mounted at its host path: the metastore stores absolute table locations, which must
+    # mean the same folder to the containerized job and to the user's pyspark on the host.
+    warehouse = warehouse_dir().resolve()
+    warehouse.mkdir(parents=True, exist_ok=True)
+    spec = JobSpec(
+        model_home=MODEL_DIR,
+        query=query,
+        dest_table=dest_table,
+        key_columns=tuple(key_columns),
+        mode=mode,
+        properties=model_properties(record),
+        master=f"local[{settings.cores}]",
+        warehouse=str(warehouse),
+        spark_conf={"spark.driver.memory": settings.driver_memory},
+        batch_rows=batch_rows,
+    )
+    volumes = {
+        str(jre_dir()): {"bind": JRE, "mode": "ro"},
+        str(pyspark_dir()): {"bind": SPARK, "mode": "ro"},
+        str(warehouse): {"bind": str(warehouse), "mode": "rw"},
+    }
+    with tempfile.TemporaryDirectory(prefix="pyml-offline-") as job_dir:
+        (Path(job_dir) / "spec.json").write_text(spec.to_json())
+        Path(job_dir).chmod(0o755)
+        volumes[job_dir] = {"bind": JOB, "mode": "ro"}
+        output = _run_container(image_id, volumes, settings, record.ref, progress)
+    return _summary(output, record.ref)
+
+
+def _image_id(record: VersionRecord) -> str:
+    image_id = (record.image or {}).get("id")
+    if record.status != "ready" or not image_id:
+        raise OfflineJobError(f"{record.ref} is {record.status} with no image: package it first")
+    return str(image_id)
+
+
+def _environment(settings: ContainerSettings) -> dict[str, str]:
+    return {
+        "JAVA_HOME": JRE,
+        "PATH": f"/opt/pyml/venv/bin:{JRE}/bin:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONPATH": SPARK,
+        "SPARK_HOME": f"{SPARK}/pyspark",
+        "PYSPARK_PYTHON": PYTHON,
+        "PYSPARK_DRIVER_PYTHON": PYTHON,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "HOME": "/tmp",
+        "PYML_PROGRESS": "lines",
+    }
+
+
+def _run_container(
+    image_id: str,
+    volumes: dict[str, dict[str, str]],
+    settings: ContainerSettings,
+    ref: str,
+    progress: bool,
+) -> str:
+    from pyml_launcher.engine import docker_client
+
+    container = docker_client().containers.run(
+        image_id,  # the exact image the online path serves, by content id
+        entrypoint=[PYTHON, "-m", "pyml_offline.job", f"{JOB}/spec.json"],
+        detach=True,
+        user=f"{os.getuid()}:{os.getgid()}",
+        environment=_environment(settings),
+        network_mode="none",  # local mode talks over loopback only
+        read_only=True,
+        tmpfs={"/tmp": "rw,nosuid,nodev,exec,size=2g"},
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        mem_limit=settings.memory,
+        memswap_limit=settings.memory,
+        nano_cpus=int(settings.cores * 1e9),
+        pids_limit=4096,  # JVM threads count as processes
+        volumes=volumes,
+        labels={**settings.labels, OFFLINE_LABEL: ref},
+    )
+    try:
+        return _follow(container, settings.timeout_seconds, ref, progress)
+    finally:
+        container.remove(force=True)
+
+
+def _follow(container: Any, timeout: float, ref: str, progress: bool) -> str:
+    """Wait for the container, showing its progress lines; its whole output at the end."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    deadline = time.monotonic() + timeout
+    with console.status(f"offline job with {ref}: starting Spark…") as status:
+        while time.monotonic() < deadline:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                break
+            if progress:
+                status.update(f"offline job with {ref}: {_last_progress(container)}")
+            time.sleep(1.0)
+        else:
+            container.kill()
+            raise OfflineJobError(f"offline job with {ref} did not finish in {timeout:.0f} s")
+    return bytes(container.logs(stdout=True, stderr=True)).decode(errors="replace")
+
+
+def _last_progress(container: Any) -> str:
+    tail = bytes(container.logs(stdout=True, stderr=False, tail=20)).decode(errors="replace")
+    lines = [line for line in tail.splitlines() if line.startswith(PROGRESS_MARKER)]
+    return lines[-1][len(PROGRESS_MARKER) :] if lines else "running…"
+
+
+def _summary(output: str, ref: str) -> JobSummary:
+    for line in reversed(output.splitlines()):
+        if line.startswith(RESULT_MARKER):
+            outcome = json.loads(line[len(RESULT_MARKER) :])
+            if "error" in outcome:
+                raise OfflineJobError(str(outcome["error"]))
+            return JobSummary(**outcome["summary"])
+    tail = "\n".join(output.splitlines()[-LOG_TAIL:])
+    raise OfflineJobError(f"offline job with {ref} ended without a result:\n{tail}")

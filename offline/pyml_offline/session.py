@@ -1,0 +1,55 @@
+"""Spark sessions with Hive support: the job's, and the host user's view of the same tables.
+
+With a warehouse folder (the embedded default), tables live in ``warehouse/tables`` and the
+Hive metastore is a Derby database in ``warehouse/metastore_db``: the host's pyspark opens
+the very tables a containerized job wrote with `open_warehouse()`. Derby admits one JVM at a
+time, so close one before starting the other. Without a folder the cluster's own Hive
+settings (spark-defaults.conf, hive-site.xml) decide.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def hive_session(
+    warehouse: Path | None, master: str | None = None, conf: dict[str, str] | None = None
+) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("pyml-offline").enableHiveSupport()
+    if master:
+        builder = builder.master(master)
+    settings = embedded_settings(warehouse) if warehouse else {}
+    settings["spark.sql.session.timeZone"] = "UTC"  # the same timestamps wherever it runs
+    for key, value in {**settings, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def embedded_settings(warehouse: Path) -> dict[str, str]:
+    warehouse = Path(warehouse).absolute()
+    return {
+        "spark.sql.warehouse.dir": str(warehouse / "tables"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true"
+        ),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
+        "spark.ui.enabled": "false",
+    }
+
+
+def open_warehouse(warehouse: Path | None = None, master: str = "local[2]") -> SparkSession:
+    """The host's session on PyML's embedded warehouse ($PYML_HOME/warehouse by default)."""
+    from pyml_offline.mounts import pyml_home
+
+    # Python workers need an interpreter with pyarrow: this one. Loopback only.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return hive_session(warehouse or pyml_home() / "warehouse", master)

@@ -1,0 +1,48 @@
+"""What one offline job is asked to do, as plain data: it crosses into the container as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+WriteMode = Literal["error", "overwrite", "append"]
+WRITE_MODES: tuple[WriteMode, ...] = ("error", "overwrite", "append")
+DEFAULT_BATCH_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One batch prediction: `query` through the model in `model_home` into `dest_table`.
+
+    `model_home` is the path the driver and the Python workers see (the image's
+    /opt/pyml/model, or a downloaded version on the host). `warehouse` set means the embedded
+    default: a local warehouse and a Derby metastore under that folder; None means the
+    cluster's own Hive settings (spark-defaults, hive-site.xml) decide.
+    """
+
+    model_home: str
+    query: str
+    dest_table: str
+    key_columns: tuple[str, ...] = ()
+    mode: WriteMode = "error"
+    properties: dict[str, str] = field(default_factory=dict)
+    master: str | None = None
+    warehouse: str | None = None
+    spark_conf: dict[str, str] = field(default_factory=dict)
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+    def __post_init__(self) -> None:
+        if self.mode not in WRITE_MODES:
+            raise ValueError(f"mode {self.mode!r}: expected one of {', '.join(WRITE_MODES)}")
+        if self.batch_rows < 1:
+            raise ValueError(f"batch_rows {self.batch_rows}: expected at least 1")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        data: dict[str, Any] = json.loads(text)
+        data["key_columns"] = tuple(data.get("key_columns", ()))
+        return cls(**data)

@@ -1,0 +1,107 @@
+"""What each Python worker runs: the model loaded once per worker, then the runtime's own
+`Dataplane.predict_table` per Arrow record batch (the online sidecar's predict path).
+
+A `BatchPredictor` is small plain data, pickled to the workers by Spark; the loaded model
+lives in this module's cache, keyed by home folder, so a reused worker loads it only once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from pyml_runtime.dataplane import Dataplane
+from pyml_runtime.errors import ErrorKind, PymlError
+from pyml_runtime.loader import load_model
+
+# The driver finds the job's own failure message in Spark's wrapped worker traceback by this.
+ERROR_MARKER = "PYML_OFFLINE_ERROR: "
+MAX_BAD_ROWS = 5  # rows named in a model failure: the first few are what a person reads
+MAX_ROWS_PROBED = 100_000  # rows re-run one by one to find the bad ones (a batch at most)
+
+_DATAPLANES: dict[str, Dataplane] = {}
+
+
+class BatchFailed(RuntimeError):
+    """A batch the model could not predict; the message starts with ERROR_MARKER."""
+
+
+def dataplane(home: str) -> Dataplane:
+    """The worker's dataplane for `home`, loaded on first use."""
+    if home not in _DATAPLANES:
+        _DATAPLANES[home] = Dataplane.for_home(load_model(Path(home)), Path(home))
+    return _DATAPLANES[home]
+
+
+@dataclass(frozen=True)
+class BatchPredictor:
+    """The function given to `mapInArrow`: input batches → key columns + model outputs."""
+
+    home: str
+    keys: tuple[str, ...]
+    output: pa.Schema
+    rows_read: Any = None  # Spark accumulators (None in unit tests)
+    rows_predicted: Any = None
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        plane = dataplane(self.home)
+        for batch in batches:
+            _add(self.rows_read, batch.num_rows)
+            yield from self.predict(plane, pa.Table.from_batches([batch])).to_batches()
+            _add(self.rows_predicted, batch.num_rows)
+
+    def predict(self, plane: Dataplane, table: pa.Table) -> pa.Table:
+        try:
+            result = plane.predict_table("dataframe", table)
+        except PymlError as exc:
+            raise BatchFailed(self._failure(plane, table, exc)) from None
+        columns = [table.column(key) for key in self.keys]
+        for want in self.output:
+            columns.append(self._output_column(plane, result, want))
+        names = [*self.keys, *self.output.names]
+        return pa.Table.from_arrays(columns, names=names)
+
+    def _output_column(self, plane: Dataplane, result: pa.Table, want: pa.Field) -> Any:
+        if want.name not in result.column_names:
+            raise BatchFailed(
+                f"{ERROR_MARKER}model '{plane.name}' returned no column '{want.name}' "
+                f"(columns: {', '.join(result.column_names)}; its validation output has it)"
+            )
+        column = result.column(want.name)
+        # Spark's Arrow types differ from pandas' for a few (timestamps in µs); safe casts only.
+        return column if column.type == want.type else column.cast(want.type, safe=True)
+
+    def _failure(self, plane: Dataplane, table: pa.Table, exc: PymlError) -> str:
+        if exc.kind != ErrorKind.MODEL_ERROR:
+            return f"{ERROR_MARKER}{exc.message}"
+        bad = _bad_rows(plane, table)
+        shown = "; ".join(self._describe_row(table, index) for index in bad) or "(not found)"
+        return f"{ERROR_MARKER}{exc.message}; first bad rows: {shown}"
+
+    def _describe_row(self, table: pa.Table, index: int) -> str:
+        row = table.slice(index, 1).to_pylist()[0]
+        shown = {key: row[key] for key in self.keys} if self.keys else row
+        text = ", ".join(f"{name}={value!r}" for name, value in shown.items())
+        return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _bad_rows(plane: Dataplane, table: pa.Table) -> list[int]:
+    """Indices of the first rows the model raises on alone (a bounded probe of one batch)."""
+    bad: list[int] = []
+    for index in range(min(table.num_rows, MAX_ROWS_PROBED)):
+        try:
+            plane.predict_table("dataframe", table.slice(index, 1))
+        except PymlError:
+            bad.append(index)
+            if len(bad) == MAX_BAD_ROWS:
+                break
+    return bad
+
+
+def _add(accumulator: Any, rows: int) -> None:
+    if accumulator is not None:
+        accumulator.add(rows)
