@@ -14,15 +14,25 @@ from pyml.contract import DataFrameModel, TensorModel
 if TYPE_CHECKING:
     from pyml.client import Client
     from pyml.model import Model, save_validation
+    from pyml.thrift_client import ThriftClient
     from pyml.version import ModelVersion
 
-__all__ = ["Client", "DataFrameModel", "Model", "ModelVersion", "TensorModel", "save_validation"]
+__all__ = [
+    "Client",
+    "DataFrameModel",
+    "Model",
+    "ModelVersion",
+    "TensorModel",
+    "ThriftClient",
+    "save_validation",
+]
 
 _LAZY = {
     "Client": "pyml.client",
     "Model": "pyml.model",
     "ModelVersion": "pyml.version",
     "save_validation": "pyml.model",
+    "ThriftClient": "pyml.thrift_client",
 }
 
 

@@ -1,7 +1,7 @@
 """Start and stop a gateway as a child process (`pyml gateway`, the demo, the tests).
 
-The gateway prints `pyml-gateway ready grpc_port=N` once it serves; we wait for that line
-rather than polling a port, so `--grpc-port 0` (an ephemeral port) works.
+The gateway prints `pyml-gateway ready grpc_port=N thrift_port=M` once it serves; we wait for
+that line rather than polling a port, so ports 0 (ephemeral ports) work.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-READY_LINE = re.compile(r"pyml-gateway ready grpc_port=(\d+)")
+READY_LINE = re.compile(r"pyml-gateway ready (grpc_port=\d+.*)")
+# Each front end's port in the ready line, as `<protocol>_port=<number>`.
+PORT = re.compile(r"(\w+)_port=(\d+)")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
 
@@ -43,11 +45,17 @@ def default_runtime_command() -> str:
 
 @dataclass
 class GatewayProcess:
-    """A running gateway child process and the port it serves gRPC on."""
+    """A running gateway child process and the ports its front ends serve on."""
 
     process: subprocess.Popen[str]
     grpc_port: int
     output: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    # Every port of the ready line by protocol: "grpc", "thrift", ...
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def thrift_port(self) -> int:
+        return self.ports["thrift"]
 
     @property
     def target(self) -> str:
@@ -69,6 +77,7 @@ def start_gateway(
     extra_args: list[str] | None = None,
     grpc_port: int = 0,
     runtime_command: str | None = None,
+    thrift_port: int = 0,
     startup_timeout: float = 60.0,
 ) -> GatewayProcess:
     """Start `java -jar pyml-gateway.jar` and return once it prints its ready line."""
@@ -81,6 +90,8 @@ def start_gateway(
         str(gateway_jar()),
         "--grpc-port",
         str(grpc_port),
+        "--thrift-port",
+        str(thrift_port),
         "--runtime-command",
         runtime_command or default_runtime_command(),
         *(extra_args or []),
@@ -89,16 +100,18 @@ def start_gateway(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     output: deque[str] = deque(maxlen=200)
-    port = _wait_for_ready_line(process, output, startup_timeout)
-    gateway = GatewayProcess(process, port, output)
+    ports = _wait_for_ready_line(process, output, startup_timeout)
+    gateway = GatewayProcess(process, ports["grpc"], output, ports)
     # Keep draining the pipe so a chatty gateway never blocks on a full buffer.
     threading.Thread(target=_drain, args=(process, output), daemon=True).start()
     return gateway
 
 
-def _wait_for_ready_line(process: subprocess.Popen[str], output: deque[str], timeout: float) -> int:
+def _wait_for_ready_line(
+    process: subprocess.Popen[str], output: deque[str], timeout: float
+) -> dict[str, int]:
     assert process.stdout is not None
-    found: list[int] = []
+    found: list[dict[str, int]] = []
 
     def read() -> None:
         assert process.stdout is not None
@@ -106,7 +119,8 @@ def _wait_for_ready_line(process: subprocess.Popen[str], output: deque[str], tim
             output.append(line.rstrip())
             match = READY_LINE.search(line)
             if match:
-                found.append(int(match.group(1)))
+                ports = PORT.findall(match.group(1))
+                found.append({name: int(number) for name, number in ports})
                 return
 
     reader = threading.Thread(target=read, daemon=True)

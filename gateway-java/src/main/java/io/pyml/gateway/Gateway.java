@@ -9,6 +9,7 @@ import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
@@ -30,6 +31,7 @@ public final class Gateway implements AutoCloseable {
   static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
 
   private final Server server;
+  private final ThriftFrontEnd thrift;
   private final HealthStatusManager health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
@@ -37,9 +39,11 @@ public final class Gateway implements AutoCloseable {
   private final boolean ownsWorkDir;
   private boolean closed;
 
-  private Gateway(Server server, HealthStatusManager health, DeploymentManager deployments,
-      SidecarTransport transport, Path workDir, boolean ownsWorkDir) {
+  private Gateway(Server server, ThriftFrontEnd thrift, HealthStatusManager health,
+      DeploymentManager deployments, SidecarTransport transport, Path workDir,
+      boolean ownsWorkDir) {
     this.server = server;
+    this.thrift = thrift;
     this.health = health;
     this.deployments = deployments;
     this.transport = transport;
@@ -82,15 +86,30 @@ public final class Gateway implements AutoCloseable {
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
+    ThriftFrontEnd thrift;
+    try {
+      // The same dispatcher as gRPC: one routing, limit and error path for every protocol.
+      thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(),
+          config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES, dispatcher, deployments);
+    } catch (IOException e) {
+      server.shutdownNow();
+      deployments.close();
+      transport.close();
+      throw e;
+    }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", runtimes under "
         + workDir);
-    return new Gateway(server, health, deployments, transport, workDir, ownsWorkDir);
+    return new Gateway(server, thrift, health, deployments, transport, workDir, ownsWorkDir);
   }
 
   public int grpcPort() {
     return server.getPort();
+  }
+
+  public int thriftPort() {
+    return thrift.port();
   }
 
   public DeploymentManager deployments() {
@@ -113,6 +132,7 @@ public final class Gateway implements AutoCloseable {
     }
     closed = true;
     health.enterTerminalState();
+    thrift.close();
     server.shutdown();
     try {
       if (!server.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -34,8 +34,9 @@ public final class Main {
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "pyml-gateway-stop"));
-    // Tests and the SDK start the gateway with --grpc-port 0 and read the port from here.
-    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort());
+    // Tests and the SDK start the gateway with ports 0 and read the real ports from here.
+    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort()
+        + " thrift_port=" + gateway.thriftPort());
     System.out.flush();
     gateway.awaitTermination();
   }

@@ -14,6 +14,7 @@ import java.util.Optional;
  *     {@code serve --home H --socket S --name N}
  * @param workDir where per-deployment socket folders and runtime logs go; empty: a fresh
  *     short temporary folder (Unix socket paths are limited to about 107 bytes)
+ * @param thriftPort the Thrift front end's port; 0: any free port
  */
 public record GatewayConfig(
     String host,
@@ -22,10 +23,12 @@ public record GatewayConfig(
     Optional<Path> workDir,
     int maxPayloadBytes,
     Duration defaultDeadline,
-    Duration deployTimeout) {
+    Duration deployTimeout,
+    int thriftPort) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
+  public static final int DEFAULT_THRIFT_PORT = 7071;
   public static final String DEFAULT_RUNTIME_COMMAND = "pyml-runtime";
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
   public static final Duration DEFAULT_DEADLINE = Duration.ofMillis(30_000);
@@ -51,31 +54,37 @@ public record GatewayConfig(
         Optional.empty(),
         DEFAULT_MAX_PAYLOAD_BYTES,
         DEFAULT_DEADLINE,
-        DEFAULT_DEPLOY_TIMEOUT);
+        DEFAULT_DEPLOY_TIMEOUT,
+        DEFAULT_THRIFT_PORT);
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout);
+        defaultDeadline, deployTimeout, thriftPort);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
-        defaultDeadline, deployTimeout);
+        defaultDeadline, deployTimeout, thriftPort);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, bytes, defaultDeadline,
-        deployTimeout);
+        deployTimeout, thriftPort);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
-        deployTimeout);
+        deployTimeout, thriftPort);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, timeout);
+        defaultDeadline, timeout, thriftPort);
+  }
+
+  public GatewayConfig withThriftPort(int port) {
+    return new GatewayConfig(host, grpcPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, port);
   }
 }

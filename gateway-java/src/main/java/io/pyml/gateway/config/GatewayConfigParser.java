@@ -22,6 +22,7 @@ public final class GatewayConfigParser {
   static {
     FLAGS.put("host", "address to serve on (default 127.0.0.1)");
     FLAGS.put("grpc-port", "gRPC port, 0 for any free port (default 7070)");
+    FLAGS.put("thrift-port", "Thrift port (framed, binary), 0 for any free port (default 7071)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
     FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
@@ -50,7 +51,8 @@ public final class GatewayConfigParser {
         // Leaves room for the request envelope below Integer.MAX_VALUE (gRPC's limit type).
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
-        millis(values, "deploy-timeout-ms", defaults.deployTimeout()));
+        millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
+        intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535));
   }
 
   private static Map<String, String> fromEnv(Map<String, String> env) {
