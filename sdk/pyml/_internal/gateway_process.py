@@ -1,7 +1,7 @@
 """Start and stop a gateway as a child process (`pyml gateway`, the demo, the tests).
 
-The gateway prints `pyml-gateway ready grpc_port=N thrift_port=M` once it serves; we wait for
-that line rather than polling a port, so ports 0 (ephemeral ports) work.
+The gateway prints `pyml-gateway ready grpc_port=N thrift_port=M oip_port=K` once it serves;
+we wait for that line rather than polling a port, so ports 0 (ephemeral ports) work.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class GatewayProcess:
         return self.ports["thrift"]
 
     @property
+    def oip_port(self) -> int:
+        return self.ports["oip"]
+
+    @property
     def target(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
@@ -78,6 +82,7 @@ def start_gateway(
     grpc_port: int = 0,
     runtime_command: str | None = None,
     thrift_port: int = 0,
+    oip_port: int = 0,
     startup_timeout: float = 60.0,
 ) -> GatewayProcess:
     """Start `java -jar pyml-gateway.jar` and return once it prints its ready line."""
@@ -92,6 +97,8 @@ def start_gateway(
         str(grpc_port),
         "--thrift-port",
         str(thrift_port),
+        "--oip-port",
+        str(oip_port),
         "--runtime-command",
         runtime_command or default_runtime_command(),
         *(extra_args or []),

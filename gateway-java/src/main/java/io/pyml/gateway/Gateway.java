@@ -9,6 +9,7 @@ import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarLauncher;
@@ -32,6 +33,7 @@ public final class Gateway implements AutoCloseable {
 
   private final Server server;
   private final ThriftFrontEnd thrift;
+  private final OipFrontEnd oip;
   private final HealthStatusManager health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
@@ -39,11 +41,12 @@ public final class Gateway implements AutoCloseable {
   private final boolean ownsWorkDir;
   private boolean closed;
 
-  private Gateway(Server server, ThriftFrontEnd thrift, HealthStatusManager health,
-      DeploymentManager deployments, SidecarTransport transport, Path workDir,
-      boolean ownsWorkDir) {
+  private Gateway(Server server, ThriftFrontEnd thrift, OipFrontEnd oip,
+      HealthStatusManager health, DeploymentManager deployments, SidecarTransport transport,
+      Path workDir, boolean ownsWorkDir) {
     this.server = server;
     this.thrift = thrift;
+    this.oip = oip;
     this.health = health;
     this.deployments = deployments;
     this.transport = transport;
@@ -97,11 +100,22 @@ public final class Gateway implements AutoCloseable {
       transport.close();
       throw e;
     }
+    OipFrontEnd oip;
+    try {
+      oip = OipFrontEnd.start(config.host(), config.oipPort(),
+          config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES, dispatcher, deployments);
+    } catch (IOException e) {
+      thrift.close();
+      server.shutdownNow();
+      deployments.close();
+      transport.close();
+      throw e;
+    }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", runtimes under "
         + workDir);
-    return new Gateway(server, thrift, health, deployments, transport, workDir, ownsWorkDir);
+    return new Gateway(server, thrift, oip, health, deployments, transport, workDir, ownsWorkDir);
   }
 
   public int grpcPort() {
@@ -110,6 +124,10 @@ public final class Gateway implements AutoCloseable {
 
   public int thriftPort() {
     return thrift.port();
+  }
+
+  public int oipPort() {
+    return oip.port();
   }
 
   public DeploymentManager deployments() {
@@ -133,6 +151,7 @@ public final class Gateway implements AutoCloseable {
     closed = true;
     health.enterTerminalState();
     thrift.close();
+    oip.close();
     server.shutdown();
     try {
       if (!server.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -36,7 +36,7 @@ public final class Main {
     Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "pyml-gateway-stop"));
     // Tests and the SDK start the gateway with ports 0 and read the real ports from here.
     System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort()
-        + " thrift_port=" + gateway.thriftPort());
+        + " thrift_port=" + gateway.thriftPort() + " oip_port=" + gateway.oipPort());
     System.out.flush();
     gateway.awaitTermination();
   }

@@ -23,6 +23,7 @@ public final class GatewayConfigParser {
     FLAGS.put("host", "address to serve on (default 127.0.0.1)");
     FLAGS.put("grpc-port", "gRPC port, 0 for any free port (default 7070)");
     FLAGS.put("thrift-port", "Thrift port (framed, binary), 0 for any free port (default 7071)");
+    FLAGS.put("oip-port", "Open Inference Protocol gRPC port, 0 for any free port (default 8001)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
     FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
@@ -52,7 +53,8 @@ public final class GatewayConfigParser {
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
         millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
-        intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535));
+        intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
+        intValue(values, "oip-port", defaults.oipPort(), 0, 65535));
   }
 
   private static Map<String, String> fromEnv(Map<String, String> env) {

@@ -5,11 +5,13 @@ import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.sidecar.RunningSidecar;
+import io.pyml.gateway.sidecar.RuntimeMetadata;
 import io.pyml.gateway.sidecar.SidecarClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.logging.Logger;
@@ -32,6 +34,7 @@ public final class Deployment {
   private List<String> lastLogLines = List.of();
   private PayloadKind kind = PayloadKind.UNSPECIFIED;
   private Instant stateChangedAt = Instant.now();
+  private RuntimeMetadata metadata;
   private RunningSidecar sidecar;
   private SidecarClient client;
   private boolean released;
@@ -106,6 +109,15 @@ public final class Deployment {
 
   synchronized void setKind(PayloadKind payloadKind) {
     this.kind = payloadKind;
+  }
+
+  /** What the runtime said about its model (schemas for OIP); empty before VALIDATING. */
+  public synchronized Optional<RuntimeMetadata> metadata() {
+    return Optional.ofNullable(metadata);
+  }
+
+  synchronized void setMetadata(RuntimeMetadata runtimeMetadata) {
+    this.metadata = runtimeMetadata;
   }
 
   /** Hands over the launched runtime; false when the deployment ended meanwhile. */

@@ -56,7 +56,7 @@ class ThriftFrontEndTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-thr-");
     Path home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withThriftPort(0)
+    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withThriftPort(0).withOipPort(0)
         .withWorkDir(work.resolve("w")).withMaxPayloadBytes(LIMIT)
         .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
     try (TestClient grpc = new TestClient(gateway.grpcPort())) {
