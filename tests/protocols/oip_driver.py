@@ -80,6 +80,13 @@ def run(
             "inputs": meta.get("inputs", []),
             "outputs": meta.get("outputs", []),
         }
+    if kind == "config":  # Triton's extension, which perf_analyzer needs
+        config = client.get_model_config(op["model"], as_json=True)["config"]
+        return {
+            "name": config["name"],
+            "inputs": config.get("input", []),
+            "max_batch_size": config.get("max_batch_size", 0),
+        }
     if kind == "infer":
         inputs = []
         for name, key in op["inputs"].items():

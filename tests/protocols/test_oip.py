@@ -107,6 +107,7 @@ def test_ready_metadata_and_infer_equal_the_grpc_path(
                 "typed": True,
                 "inputs": {"x": {"key": "x"}},
             },
+            {"op": "config", "model": "softmax_tensor"},
         ],
         arrays,
     )
@@ -125,6 +126,12 @@ def test_ready_metadata_and_infer_equal_the_grpc_path(
         "probabilities": "FP32",
         "label": "INT64",
         "rows": "INT64",
+    }
+
+    assert results[9] == {
+        "name": "softmax_tensor",
+        "inputs": [{"name": "x", "data_type": "TYPE_FP32", "dims": ["-1", "4"]}],
+        "max_batch_size": 0,
     }
 
     reference = grpc_client.predict("breast_cancer_lr", rows)

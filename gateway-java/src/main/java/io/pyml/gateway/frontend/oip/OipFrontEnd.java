@@ -28,7 +28,8 @@ public final class OipFrontEnd implements AutoCloseable {
     BufferAllocator allocator = new RootAllocator();
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxMessageBytes)
-        .addService(new OipService(dispatcher, deployments, allocator))
+        .addService(TritonExtension.withModelConfig(
+            new OipService(dispatcher, deployments, allocator)))
         .build();
     try {
       server.start();

@@ -15,6 +15,11 @@ import io.pyml.gateway.dispatch.PredictCall;
 import io.pyml.gateway.frontend.grpc.GrpcErrors;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
+import io.pyml.oip.v2.ModelConfig;
+import io.pyml.oip.v2.ModelConfigRequest;
+import io.pyml.oip.v2.ModelConfigResponse;
+import io.pyml.oip.v2.ModelInput;
+import io.pyml.oip.v2.ModelOutput;
 import io.pyml.oip.v2.ModelInferRequest;
 import io.pyml.oip.v2.ModelInferResponse;
 import io.pyml.oip.v2.ModelMetadataRequest;
@@ -92,13 +97,39 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
       reply(answer, ModelMetadataResponse.newBuilder()
           .setName(deployment.name())
           .addVersions(Long.toString(deployment.version()))
-          .setPlatform("pyml_" + deployment.kind().name().toLowerCase(java.util.Locale.ROOT))
+          .setPlatform(platform(deployment))
           .addAllInputs(schemas.inputs().stream().map(V2Tensors::toV2).toList())
           .addAllOutputs(schemas.outputs().stream().map(V2Tensors::toV2).toList())
           .build());
     } catch (RuntimeException e) {
       answer.onError(GrpcErrors.toStatus(e));
     }
+  }
+
+  /** Triton's ModelConfig extension (see {@link TritonExtension}): what perf_analyzer asks. */
+  void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> answer) {
+    try {
+      Deployment deployment = live(request.getName(), request.getVersion());
+      Schemas schemas = schemas(deployment);
+      ModelConfig.Builder config = ModelConfig.newBuilder()
+          .setName(deployment.name())
+          .setPlatform(platform(deployment))
+          .setBackend("pyml")
+          .setMaxBatchSize(0);
+      schemas.inputs().forEach(spec -> config.addInput(ModelInput.newBuilder()
+          .setName(spec.name()).setDataType(TritonExtension.dataType(spec.datatype()))
+          .addAllDims(spec.shape())));
+      schemas.outputs().forEach(spec -> config.addOutput(ModelOutput.newBuilder()
+          .setName(spec.name()).setDataType(TritonExtension.dataType(spec.datatype()))
+          .addAllDims(spec.shape())));
+      reply(answer, ModelConfigResponse.newBuilder().setConfig(config).build());
+    } catch (RuntimeException e) {
+      answer.onError(GrpcErrors.toStatus(e));
+    }
+  }
+
+  private static String platform(Deployment deployment) {
+    return "pyml_" + deployment.kind().name().toLowerCase(java.util.Locale.ROOT);
   }
 
   @Override
