@@ -8,7 +8,7 @@ JAR := gateway-java/target/pyml-gateway.jar
 JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench
+.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench bench-oip
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff, mypy, stale generated stubs"
 	@echo "make protos   regenerate the Python stubs from protos/"
 	@echo "make bench    online overhead benchmark"
+	@echo "make bench-oip  Triton's perf_analyzer on the OIP port next to pyml.Client (gRPC)"
 
 tools:
 	@scripts/bootstrap.sh
@@ -74,3 +75,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/online_overhead.py
+
+# Installs tritonclient's perf_analyzer in .venv-oip (and libb64-0d) if missing.
+bench-oip: setup
+	$(PY) bench/oip_perf_analyzer.py
