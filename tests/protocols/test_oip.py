@@ -17,6 +17,8 @@ import pytest
 from pyml._internal.gateway_process import GatewayProcess
 from pyml.client import Client
 
+from .conftest import MAX_PAYLOAD_BYTES
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 OIP_VENV = REPO / ".venv-oip"
@@ -156,6 +158,7 @@ def test_bad_tensors_are_invalid_argument_naming_the_tensor(
     names, arrays = columns(cancer_rows.head(3))
     arrays["x"] = np.ones((3, 4), dtype=np.float32)
     arrays["x64"] = np.ones((3, 4), dtype=np.float64)
+    arrays["huge"] = np.ones((MAX_PAYLOAD_BYTES // 16 + 8192, 4), dtype=np.float32)
     wrong_name = dict(names)
     wrong_name["radius"] = wrong_name.pop("mean radius")
     results, outputs = triton.run(
@@ -186,10 +189,13 @@ def test_bad_tensors_are_invalid_argument_naming_the_tensor(
                 "client_timeout": 0.000001,
             },
             {"op": "infer", "model": "softmax_tensor", "inputs": {"x": "x"}},
+            {"op": "infer", "model": "softmax_tensor", "inputs": {"x": "huge"}},
+            {"op": "infer", "model": "softmax_tensor", "inputs": {"x": "x"}},
         ],
         arrays,
     )
-    assert results[0]["code"] == "NOT_FOUND" and "no_such_model" in results[0]["message"]
+    # The same routing and words as over PyML's gRPC and Thrift APIs.
+    assert results[0] == {"code": "NOT_FOUND", "message": "model 'no_such_model' is not deployed"}
     for index in range(1, 7):
         assert results[index].get("code") == "INVALID_ARGUMENT", (index, results[index])
     assert "input 'y'" in results[1]["message"] and "(expected: [x])" in results[1]["message"]
@@ -200,3 +206,5 @@ def test_bad_tensors_are_invalid_argument_naming_the_tensor(
     assert "FP16" in results[6]["message"]
     assert results[7]["code"] == "DEADLINE_EXCEEDED"  # the client gave up mid-call
     assert outputs["8/label"].shape == (3,)  # and the gateway kept serving
+    assert results[9]["code"] == "RESOURCE_EXHAUSTED", results[9]  # over the size limit
+    assert outputs["10/label"].shape == (3,)
