@@ -8,7 +8,7 @@ JAR := gateway-java/target/pyml-gateway.jar
 JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench bench-offline
+.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
@@ -18,6 +18,7 @@ help:
 	@echo "make protos   regenerate the Python stubs from protos/"
 	@echo "make bench    online overhead benchmark"
 	@echo "make bench-offline  Spark job in the model image vs in-process predict, 1M rows"
+	@echo "make bench-oip  Triton's perf_analyzer on the OIP port next to pyml.Client (gRPC)"
 
 tools:
 	@scripts/bootstrap.sh
@@ -79,3 +80,7 @@ bench: setup base-image
 
 bench-offline: setup base-image
 	$(PY) bench/offline.py
+
+# Installs tritonclient's perf_analyzer in .venv-oip (and libb64-0d) if missing.
+bench-oip: setup
+	$(PY) bench/oip_perf_analyzer.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the machine-level tools PyML's build needs when they are missing (Debian/Ubuntu,
-# as root or with sudo): Python 3 with venv, a JDK 17+, Maven. Idempotent and quiet when
+# as root or with sudo): Python 3 with venv, a JDK 17+, Maven, the Thrift compiler. Idempotent and quiet when
 # everything is present. Docker is scripts/ensure_docker.sh's job.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ fi
 command -v mvn >/dev/null || missing+=(maven)
 # The base image is made from Debian packages when no container registry is reachable.
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# The Thrift IDL is compiled at every build (gateway Java sources, Python stub check).
+command -v thrift >/dev/null || missing+=(thrift-compiler)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"

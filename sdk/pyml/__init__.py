@@ -14,6 +14,7 @@ from pyml.contract import DataFrameModel, TensorModel
 if TYPE_CHECKING:
     from pyml.client import Client, DeploymentFailed, RemoteError, Resources
     from pyml.model import Model, save_validation
+    from pyml.thrift_client import ThriftClient
     from pyml.version import ModelVersion
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "RemoteError",
     "Resources",
     "TensorModel",
+    "ThriftClient",
     "save_validation",
 ]
 
@@ -36,6 +38,7 @@ _LAZY = {
     "Model": "pyml.model",
     "ModelVersion": "pyml.version",
     "save_validation": "pyml.model",
+    "ThriftClient": "pyml.thrift_client",
 }
 
 

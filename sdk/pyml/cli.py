@@ -247,12 +247,15 @@ def offline_sample_table(
 @app.command()
 def gateway(
     grpc_port: Annotated[int, typer.Option(help="gRPC port")] = 7070,
+    thrift_port: Annotated[int, typer.Option(help="Thrift port")] = 7071,
+    oip_port: Annotated[int, typer.Option(help="Open Inference Protocol gRPC port")] = 8001,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
 ) -> None:
     """Run the gateway in the foreground (the jar built by `make gateway-jar`)."""
     from pyml._internal.gateway_process import default_runtime_command, gateway_jar
 
     argv = ["java", "-jar", str(gateway_jar()), "--grpc-port", str(grpc_port), "--host", host]
+    argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
     argv += ["--runtime-command", default_runtime_command()]
     os.execvp("java", argv)
 

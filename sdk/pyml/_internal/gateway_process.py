@@ -1,7 +1,8 @@
 """Start and stop a gateway as a child process (`pyml gateway`, the demo, the tests).
 
-The gateway prints `pyml-gateway ready grpc_port=N` once it serves; we wait for that line
-rather than polling a port, so `--grpc-port 0` (an ephemeral port) works.
+Once it serves, the gateway prints
+`pyml-gateway ready grpc_port=N thrift_port=M oip_port=K http_port=H`; we wait for that line
+rather than polling a port, so ports 0 (ephemeral ports) work.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-READY_LINE = re.compile(r"pyml-gateway ready grpc_port=(\d+)(?: http_port=(\d+))?")
+READY_LINE = re.compile(r"pyml-gateway ready (grpc_port=\d+.*)")
+# Each front end's port in the ready line, as `<protocol>_port=<number>`.
+PORT = re.compile(r"(\w+)_port=(\d+)")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
 
@@ -43,13 +46,26 @@ def default_runtime_command() -> str:
 
 @dataclass
 class GatewayProcess:
-    """A running gateway child process and the port it serves gRPC on."""
+    """A running gateway child process and the ports its front ends serve on."""
 
     process: subprocess.Popen[str]
     grpc_port: int
     output: deque[str] = field(default_factory=lambda: deque(maxlen=200))
-    http_port: int = 0
-    """The port of /metrics (Prometheus)."""
+    # Every port of the ready line by protocol: "grpc", "thrift", ...
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def thrift_port(self) -> int:
+        return self.ports["thrift"]
+
+    @property
+    def oip_port(self) -> int:
+        return self.ports["oip"]
+
+    @property
+    def http_port(self) -> int:
+        """The port of /metrics (Prometheus)."""
+        return self.ports["http"]
 
     @property
     def target(self) -> str:
@@ -71,6 +87,8 @@ def start_gateway(
     extra_args: list[str] | None = None,
     grpc_port: int = 0,
     runtime_command: str | None = None,
+    thrift_port: int = 0,
+    oip_port: int = 0,
     startup_timeout: float = 60.0,
     *,
     http_port: int = 0,
@@ -94,6 +112,10 @@ def start_gateway(
         str(grpc_port),
         "--http-port",
         str(http_port),
+        "--thrift-port",
+        str(thrift_port),
+        "--oip-port",
+        str(oip_port),
         "--runtime-command",
         runtime_command or default_runtime_command(),
         *(["--registry-dir", str(registry_dir)] if registry_dir is not None else []),
@@ -105,8 +127,8 @@ def start_gateway(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     output: deque[str] = deque(maxlen=200)
-    port, metrics_port = _wait_for_ready_line(process, output, startup_timeout)
-    gateway = GatewayProcess(process, port, output, metrics_port)
+    ports = _wait_for_ready_line(process, output, startup_timeout)
+    gateway = GatewayProcess(process, ports["grpc"], output, ports)
     # Keep draining the pipe so a chatty gateway never blocks on a full buffer.
     threading.Thread(target=_drain, args=(process, output), daemon=True).start()
     return gateway
@@ -114,9 +136,9 @@ def start_gateway(
 
 def _wait_for_ready_line(
     process: subprocess.Popen[str], output: deque[str], timeout: float
-) -> tuple[int, int]:
+) -> dict[str, int]:
     assert process.stdout is not None
-    found: list[tuple[int, int]] = []
+    found: list[dict[str, int]] = []
 
     def read() -> None:
         assert process.stdout is not None
@@ -124,7 +146,8 @@ def _wait_for_ready_line(
             output.append(line.rstrip())
             match = READY_LINE.search(line)
             if match:
-                found.append((int(match.group(1)), int(match.group(2) or 0)))
+                ports = PORT.findall(match.group(1))
+                found.append({name: int(number) for name, number in ports})
                 return
 
     reader = threading.Thread(target=read, daemon=True)

@@ -10,6 +10,8 @@ import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.oip.OipFrontEnd;
+import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
@@ -37,6 +39,8 @@ public final class Gateway implements AutoCloseable {
 
   private final Server server;
   private final MetricsHttpServer http;
+  private final ThriftFrontEnd thrift;
+  private final OipFrontEnd oip;
   private final HealthStatusManager health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
@@ -45,11 +49,14 @@ public final class Gateway implements AutoCloseable {
   private final boolean ownsWorkDir;
   private boolean closed;
 
-  private Gateway(Server server, MetricsHttpServer http, HealthStatusManager health, DeploymentManager deployments,
-      SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
+  private Gateway(Server server, MetricsHttpServer http, ThriftFrontEnd thrift, OipFrontEnd oip,
+      HealthStatusManager health, DeploymentManager deployments, SidecarTransport transport,
+      SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
     this.launcher = launcher;
     this.server = server;
     this.http = http;
+    this.thrift = thrift;
+    this.oip = oip;
     this.health = health;
     this.deployments = deployments;
     this.transport = transport;
@@ -104,10 +111,24 @@ public final class Gateway implements AutoCloseable {
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
-    MetricsHttpServer http;
+    MetricsHttpServer http = null;
+    ThriftFrontEnd thrift = null;
+    OipFrontEnd oip;
+    int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
     try {
       http = MetricsHttpServer.start(config.host(), config.httpPort(), metrics, deployments);
+      // The same dispatcher as gRPC: one routing, limit and error path for every protocol.
+      thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame, dispatcher,
+          deployments);
+      oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, dispatcher,
+          deployments);
     } catch (IOException e) {
+      if (thrift != null) {
+        thrift.close();
+      }
+      if (http != null) {
+        http.close();
+      }
       server.shutdownNow();
       deployments.close();
       transport.close();
@@ -118,8 +139,8 @@ public final class Gateway implements AutoCloseable {
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
         + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
-    return new Gateway(server, http, health, deployments, transport, launcher, workDir,
-        ownsWorkDir);
+    return new Gateway(server, http, thrift, oip, health, deployments, transport, launcher,
+        workDir, ownsWorkDir);
   }
 
   public int grpcPort() {
@@ -128,6 +149,14 @@ public final class Gateway implements AutoCloseable {
 
   public int httpPort() {
     return http.port();
+  }
+
+  public int thriftPort() {
+    return thrift.port();
+  }
+
+  public int oipPort() {
+    return oip.port();
   }
 
   public DeploymentManager deployments() {
@@ -160,6 +189,8 @@ public final class Gateway implements AutoCloseable {
       server.shutdownNow();
     }
     http.close();
+    thrift.close();
+    oip.close();
     deployments.close();
     transport.close();
     launcher.close();

@@ -34,9 +34,10 @@ public final class Main {
       return;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "pyml-gateway-stop"));
-    // Tests and the SDK start the gateway with --grpc-port 0 and read the port from here.
-    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort() + " http_port="
-        + gateway.httpPort());
+    // Tests and the SDK start the gateway with ports 0 and read the real ports from here.
+    System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort()
+        + " thrift_port=" + gateway.thriftPort() + " oip_port=" + gateway.oipPort()
+        + " http_port=" + gateway.httpPort());
     System.out.flush();
     gateway.awaitTermination();
   }

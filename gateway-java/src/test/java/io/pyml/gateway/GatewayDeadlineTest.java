@@ -33,6 +33,7 @@ class GatewayDeadlineTest {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gdt-");
     Path home = Files.createDirectories(work.resolve("home"));
     gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
+        .withThriftPort(0).withOipPort(0)
         .withWorkDir(work.resolve("w")).withDefaultDeadline(Duration.ofMillis(1500)), LAUNCHER);
     client = new TestClient(gateway.grpcPort());
     client.deploy("slow", 1, home);

@@ -48,6 +48,7 @@ class GatewayLifecycleTest {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-glt-");
     home = Files.createDirectories(work.resolve("home"));
     gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
+        .withThriftPort(0).withOipPort(0)
         .withWorkDir(work.resolve("w")).withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
     client = new TestClient(gateway.grpcPort());
     assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.deploy("steady", 1, home).getState());

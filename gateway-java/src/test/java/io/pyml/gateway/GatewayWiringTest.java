@@ -58,6 +58,7 @@ class GatewayWiringTest {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gwt-");
     home = Files.createDirectories(work.resolve("home"));
     GatewayConfig config = GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
+        .withThriftPort(0).withOipPort(0)
         .withWorkDir(work.resolve("w")).withMaxPayloadBytes(LIMIT).withDeployTimeout(Duration.ofSeconds(30));
     gateway = Gateway.start(config, LAUNCHER);
     client = new TestClient(gateway.grpcPort());

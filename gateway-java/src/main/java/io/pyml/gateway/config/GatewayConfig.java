@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param workDir where per-deployment socket folders and runtime logs go; empty: a fresh
  *     short temporary folder (Unix socket paths are limited to about 107 bytes)
  * @param containers registry, Docker engine, gateway id and default limits for containers
+ * @param thriftPort the Thrift front end's port; 0: any free port
+ * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
  */
 public record GatewayConfig(
     String host,
@@ -28,11 +30,15 @@ public record GatewayConfig(
     int maxPayloadBytes,
     Duration defaultDeadline,
     Duration deployTimeout,
-    ContainerSettings containers) {
+    ContainerSettings containers,
+    int thriftPort,
+    int oipPort) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
   public static final int DEFAULT_HTTP_PORT = 7080;
+  public static final int DEFAULT_THRIFT_PORT = 7071;
+  public static final int DEFAULT_OIP_PORT = 8001;
   public static final String DEFAULT_RUNTIME_COMMAND = "pyml-runtime";
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
   public static final Duration DEFAULT_DEADLINE = Duration.ofMillis(30_000);
@@ -63,41 +69,60 @@ public record GatewayConfig(
         DEFAULT_DEPLOY_TIMEOUT,
         new ContainerSettings(ModelRegistry.defaultDir(System.getenv()),
             ContainerSettings.DEFAULT_DOCKER_HOST, ContainerSettings.DEFAULT_GATEWAY_ID,
-            ResourceLimits.DEFAULTS));
+            ResourceLimits.DEFAULTS),
+        DEFAULT_THRIFT_PORT,
+        DEFAULT_OIP_PORT);
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers);
+        defaultDeadline, deployTimeout, containers, thriftPort,
+        oipPort);
   }
 
   public GatewayConfig withHttpPort(int port) {
     return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers);
+        defaultDeadline, deployTimeout, containers, thriftPort,
+        oipPort);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers);
+        defaultDeadline, deployTimeout, containers, thriftPort,
+        oipPort);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
-        deployTimeout, containers);
+        deployTimeout, containers, thriftPort,
+        oipPort);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
-        deployTimeout, containers);
+        deployTimeout, containers, thriftPort,
+        oipPort);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, timeout, containers);
+        defaultDeadline, timeout, containers, thriftPort,
+        oipPort);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, settings);
+        defaultDeadline, deployTimeout, settings, thriftPort,
+        oipPort);
+  }
+
+  public GatewayConfig withThriftPort(int port) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, port, oipPort);
+  }
+
+  public GatewayConfig withOipPort(int port) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, thriftPort, port);
   }
 }

@@ -25,6 +25,8 @@ public final class GatewayConfigParser {
     FLAGS.put("host", "address to serve on (default 127.0.0.1)");
     FLAGS.put("grpc-port", "gRPC port, 0 for any free port (default 7070)");
     FLAGS.put("http-port", "HTTP port of /metrics (Prometheus), 0 for any free port (default 7080)");
+    FLAGS.put("thrift-port", "Thrift port (framed, binary), 0 for any free port (default 7071)");
+    FLAGS.put("oip-port", "Open Inference Protocol gRPC port, 0 for any free port (default 8001)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
     FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
@@ -61,7 +63,9 @@ public final class GatewayConfigParser {
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
         millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
-        containers(values, env));
+        containers(values, env),
+        intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
+        intValue(values, "oip-port", defaults.oipPort(), 0, 65535));
   }
 
   private static ContainerSettings containers(Map<String, String> values, Map<String, String> env)

@@ -4,6 +4,7 @@ import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
+import io.pyml.gateway.sidecar.RuntimeMetadata;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +37,7 @@ public final class Deployment {
   private Instant stateChangedAt = Instant.now();
   private Instant readySince;
   private long restarts;
+  private RuntimeMetadata metadata;
   private boolean released;
 
   Deployment(long id, DeploySpec spec) {
@@ -141,6 +143,15 @@ public final class Deployment {
 
   synchronized void setKind(PayloadKind payloadKind) {
     this.kind = payloadKind;
+  }
+
+  /** What the runtime said about its model (schemas for OIP); empty before VALIDATING. */
+  public synchronized Optional<RuntimeMetadata> metadata() {
+    return Optional.ofNullable(metadata);
+  }
+
+  synchronized void setMetadata(RuntimeMetadata runtimeMetadata) {
+    this.metadata = runtimeMetadata;
   }
 
   /** Hands a started runtime to its replica; false when the deployment ended meanwhile. */

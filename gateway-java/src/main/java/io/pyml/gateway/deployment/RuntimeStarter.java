@@ -143,6 +143,7 @@ final class RuntimeStarter {
           "the runtime of model '" + deployment.name() + "' reported no payload kind");
     }
     deployment.setKind(metadata.kind());
+    deployment.setMetadata(metadata);
     Payload input = client.validationInput(remaining(deadline));
     Duration left = remaining(deadline);
     Payload output;

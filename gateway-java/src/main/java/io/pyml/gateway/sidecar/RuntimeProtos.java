@@ -46,7 +46,9 @@ final class RuntimeProtos {
         metadata.getRuntimeVersion(),
         metadata.getPythonVersion(),
         metadata.getLibraryVersionsMap(),
-        metadata.getModelClass());
+        metadata.getModelClass(),
+        metadata.getInputSchema(),
+        metadata.getOutputSchema());
   }
 
   static ValidationResult fromProto(ValidationReport report) {

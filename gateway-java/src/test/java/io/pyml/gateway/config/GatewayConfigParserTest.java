@@ -102,4 +102,17 @@ class GatewayConfigParserTest {
     assertThrows(ConfigException.class,
         () -> GatewayConfigParser.parse(new String[0], Map.of("PYML_GATEWAY_GRPC_PORT", "x")));
   }
+
+  @Test
+  void frontEndPortsHaveDefaultsFlagsAndEnvironment() throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0], Map.of());
+    assertEquals(7071, defaults.thriftPort());
+    assertEquals(8001, defaults.oipPort());
+    GatewayConfig config = GatewayConfigParser.parse(new String[] {"--thrift-port=0"},
+        Map.of("PYML_GATEWAY_OIP_PORT", "9001", "PYML_GATEWAY_THRIFT_PORT", "9002"));
+    assertEquals(0, config.thriftPort(), "flag beats environment");
+    assertEquals(9001, config.oipPort());
+    assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--oip-port", "70000"}, Map.of()));
+  }
 }

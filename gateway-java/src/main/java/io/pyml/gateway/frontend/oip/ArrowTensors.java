@@ -1,0 +1,213 @@
+package io.pyml.gateway.frontend.oip;
+
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.PayloadKind;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BitVector;
+import org.apache.arrow.vector.BitVectorHelper;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.apache.arrow.vector.ipc.ReadChannel;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Tensors ⇄ PyML's Arrow payloads (docs/wire-format.md), the one place the gateway re-encodes:
+ * OIP clients do not speak Arrow. DataFrame: one 1-D tensor per column. Tensors: one row, each
+ * column an {@code arrow.fixed_shape_tensor} (a fixed-size list plus the extension's name and
+ * its JSON metadata, which pyarrow reads as the extension type).
+ */
+final class ArrowTensors {
+  static final String EXTENSION_NAME = "ARROW:extension:name";
+  static final String EXTENSION_METADATA = "ARROW:extension:metadata";
+  static final String TENSOR_EXTENSION = "arrow.fixed_shape_tensor";
+  private static final Pattern SHAPE = Pattern.compile("\"shape\"\\s*:\\s*\\[([^\\]]*)\\]");
+
+  private ArrowTensors() {}
+
+  static byte[] encode(BufferAllocator allocator, PayloadKind kind, List<Tensor> tensors) {
+    List<Field> fields = new ArrayList<>();
+    for (Tensor tensor : tensors) {
+      fields.add(kind == PayloadKind.TENSORS ? tensorField(tensor)
+          : new Field(tensor.name(), FieldType.nullable(tensor.datatype().arrow), null));
+    }
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(new Schema(fields), allocator)) {
+      for (int i = 0; i < tensors.size(); i++) {
+        Tensor tensor = tensors.get(i);
+        FieldVector vector = root.getVector(i);
+        if (vector instanceof FixedSizeListVector list) {
+          list.allocateNew();
+          fill(list.getDataVector(), tensor);
+          list.setNotNull(0);
+          list.setValueCount(1);
+        } else {
+          fill(vector, tensor);
+        }
+      }
+      root.setRowCount(kind == PayloadKind.TENSORS ? 1
+          : tensors.isEmpty() ? 0 : (int) tensors.get(0).elements());
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      try (ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
+        writer.start();
+        writer.writeBatch();
+        writer.end();
+      }
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new GatewayException(ErrorKind.INTERNAL, "cannot write Arrow: " + e.getMessage(), e);
+    }
+  }
+
+  private static Field tensorField(Tensor tensor) {
+    StringBuilder shape = new StringBuilder();
+    for (long dimension : tensor.shape()) {
+      shape.append(shape.length() == 0 ? "" : ",").append(dimension);
+    }
+    Map<String, String> metadata = Map.of(EXTENSION_NAME, TENSOR_EXTENSION,
+        EXTENSION_METADATA, "{\"shape\":[" + shape + "]}");
+    Field item = new Field("item", FieldType.nullable(tensor.datatype().arrow), null);
+    return new Field(tensor.name(), new FieldType(true,
+        new ArrowType.FixedSizeList(Math.toIntExact(tensor.elements())), null, metadata),
+        List.of(item));
+  }
+
+  /** Copies the little-endian values in (Arrow buffers are little-endian too); all valid. */
+  private static void fill(FieldVector vector, Tensor tensor) {
+    int count = Math.toIntExact(tensor.elements());
+    vector.setInitialCapacity(count);
+    vector.allocateNew();
+    ArrowBuf validity = vector.getValidityBuffer();
+    ArrowBuf data = vector.getDataBuffer();
+    if (vector instanceof BitVector) {
+      for (int i = 0; i < count; i++) {
+        BitVectorHelper.setValidityBit(data, i, tensor.data()[i] != 0 ? 1 : 0);
+      }
+    } else {
+      data.setBytes(0, tensor.data());
+    }
+    for (int i = 0; i < count; i++) {
+      BitVectorHelper.setBit(validity, i);
+    }
+    vector.setValueCount(count);
+  }
+
+  /** The tensors of an Arrow payload the runtime answered with. */
+  static List<Tensor> decode(BufferAllocator allocator, PayloadKind kind, byte[] ipc) {
+    try (ArrowStreamReader reader = new ArrowStreamReader(new ByteArrayInputStream(ipc),
+        allocator)) {
+      VectorSchemaRoot root = reader.getVectorSchemaRoot();
+      List<ByteArrayOutputStream> columns = new ArrayList<>();
+      root.getFieldVectors().forEach(v -> columns.add(new ByteArrayOutputStream()));
+      long[] rows = {0};
+      List<long[]> shapes = new ArrayList<>();
+      while (reader.loadNextBatch()) {
+        rows[0] += root.getRowCount();
+        for (int i = 0; i < columns.size(); i++) {
+          FieldVector vector = root.getVector(i);
+          FieldVector values = vector instanceof FixedSizeListVector list ? list.getDataVector()
+              : vector;
+          if (vector.getNullCount() > 0 || values.getNullCount() > 0) {
+            throw output(vector.getName(), "has nulls (V2 tensors cannot hold them)");
+          }
+          append(columns.get(i), values);
+        }
+      }
+      List<Tensor> tensors = new ArrayList<>();
+      for (int i = 0; i < columns.size(); i++) {
+        Field field = root.getSchema().getFields().get(i);
+        TensorSpec spec = spec(kind, field, false);
+        long[] shape = kind == PayloadKind.TENSORS ? spec.shape().stream()
+            .mapToLong(Long::longValue).toArray() : new long[] {rows[0]};
+        tensors.add(new Tensor(field.getName(), spec.datatype(), shape,
+            columns.get(i).toByteArray()));
+      }
+      return tensors;
+    } catch (IOException e) {
+      throw new GatewayException(ErrorKind.INTERNAL,
+          "cannot read the runtime's Arrow answer: " + e.getMessage(), e);
+    }
+  }
+
+  private static void append(ByteArrayOutputStream out, FieldVector values) {
+    int count = values.getValueCount();
+    if (values instanceof BitVector bits) {
+      for (int i = 0; i < count; i++) {
+        out.write(bits.get(i));
+      }
+      return;
+    }
+    int width = Datatype.of(values.getField().getType()).orElseThrow().width;
+    byte[] bytes = new byte[Math.multiplyExact(count, width)];
+    values.getDataBuffer().getBytes(0, bytes);
+    out.writeBytes(bytes);
+  }
+
+  /** The tensors a schema describes (from the runtime's metadata): what ModelMetadata shows. */
+  static List<TensorSpec> specs(PayloadKind kind, byte[] schemaMessage) {
+    if (schemaMessage.length == 0) {
+      return List.of();
+    }
+    Schema schema;
+    try {
+      schema = MessageSerializer.deserializeSchema(new ReadChannel(Channels.newChannel(
+          new ByteArrayInputStream(schemaMessage))));
+    } catch (IOException | RuntimeException e) {
+      throw new GatewayException(ErrorKind.INTERNAL,
+          "cannot read the model's Arrow schema: " + e.getMessage(), e);
+    }
+    return schema.getFields().stream().map(f -> spec(kind, f, true)).toList();
+  }
+
+  /** variableFirst: the validation data's leading size stands for "any" (-1). */
+  private static TensorSpec spec(PayloadKind kind, Field field, boolean variableFirst) {
+    if (kind != PayloadKind.TENSORS) {
+      return new TensorSpec(field.getName(), datatype(field, field.getType()), List.of(-1L));
+    }
+    Map<String, String> metadata = field.getMetadata();
+    if (!TENSOR_EXTENSION.equals(metadata.get(EXTENSION_NAME))
+        || field.getChildren().size() != 1) {
+      throw output(field.getName(), "is not an " + TENSOR_EXTENSION);
+    }
+    Matcher matcher = SHAPE.matcher(metadata.getOrDefault(EXTENSION_METADATA, ""));
+    if (!matcher.find()) {
+      throw output(field.getName(), "has no tensor shape in its metadata");
+    }
+    List<Long> shape = new ArrayList<>();
+    for (String dimension : matcher.group(1).split(",")) {
+      if (!dimension.isBlank()) {
+        shape.add(Long.parseLong(dimension.trim()));
+      }
+    }
+    if (variableFirst && !shape.isEmpty()) {
+      shape.set(0, -1L);
+    }
+    return new TensorSpec(field.getName(), datatype(field, field.getChildren().get(0).getType()),
+        shape);
+  }
+
+  private static Datatype datatype(Field field, ArrowType type) {
+    return Datatype.of(type).orElseThrow(() -> output(field.getName(),
+        "is of Arrow type " + type + ", which has no V2 datatype here"));
+  }
+
+  private static GatewayException output(String name, String what) {
+    return new GatewayException(ErrorKind.INTERNAL, "tensor '" + name + "' " + what);
+  }
+}

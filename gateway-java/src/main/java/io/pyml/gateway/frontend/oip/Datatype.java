@@ -1,0 +1,47 @@
+package io.pyml.gateway.frontend.oip;
+
+import java.util.Optional;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+
+/** The V2 datatypes PyML serves, each with its Arrow type and bytes per element on the wire. */
+enum Datatype {
+  BOOL(new ArrowType.Bool(), 1),
+  INT8(new ArrowType.Int(8, true), 1),
+  INT16(new ArrowType.Int(16, true), 2),
+  INT32(new ArrowType.Int(32, true), 4),
+  INT64(new ArrowType.Int(64, true), 8),
+  UINT8(new ArrowType.Int(8, false), 1),
+  UINT16(new ArrowType.Int(16, false), 2),
+  UINT32(new ArrowType.Int(32, false), 4),
+  UINT64(new ArrowType.Int(64, false), 8),
+  FP32(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE), 4),
+  FP64(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE), 8);
+
+  final ArrowType arrow;
+  /** V2 raw contents: BOOL is one byte per element (Arrow packs bits; converted both ways). */
+  final int width;
+
+  Datatype(ArrowType arrow, int width) {
+    this.arrow = arrow;
+    this.width = width;
+  }
+
+  static Optional<Datatype> of(String name) {
+    for (Datatype type : values()) {
+      if (type.name().equals(name)) {
+        return Optional.of(type);
+      }
+    }
+    return Optional.empty();
+  }
+
+  static Optional<Datatype> of(ArrowType arrow) {
+    for (Datatype type : values()) {
+      if (type.arrow.equals(arrow)) {
+        return Optional.of(type);
+      }
+    }
+    return Optional.empty();
+  }
+}

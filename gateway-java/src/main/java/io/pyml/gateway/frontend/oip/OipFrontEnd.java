@@ -1,0 +1,63 @@
+package io.pyml.gateway.frontend.oip;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.pyml.gateway.deployment.DeploymentManager;
+import io.pyml.gateway.dispatch.Dispatcher;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+
+/** The OIP gRPC server on its own port (V2 clients expect 8001) and the Arrow memory it uses. */
+public final class OipFrontEnd implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(OipFrontEnd.class.getName());
+
+  private final Server server;
+  private final BufferAllocator allocator;
+
+  private OipFrontEnd(Server server, BufferAllocator allocator) {
+    this.server = server;
+    this.allocator = allocator;
+  }
+
+  public static OipFrontEnd start(String host, int port, int maxMessageBytes,
+      Dispatcher dispatcher, DeploymentManager deployments) throws IOException {
+    BufferAllocator allocator = new RootAllocator();
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        .maxInboundMessageSize(maxMessageBytes)
+        .addService(TritonExtension.withModelConfig(
+            new OipService(dispatcher, deployments, allocator)))
+        .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      allocator.close();
+      throw new IOException("cannot serve the Open Inference Protocol on " + host + ":" + port
+          + ": " + e.getMessage(), e);
+    }
+    LOG.info("serving the Open Inference Protocol (gRPC) on " + host + ":" + server.getPort());
+    return new OipFrontEnd(server, allocator);
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  @Override
+  public void close() {
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    allocator.close();
+  }
+}

@@ -1,0 +1,129 @@
+package io.pyml.gateway.frontend.oip;
+
+import com.google.protobuf.ByteString;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.oip.v2.InferTensorContents;
+import io.pyml.oip.v2.ModelInferRequest;
+import io.pyml.oip.v2.ModelInferResponse;
+import io.pyml.oip.v2.ModelMetadataResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** The only place V2's generated tensor classes meet {@link Tensor}s. */
+final class V2Tensors {
+  private V2Tensors() {}
+
+  /** The request's inputs, their sizes checked against their shapes; raw or typed contents. */
+  static List<Tensor> inputs(ModelInferRequest request) {
+    int raw = request.getRawInputContentsCount();
+    if (raw != 0 && raw != request.getInputsCount()) {
+      throw invalid("raw_input_contents has " + raw + " entries for " + request.getInputsCount()
+          + " inputs (expected: one per input, in order)");
+    }
+    List<Tensor> tensors = new ArrayList<>();
+    for (int i = 0; i < request.getInputsCount(); i++) {
+      ModelInferRequest.InferInputTensor input = request.getInputs(i);
+      String name = input.getName();
+      Datatype type = Datatype.of(input.getDatatype()).orElseThrow(() -> invalid("input '"
+          + name + "': datatype '" + input.getDatatype() + "' (expected one of: "
+          + List.of(Datatype.values()) + ")"));
+      long[] shape = input.getShapeList().stream().mapToLong(Long::longValue).toArray();
+      long elements;
+      try {
+        for (long dimension : shape) {
+          if (dimension < 0) {
+            throw invalid("input '" + name + "': shape " + Tensor.shapeText(shape)
+                + " has a negative dimension");
+          }
+        }
+        elements = Tensor.elements(shape);
+        Math.toIntExact(Math.multiplyExact(elements, type.width));
+      } catch (ArithmeticException e) {
+        throw invalid("input '" + name + "': shape " + Tensor.shapeText(shape) + " is too large");
+      }
+      byte[] data = raw != 0 ? rawBytes(name, type, shape, elements, request.getRawInputContents(i))
+          : typedBytes(name, type, shape, elements, input.getContents());
+      tensors.add(new Tensor(name, type, shape, data));
+    }
+    return tensors;
+  }
+
+  private static byte[] rawBytes(String name, Datatype type, long[] shape, long elements,
+      ByteString raw) {
+    long expected = elements * type.width;
+    if (raw.size() != expected) {
+      throw invalid("input '" + name + "': " + raw.size() + " bytes of raw contents for shape "
+          + Tensor.shapeText(shape) + " of " + type + " (expected: " + expected + " bytes)");
+    }
+    return raw.toByteArray();
+  }
+
+  private static byte[] typedBytes(String name, Datatype type, long[] shape, long elements,
+      InferTensorContents contents) {
+    int count = switch (type) {
+      case BOOL -> contents.getBoolContentsCount();
+      case INT8, INT16, INT32 -> contents.getIntContentsCount();
+      case INT64 -> contents.getInt64ContentsCount();
+      case UINT8, UINT16, UINT32 -> contents.getUintContentsCount();
+      case UINT64 -> contents.getUint64ContentsCount();
+      case FP32 -> contents.getFp32ContentsCount();
+      case FP64 -> contents.getFp64ContentsCount();
+    };
+    if (count != elements) {
+      throw invalid("input '" + name + "': " + count + " " + type + " values in contents for shape "
+          + Tensor.shapeText(shape) + " (expected: " + elements + ")");
+    }
+    ByteBuffer out = ByteBuffer.allocate(count * type.width).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < count; i++) {
+      switch (type) {
+        case BOOL -> out.put((byte) (contents.getBoolContents(i) ? 1 : 0));
+        case INT8 -> out.put((byte) contents.getIntContents(i));
+        case INT16 -> out.putShort((short) contents.getIntContents(i));
+        case INT32 -> out.putInt(contents.getIntContents(i));
+        case INT64 -> out.putLong(contents.getInt64Contents(i));
+        case UINT8 -> out.put((byte) contents.getUintContents(i));
+        case UINT16 -> out.putShort((short) contents.getUintContents(i));
+        case UINT32 -> out.putInt(contents.getUintContents(i));
+        case UINT64 -> out.putLong(contents.getUint64Contents(i));
+        case FP32 -> out.putFloat(contents.getFp32Contents(i));
+        case FP64 -> out.putDouble(contents.getFp64Contents(i));
+      }
+    }
+    return out.array();
+  }
+
+  /** Outputs as raw little-endian contents (what Triton answers); only those asked for, if any. */
+  static void outputs(List<Tensor> tensors, Set<String> requested,
+      ModelInferResponse.Builder response) {
+    for (Tensor tensor : tensors) {
+      if (!requested.isEmpty() && !requested.contains(tensor.name())) {
+        continue;
+      }
+      ModelInferResponse.InferOutputTensor.Builder output =
+          ModelInferResponse.InferOutputTensor.newBuilder()
+              .setName(tensor.name())
+              .setDatatype(tensor.datatype().name());
+      for (long dimension : tensor.shape()) {
+        output.addShape(dimension);
+      }
+      response.addOutputs(output);
+      response.addRawOutputContents(ByteString.copyFrom(tensor.data()));
+    }
+  }
+
+  static ModelMetadataResponse.TensorMetadata toV2(TensorSpec spec) {
+    return ModelMetadataResponse.TensorMetadata.newBuilder()
+        .setName(spec.name())
+        .setDatatype(spec.datatype().name())
+        .addAllShape(spec.shape())
+        .build();
+  }
+
+  static GatewayException invalid(String message) {
+    return new GatewayException(ErrorKind.INVALID_INPUT, message);
+  }
+}

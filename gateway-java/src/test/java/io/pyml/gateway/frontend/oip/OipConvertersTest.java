@@ -1,0 +1,119 @@
+package io.pyml.gateway.frontend.oip;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.google.protobuf.ByteString;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.PayloadKind;
+import io.pyml.oip.v2.InferTensorContents;
+import io.pyml.oip.v2.ModelInferRequest;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** V2 tensors ⇄ Arrow payloads without a runtime: what goes in comes back bit for bit. */
+class OipConvertersTest {
+  static final BufferAllocator ALLOCATOR = new RootAllocator();
+
+  @AfterAll
+  static void close() {
+    ALLOCATOR.close();
+  }
+
+  static ModelInferRequest.InferInputTensor.Builder input(String name, String type,
+      long... shape) {
+    ModelInferRequest.InferInputTensor.Builder input = ModelInferRequest.InferInputTensor
+        .newBuilder().setName(name).setDatatype(type);
+    for (long dimension : shape) {
+      input.addShape(dimension);
+    }
+    return input;
+  }
+
+  static byte[] floats(float... values) {
+    ByteBuffer buffer = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (float value : values) {
+      buffer.putFloat(value);
+    }
+    return buffer.array();
+  }
+
+  @Test
+  void rawAndTypedContentsGiveTheSameBytes() {
+    ModelInferRequest raw = ModelInferRequest.newBuilder()
+        .addInputs(input("x", "FP32", 2, 2))
+        .addRawInputContents(ByteString.copyFrom(floats(1, 2, 3, 4))).build();
+    ModelInferRequest typed = ModelInferRequest.newBuilder()
+        .addInputs(input("x", "FP32", 2, 2).setContents(InferTensorContents.newBuilder()
+            .addFp32Contents(1).addFp32Contents(2).addFp32Contents(3).addFp32Contents(4)))
+        .build();
+    assertArrayEquals(V2Tensors.inputs(raw).get(0).data(), V2Tensors.inputs(typed).get(0).data());
+    assertArrayEquals(floats(1, 2, 3, 4), V2Tensors.inputs(typed).get(0).data());
+  }
+
+  @Test
+  void sizesThatDoNotMatchTheShapeAreNamed() {
+    GatewayException error = assertThrows(GatewayException.class, () -> V2Tensors.inputs(
+        ModelInferRequest.newBuilder().addInputs(input("x", "FP32", 3))
+            .addRawInputContents(ByteString.copyFrom(floats(1, 2))).build()));
+    assertEquals(ErrorKind.INVALID_INPUT, error.kind());
+    assertEquals("input 'x': 8 bytes of raw contents for shape [3] of FP32 (expected: 12 bytes)",
+        error.getMessage());
+    error = assertThrows(GatewayException.class, () -> V2Tensors.inputs(
+        ModelInferRequest.newBuilder().addInputs(input("b", "BOOL", 2).setContents(
+            InferTensorContents.newBuilder().addBoolContents(true))).build()));
+    assertEquals("input 'b': 1 BOOL values in contents for shape [2] (expected: 2)",
+        error.getMessage());
+    error = assertThrows(GatewayException.class, () -> V2Tensors.inputs(
+        ModelInferRequest.newBuilder().addInputs(input("s", "BYTES", 1)).build()));
+    assertEquals(ErrorKind.INVALID_INPUT, error.kind());
+  }
+
+  @Test
+  void tensorsAndColumnsRoundTripThroughArrow() {
+    Tensor matrix = new Tensor("x", Datatype.FP32, new long[] {2, 2}, floats(1, 2, 3, 4));
+    Tensor scalar = new Tensor("n", Datatype.INT8, new long[] {}, new byte[] {7});
+    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.TENSORS,
+        ArrowTensors.encode(ALLOCATOR, PayloadKind.TENSORS, List.of(matrix, scalar)));
+    assertEquals(2, back.size());
+    assertArrayEquals(new long[] {2, 2}, back.get(0).shape());
+    assertArrayEquals(matrix.data(), back.get(0).data());
+    assertArrayEquals(new long[] {}, back.get(1).shape());
+    assertArrayEquals(new byte[] {7}, back.get(1).data());
+
+    Tensor flags = new Tensor("flag", Datatype.BOOL, new long[] {3}, new byte[] {1, 0, 1});
+    Tensor values = new Tensor("v", Datatype.FP32, new long[] {3}, floats(5, 6, 7));
+    back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME,
+        ArrowTensors.encode(ALLOCATOR, PayloadKind.DATAFRAME, List.of(flags, values)));
+    assertEquals(Datatype.BOOL, back.get(0).datatype());
+    assertArrayEquals(new byte[] {1, 0, 1}, back.get(0).data());
+    assertArrayEquals(new long[] {3}, back.get(1).shape());
+    assertArrayEquals(values.data(), back.get(1).data());
+  }
+
+  @Test
+  void inputsAreCheckedAgainstTheModelsNamesAndDatatypes() {
+    List<TensorSpec> specs = List.of(new TensorSpec("age", Datatype.FP64, List.of(-1L)),
+        new TensorSpec("size", Datatype.FP64, List.of(-1L)));
+    Tensor age = new Tensor("age", Datatype.FP64, new long[] {1}, new byte[8]);
+    GatewayException error = assertThrows(GatewayException.class, () ->
+        OipService.InputCheck.against("m", PayloadKind.DATAFRAME, specs, List.of(
+            new Tensor("age", Datatype.INT64, new long[] {1}, new byte[8]))));
+    assertEquals("model 'm': input 'age': INT64 (expected: FP64)", error.getMessage());
+    error = assertThrows(GatewayException.class, () ->
+        OipService.InputCheck.against("m", PayloadKind.DATAFRAME, specs, List.of(age)));
+    assertEquals("model 'm': missing inputs [size]", error.getMessage());
+    error = assertThrows(GatewayException.class, () ->
+        OipService.InputCheck.against("m", PayloadKind.DATAFRAME, specs, List.of(age,
+            new Tensor("size", Datatype.FP64, new long[] {2}, new byte[16]))));
+    assertEquals("model 'm': input 'size' has 2 rows (expected: 1, as the inputs before it)",
+        error.getMessage());
+  }
+}
