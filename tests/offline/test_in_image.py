@@ -36,12 +36,16 @@ PYML_CLI = str(Path(sys.executable).parent / "pyml")
 @pytest.fixture(scope="module")
 def offline_home() -> Iterator[Path]:
     """$PYML_HOME for these tests (registry, caches, warehouse); short, for the socket path."""
+    import os
     import shutil
     import tempfile
 
     home = Path(tempfile.mkdtemp(prefix="pyml-off-", dir="/tmp"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYML_HOME", str(home))
+        # Its own registry numbers versions from 1 again: its own image namespace too, or its
+        # teardown would untag the session's shared `breast_cancer_lr:1` image.
+        patch.setenv("PYML_IMAGE_PREFIX", os.environ.get("PYML_IMAGE_PREFIX", "pyml") + "-offline")
         yield home
     shutil.rmtree(home, ignore_errors=True)
 
