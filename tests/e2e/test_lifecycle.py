@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,18 +96,23 @@ def test_undeploy_stops_the_runtime_and_removes_its_socket(
 
 
 def test_gateway_shutdown_stops_its_runtimes(faulty_home: Path, tmp_path: Path) -> None:
-    work = Path(os.path.realpath("/tmp")) / f"pyml-shutdown-{os.getpid()}"
-    gateway = start_gateway(["--work-dir", str(work)])
+    # Short (Unix socket paths are limited to about 107 bytes) and removed at the end.
+    work = Path(tempfile.mkdtemp(prefix="pyml-shutdown-", dir="/tmp"))
     try:
-        with Client(gateway.target) as client:
-            client.deploy(faulty_home, name="faulty_shutdown")
-        assert _runtimes_serving("faulty_shutdown")
-    finally:
-        exit_code = gateway.stop()
+        gateway = start_gateway(["--work-dir", str(work)])
+        try:
+            with Client(gateway.target) as client:
+                client.deploy(faulty_home, name="faulty_shutdown")
+            assert _runtimes_serving("faulty_shutdown")
+        finally:
+            exit_code = gateway.stop()
 
-    assert not _runtimes_serving("faulty_shutdown")
-    assert not _sockets(work)
-    assert exit_code in (0, 143), "\n".join(gateway.output)
+        assert not _runtimes_serving("faulty_shutdown")
+        assert not _sockets(work)
+        assert list(work.iterdir()) == []
+        assert exit_code in (0, 143), "\n".join(gateway.output)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _runtimes_serving(name: str) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,10 @@ def protocol_gateway() -> Iterator[GatewayProcess]:
     )
     yield process
     process.stop()
+    # The gateway stopped its runtimes: nothing of theirs may be left, then the folder goes.
+    leftovers = sorted(p.name for p in work.iterdir())
+    shutil.rmtree(work, ignore_errors=True)
+    assert leftovers == [], f"socket folders left in {work}: {leftovers}"
 
 
 @pytest.fixture(scope="session")
