@@ -17,41 +17,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
+from timing import measure, p99
 
 import pyml
 from pyml._internal.gateway_process import start_gateway
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-TIME_CAP_S = 60.0
-
-
-WARM_UP_S = 10.0
-
-
-def measure(call: Callable[[], object], repeats: int) -> list[float]:
-    # Warm-up: the gateway's JVM needs a few hundred calls before its JIT settles.
-    warm_until = time.monotonic() + WARM_UP_S
-    for _ in range(repeats):
-        if time.monotonic() > warm_until:
-            break
-        call()
-    samples: list[float] = []
-    deadline = time.monotonic() + TIME_CAP_S
-    while len(samples) < repeats and time.monotonic() < deadline:
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def p99(samples: list[float]) -> float:
-    return sorted(samples)[max(0, round(0.99 * len(samples)) - 1)]
 
 
 def main() -> None:
