@@ -157,16 +157,3 @@ def await_gone(gateway_id: str, model: str, within: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"containers of {model} still exist {within} s after undeploy")
         time.sleep(0.1)
-
-
-def await_deployment(
-    client: Client, name: str, done: Callable[[DeploymentInfo], bool], within: float = 60.0
-) -> DeploymentInfo:
-    """Polls (bounded) until `done`; fails with the last state."""
-    deadline = time.monotonic() + within
-    info = client.deployment(name)
-    while not done(info) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        info = client.deployment(name)
-    assert done(info), info
-    return info

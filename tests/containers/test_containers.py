@@ -21,7 +21,8 @@ from pyml.client import Client, DeploymentInfo, RemoteError
 from pyml.model import Model
 from pyml.version import ModelVersion
 from pyml_runtime.validation import load_validation
-from tests.containers.conftest import await_deployment, await_gone, labelled
+from tests.containers.conftest import await_gone, labelled
+from tests.polling import await_deployment
 
 MiB = 1024 * 1024
 

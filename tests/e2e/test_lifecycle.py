@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import pandas as pd
 import pytest
 
 from pyml._internal.gateway_process import start_gateway
-from pyml.client import Client, DeploymentFailed, DeploymentInfo, RemoteError
+from pyml.client import Client, DeploymentFailed, RemoteError
+from tests.polling import await_deployment
 
 
 def test_a_dying_runtime_fails_the_call_at_once_and_leaves_ready(
@@ -28,24 +28,13 @@ def test_a_dying_runtime_fails_the_call_at_once_and_leaves_ready(
     assert caught.value.code == grpc.StatusCode.UNAVAILABLE
     assert "faulty_dies" in caught.value.details
     # The supervisor restarts it: READY again (bounded wait), one restart counted.
-    state = _await(deployed, "faulty_dies", lambda d: d.state == "READY" and d.restarts > 0)
+    state = await_deployment(
+        deployed, "faulty_dies", lambda d: d.state == "READY" and d.restarts > 0
+    )
     assert state.restarts == 1, state
     assert state.ready_replicas == 1
     assert deployed.predict("faulty_dies", pd.DataFrame({"x": [1.0]}))["y"].tolist() == [2.0]
     assert len(deployed.predict("breast_cancer_lr", cancer_rows.head(2))) == 2
-
-
-def _await(
-    client: Client, name: str, done: Callable[[DeploymentInfo], bool], within: float = 60.0
-) -> DeploymentInfo:
-    """Polls the deployment (bounded) until `done`; the last state on failure."""
-    deadline = time.monotonic() + within
-    info = client.deployment(name)
-    while not done(info) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        info = client.deployment(name)
-    assert done(info), info
-    return info
 
 
 def test_validation_mismatch_fails_the_deploy_with_the_diff(

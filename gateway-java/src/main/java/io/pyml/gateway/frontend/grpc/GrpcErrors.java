@@ -4,12 +4,11 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.RuntimeStatus;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -42,7 +41,7 @@ public final class GrpcErrors {
 
   /** The status a client gets for any failure; unknown exceptions are logged as bugs. */
   public static StatusRuntimeException toStatus(Throwable error) {
-    Throwable cause = unwrap(error);
+    Throwable cause = Failures.unwrap(error);
     if (cause instanceof GatewayException e) {
       return e.runtimeStatus().map(GrpcErrors::passThrough).orElseGet(() -> fromGateway(e));
     }
@@ -73,14 +72,5 @@ public final class GrpcErrors {
       code = Status.Code.UNKNOWN;
     }
     return code.toStatus().withDescription(status.description()).asRuntimeException(trailers);
-  }
-
-  private static Throwable unwrap(Throwable error) {
-    Throwable cause = error;
-    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
-        && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
   }
 }

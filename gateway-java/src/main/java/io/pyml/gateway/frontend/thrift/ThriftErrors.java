@@ -1,14 +1,13 @@
 package io.pyml.gateway.frontend.thrift;
 
 import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.RuntimeStatus;
 import io.pyml.thrift.v1.ErrorCode;
 import io.pyml.thrift.v1.PymlError;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -43,7 +42,7 @@ public final class ThriftErrors {
 
   /** The exception a client gets for any failure; unknown exceptions are logged as bugs. */
   public static PymlError toPymlError(Throwable error) {
-    Throwable cause = unwrap(error);
+    Throwable cause = Failures.unwrap(error);
     if (cause instanceof GatewayException e) {
       return e.runtimeStatus().map(ThriftErrors::passThrough).orElseGet(() -> fromGateway(e));
     }
@@ -65,14 +64,5 @@ public final class ThriftErrors {
       code = ErrorCode.UNKNOWN;
     }
     return new PymlError(code, status.description(), status.trailers());
-  }
-
-  private static Throwable unwrap(Throwable error) {
-    Throwable cause = error;
-    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
-        && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
   }
 }
