@@ -29,7 +29,7 @@ from pyml_launcher.docker_build import BuildLog, run_build
 from pyml_launcher.dockerfile import Step, apt_install, render_steps
 from pyml_launcher.engine import docker_client
 from pyml_launcher.errors import base_unavailable
-from pyml_launcher.image import BuiltImage, build_summary
+from pyml_launcher.image import BuiltImage, finish_build
 
 GATEWAY_REPOSITORY = "pyml/gateway"
 JAR = "/opt/pyml/gateway/pyml-gateway.jar"
@@ -100,17 +100,7 @@ def build_gateway_image(
                 describe=_describe,
             )
             client.api.tag(tag, GATEWAY_REPOSITORY, tag="latest")
-            image = client.api.inspect_image(tag)
-            built = BuiltImage(
-                image_id=image["Id"],
-                tag=tag,
-                size_bytes=int(image["Size"]),
-                seconds=time.monotonic() - started,
-                base_image=base,
-                log=log.lines,
-            )
-            display.note(build_summary(built))
-    return built
+            return finish_build(client, tag, started, base, log)
 
 
 def file_sha256(path: Path) -> str:

@@ -80,16 +80,23 @@ def build_model_image(
                 describe=lambda log: describe_failure(log.stage, log.output(), log.error, home),
             )
             _anchor_runtime_layer(client, log)
-            image = client.api.inspect_image(tag)
-            built = BuiltImage(
-                image_id=image["Id"],
-                tag=tag,
-                size_bytes=int(image["Size"]),
-                seconds=time.monotonic() - started,
-                base_image=context.spec.base_image,
-                log=log.lines,
-            )
-            display.note(build_summary(built))
+            return finish_build(client, tag, started, context.spec.base_image, log)
+
+
+def finish_build(
+    client: Any, tag: str, started: float, base_image: str, log: BuildLog
+) -> BuiltImage:
+    """The image a successful build tagged `tag`, its one-line summary shown."""
+    image = client.api.inspect_image(tag)
+    built = BuiltImage(
+        image_id=image["Id"],
+        tag=tag,
+        size_bytes=int(image["Size"]),
+        seconds=time.monotonic() - started,
+        base_image=base_image,
+        log=log.lines,
+    )
+    log.display.note(_summary(built))
     return built
 
 
@@ -106,8 +113,7 @@ def _anchor_runtime_layer(client: Any, log: BuildLog) -> None:
         client.api.tag(layer, RUNTIME_CACHE_REPO, tag=layer)
 
 
-def build_summary(built: BuiltImage) -> str:
-    """The line that ends a build: tag, id, size, time."""
+def _summary(built: BuiltImage) -> str:
     return (
         f"[green]✓[/green] {built.tag}  {built.image_id[:19]}  "
         f"{built.size_bytes / 1e6:.0f} MB  built in {built.seconds:.1f} s"

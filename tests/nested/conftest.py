@@ -32,27 +32,16 @@ _IDS = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> Any:
-    from pyml_launcher.engine import EngineUnavailable, docker_client
-
-    try:
-        return docker_client()
-    except EngineUnavailable as exc:
-        pytest.fail(f"no Docker engine: run scripts/ensure_docker.sh ({exc})", pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def gateway_image(docker_engine: Any) -> BuiltImage:
+def gateway_image(base_image: str) -> BuiltImage:
     """This checkout's jar in the gateway image (kept: it is the gateway image, not a test's)."""
     from pyml._internal.gateway_process import GatewayStartError, gateway_jar
-    from pyml_launcher.base_image import ensure_base_image
     from pyml_launcher.gateway_image import build_gateway_image
 
     try:
         jar = gateway_jar()
     except GatewayStartError as exc:
         pytest.fail(str(exc), pytrace=False)
-    return build_gateway_image(jar, base_image=ensure_base_image(progress=False), progress=False)
+    return build_gateway_image(jar, base_image=base_image, progress=False)
 
 
 def gateway_containers(gateway_id: str) -> list[Any]:
