@@ -7,11 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from pyml._internal.gateway_container import GatewayContainer
+from pyml._internal.gateway_container import GatewayContainer, start_gateway_container
+from pyml._internal.gateway_process import GatewayStartError
 from pyml.client import Client
 from pyml.model import Model
 from pyml.version import ModelVersion
+from pyml_launcher.image import BuiltImage
 from tests.containers.conftest import await_gone, labelled
 from tests.nested.conftest import gateway_containers
 
@@ -75,3 +78,15 @@ def test_docker_stop_of_the_gateway_removes_the_model_containers_it_started(
     assert labelled(gateway.gateway_id) == [], "the shutdown hook removed the model containers"
     assert gateway_containers(gateway.gateway_id) == []
     assert list(gateway.work_dir.iterdir()) == [], "and their socket folders"
+
+
+def test_a_second_gateway_with_a_running_gateways_id_is_refused(
+    start_nested: Callable[[], GatewayContainer], gateway_image: BuiltImage, pyml_home: Path
+) -> None:
+    gateway = start_nested()
+    # Two gateways with one id would remove each other's model containers.
+    with pytest.raises(GatewayStartError, match="already running"):
+        start_gateway_container(
+            gateway_image.tag, registry_dir=pyml_home / "registry", gateway_id=gateway.gateway_id
+        )
+    assert len(gateway_containers(gateway.gateway_id)) == 1
