@@ -8,12 +8,14 @@ JAR := gateway-java/target/pyml-gateway.jar
 JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip
+.PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
 	@echo "make test     the whole suite: lint, Java tests, Python unit and end-to-end tests"
-	@echo "make gateway  run the gateway in the foreground on port 7070"
+	@echo "make gateway  run the gateway in the foreground on port 7070 (on the host: java -jar)"
+	@echo "make gateway-image      build the gateway's container image (pyml/gateway:latest)"
+	@echo "make gateway-container  run that image, model containers beside it (127.0.0.1:7070)"
 	@echo "make lint     ruff, mypy, stale generated stubs"
 	@echo "make protos   regenerate the Python stubs from protos/"
 	@echo "make bench    online overhead benchmark"
@@ -53,6 +55,15 @@ demo: setup base-image
 
 gateway: setup
 	$(VENV)/bin/pyml gateway
+
+# The gateway as a container (JRE 17 + the jar) on PyML's base image; cached: seconds when
+# only the jar changed.
+gateway-image: setup base-image
+	$(VENV)/bin/pyml images gateway
+
+# Nested mode, as in production: the gateway container starts model containers beside it.
+gateway-container: gateway-image
+	$(VENV)/bin/pyml gateway --container
 
 protos: $(VENV)/.installed
 	scripts/gen_python_stubs.sh

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,25 @@ def image_namespace() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYML_IMAGE_PREFIX", prefix)
         yield prefix
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Any:
+    """The Docker client; no engine is a failure with what to do, never a skip."""
+    from pyml_launcher.engine import EngineUnavailable, docker_client
+
+    try:
+        return docker_client()
+    except EngineUnavailable as exc:
+        pytest.fail(f"no Docker engine: run scripts/ensure_docker.sh ({exc})", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine: Any) -> str:
+    """PyML's debootstrap base image: built the first time (about a minute), then reused."""
+    from pyml_launcher.base_image import ensure_base_image
+
+    return ensure_base_image(progress=False)
 
 
 @pytest.fixture(scope="session")

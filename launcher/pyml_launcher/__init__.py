@@ -7,8 +7,9 @@
         model.wait_ready(timeout=30)   # unix:/tmp/sock/model.sock answers
 
 Modules: ``dockerfile`` (render, pure), ``context`` (assemble the build context),
-``materials`` (pinned constraints, cached PyML wheel), ``image`` (build, stream the log),
-``errors`` (failures in the user's terms), ``base_image`` (debootstrap + import), ``local``
+``materials`` (pinned constraints, cached PyML wheel), ``docker_build`` (one streamed build,
+any image), ``image`` (a model image), ``errors`` (failures in the user's terms),
+``base_image`` (debootstrap + import), ``gateway_image`` (JRE + the gateway jar), ``local``
 (run hardened). The ``docker`` SDK is imported only when an engine is used.
 """
 

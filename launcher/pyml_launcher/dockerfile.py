@@ -72,8 +72,13 @@ class Step:
 
 
 def render_dockerfile(spec: BuildSpec) -> str:
+    return render_steps(dockerfile_steps(spec))
+
+
+def render_steps(steps: list[Step]) -> str:
+    """The Dockerfile text of `steps` (any image PyML builds), comments above their step."""
     lines: list[str] = []
-    for step in dockerfile_steps(spec):
+    for step in steps:
         if step.comment:
             lines.append(f"# {step.comment}")
         lines.append(step.instruction)
@@ -111,14 +116,18 @@ def _base(spec: BuildSpec) -> list[Step]:
 def _packages(spec: BuildSpec) -> list[Step]:
     if not spec.packages:
         return []
-    run = _run(
+    return [Step("packages", apt_install(spec.packages), "packages.txt")]
+
+
+def apt_install(packages: tuple[str, ...]) -> str:
+    """One RUN that installs Debian `packages` and leaves no package lists in the layer."""
+    return _run(
         "apt-get update",
         "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
-        + " ".join(spec.packages),
+        + " ".join(packages),
         "apt-get clean",
         "rm -rf /var/lib/apt/lists/*",
     )
-    return [Step("packages", run, "packages.txt")]
 
 
 def _runtime(spec: BuildSpec) -> list[Step]:

@@ -46,7 +46,7 @@ def describe_failure(stage: str, output: list[str], error: str, home: Path) -> s
     text = "\n".join(output)
     code = exit_code(error)
     if stage == "base":
-        return _base_message(error)
+        return base_unavailable(error)
     if stage == "packages":
         return _apt_message(text, home) or f"apt-get install of packages.txt failed: {error}"
     if stage in ("runtime", "requirements"):
@@ -146,7 +146,8 @@ def _validation_message(code: int | None, output: list[str]) -> str:
     return f"validation exited with code {code} (killed? out of memory?):\n{_tail(output)}"
 
 
-def _base_message(error: str) -> str:
+def base_unavailable(error: str) -> str:
+    """A build could not start FROM its base image (none can be pulled here)."""
     return (
         f"the base image is not available: {error.strip()}\n"
         "No registry reachable? Build PyML's own base image (`pyml images base`) or set "

@@ -101,6 +101,23 @@ def images_base(
     console.print(f"[green]✓[/green] base image {tag}")
 
 
+@images_app.command("gateway")
+def images_gateway(
+    no_cache: Annotated[bool, typer.Option(help="run every step afresh (cold build)")] = False,
+) -> None:
+    """Build the gateway's image (JRE 17 + the gateway jar) for `pyml gateway --container`."""
+    from pyml._internal.gateway_process import GatewayStartError, gateway_jar
+    from pyml_launcher.errors import ImageBuildError
+    from pyml_launcher.gateway_image import build_gateway_image
+
+    try:
+        built = build_gateway_image(gateway_jar(), no_cache=no_cache)
+    except (GatewayStartError, ImageBuildError) as error:
+        console.print(f"✗ {error}", style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/green] gateway image {built.tag} (also :latest)")
+
+
 @app.command()
 def deploy(
     target: Annotated[
@@ -249,15 +266,53 @@ def gateway(
     grpc_port: Annotated[int, typer.Option(help="gRPC port")] = 7070,
     thrift_port: Annotated[int, typer.Option(help="Thrift port")] = 7071,
     oip_port: Annotated[int, typer.Option(help="Open Inference Protocol gRPC port")] = 8001,
-    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(help="HTTP port (/metrics)")] = 7080,
+    host: Annotated[str, typer.Option(help="address to bind (the jar)")] = "127.0.0.1",
+    container: Annotated[
+        bool, typer.Option(help="run the gateway image as a container (ports on 127.0.0.1)")
+    ] = False,
+    image: Annotated[str, typer.Option(help="gateway image (--container)")] = "pyml/gateway:latest",
+    gateway_id: Annotated[str, typer.Option(help="label of its model containers")] = "default",
 ) -> None:
-    """Run the gateway in the foreground (the jar built by `make gateway-jar`)."""
+    """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image."""
     from pyml._internal.gateway_process import default_runtime_command, gateway_jar
 
+    if container:
+        ports = {"grpc": grpc_port, "thrift": thrift_port, "oip": oip_port, "http": http_port}
+        raise typer.Exit(_gateway_container(image, ports, gateway_id))
     argv = ["java", "-jar", str(gateway_jar()), "--grpc-port", str(grpc_port), "--host", host]
     argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
+    argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]
     argv += ["--runtime-command", default_runtime_command()]
     os.execvp("java", argv)
+
+
+def _gateway_container(image: str, ports: dict[str, int], gateway_id: str) -> int:
+    """Start the gateway container, follow its log until Ctrl-C, then stop it."""
+    from pyml._internal.gateway_container import start_gateway_container
+    from pyml._internal.gateway_process import GatewayStartError
+    from pyml.registry import registry_root
+
+    registry = registry_root()
+    try:
+        with console.status("starting the gateway container…"):
+            gateway = start_gateway_container(
+                image, registry_dir=registry, gateway_id=gateway_id, host_ports=ports
+            )
+    except GatewayStartError as error:
+        console.print(f"✗ {error}", style="red", markup=False, highlight=False)
+        return 1
+    served = ", ".join(f"{name} 127.0.0.1:{port}" for name, port in gateway.ports.items())
+    console.print(f"[green]✓[/green] {gateway.name} serving {served}; registry {registry}")
+    try:
+        for chunk in gateway.container.logs(stream=True, follow=True):
+            console.out(bytes(chunk).decode(errors="replace"), end="", highlight=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with console.status(f"stopping {gateway.name} (it removes its model containers)…"):
+            gateway.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -28,24 +28,6 @@ TIMINGS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> Any:
-    from pyml_launcher.engine import EngineUnavailable, docker_client
-
-    try:
-        return docker_client()
-    except EngineUnavailable as exc:
-        pytest.fail(f"no Docker engine: run scripts/ensure_docker.sh ({exc})", pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def base_image(docker_engine: Any) -> str:
-    """PyML's debootstrap base image: built the first time (about a minute), then reused."""
-    from pyml_launcher.base_image import ensure_base_image
-
-    return ensure_base_image(progress=False)
-
-
-@pytest.fixture(scope="session")
 def built_tags(docker_engine: Any) -> Iterator[list[str]]:
     """Tags the tests built, removed at the end with the layers only they used.
 

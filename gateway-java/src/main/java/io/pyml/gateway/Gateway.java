@@ -15,6 +15,7 @@ import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
+import io.pyml.gateway.sidecar.BindSources;
 import io.pyml.gateway.sidecar.DockerSidecarLauncher;
 import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
 import io.pyml.gateway.sidecar.RoutingSidecarLauncher;
@@ -25,6 +26,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -71,8 +73,11 @@ public final class Gateway implements AutoCloseable {
    */
   public static Gateway start(GatewayConfig config) throws IOException {
     ContainerSettings containers = config.containers();
+    BindSources bindSources = containers.hostWorkDir()
+        .map(host -> new BindSources(config.workDir().orElseThrow(), Optional.of(host)))
+        .orElseGet(BindSources::sameHost);
     DockerSidecarLauncher docker = new DockerSidecarLauncher(containers.dockerHost(),
-        containers.gatewayId(), containers.limits());
+        containers.gatewayId(), containers.limits(), bindSources);
     docker.removeLeftovers();
     return start(config, new RoutingSidecarLauncher(
         new ProcessSidecarLauncher(config.runtimeCommand()), docker));

@@ -3,6 +3,7 @@ package io.pyml.gateway.config;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -13,9 +14,12 @@ import java.util.regex.Pattern;
  * @param gatewayId the value of the {@code io.pyml.gateway} label on this gateway's
  *     containers; leftovers with the same id are removed at start
  * @param limits each runtime container's limits unless a deploy request overrides them
+ * @param hostWorkDir the work dir as the Docker engine sees it, when the gateway runs in a
+ *     container (bind sources of socket folders must be paths on the engine's host); empty:
+ *     the gateway's own paths
  */
-public record ContainerSettings(
-    Path registryDir, String dockerHost, String gatewayId, ResourceLimits limits) {
+public record ContainerSettings(Path registryDir, String dockerHost, String gatewayId,
+    ResourceLimits limits, Optional<String> hostWorkDir) {
   public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
   public static final String DEFAULT_GATEWAY_ID = "default";
   /** Label values and log lines: keep ids plain. */
@@ -25,6 +29,7 @@ public record ContainerSettings(
     Objects.requireNonNull(registryDir, "registryDir");
     Objects.requireNonNull(dockerHost, "dockerHost");
     Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(hostWorkDir, "hostWorkDir");
     if (!GATEWAY_ID.matcher(gatewayId).matches()) {
       throw new IllegalArgumentException("gateway id '" + gatewayId + "' is not valid");
     }

@@ -69,7 +69,7 @@ public record GatewayConfig(
         DEFAULT_DEPLOY_TIMEOUT,
         new ContainerSettings(ModelRegistry.defaultDir(System.getenv()),
             ContainerSettings.DEFAULT_DOCKER_HOST, ContainerSettings.DEFAULT_GATEWAY_ID,
-            ResourceLimits.DEFAULTS),
+            ResourceLimits.DEFAULTS, Optional.empty()),
         DEFAULT_THRIFT_PORT,
         DEFAULT_OIP_PORT);
   }

@@ -34,6 +34,7 @@ public final class GatewayConfigParser {
     FLAGS.put("deploy-timeout-ms", "longest a deployment may take to become READY (default 120000)");
     FLAGS.put("registry-dir", "model registry to deploy versions from (default $PYML_HOME/registry)");
     FLAGS.put("docker-host", "Docker engine for model containers (default unix:///var/run/docker.sock)");
+    FLAGS.put("host-work-dir", "the work dir as the Docker engine sees it, when the gateway runs in a container (needs --work-dir)");
     FLAGS.put("gateway-id", "label value of this gateway's containers (default 'default')");
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
@@ -53,12 +54,18 @@ public final class GatewayConfigParser {
     Map<String, String> values = fromEnv(env);
     values.putAll(fromFlags(args));
     GatewayConfig defaults = GatewayConfig.defaults();
+    Optional<Path> workDir = nonBlank(values, "work-dir").map(Path::of);
+    if (workDir.isEmpty() && nonBlank(values, "host-work-dir").isPresent()) {
+      // A fresh temporary work dir inside a container has no path on the engine's host.
+      throw new ConfigException("host-work-dir needs --work-dir: the folder the gateway sees "
+          + "at --work-dir is the one the Docker engine sees at --host-work-dir");
+    }
     return new GatewayConfig(
         values.getOrDefault("host", defaults.host()),
         intValue(values, "grpc-port", defaults.grpcPort(), 0, 65535),
         intValue(values, "http-port", defaults.httpPort(), 0, 65535),
         command(values.getOrDefault("runtime-command", GatewayConfig.DEFAULT_RUNTIME_COMMAND)),
-        Optional.ofNullable(values.get("work-dir")).filter(s -> !s.isBlank()).map(Path::of),
+        workDir,
         // Leaves room for the request envelope below Integer.MAX_VALUE (gRPC's limit type).
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
@@ -90,7 +97,12 @@ public final class GatewayConfigParser {
         registry == null || registry.isBlank() ? ModelRegistry.defaultDir(env) : Path.of(registry),
         values.getOrDefault("docker-host", ContainerSettings.DEFAULT_DOCKER_HOST),
         gatewayId,
-        limits);
+        limits,
+        nonBlank(values, "host-work-dir"));
+  }
+
+  private static Optional<String> nonBlank(Map<String, String> values, String name) {
+    return Optional.ofNullable(values.get(name)).filter(s -> !s.isBlank());
   }
 
   private static long longValue(Map<String, String> values, String name, long fallback)

@@ -25,8 +25,10 @@ import java.util.logging.Logger;
  * Runs a registered version's image as a hardened container, the way {@code pyml_launcher.local}
  * runs it for the data scientist: no network, read-only root with a tmpfs /tmp, uid 65534, no
  * capabilities, no-new-privileges, memory/CPU/pids limits. The socket folder is bind-mounted at
- * {@code /run/pyml}, where the image's entrypoint serves {@code model.sock}. Every container
- * carries {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up.
+ * {@code /run/pyml}, where the image's entrypoint serves {@code model.sock}; its bind source is
+ * the folder's path on the engine's host ({@link BindSources}), which differs from the
+ * gateway's own path when the gateway itself runs in a container. Every container carries
+ * {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up.
  */
 public final class DockerSidecarLauncher implements SidecarLauncher {
   private static final Logger LOG = Logger.getLogger(DockerSidecarLauncher.class.getName());
@@ -39,12 +41,15 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   private final String dockerHost;
   private final String gatewayId;
   private final ResourceLimits defaults;
+  private final BindSources bindSources;
   private final DockerClient docker;
 
-  public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults) {
+  public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
+      BindSources bindSources) {
     this.dockerHost = dockerHost;
     this.gatewayId = gatewayId;
     this.defaults = defaults;
+    this.bindSources = bindSources;
     DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
         .withDockerHost(dockerHost).withDockerTlsVerify(false).build();
     ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
@@ -92,7 +97,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
           .withUser(RUN_USER)
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
               VERSION_LABEL, Long.toString(spec.version())))
-          .withHostConfig(hostConfig(socketDir, limits))
+          .withHostConfig(hostConfig(bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
     } catch (RuntimeException e) {
@@ -152,9 +157,9 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     }
   }
 
-  private static HostConfig hostConfig(Path socketDir, ResourceLimits limits) {
+  private static HostConfig hostConfig(String socketDirOnHost, ResourceLimits limits) {
     return HostConfig.newHostConfig()
-        .withBinds(new Bind(socketDir.toString(), new Volume(CONTAINER_SOCKET_DIR)))
+        .withBinds(new Bind(socketDirOnHost, new Volume(CONTAINER_SOCKET_DIR)))
         .withNetworkMode("none")
         .withReadonlyRootfs(true)
         // Python's tempfile needs a writable /tmp; nothing else in the image is writable.

@@ -53,6 +53,21 @@ class GatewayConfigParserTest {
   }
 
   @Test
+  void hostWorkDirNamesTheWorkDirAsTheEngineSeesItAndNeedsAWorkDir() throws ConfigException {
+    assertEquals(Optional.empty(),
+        GatewayConfigParser.parse(new String[0], Map.of()).containers().hostWorkDir());
+    GatewayConfig nested = GatewayConfigParser.parse(
+        new String[] {"--host-work-dir", "/home/me/pyml-work"},
+        Map.of("PYML_GATEWAY_WORK_DIR", "/var/lib/pyml-gateway/work"));
+    assertEquals(Optional.of("/home/me/pyml-work"), nested.containers().hostWorkDir());
+    assertEquals(Optional.of(Path.of("/var/lib/pyml-gateway/work")), nested.workDir());
+
+    assertTrue(assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--host-work-dir", "/home/me/pyml-work"}, Map.of())).getMessage()
+        .contains("needs --work-dir"));
+  }
+
+  @Test
   void flagsInBothFormsAreRead() throws ConfigException {
     GatewayConfig config = GatewayConfigParser.parse(new String[] {
         "--host", "0.0.0.0", "--grpc-port=0",

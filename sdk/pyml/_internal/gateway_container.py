@@ -1,0 +1,199 @@
+"""Run the gateway as a container that starts model containers beside it (nested mode).
+
+The gateway container gets:
+
+- the Docker socket (host path ``/var/run/docker.sock`` unless told otherwise: Docker Desktop
+  serves the engine's socket at that path too) at the gateway's default ``--docker-host``;
+- a host folder as its work dir (bound at ``WORK_DIR``) and that folder's host path as
+  ``--host-work-dir``: the engine resolves bind sources on its own host, so the socket folder
+  of each model container is named by its host path, and the socket the model creates there
+  is in the gateway's work dir for it to connect to;
+- the registry, read-only, at ``REGISTRY_DIR``;
+- its ports published on the host's 127.0.0.1 only (0: Docker picks a free port);
+- the name ``pyml-gateway-<gateway id>`` and the label ``io.pyml.gateway-container=<id>``,
+  deliberately not ``io.pyml.gateway``: the gateway removes the containers carrying its own
+  id under that label, at start and at shutdown, and must not remove itself.
+
+`stop()` is ``docker stop``: SIGTERM to the JVM, whose shutdown hook stops and removes the
+model containers, then the gateway container is removed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyml._internal.gateway_process import PORT, READY_LINE, GatewayStartError
+from pyml_launcher.gateway_image import GATEWAY_REPOSITORY, PORTS, REGISTRY_DIR, WORK_DIR
+
+CONTAINER_LABEL = "io.pyml.gateway-container"
+DOCKER_SOCKET = "/var/run/docker.sock"
+DEFAULT_IMAGE = f"{GATEWAY_REPOSITORY}:latest"
+# docker stop's grace: the shutdown hook stops each model container (up to 5 s each).
+STOP_SECONDS = 30
+
+
+@dataclass
+class GatewayContainer:
+    """A running gateway container and its ports on the host's loopback, by protocol."""
+
+    container: Any
+    gateway_id: str
+    ports: dict[str, int]
+    work_dir: Path  # on the host, shared with the model containers
+    owns_work_dir: bool
+    final_log: str = ""  # its whole log, kept by stop() before the container is removed
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.ports['grpc']}"
+
+    @property
+    def name(self) -> str:
+        return str(self.container.name)
+
+    def logs(self) -> str:
+        return bytes(self.container.logs(stdout=True, stderr=True)).decode(errors="replace")
+
+    def stop(self, timeout: int = STOP_SECONDS) -> int:
+        """``docker stop`` (the gateway removes its model containers), then remove it."""
+        import docker.errors
+
+        try:
+            self.container.stop(timeout=timeout)
+            code = int(self.container.wait(timeout=timeout)["StatusCode"])
+            self.final_log = self.logs()
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            code = -1  # removed by someone else: nothing left to stop
+        if self.owns_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+        return code
+
+    def __enter__(self) -> GatewayContainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_gateway_container(
+    image: str = DEFAULT_IMAGE,
+    *,
+    registry_dir: Path,
+    gateway_id: str = "default",
+    work_dir: Path | None = None,
+    host_ports: dict[str, int] | None = None,
+    docker_socket: str = DOCKER_SOCKET,
+    extra_args: list[str] | None = None,
+    startup_timeout: float = 60.0,
+) -> GatewayContainer:
+    """Start the gateway image as ``pyml-gateway-<gateway_id>``; return once it serves.
+
+    `host_ports` maps protocols (``grpc``, ``thrift``, ``http``, ``oip``) to host ports, 0
+    or missing for any free one. Without `work_dir`, a fresh temporary folder is used and
+    removed by `stop()`.
+    """
+    from pyml_launcher.engine import docker_client
+
+    client = docker_client()
+    _check_image(client, image)
+    _remove_stopped_namesake(client, f"pyml-gateway-{gateway_id}")
+    registry_dir.mkdir(parents=True, exist_ok=True)
+    owns = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="pyml-gwc-")) if work_dir is None else work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    wanted = host_ports or {}
+    try:
+        container = client.containers.run(
+            image,
+            ["--gateway-id", gateway_id, "--host-work-dir", str(work), *(extra_args or [])],
+            name=f"pyml-gateway-{gateway_id}",
+            detach=True,
+            labels={CONTAINER_LABEL: gateway_id},
+            volumes={
+                docker_socket: {"bind": DOCKER_SOCKET, "mode": "rw"},
+                str(work): {"bind": WORK_DIR, "mode": "rw"},
+                str(registry_dir.resolve()): {"bind": REGISTRY_DIR, "mode": "ro"},
+            },
+            ports={
+                f"{port}/tcp": ("127.0.0.1", wanted.get(name) or None)
+                for name, port in PORTS.items()
+            },
+        )
+    except BaseException:
+        if owns:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    gateway = GatewayContainer(container, gateway_id, {}, work, owns)
+    try:
+        gateway.ports = _host_ports(container, _await_ready_line(container, startup_timeout))
+    except BaseException:
+        gateway.stop(timeout=5)
+        raise
+    return gateway
+
+
+def _check_image(client: Any, image: str) -> None:
+    import docker.errors
+
+    try:
+        client.api.inspect_image(image)
+    except docker.errors.ImageNotFound:
+        raise GatewayStartError(
+            f"gateway image {image} not found: build it with `pyml images gateway` "
+            "(or `make gateway-image`)"
+        ) from None
+
+
+def _remove_stopped_namesake(client: Any, name: str) -> None:
+    """A stopped container of the same gateway id (a crashed run) is removed; a running one
+    means that gateway is still up, and two gateways must never share an id."""
+    import docker.errors
+
+    try:
+        existing = client.containers.get(name)
+    except docker.errors.NotFound:
+        return
+    if existing.status == "running":
+        raise GatewayStartError(
+            f"container {name} is already running: stop it (`docker stop {name}`) or choose "
+            "another gateway id"
+        )
+    existing.remove(force=True)
+
+
+def _await_ready_line(container: Any, timeout: float) -> dict[str, int]:
+    """The ports of the gateway's ready line (inside its container), by protocol."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = bytes(container.logs(stdout=True, stderr=False)).decode(errors="replace")
+        found = READY_LINE.search(out)
+        if found:
+            return {name: int(number) for name, number in PORT.findall(found.group(1))}
+        container.reload()
+        if container.status in ("exited", "dead"):
+            break
+        time.sleep(0.1)
+    logs = bytes(container.logs(stdout=True, stderr=True)).decode(errors="replace")
+    tail = "\n".join(logs.splitlines()[-30:])
+    raise GatewayStartError(
+        f"gateway container {container.name} did not become ready "
+        f"(status {container.status}):\n{tail}"
+    )
+
+
+def _host_ports(container: Any, inside: dict[str, int]) -> dict[str, int]:
+    container.reload()
+    published = container.attrs["NetworkSettings"]["Ports"]
+    ports = {}
+    for name, port in inside.items():
+        bindings = published.get(f"{port}/tcp") or []
+        if not bindings:
+            raise GatewayStartError(f"the gateway's {name} port {port} is not published")
+        ports[name] = int(bindings[0]["HostPort"])
+    return ports

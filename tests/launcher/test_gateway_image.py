@@ -1,0 +1,37 @@
+"""The gateway image's Dockerfile (pure): cache-friendly order and the in-container defaults."""
+
+from __future__ import annotations
+
+from pyml_launcher.gateway_image import (
+    JAR,
+    JRE_PACKAGE,
+    REGISTRY_DIR,
+    WORK_DIR,
+    gateway_dockerfile_steps,
+    gateway_tag,
+)
+
+SHA = "0123456789ab" + "cd" * 26
+
+
+def test_the_jre_layer_comes_before_the_jar_so_a_new_jar_rebuilds_seconds() -> None:
+    steps = gateway_dockerfile_steps("pyml/base:bookworm-py3.11", SHA)
+    stages = [step.stage for step in steps]
+    assert stages[0] == "base" and steps[0].instruction == "FROM pyml/base:bookworm-py3.11"
+    assert stages.index("jre") < stages.index("settings") < stages.index("jar")
+    assert stages[-2:] == ["metadata", "metadata"]
+    jre = steps[stages.index("jre")].instruction
+    assert JRE_PACKAGE in jre and "rm -rf /var/lib/apt/lists/*" in jre
+
+
+def test_the_container_listens_everywhere_and_knows_its_mounts() -> None:
+    text = "\n".join(s.instruction for s in gateway_dockerfile_steps("base", SHA))
+    assert "PYML_GATEWAY_HOST=0.0.0.0" in text
+    assert f"PYML_GATEWAY_WORK_DIR={WORK_DIR}" in text
+    assert f"PYML_GATEWAY_REGISTRY_DIR={REGISTRY_DIR}" in text
+    assert f'"-jar", "{JAR}"]' in text
+    assert f'io.pyml.gateway.jar-sha256="{SHA}"' in text
+
+
+def test_the_tag_is_the_jars_hash() -> None:
+    assert gateway_tag(SHA) == "pyml/gateway:0123456789ab"
