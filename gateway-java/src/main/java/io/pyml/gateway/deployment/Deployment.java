@@ -19,6 +19,7 @@ import java.util.concurrent.CompletionException;
  * ready; calls go to the least-loaded ready replica.
  */
 public final class Deployment {
+  /** A drained channel's close: only a last health check of the supervisor may be on it. */
   private static final Duration GRACEFUL_CLOSE = Duration.ofSeconds(5);
 
   private final long id;
@@ -26,6 +27,7 @@ public final class Deployment {
   private final List<Replica> replicas;
   private final LeastLoaded router = new LeastLoaded();
   private final DeploymentLifecycle lifecycle;
+  private final CallsInFlight calls = new CallsInFlight();
 
   // Guarded by this.
   private PayloadKind kind = PayloadKind.UNSPECIFIED;
@@ -178,8 +180,42 @@ public final class Deployment {
     restarts++;
   }
 
-  /** The one path to a runtime's Predict for client requests: the least-loaded ready replica. */
-  public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
+  /**
+   * The one path to a runtime's Predict for client requests. Empty when this deployment takes
+   * no more calls: it was replaced or undeployed after the caller routed to it, and the caller
+   * routes again (its successor is live by then). A call taken here is drained, never cut, when
+   * the deployment is replaced or undeployed: {@link #release} waits for it.
+   */
+  public Optional<CompletableFuture<Payload>> predict(Payload payload, Duration timeout) {
+    synchronized (this) { // one step with markStopped(): a call is either taken or refused
+      DeploymentState state = lifecycle.state();
+      if (state == DeploymentState.STOPPED) {
+        return Optional.empty();
+      }
+      if (state != DeploymentState.READY) {
+        String reason = lifecycle.reason();
+        return Optional.of(CompletableFuture.failedFuture(new GatewayException(
+            ErrorKind.UNAVAILABLE, "model '" + name() + "' is not ready: " + state
+            + (reason.isEmpty() ? "" : " (" + reason + ")"))));
+      }
+      if (payload.kind() != kind) {
+        return Optional.of(CompletableFuture.failedFuture(new GatewayException(
+            ErrorKind.INVALID_INPUT, "model '" + name() + "' takes a " + kind
+            + " payload, got " + payload.kind())));
+      }
+      calls.enter(timeout);
+    }
+    CompletableFuture<Payload> answer;
+    try {
+      answer = toLeastLoaded(payload, timeout);
+    } catch (RuntimeException e) {
+      calls.exit();
+      throw e;
+    }
+    return Optional.of(answer.whenComplete((value, error) -> calls.exit()));
+  }
+
+  private CompletableFuture<Payload> toLeastLoaded(Payload payload, Duration timeout) {
     for (int attempt = 0; attempt < 2; attempt++) { // once more if the pick died meanwhile
       Optional<Replica> best = router.pick(replicas);
       if (best.isEmpty()) {
@@ -218,10 +254,18 @@ public final class Deployment {
   }
 
   /**
-   * Lets go of every runtime: closes the channels (letting in-flight calls finish when
-   * {@code graceful}, failing them at once otherwise) and stops them. Blocking; once.
+   * Lets go of every runtime and stops them. Blocking; once. {@code graceful} (replaced,
+   * undeployed; STOPPED already, so no call is taken any more): the calls it took finish first,
+   * each within its deadline. Otherwise (failed, gateway stopping) they fail at once.
    */
   void release(boolean graceful) {
+    if (graceful) {
+      try {
+        calls.awaitNone();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     List<Replica.Runtime> toStop = new ArrayList<>();
     synchronized (this) {
       if (released) {
