@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.StatusRuntimeException;
-import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
+import io.pyml.gateway.testing.TestConfigs;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.PredictResponse;
 import java.nio.file.Files;
@@ -46,9 +46,8 @@ class GatewaySwapTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gst-");
     Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
-        .withThriftPort(0).withOipPort(0)
-        .withWorkDir(work.resolve("w")).withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
+    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
+        .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
     client = new TestClient(gateway.grpcPort());
   }
 
