@@ -47,12 +47,16 @@ def _package_twice(home: Path, name: str) -> Iterator[tuple[ModelVersion, ModelV
 
 
 @pytest.fixture(scope="module")
-def cancer_versions(pyml_home: Path, cancer_home: Path) -> Iterator[tuple[ModelVersion, ...]]:
+def cancer_versions(
+    pyml_home: Path, cancer_home: Path
+) -> Iterator[tuple[ModelVersion, ModelVersion]]:
     yield from _package_twice(cancer_home, "cancer_swap")
 
 
 @pytest.fixture(scope="module")
-def faulty_versions(pyml_home: Path, faulty_home: Path) -> Iterator[tuple[ModelVersion, ...]]:
+def faulty_versions(
+    pyml_home: Path, faulty_home: Path
+) -> Iterator[tuple[ModelVersion, ModelVersion]]:
     yield from _package_twice(faulty_home, "faulty_swap")
 
 
@@ -111,19 +115,20 @@ class Load:
                 continue
             mine.append(Answer(started, time.monotonic(), response.model_version))
 
-    def count(self, version: int) -> int:
-        return sum(a.version == version for mine in self.answers for a in mine)
+    def fewest(self, version: int) -> int:
+        """The fewest answers from `version` any one client thread has had."""
+        return min(sum(a.version == version for a in mine) for mine in self.answers)
 
-    def await_answers(self, version: int, count: int, within: float = 60.0) -> None:
-        """Bounded wait until `count` answers came from `version` (or the threads ended)."""
+    def await_each(self, version: int, count: int, within: float = 60.0) -> None:
+        """Bounded wait until every client thread had `count` answers from `version`."""
         deadline = time.monotonic() + within
         while (
-            self.count(version) < count
+            self.fewest(version) < count
             and time.monotonic() < deadline
-            and any(t.is_alive() for t in self._threads)
+            and all(t.is_alive() for t in self._threads)
         ):
             time.sleep(0.05)
-        assert self.count(version) >= count, (version, self.count(version), self.errors[:5])
+        assert self.fewest(version) >= count, (version, self.fewest(version), self.errors[:5])
 
 
 def test_a_new_version_takes_over_under_load_with_no_failed_request(
@@ -141,9 +146,9 @@ def test_a_new_version_takes_over_under_load_with_no_failed_request(
     assert len(labelled(gateway_id, name, 1)) == 1
 
     with Load(gateway_client, name, encode_payload("dataframe", cancer_rows.head(3))) as load:
-        load.await_answers(version=1, count=20)
+        load.await_each(version=1, count=10)
         info = gateway_client.deploy(v2)  # returns once version 2 is READY
-        load.await_answers(version=2, count=50)
+        load.await_each(version=2, count=25)
 
     assert (info.state, info.model_version) == ("READY", 2)
     assert load.errors == [], f"{len(load.errors)} requests failed during the swap"
