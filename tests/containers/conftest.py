@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,11 +42,15 @@ def packaged_faulty(pyml_home: Path, faulty_home: Path) -> Iterator[ModelVersion
         docker.from_env().images.remove(tag, force=True, noprune=False)
 
 
-def labelled(gateway_id: str, model: str | None = None) -> list[docker.models.containers.Container]:
-    """This suite's gateway's containers (of one model)."""
+def labelled(
+    gateway_id: str, model: str | None = None, version: int | None = None
+) -> list[docker.models.containers.Container]:
+    """This suite's gateway's containers (of one model, of one of its versions)."""
     labels = [f"{GATEWAY_LABEL}={gateway_id}"]
     if model is not None:
         labels.append(f"io.pyml.model.name={model}")
+    if version is not None:
+        labels.append(f"io.pyml.model.version={version}")
     return list(docker.from_env().containers.list(all=True, filters={"label": labels}))
 
 
@@ -150,10 +155,27 @@ def faulty(
     await_gone(gateway_id, packaged_faulty.name)
 
 
-def await_gone(gateway_id: str, model: str, within: float = 30.0) -> None:
-    """Undeploy removes containers in the background: bounded wait until none is left."""
+def await_gone(
+    gateway_id: str, model: str, within: float = 30.0, version: int | None = None
+) -> None:
+    """Undeploy (or a replacement) removes containers in the background: bounded wait until
+    none of the model (version) is left."""
     deadline = time.monotonic() + within
-    while labelled(gateway_id, model):
+    while labelled(gateway_id, model, version):
         if time.monotonic() > deadline:
-            raise AssertionError(f"containers of {model} still exist {within} s after undeploy")
+            which = model if version is None else f"{model}:{version}"
+            raise AssertionError(f"containers of {which} still exist {within} s after it ended")
         time.sleep(0.1)
+
+
+def metric_samples(gateway: GatewayProcess) -> dict[str, float]:
+    """The gateway's /metrics as {'name{labels}': value}."""
+    url = f"http://127.0.0.1:{gateway.http_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from pyml.client import Client, DeploymentInfo, RemoteError
 from pyml.model import Model
 from pyml.version import ModelVersion
 from pyml_runtime.validation import load_validation
-from tests.containers.conftest import await_gone, labelled
+from tests.containers.conftest import await_gone, labelled, metric_samples
 from tests.polling import await_deployment
 
 MiB = 1024 * 1024
@@ -216,15 +215,7 @@ def test_docker_unreachable_is_a_clear_error_with_no_half_state(
 def test_prometheus_metrics_count_the_faults_by_outcome(
     container_gateway: GatewayProcess, serving: Client
 ) -> None:
-    url = f"http://127.0.0.1:{container_gateway.http_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200
-        text = response.read().decode()
-    samples = {
-        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line and not line.startswith("#")
-    }
+    samples = metric_samples(container_gateway)
     assert samples['pyml_predict_requests_total{model="breast_cancer_lr",outcome="OK"}'] > 0
     assert samples['pyml_predict_requests_total{model="faulty",outcome="UNAVAILABLE"}'] >= 3
     assert samples['pyml_predict_requests_total{model="faulty",outcome="DEADLINE_EXCEEDED"}'] >= 1

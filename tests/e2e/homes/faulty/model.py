@@ -1,7 +1,9 @@
 """A model that misbehaves on purpose, on chosen inputs (end-to-end fault tests).
 
 x == 13 raises; x == -1 exits the runtime mid-request; x == -2 sleeps 4 s (past a short
-deadline); x == -3 allocates 1 GiB (past a small container memory limit).
+deadline); x == -3 allocates 1 GiB (past a small container memory limit); x == -4 holds the
+call until a file `release` appears in the runtime's socket folder (at most 60 s): a test
+decides when an in-flight call ends, without guessing durations.
 """
 
 import os
@@ -12,6 +14,9 @@ import pandas as pd
 from pyml import DataFrameModel
 
 SLEEP_SECONDS = 4.0
+HOLD_SECONDS = 60.0
+# The socket folder is the one place a container shares with the host (a bind mount).
+RELEASE_FILE = "/run/pyml/release"
 
 
 class Faulty(DataFrameModel):
@@ -25,6 +30,10 @@ class Faulty(DataFrameModel):
             os._exit(3)  # the runtime process dies mid-request
         if (df["x"] == -2).any():
             time.sleep(SLEEP_SECONDS)
+        if (df["x"] == -4).any():
+            deadline = time.monotonic() + HOLD_SECONDS
+            while not os.path.exists(RELEASE_FILE) and time.monotonic() < deadline:
+                time.sleep(0.05)
         if (df["x"] == -3).any():
             hog = "x" * (1 << 30)  # every page written: the memory limit is really hit
             return pd.DataFrame({"y": df["x"] * len(hog)})

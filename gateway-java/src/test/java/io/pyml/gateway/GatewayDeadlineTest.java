@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeRuntime;
 import io.pyml.gateway.testing.TestClient;
+import io.pyml.gateway.testing.TestConfigs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,9 +32,8 @@ class GatewayDeadlineTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gdt-");
     Path home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
-        .withThriftPort(0).withOipPort(0)
-        .withWorkDir(work.resolve("w")).withDefaultDeadline(Duration.ofMillis(1500)), LAUNCHER);
+    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
+        .withDefaultDeadline(Duration.ofMillis(1500)), LAUNCHER);
     client = new TestClient(gateway.grpcPort());
     client.deploy("slow", 1, home);
     client.deploy("slow2", 1, home);

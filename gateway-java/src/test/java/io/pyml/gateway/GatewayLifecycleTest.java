@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
+import io.pyml.gateway.testing.TestConfigs;
 import io.pyml.proto.v1.Deployment;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.PredictResponse;
@@ -47,9 +47,8 @@ class GatewayLifecycleTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-glt-");
     home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
-        .withThriftPort(0).withOipPort(0)
-        .withWorkDir(work.resolve("w")).withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
+    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
+        .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
     client = new TestClient(gateway.grpcPort());
     assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.deploy("steady", 1, home).getState());
   }

@@ -19,6 +19,7 @@ import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
+import io.pyml.gateway.testing.TestConfigs;
 import io.pyml.proto.v1.Deployment;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.ListDeploymentsRequest;
@@ -57,9 +58,8 @@ class GatewayWiringTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gwt-");
     home = Files.createDirectories(work.resolve("home"));
-    GatewayConfig config = GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0)
-        .withThriftPort(0).withOipPort(0)
-        .withWorkDir(work.resolve("w")).withMaxPayloadBytes(LIMIT).withDeployTimeout(Duration.ofSeconds(30));
+    GatewayConfig config = TestConfigs.ephemeral(work.resolve("w"))
+        .withMaxPayloadBytes(LIMIT).withDeployTimeout(Duration.ofSeconds(30));
     gateway = Gateway.start(config, LAUNCHER);
     client = new TestClient(gateway.grpcPort());
     assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.deploy("steady", 1, home).getState());

@@ -6,36 +6,31 @@ import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.logging.Logger;
 
 /**
- * One deployment of a model version: its state, why it failed or left READY, and its replicas.
- * Thread-safe: supervisors (one per replica), undeploy and predictions all touch it at once.
- * READY while at least one replica is ready; calls go to the least-loaded ready replica.
+ * One deployment of a model version: its replicas, the routing of calls among them, and its
+ * lifecycle (state, reason: {@link DeploymentLifecycle}). Thread-safe: supervisors (one per
+ * replica), undeploy and predictions all touch it at once. READY while at least one replica is
+ * ready; calls go to the least-loaded ready replica.
  */
 public final class Deployment {
-  private static final Logger LOG = Logger.getLogger(Deployment.class.getName());
+  /** A drained channel's close: only a last health check of the supervisor may be on it. */
   private static final Duration GRACEFUL_CLOSE = Duration.ofSeconds(5);
 
   private final long id;
   private final DeploySpec spec;
   private final List<Replica> replicas;
-  private final CompletableFuture<DeploymentView> settled = new CompletableFuture<>();
   private final LeastLoaded router = new LeastLoaded();
+  private final DeploymentLifecycle lifecycle;
+  private final CallsInFlight calls = new CallsInFlight();
 
   // Guarded by this.
-  private DeploymentState state = DeploymentState.PENDING;
-  private String reason = "";
-  private List<String> lastLogLines = List.of();
   private PayloadKind kind = PayloadKind.UNSPECIFIED;
-  private Instant stateChangedAt = Instant.now();
-  private Instant readySince;
   private long restarts;
   private RuntimeMetadata metadata;
   private boolean released;
@@ -48,6 +43,7 @@ public final class Deployment {
       slots.add(new Replica(i));
     }
     this.replicas = List.copyOf(slots);
+    this.lifecycle = new DeploymentLifecycle(this, spec.name(), spec.version(), id, this::view);
   }
 
   /** Unique within this gateway; names the runtimes' socket folders. */
@@ -71,12 +67,12 @@ public final class Deployment {
     return replicas;
   }
 
-  public synchronized DeploymentState state() {
-    return state;
+  public DeploymentState state() {
+    return lifecycle.state();
   }
 
-  public synchronized String reason() {
-    return reason;
+  public String reason() {
+    return lifecycle.reason();
   }
 
   public synchronized PayloadKind kind() {
@@ -84,15 +80,15 @@ public final class Deployment {
   }
 
   /** True once the deployment has been READY: failures after that restart, before it fail. */
-  public synchronized boolean wasReady() {
-    return readySince != null;
+  public boolean wasReady() {
+    return lifecycle.wasReady();
   }
 
   public synchronized DeploymentView view() {
     int ready = (int) replicas.stream().filter(Replica::isReady).count();
-    return new DeploymentView(spec.name(), spec.version(), state, reason, lastLogLines, kind,
-        spec.homePath(), stateChangedAt, replicas.size(), ready, restarts, spec.image(),
-        Optional.ofNullable(readySince));
+    return new DeploymentView(spec.name(), spec.version(), lifecycle.state(), lifecycle.reason(),
+        lifecycle.lastLogLines(), kind, spec.homePath(), lifecycle.stateChangedAt(),
+        replicas.size(), ready, restarts, spec.image(), lifecycle.readySince());
   }
 
   /**
@@ -100,32 +96,17 @@ public final class Deployment {
    * state reached. Every move to FAILED or STOPPED is followed by {@link #release}.
    */
   public CompletableFuture<DeploymentView> settled() {
-    return settled;
+    return lifecycle.settled();
   }
 
   /** A lifecycle step; throws IllegalStateException when the move is not allowed. */
   void advance(DeploymentState next) {
-    Moved moved;
-    synchronized (this) {
-      moved = transition(next, "", List.of());
-    }
-    if (moved == null) {
-      throw new IllegalStateException("model '" + name() + "' cannot move from " + state()
-          + " to " + next);
-    }
-    announce(moved);
+    lifecycle.advance(next);
   }
 
-  /**
-   * The first start's progress: moves forward step by step up to {@code target} (several
-   * replicas start at once; the furthest one drives the state). No-op once READY was reached.
-   */
+  /** See {@link DeploymentLifecycle#reach}. */
   void reach(DeploymentState target) {
-    List<Moved> moves = new ArrayList<>();
-    synchronized (this) {
-      stepUpTo(target, moves);
-    }
-    moves.forEach(this::announce);
+    lifecycle.reach(target);
   }
 
   /**
@@ -133,12 +114,12 @@ public final class Deployment {
    * A true answer obliges the caller to {@link #release} it.
    */
   boolean fail(String why, List<String> logLines) {
-    return apply(DeploymentState.FAILED, why, logLines);
+    return lifecycle.end(DeploymentState.FAILED, why, logLines);
   }
 
   /** Marks the deployment STOPPED (undeployed or replaced); false when already STOPPED. */
   boolean markStopped() {
-    return apply(DeploymentState.STOPPED, null, null);
+    return lifecycle.end(DeploymentState.STOPPED, null, null);
   }
 
   synchronized void setKind(PayloadKind payloadKind) {
@@ -156,7 +137,7 @@ public final class Deployment {
 
   /** Hands a started runtime to its replica; false when the deployment ended meanwhile. */
   synchronized boolean attach(Replica replica, Replica.Runtime runtime) {
-    if (released || state.isTerminal()) {
+    if (released || lifecycle.state().isTerminal()) {
       return false;
     }
     replica.attach(runtime);
@@ -165,23 +146,15 @@ public final class Deployment {
 
   /** The replica passed validation: it takes calls, and the deployment is (again) READY. */
   void replicaReady(Replica replica) {
-    List<Moved> moves = new ArrayList<>();
+    List<DeploymentLifecycle.Moved> moves;
     synchronized (this) {
-      if (state.isTerminal()) {
+      if (lifecycle.state().isTerminal()) {
         return;
       }
       replica.markReady();
-      if (readySince == null) {
-        stepUpTo(DeploymentState.READY, moves);
-      } else if (state == DeploymentState.STARTING) {
-        // The reason it left READY stays (with restarts > 0) so the operator sees why.
-        Moved moved = transition(DeploymentState.READY, null, null);
-        if (moved != null) {
-          moves.add(moved);
-        }
-      }
+      moves = lifecycle.replicaReady();
     }
-    moves.forEach(this::announce);
+    lifecycle.announce(moves);
   }
 
   /**
@@ -191,23 +164,14 @@ public final class Deployment {
    */
   Optional<Replica.Runtime> replicaDown(Replica replica, String why, List<String> logLines) {
     Optional<Replica.Runtime> old;
-    Moved moved = null;
+    List<DeploymentLifecycle.Moved> moves;
     synchronized (this) {
       old = replica.detach();
-      if (!state.isTerminal()) {
-        if (!logLines.isEmpty()) {
-          lastLogLines = List.copyOf(logLines);
-        }
-        boolean anyReady = replicas.stream().anyMatch(Replica::isReady);
-        if (state == DeploymentState.READY && !anyReady) {
-          moved = transition(DeploymentState.STARTING, "replica " + replica.index() + ": " + why
-              + "; restarting", logLines);
-        }
-      }
+      boolean anyReady = replicas.stream().anyMatch(Replica::isReady);
+      moves = lifecycle.replicaDown("replica " + replica.index() + ": " + why + "; restarting",
+          logLines, anyReady);
     }
-    if (moved != null) {
-      announce(moved);
-    }
+    lifecycle.announce(moves);
     old.ifPresent(runtime -> runtime.client().closeNow());
     return old;
   }
@@ -216,8 +180,42 @@ public final class Deployment {
     restarts++;
   }
 
-  /** The one path to a runtime's Predict for client requests: the least-loaded ready replica. */
-  public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
+  /**
+   * The one path to a runtime's Predict for client requests. Empty when this deployment takes
+   * no more calls: it was replaced or undeployed after the caller routed to it, and the caller
+   * routes again (its successor is live by then). A call taken here is drained, never cut, when
+   * the deployment is replaced or undeployed: {@link #release} waits for it.
+   */
+  public Optional<CompletableFuture<Payload>> predict(Payload payload, Duration timeout) {
+    synchronized (this) { // one step with markStopped(): a call is either taken or refused
+      DeploymentState state = lifecycle.state();
+      if (state == DeploymentState.STOPPED) {
+        return Optional.empty();
+      }
+      if (state != DeploymentState.READY) {
+        String reason = lifecycle.reason();
+        return Optional.of(CompletableFuture.failedFuture(new GatewayException(
+            ErrorKind.UNAVAILABLE, "model '" + name() + "' is not ready: " + state
+            + (reason.isEmpty() ? "" : " (" + reason + ")"))));
+      }
+      if (payload.kind() != kind) {
+        return Optional.of(CompletableFuture.failedFuture(new GatewayException(
+            ErrorKind.INVALID_INPUT, "model '" + name() + "' takes a " + kind
+            + " payload, got " + payload.kind())));
+      }
+      calls.enter(timeout);
+    }
+    CompletableFuture<Payload> answer;
+    try {
+      answer = toLeastLoaded(payload, timeout);
+    } catch (RuntimeException e) {
+      calls.exit();
+      throw e;
+    }
+    return Optional.of(answer.whenComplete((value, error) -> calls.exit()));
+  }
+
+  private CompletableFuture<Payload> toLeastLoaded(Payload payload, Duration timeout) {
     for (int attempt = 0; attempt < 2; attempt++) { // once more if the pick died meanwhile
       Optional<Replica> best = router.pick(replicas);
       if (best.isEmpty()) {
@@ -256,10 +254,18 @@ public final class Deployment {
   }
 
   /**
-   * Lets go of every runtime: closes the channels (letting in-flight calls finish when
-   * {@code graceful}, failing them at once otherwise) and stops them. Blocking; once.
+   * Lets go of every runtime and stops them. Blocking; once. {@code graceful} (replaced,
+   * undeployed; STOPPED already, so no call is taken any more): the calls it took finish first,
+   * each within its deadline. Otherwise (failed, gateway stopping) they fail at once.
    */
   void release(boolean graceful) {
+    if (graceful) {
+      try {
+        calls.awaitNone();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     List<Replica.Runtime> toStop = new ArrayList<>();
     synchronized (this) {
       if (released) {
@@ -283,7 +289,7 @@ public final class Deployment {
       runtime.sidecar().stop();
     }
     // Only now: whoever waits for a FAILED or STOPPED deployment finds its runtimes gone.
-    settled.complete(view());
+    lifecycle.settle(view());
   }
 
   synchronized boolean isReleased() {
@@ -295,68 +301,6 @@ public final class Deployment {
       runtime.client().awaitClosed(GRACEFUL_CLOSE);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  private record Moved(DeploymentState from, DeploymentView view) {}
-
-  private boolean apply(DeploymentState next, String why, List<String> logLines) {
-    Moved moved;
-    synchronized (this) {
-      moved = transition(next, why, logLines);
-    }
-    if (moved == null) {
-      return false;
-    }
-    announce(moved);
-    return true;
-  }
-
-  /** Guarded by this. */
-  private void stepUpTo(DeploymentState target, List<Moved> moves) {
-    while (readySince == null && !state.isTerminal() && state.ordinal() < target.ordinal()) {
-      Moved moved = transition(DeploymentState.values()[state.ordinal() + 1], "", List.of());
-      if (moved == null) {
-        return;
-      }
-      moves.add(moved);
-    }
-  }
-
-  /**
-   * Guarded by this; null when the move is not allowed. why/logLines null: keep the current
-   * ones (a stop keeps the reason of an earlier failure).
-   */
-  private Moved transition(DeploymentState next, String why, List<String> logLines) {
-    if (!state.canMoveTo(next)) {
-      return null;
-    }
-    DeploymentState previous = state;
-    state = next;
-    stateChangedAt = Instant.now();
-    if (next == DeploymentState.READY && readySince == null) {
-      readySince = stateChangedAt;
-    }
-    if (why != null) {
-      reason = why;
-    }
-    if (logLines != null) {
-      lastLogLines = List.copyOf(logLines);
-    }
-    return new Moved(previous, view());
-  }
-
-  /**
-   * Logs a move and settles on READY. Never under this lock: settling runs listeners (the
-   * manager's routing switch takes its own lock, which in turn reads deployments' states).
-   */
-  private void announce(Moved moved) {
-    DeploymentView view = moved.view();
-    LOG.info(String.format("model '%s' version %d (deployment #%d): %s -> %s%s", name(),
-        version(), id, moved.from(), view.state(),
-        view.reason().isEmpty() ? "" : ": " + view.reason()));
-    if (view.state() == DeploymentState.READY) {
-      settled.complete(view); // FAILED and STOPPED settle in release(), once cleaned up
     }
   }
 }

@@ -2,12 +2,12 @@ package io.pyml.gateway.dispatch;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
-import io.pyml.gateway.core.PayloadKind;
+import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeploymentManager;
-import io.pyml.gateway.deployment.DeploymentState;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
@@ -18,6 +18,12 @@ import java.util.concurrent.CompletableFuture;
  * are the same whatever the protocol.
  */
 public final class Dispatcher {
+  /**
+   * A deployment replaced or undeployed between routing and the call refuses the call, and it
+   * is routed again: its successor is live by then. More than one swap in that instant is rare.
+   */
+  private static final int ROUTE_ATTEMPTS = 3;
+
   private final DeploymentManager deployments;
   private final int maxPayloadBytes;
   private final Duration defaultDeadline;
@@ -39,17 +45,27 @@ public final class Dispatcher {
 
   private CompletableFuture<PredictResult> route(PredictCall call) {
     try {
-      Deployment deployment = check(call);
+      check(call);
       String requestId = call.requestId().isEmpty() ? UUID.randomUUID().toString()
           : call.requestId();
-      return deployment.predict(call.payload(), timeout(call)).thenApply(output ->
-          new PredictResult(deployment.name(), deployment.version(), output, requestId));
+      for (int attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
+        Deployment deployment = live(call);
+        Optional<CompletableFuture<Payload>> answer =
+            deployment.predict(call.payload(), timeout(call));
+        if (answer.isPresent()) {
+          return answer.get().thenApply(output ->
+              new PredictResult(deployment.name(), deployment.version(), output, requestId));
+        }
+      }
+      throw new GatewayException(ErrorKind.UNAVAILABLE, "model '" + call.modelName()
+          + "' was replaced " + ROUTE_ATTEMPTS + " times while this request was routed");
     } catch (GatewayException e) {
       return CompletableFuture.failedFuture(e);
     }
   }
 
-  private Deployment check(PredictCall call) {
+  /** What is wrong with the request whatever is deployed. */
+  private void check(PredictCall call) {
     String name = call.modelName();
     if (name.isEmpty()) {
       throw new GatewayException(ErrorKind.INVALID_INPUT, "model_name is empty");
@@ -63,23 +79,17 @@ public final class Dispatcher {
       throw new GatewayException(ErrorKind.RESOURCE_EXHAUSTED, "payload of " + size
           + " bytes is over the gateway's limit of " + maxPayloadBytes + " bytes");
     }
+  }
+
+  /** The live deployment, if it is the version asked for; it checks the rest itself. */
+  private Deployment live(PredictCall call) {
+    String name = call.modelName();
     Deployment deployment = deployments.route(name).orElseThrow(() ->
         new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' is not deployed"));
     if (call.version().isPresent() && call.version().getAsLong() != deployment.version()) {
       throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' version "
           + call.version().getAsLong() + " is not deployed (live version: "
           + deployment.version() + ")");
-    }
-    DeploymentState state = deployment.state();
-    if (state != DeploymentState.READY) {
-      String reason = deployment.reason();
-      throw new GatewayException(ErrorKind.UNAVAILABLE, "model '" + name + "' is not ready: "
-          + state + (reason.isEmpty() ? "" : " (" + reason + ")"));
-    }
-    PayloadKind expected = deployment.kind();
-    if (call.payload().kind() != expected) {
-      throw new GatewayException(ErrorKind.INVALID_INPUT, "model '" + name + "' takes a "
-          + expected + " payload, got " + call.payload().kind());
     }
     return deployment;
   }

@@ -9,11 +9,20 @@ import static io.pyml.gateway.deployment.DeploymentState.STOPPED;
 import static io.pyml.gateway.deployment.DeploymentState.VALIDATING;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.Payload;
+import io.pyml.gateway.core.PayloadKind;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 
 class DeploymentStateTest {
@@ -83,5 +92,21 @@ class DeploymentStateTest {
     assertEquals(STOPPED, deployment.state());
     assertEquals("runtime process exited with code 1", deployment.reason(), "reason kept");
     assertFalse(deployment.markStopped());
+  }
+
+  @Test
+  void aStoppedDeploymentTakesNoCallSoTheCallerRoutesAgain() {
+    Deployment deployment = new Deployment(1, new DeploySpec("m", 1, Path.of("/tmp")));
+    Payload payload = new Payload(PayloadKind.DATAFRAME, ByteString.copyFromUtf8("x"));
+    CompletableFuture<Payload> early =
+        deployment.predict(payload, Duration.ofSeconds(1)).orElseThrow();
+    CompletionException refused = assertThrows(CompletionException.class, early::join);
+    GatewayException why = assertInstanceOf(GatewayException.class, refused.getCause());
+    assertEquals(ErrorKind.UNAVAILABLE, why.kind());
+    assertEquals("model 'm' is not ready: PENDING", why.getMessage());
+
+    assertTrue(deployment.markStopped());
+    assertTrue(deployment.predict(payload, Duration.ofSeconds(1)).isEmpty(),
+        "replaced or undeployed since routed: refused before anything is sent");
   }
 }

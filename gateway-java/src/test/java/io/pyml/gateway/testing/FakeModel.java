@@ -5,13 +5,15 @@ import java.time.Duration;
 
 /**
  * How a {@link FakeRuntime} behaves. Predict answers with the input bytes reversed, except for
- * a few magic inputs: "hang" never answers, "boom" raises like a model, "badcol" is refused as
- * bad input. Validation passes only when the output is the reversed validation input.
+ * a few magic inputs: "hang" never answers, "hold" answers once the test releases it, "boom"
+ * raises like a model, "badcol" is refused as bad input. Validation passes only when the
+ * output is the reversed validation input.
  */
 public record FakeModel(PayloadKind kind, Duration loadTime, boolean passValidation,
     boolean exitOnLoad) {
 
   public static final String HANG = "hang";
+  public static final String HOLD = "hold";
   public static final String BOOM = "boom";
   public static final String BAD_COLUMN = "badcol";
   public static final String VALIDATION_INPUT = "validation rows";

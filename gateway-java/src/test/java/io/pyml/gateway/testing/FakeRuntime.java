@@ -24,6 +24,7 @@ import io.pyml.proto.v1.ValidationReport;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -49,6 +50,9 @@ public final class FakeRuntime implements AutoCloseable {
   /** Signals each "hang" call's arrival; and each one's cancellation below. */
   public final CountDownLatch hangStarted = new CountDownLatch(1);
   public final CountDownLatch hangCancelled = new CountDownLatch(1);
+  /** Signals the "hold" call's arrival; completing {@code release} answers it. */
+  public final CountDownLatch holdStarted = new CountDownLatch(1);
+  public final CompletableFuture<Void> release = new CompletableFuture<>();
 
   public FakeRuntime(String name, FakeModel model, Path socket) {
     this.name = name;
@@ -109,6 +113,15 @@ public final class FakeRuntime implements AutoCloseable {
         ((ServerCallStreamObserver<Payload>) response).setOnCancelHandler(hangCancelled::countDown);
         hangStarted.countDown();
         return; // never answers
+      }
+      if (text.equals(FakeModel.HOLD)) {
+        holdStarted.countDown();
+        release.thenRun(() -> {
+          response.onNext(Payload.newBuilder().setKind(request.getKind())
+              .setArrowIpc(reversed(request.getArrowIpc())).build());
+          response.onCompleted();
+        });
+        return;
       }
       if (text.equals(FakeModel.BOOM)) {
         Metadata trailers = new Metadata();

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pyml.gateway.Gateway;
-import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.TestClient;
+import io.pyml.gateway.testing.TestConfigs;
 import io.pyml.thrift.v1.ErrorCode;
 import io.pyml.thrift.v1.ModelInfo;
 import io.pyml.thrift.v1.ModelState;
@@ -56,8 +56,8 @@ class ThriftFrontEndTest {
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-thr-");
     Path home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(GatewayConfig.defaults().withGrpcPort(0).withThriftPort(0).withOipPort(0)
-        .withWorkDir(work.resolve("w")).withMaxPayloadBytes(LIMIT)
+    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
+        .withMaxPayloadBytes(LIMIT)
         .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
     try (TestClient grpc = new TestClient(gateway.grpcPort())) {
       grpc.deploy("steady", 3, home);

@@ -1,0 +1,43 @@
+package io.pyml.gateway.deployment;
+
+import java.time.Duration;
+
+/**
+ * The client calls a deployment took and has not answered yet, and when the last of them must
+ * end. A deployment that is replaced or undeployed waits on this before it closes its runtimes,
+ * so a call it took is never cut (the drain). The wait is bounded by the calls' own deadlines,
+ * which the channel enforces: no separate drain timeout to tune.
+ */
+final class CallsInFlight {
+  /** Past the last deadline, the channel has failed the call: this is only a safety margin. */
+  private static final long SLACK_NANOS = Duration.ofSeconds(1).toNanos();
+
+  // Guarded by this.
+  private int count;
+  private long lastDeadlineNanos = System.nanoTime();
+
+  synchronized void enter(Duration timeout) {
+    count++;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    if (deadline - lastDeadlineNanos > 0) {
+      lastDeadlineNanos = deadline;
+    }
+  }
+
+  synchronized void exit() {
+    count--;
+    if (count == 0) {
+      notifyAll();
+    }
+  }
+
+  /** Blocks until no call is in flight, or the last one's deadline has passed. */
+  synchronized void awaitNone() throws InterruptedException {
+    long until = lastDeadlineNanos + SLACK_NANOS;
+    long left = until - System.nanoTime();
+    while (count > 0 && left > 0) {
+      wait(Math.max(1, left / 1_000_000));
+      left = until - System.nanoTime();
+    }
+  }
+}
