@@ -230,8 +230,11 @@ class Client:
             wait=True,
         )
 
-    def undeploy(self, name: str) -> None:
-        self._call(self._admin.Undeploy, admin_pb2.UndeployRequest(model_name=name), None)
+    def undeploy(self, name: str, timeout: float = 60.0) -> None:
+        """Stop serving `name`. The gateway first lets calls in flight finish (each within
+        its own deadline, 30 s by default), so this waits longer than a predict may."""
+        request = admin_pb2.UndeployRequest(model_name=name)
+        self._call(self._admin.Undeploy, request, timeout)
 
     def deployment(self, name: str) -> DeploymentInfo:
         request = admin_pb2.GetDeploymentRequest(model_name=name)
