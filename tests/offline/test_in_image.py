@@ -64,11 +64,13 @@ def offline_home(request: pytest.FixtureRequest) -> Iterator[Path]:
     # minute) are keyed by the JDK's digest and pyspark's version and made atomically: made
     # once in pytest's cache folder and shared by later sessions. The rest of the home
     # (registry, wheels, warehouse) stays this module's own.
-    shared = request.config.cache.mkdir("pyml-offline-cache")
-    (home / "cache").mkdir()
-    for part in ("jre", "spark"):
-        (shared / part).mkdir(exist_ok=True)
-        (home / "cache" / part).symlink_to(shared / part, target_is_directory=True)
+    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    if cache is not None:
+        shared = cache.mkdir("pyml-offline-cache")
+        (home / "cache").mkdir()
+        for part in ("jre", "spark"):
+            (shared / part).mkdir(exist_ok=True)
+            (home / "cache" / part).symlink_to(shared / part, target_is_directory=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYML_HOME", str(home))
         # Its own registry numbers versions from 1 again: its own image namespace too, or its
