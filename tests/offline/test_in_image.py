@@ -101,9 +101,14 @@ def version(offline_home: Path, cancer_home: Path) -> Iterator[ModelVersion]:
     yield packaged
     import docker
 
+    # Leftovers only (the runner removes its containers), and only this module's: the label
+    # names the version, and every session's own registry numbers versions from 1, so a
+    # concurrent session's job has the same label. Its warehouse mount is ours alone.
+    home = f"{offline_home.resolve()}/"
     client = docker.from_env()
     for container in client.containers.list(all=True, filters={"label": runner.OFFLINE_LABEL}):
-        if container.labels.get(runner.OFFLINE_LABEL) == packaged.ref:
+        mounts = container.attrs.get("Mounts", [])
+        if any(str(mount.get("Source", "")).startswith(home) for mount in mounts):
             container.remove(force=True)
     client.images.remove(str(packaged.image["tag"]), force=True)
 
