@@ -11,7 +11,8 @@ MVN := mvn -B --no-transfer-progress
 .PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip
 
 help:
-	@echo "make demo     train the example, start the gateway, deploy, predict (sets everything up)"
+	@echo "make demo     train the example, start the gateway, deploy, predict, then offline (Spark)"
+	@echo "              into a Hive table and a parity check with the gateway (sets everything up)"
 	@echo "make test     the whole suite: lint, Java tests, Python unit and end-to-end tests"
 	@echo "make gateway  run the gateway in the foreground on port 7070 (on the host: java -jar)"
 	@echo "make gateway-image      build the gateway's container image (pyml/gateway:latest)"

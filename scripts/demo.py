@@ -1,22 +1,35 @@
 """`make demo`: train the examples, validate, package, start the gateway, deploy the packaged
-version as a container (and the tensor example as a process), predict over gRPC."""
+version as a container (and the tensor example as a process), predict over gRPC; then the
+offline part: the example's source table `cancer.cells`, Spark batch predictions in the same
+image into `cancer.predictions`, and a parity check against the gateway, which stays up for it.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 from sklearn.datasets import load_breast_cancer
 
 import pyml
 from pyml._internal.gateway_process import start_gateway
+from pyml.version import ModelVersion
+from pyml_offline.spec import WriteMode
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SOURCE, DEST, KEY = "cancer.cells", "cancer.predictions", "id"
+# Runs this file's host-side Spark steps in a child process (see `warehouse_step`).
+WAREHOUSE_STEP = "--warehouse-step"
 console = Console()
 
 
@@ -59,9 +72,11 @@ def main() -> None:
             elapsed = time.monotonic() - started
             console.print(f"[green]✓[/green] {info.model_name} {info.state} in {elapsed:.1f} s")
             predict(client)
+            # The gateway stays up: the parity check predicts the offline rows through it.
+            offline(version, client)
     finally:
         gateway.stop()
-    console.print("[bold green]demo finished[/bold green]: gateway, container and runtime stopped")
+    console.print("[bold green]demo finished[/bold green]: gateway, containers and runtime stopped")
 
 
 def predict(client: pyml.Client) -> None:
@@ -82,5 +97,124 @@ def predict(client: pyml.Client) -> None:
     console.print("labels:", tensors["label"], " rows (a 0-d tensor):", tensors["rows"])
 
 
+def offline(version: ModelVersion, client: pyml.Client) -> None:
+    step(f"6. The offline source table: {SOURCE} from the bundled dataset")
+    with tempfile.TemporaryDirectory(prefix="pyml-demo-") as scratch:
+        # The helper behind `pyml offline-sample-table`, run by the host's pyspark.
+        with console.status(f"creating {SOURCE} with the host's pyspark"):
+            done = run_warehouse_step("prepare", Path(scratch))
+        prepared = json.loads((done / "prepare.json").read_text())
+    console.print(f"[green]✓[/green] {SOURCE}: {prepared['rows']} rows in $PYML_HOME/warehouse")
+    # The default mode refuses an existing table; a rerun of the demo replaces its own.
+    mode: WriteMode = "overwrite" if prepared["dest_exists"] else "error"
+    if prepared["dest_exists"]:
+        console.print(f"{DEST} exists (an earlier demo): mode='overwrite'")
+
+    step(f"7. Offline: Spark in {version.ref}'s own image → {DEST}")
+    summary = version.predict_offline(
+        query=f"SELECT * FROM {SOURCE}", dest_table=DEST, key_columns=[KEY], mode=mode
+    )
+    console.print(f"[green]✓[/green] {summary.text()}", highlight=False)
+
+    step("8. Parity: the Hive table against the gateway, bit for bit")
+    with tempfile.TemporaryDirectory(prefix="pyml-demo-") as scratch:
+        with console.status(f"reading {SOURCE} and {DEST} with the host's pyspark"):
+            read = run_warehouse_step("read", Path(scratch))
+        cells = pq.read_table(read / f"{SOURCE}.parquet").to_pandas()
+        stored = pq.read_table(read / f"{DEST}.parquet").to_pandas()
+        properties = json.loads((read / f"{DEST}.json").read_text())
+    online = client.predict(version.name, cells.drop(columns=KEY), version=version.version)
+    assert isinstance(online, pd.DataFrame)
+    parity = compare(cells[KEY], online, stored)
+    show_parity(parity, properties)
+    if not parity.ok:
+        raise SystemExit(f"offline and online predictions differ: {parity}")
+
+
+@dataclass(frozen=True)
+class Parity:
+    rows: int
+    online_rows: int
+    offline_rows: int
+    identical: int
+    max_abs_diff: float
+
+    @property
+    def ok(self) -> bool:
+        return 0 < self.rows == self.online_rows == self.offline_rows == self.identical
+
+
+def compare(keys: pd.Series, online: pd.DataFrame, stored: pd.DataFrame) -> Parity:
+    """Online and offline outputs joined by the key; identical means the same float64 bits."""
+    online = online.assign(**{KEY: keys.to_numpy()})
+    joined = online.merge(stored, on=KEY, suffixes=("_online", "_offline"), validate="1:1")
+    proba = [
+        joined[f"malignant_proba_{side}"].to_numpy(np.float64) for side in ("online", "offline")
+    ]
+    same_bits = proba[0].view(np.uint64) == proba[1].view(np.uint64)
+    same_label = joined["malignant_online"].to_numpy() == joined["malignant_offline"].to_numpy()
+    return Parity(
+        rows=len(joined),
+        online_rows=len(online),
+        offline_rows=len(stored),
+        identical=int((same_bits & same_label).sum()),
+        max_abs_diff=float(np.abs(proba[0] - proba[1]).max(initial=0.0)),
+    )
+
+
+def show_parity(parity: Parity, properties: dict[str, str]) -> None:
+    table = Table("rows (joined by id)", "identical", "max abs diff", title="online vs offline")
+    mark = "[green]✓[/green]" if parity.ok else "[red]✗[/red]"
+    table.add_row(f"{parity.rows:,}", f"{mark} {parity.identical:,}", f"{parity.max_abs_diff:g}")
+    console.print(table)
+    model = f"{properties['pyml.model.name']}:{properties['pyml.model.version']}"
+    console.print(f"{DEST} was written by {model}, image {properties['pyml.image.id'][:19]}")
+
+
+def run_warehouse_step(action: str, out: Path) -> Path:
+    """`warehouse_step` in a child process; its files land in `out`.
+
+    Derby, the metastore's database, admits one JVM at a time and its lock goes with the
+    JVM, not with `spark.stop()`: the host's Spark must be gone before the job's container
+    opens the metastore. Capturing the output also waits for the child's JVM (it holds the
+    pipes) and keeps Spark's start-up warnings out of the demo's output.
+    """
+    argv = [sys.executable, __file__, WAREHOUSE_STEP, action, str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        console.print(done.stdout[-3000:], done.stderr[-3000:], markup=False, highlight=False)
+        raise SystemExit(f"the host's Spark step {action!r} failed (exit {done.returncode})")
+    return out
+
+
+def warehouse_step(action: str, out: Path) -> None:
+    """The host's pyspark on $PYML_HOME/warehouse, as a user opens it (`open_warehouse`).
+
+    prepare: (re)create the source table with PyML's helper; tell whether the destination
+    exists. read: the source and destination tables as Arrow (the stored values, no pandas
+    in between) and the destination's table properties.
+    """
+    from pyml_offline.sample_tables import create_cancer_table
+    from pyml_offline.session import open_warehouse
+    from pyml_offline.tables import TableName, table_exists, table_properties
+
+    spark = open_warehouse()
+    try:
+        if action == "prepare":
+            rows = create_cancer_table(spark, SOURCE)
+            exists = table_exists(spark, TableName.parse(DEST))
+            (out / "prepare.json").write_text(json.dumps({"rows": rows, "dest_exists": exists}))
+        else:
+            for table in (SOURCE, DEST):
+                pq.write_table(spark.table(table).toArrow(), out / f"{table}.parquet")
+            properties = table_properties(spark, TableName.parse(DEST))
+            (out / f"{DEST}.json").write_text(json.dumps(properties))
+    finally:
+        spark.stop()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == [WAREHOUSE_STEP]:
+        warehouse_step(sys.argv[2], Path(sys.argv[3]))
+    else:
+        main()

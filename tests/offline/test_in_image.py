@@ -1,17 +1,32 @@
 """The job in the model's own image (same image id as online), and parity with the online
 sidecar: the same rows give bit-for-bit the same outputs (the point of the feature).
 
-Each containerized job costs a JVM and metastore start (tens of seconds here), so the
-parity job covers both data sets in one table, told apart by a key column.
+Each containerized job costs a container, a JVM and a metastore start (about a minute on a
+busy machine), so the module runs two jobs, once, and its tests assert on their results:
+
+- the parity job (`pyml offline`): the validation input and 100,000 noisy rows in one table,
+  told apart by a key column, compared with the online sidecar;
+- the same command again: refused, because the destination exists; the table is read back
+  after it, so the parity tests also prove the refused run left it as it was.
+
+Bad input the runner refuses before starting a container needs no job. The failure modes
+inside a job (query, columns, model errors, modes, atomic reruns) are `run_job`'s and run on
+the host's Spark in test_job.py, one session for all of them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pyarrow as pa
@@ -23,24 +38,39 @@ from pyml.model import Model
 from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml.version import ModelVersion
 from pyml_launcher.local import run_model_container
-from pyml_offline.runner import OFFLINE_LABEL
+from pyml_offline import runner
+from pyml_offline.errors import OfflineJobError
+from pyml_offline.mounts import jre_dir, pyspark_dir
 from pyml_runtime import codec
 from tests.conftest import REPO
 from tests.offline.make_tables import parity_rows
 
 NOISY_ROWS = 100_000
+VALIDATION_ROWS = 57
 CHUNK_ROWS = 10_000  # per online request: well under gRPC's message limits
 PYML_CLI = str(Path(sys.executable).parent / "pyml")
+DEST = "parity.predictions"
+PARITY_JOB = [
+    *("--query", "SELECT * FROM parity.rows", "--dest-table", DEST),
+    *("--key", "part", "--key", "id"),
+]
 
 
 @pytest.fixture(scope="module")
-def offline_home() -> Iterator[Path]:
+def offline_home(request: pytest.FixtureRequest) -> Iterator[Path]:
     """$PYML_HOME for these tests (registry, caches, warehouse); short, for the socket path."""
-    import os
-    import shutil
-    import tempfile
-
     home = Path(tempfile.mkdtemp(prefix="pyml-off-", dir="/tmp"))
+    # The mounted JRE and pyspark (700 MB; `pip install --target` alone takes most of a
+    # minute) are keyed by the JDK's digest and pyspark's version and made atomically: made
+    # once in pytest's cache folder and shared by later sessions. The rest of the home
+    # (registry, wheels, warehouse) stays this module's own.
+    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    if cache is not None:
+        shared = cache.mkdir("pyml-offline-cache")
+        (home / "cache").mkdir()
+        for part in ("jre", "spark"):
+            (shared / part).mkdir(exist_ok=True)
+            (home / "cache" / part).symlink_to(shared / part, target_is_directory=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYML_HOME", str(home))
         # Its own registry numbers versions from 1 again: its own image namespace too, or its
@@ -51,46 +81,94 @@ def offline_home() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def source_tables(offline_home: Path, cancer_home: Path) -> Iterator[subprocess.Popen[str]]:
+    """The source tables, made by the host's pyspark in its own process (Derby: one JVM at a
+    time). Started, not awaited: it needs nothing of the image build that follows it."""
+    argv = [sys.executable, "-m", "tests.offline.make_tables", str(offline_home / "warehouse")]
+    argv += [str(cancer_home), str(NOISY_ROWS)]
+    process = subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    yield process
+    if process.poll() is None:  # a fixture before `jobs` failed: do not leave it behind
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="module")
 def version(offline_home: Path, cancer_home: Path) -> Iterator[ModelVersion]:
     packaged = Model.from_home(cancer_home).package(progress=False)
     yield packaged
     import docker
 
+    # Leftovers only (the runner removes its containers), and only this module's: the label
+    # names the version, and every session's own registry numbers versions from 1, so a
+    # concurrent session's job has the same label. Its warehouse mount is ours alone.
+    home = f"{offline_home.resolve()}/"
     client = docker.from_env()
-    for container in client.containers.list(all=True, filters={"label": OFFLINE_LABEL}):
-        if container.labels.get(OFFLINE_LABEL) == packaged.ref:
+    for container in client.containers.list(all=True, filters={"label": runner.OFFLINE_LABEL}):
+        mounts = container.attrs.get("Mounts", [])
+        if any(str(mount.get("Source", "")).startswith(home) for mount in mounts):
             container.remove(force=True)
     client.images.remove(str(packaged.image["tag"]), force=True)
 
 
-@pytest.fixture(scope="module")
-def source_tables(offline_home: Path, cancer_home: Path) -> None:
-    argv = [sys.executable, "-m", "tests.offline.make_tables", str(offline_home / "warehouse")]
-    argv += [str(cancer_home), str(NOISY_ROWS)]
-    subprocess.run(argv, check=True, cwd=REPO, capture_output=True)
+@dataclass(frozen=True)
+class Jobs:
+    first: subprocess.CompletedProcess[str]  # the parity job, through the CLI
+    again: subprocess.CompletedProcess[str]  # the same command: refused
+    offline: pa.Table  # the destination as the host's pyspark reads it, after both runs
+    properties: dict[str, str]
+    online: pa.Table  # the same rows through the online sidecar, with their keys
 
 
 @pytest.fixture(scope="module")
-def parity(
-    version: ModelVersion, source_tables: None, offline_home: Path, cancer_home: Path
-) -> tuple[pa.Table, dict[str, str], pa.Table]:
-    """The offline table (read from the host), its properties, and the online outputs."""
-    version.predict_offline(
-        "SELECT * FROM parity.rows", "parity.predictions", key_columns=["part", "id"]
-    )
+def jobs(
+    source_tables: subprocess.Popen[str],  # first: it runs while the image builds
+    version: ModelVersion,
+    offline_home: Path,
+    cancer_home: Path,
+) -> Jobs:
+    jre_dir()  # the mounted caches, if cold, while the tables are still being made
+    pyspark_dir()
+    output, _ = source_tables.communicate()
+    assert source_tables.returncode == 0, f"making the source tables failed:\n{output[-3000:]}"
+    first = _cli("offline", version.ref, *PARITY_JOB)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = _cli("offline", version.ref, *PARITY_JOB)
     out = offline_home / "read"
     out.mkdir()
+    # The host's pyspark reads the table while the online sidecar predicts the same rows.
     argv = [sys.executable, "-m", "tests.offline.read_table", str(offline_home / "warehouse")]
-    subprocess.run([*argv, str(out), "parity.predictions"], check=True, cwd=REPO)
-    offline = pq.read_table(out / "parity.predictions.parquet")
-    properties = json.loads((out / "parity.predictions.json").read_text())
-    rows = parity_rows(cancer_home, NOISY_ROWS)
-    online = _online(version, codec.dataframe_to_table(rows.drop(columns=["part", "id"])), out)
-    keys = pa.table({"part": rows["part"].tolist(), "id": rows["id"].tolist()})
-    online = pa.table(
-        [*keys.columns, *online.columns], names=keys.column_names + online.column_names
+    reader = subprocess.Popen(
+        [*argv, str(out), DEST],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    return offline, properties, online
+    try:
+        rows = parity_rows(cancer_home, NOISY_ROWS)
+        online = _online(version, codec.dataframe_to_table(rows.drop(columns=["part", "id"])), out)
+    finally:
+        output, _ = reader.communicate()
+    assert reader.returncode == 0, f"reading {DEST} failed:\n{output[-3000:]}"
+    keys = pa.table({"part": rows["part"].tolist(), "id": rows["id"].tolist()})
+    return Jobs(
+        first=first,
+        again=again,
+        offline=pq.read_table(out / f"{DEST}.parquet"),
+        properties=json.loads((out / f"{DEST}.json").read_text()),
+        online=pa.table(
+            [*keys.columns, *online.columns], names=keys.column_names + online.column_names
+        ),
+    )
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # Wide: Rich wraps a non-terminal's lines at 80 columns, inside the messages asserted on.
+    env = {**os.environ, "COLUMNS": "400"}
+    return subprocess.run([PYML_CLI, *args], cwd=REPO, capture_output=True, text=True, env=env)
 
 
 def _online(version: ModelVersion, rows: pa.Table, socket_dir: Path) -> pa.Table:
@@ -114,13 +192,15 @@ def _part(table: pa.Table, part: str) -> pa.Table:
     return table.filter(pc.equal(table["part"], part)).sort_by("id")
 
 
-@pytest.mark.parametrize(("part", "rows"), [("validation", 57), ("noisy", NOISY_ROWS)])
-def test_offline_in_the_image_equals_online_bit_for_bit(
-    parity: tuple[pa.Table, dict[str, str], pa.Table], part: str, rows: int
-) -> None:
-    offline, _, online = parity
-    assert offline.column_names == ["part", "id", "malignant_proba", "malignant"]
-    got, want = _part(offline, part), _part(online, part)
+def test_cli_job_predicts_every_row_into_the_table(jobs: Jobs, version: ModelVersion) -> None:
+    assert f"{version.ref} → {DEST}: 100,057 rows predicted (100,057 read)" in jobs.first.stdout
+    assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
+
+
+@pytest.mark.parametrize(("part", "rows"), [("validation", VALIDATION_ROWS), ("noisy", NOISY_ROWS)])
+def test_offline_in_the_image_equals_online_bit_for_bit(jobs: Jobs, part: str, rows: int) -> None:
+    assert jobs.offline.column_names == ["part", "id", "malignant_proba", "malignant"]
+    got, want = _part(jobs.offline, part), _part(jobs.online, part)
     assert got.num_rows == want.num_rows == rows
     assert got.column("id").equals(want.column("id"))
     for name in ("malignant_proba", "malignant"):
@@ -128,24 +208,34 @@ def test_offline_in_the_image_equals_online_bit_for_bit(
         assert got.column(name).combine_chunks().equals(want.column(name).combine_chunks())
 
 
-def test_table_records_model_version_image_and_archive(
-    parity: tuple[pa.Table, dict[str, str], pa.Table], version: ModelVersion
-) -> None:
-    _, properties, _ = parity
-    assert properties["pyml.model.name"] == version.name
-    assert properties["pyml.model.version"] == str(version.version)
-    assert properties["pyml.image.id"] == version.image["id"]  # the online image, by content
-    assert properties["pyml.model.archive_sha256"] == version.record.archive_sha256
+def test_table_records_model_version_image_and_archive(jobs: Jobs, version: ModelVersion) -> None:
+    assert jobs.properties["pyml.model.name"] == version.name
+    assert jobs.properties["pyml.model.version"] == str(version.version)
+    assert jobs.properties["pyml.image.id"] == version.image["id"]  # the online image, by content
+    assert jobs.properties["pyml.model.archive_sha256"] == version.record.archive_sha256
 
 
-def test_cli_runs_the_job_then_refuses_the_existing_table(
-    version: ModelVersion, source_tables: None
+def test_rerun_without_overwrite_is_refused_and_keeps_the_table(jobs: Jobs) -> None:
+    assert jobs.again.returncode == 1, jobs.again.stdout + jobs.again.stderr
+    assert f"table {DEST} exists" in jobs.again.stdout
+    assert "mode='overwrite'" in jobs.again.stdout  # the way out, named
+    # Read after the refused run: still the first run's rows (their values: the parity tests).
+    assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
+
+
+def test_bad_input_is_refused_before_any_container(
+    version: ModelVersion, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    argv = [PYML_CLI, "offline", version.ref, "--query", "SELECT * FROM cancer.cells"]
-    argv += ["--dest-table", "cancer.cli", "--key", "id"]
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "cancer.cli: 569 rows predicted" in done.stdout
-    again = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
-    assert again.returncode == 1
-    assert "table cancer.cli exists" in again.stdout
+    def no_container(*args: Any) -> str:
+        raise AssertionError("a container was started for input refused up front")
+
+    monkeypatch.setattr(runner, "_run_container", no_container)
+    unbuilt = dataclasses.replace(version.record, status="failed", image=None)
+    with pytest.raises(OfflineJobError, match=r"failed with no image: package it first"):
+        runner.run_offline(unbuilt, query="SELECT 1", dest_table=DEST)
+    upsert: Any = "upsert"
+    with pytest.raises(ValueError, match=r"mode 'upsert': expected one of error, overwrite"):
+        runner.run_offline(version.record, query="SELECT 1", dest_table=DEST, mode=upsert)
+    refused = _cli("offline", version.ref, *PARITY_JOB, "--mode", "upsert")
+    assert refused.returncode == 2
+    assert "--mode upsert: expected one of error, overwrite, append" in refused.stdout
