@@ -10,14 +10,23 @@ runtime's predict path) and `tables.write_atomically` swaps the result in.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyml_offline.errors import OfflineJobError
-from pyml_offline.progress import Counters, JobSummary, ProgressStyle, Stopwatch, job_progress
+from pyml_offline.progress import (
+    Counters,
+    JobSummary,
+    Phases,
+    ProgressStyle,
+    Stopwatch,
+    job_progress,
+)
 from pyml_offline.schema import (
     ModelSchema,
     check_key_columns,
@@ -26,9 +35,9 @@ from pyml_offline.schema import (
     output_struct,
 )
 from pyml_offline.session import hive_session
-from pyml_offline.spec import JobSpec
+from pyml_offline.spec import DEFAULT_BATCH_BYTES, JobSpec
 from pyml_offline.tables import TableName, check_destination, write_atomically
-from pyml_offline.udf import ERROR_MARKER, BatchPredictor
+from pyml_offline.udf import ERROR_MARKER, BatchPredictor, WorkerWarmUp
 from pyml_runtime.config import load_config
 
 if TYPE_CHECKING:
@@ -42,7 +51,10 @@ warnings.filterwarnings("ignore", message="PySpark does not yet fully support pa
 
 def build_session(spec: JobSpec) -> SparkSession:
     """A Hive-enabled session; with `spec.warehouse`, the embedded warehouse and metastore."""
-    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(spec.batch_rows)}
+    conf = {
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(spec.batch_rows),
+        "spark.sql.execution.arrow.maxBytesPerBatch": str(DEFAULT_BATCH_BYTES),
+    }
     warehouse = Path(spec.warehouse) if spec.warehouse else None
     return hive_session(warehouse, spec.master, {**conf, **spec.spark_conf})
 
@@ -52,19 +64,26 @@ def run_job(
 ) -> JobSummary:
     """Run one batch prediction; raises OfflineJobError with the destination untouched."""
     clock = Stopwatch()
+    phases = Phases()
     home = Path(spec.model_home)
     model = model_schema(home, load_config(home).name or home.name)
     spark = spark or build_session(spec)
-    dest = TableName.parse(spec.dest_table)
-    frame = _query(spark, spec.query)
-    check_query_columns(frame.schema, model)
-    check_key_columns(frame.schema, spec.key_columns, model)
-    struct = output_struct(frame.schema, spec.key_columns, model)
-    check_destination(spark, dest, spec.mode, struct)
+    phases.mark("session")
+    warm_up = _warm_up_workers(spark, spec)
+    try:
+        dest = TableName.parse(spec.dest_table)
+        frame = _query(spark, spec.query)
+        check_query_columns(frame.schema, model)
+        check_key_columns(frame.schema, spec.key_columns, model)
+        struct = output_struct(frame.schema, spec.key_columns, model)
+        check_destination(spark, dest, spec.mode, struct)
+    finally:
+        warm_up.join()  # no Spark job of ours outlives a refusal
     counters = Counters(spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0))
     predicted = _predictions(frame, spec, model, counters, struct)
+    phases.mark("plan")
     with job_progress(counters, f"{model.name} → {dest.database}.{dest.table}", progress):
-        _write(spark, predicted, dest, spec, model)
+        _write(spark, predicted, dest, spec, model, phases)
     return JobSummary(
         f"{dest.database}.{dest.table}",
         spec.mode,
@@ -72,7 +91,29 @@ def run_job(
         int(counters.rows_predicted.value),
         clock.seconds(),
         dict(spec.properties),
+        phases.seconds,
     )
+
+
+def _warm_up_workers(spark: SparkSession, spec: JobSpec) -> threading.Thread:
+    """Start the Python workers and load the model in them, in the background.
+
+    The driver's first metastore use (the query, the destination checks) takes seconds of
+    mostly one JVM thread; the workers' imports and model load take seconds too, and the
+    job's first tasks would wait for them. Overlapping the two shortens every job.
+    """
+    cores = max(1, int(spark.sparkContext.defaultParallelism))
+    home = str(Path(spec.model_home).absolute())
+    warm = spark.range(0, cores, 1, cores).mapInArrow(WorkerWarmUp(home), "id long")
+
+    def run() -> None:
+        # Only an optimisation: the job's own tasks meet (and report) whatever fails here.
+        with contextlib.suppress(Exception):
+            warm.collect()
+
+    thread = threading.Thread(target=run, name="pyml-offline-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _query(spark: SparkSession, query: str) -> DataFrame:
@@ -101,10 +142,15 @@ def _predictions(
 
 
 def _write(
-    spark: SparkSession, predicted: DataFrame, dest: TableName, spec: JobSpec, model: ModelSchema
+    spark: SparkSession,
+    predicted: DataFrame,
+    dest: TableName,
+    spec: JobSpec,
+    model: ModelSchema,
+    phases: Phases,
 ) -> None:
     try:
-        write_atomically(spark, predicted, dest, spec.mode, dict(spec.properties))
+        write_atomically(spark, predicted, dest, spec.mode, dict(spec.properties), phases)
     except OfflineJobError:
         raise
     except Exception as exc:  # Spark wraps the worker's failure in its own exception types

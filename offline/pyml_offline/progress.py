@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rich.console import Console
@@ -103,6 +103,8 @@ class JobSummary:
     rows_predicted: int
     seconds: float
     properties: dict[str, str]
+    # Seconds per step of the job, in order (see `Phases`): where a slow job spent its time.
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:
@@ -114,6 +116,18 @@ class JobSummary:
             f"({self.rows_read:,} read) in {self.seconds:.1f} s "
             f"({self.rows_per_second:,.0f} rows/s, mode {self.mode})"
         )
+
+
+class Phases:
+    """Named, consecutive steps of a job: each `mark` closes the step that ran since the last."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._clock = Stopwatch()
+
+    def mark(self, name: str) -> None:
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + self._clock.seconds(), 3)
+        self._clock = Stopwatch()
 
 
 class Stopwatch:

@@ -34,6 +34,7 @@ PYTHON = "/opt/pyml/venv/bin/python"
 JRE, SPARK, JOB = "/opt/pyml/jre", "/opt/pyml/spark", "/pyml/job"
 OFFLINE_LABEL = "io.pyml.offline"
 LOG_TAIL = 40
+SPLITS_PER_CORE = 4
 
 
 @dataclass(frozen=True)
@@ -74,34 +75,69 @@ def run_offline(
 ) -> JobSummary:
     """The job in the version's image; OfflineJobError (destination untouched) on failure."""
     settings = settings or ContainerSettings()
+    spec = job_spec(
+        record,
+        settings,
+        query=query,
+        dest_table=dest_table,
+        key_columns=tuple(key_columns),
+        mode=mode,
+        batch_rows=batch_rows,
+    )
+    argv = [PYTHON, "-m", "pyml_offline.job", f"{JOB}/spec.json"]
+    return _summary(run_in_image(record, spec, argv, settings, progress=progress), record.ref)
+
+
+def job_spec(record: VersionRecord, settings: ContainerSettings, **fields: Any) -> JobSpec:
+    """The spec of a job in the version's image: its model home, the embedded warehouse."""
+    return JobSpec(
+        model_home=MODEL_DIR,
+        properties=model_properties(record),
+        master=f"local[{settings.cores}]",
+        warehouse=str(warehouse_dir().resolve()),
+        spark_conf=spark_settings(settings),
+        **fields,
+    )
+
+
+def run_in_image(
+    record: VersionRecord,
+    spec: JobSpec,
+    argv: list[str],
+    settings: ContainerSettings,
+    *,
+    volumes: dict[str, dict[str, str]] | None = None,
+    progress: bool = False,
+) -> str:
+    """`argv` in the version's image with the job's mounts and `spec` at /pyml/job/spec.json
+    (the job itself, or a benchmark's floor); the container's whole output."""
     image_id = _image_id(record)
     # Mounted at its host path: the metastore stores absolute table locations, which must
     # mean the same folder to the containerized job and to the user's pyspark on the host.
     warehouse = warehouse_dir().resolve()
     warehouse.mkdir(parents=True, exist_ok=True)
-    spec = JobSpec(
-        model_home=MODEL_DIR,
-        query=query,
-        dest_table=dest_table,
-        key_columns=tuple(key_columns),
-        mode=mode,
-        properties=model_properties(record),
-        master=f"local[{settings.cores}]",
-        warehouse=str(warehouse),
-        spark_conf={"spark.driver.memory": settings.driver_memory},
-        batch_rows=batch_rows,
-    )
-    volumes = {
+    mounts = {
         str(jre_dir()): {"bind": JRE, "mode": "ro"},
         str(pyspark_dir()): {"bind": SPARK, "mode": "ro"},
         str(warehouse): {"bind": str(warehouse), "mode": "rw"},
+        **(volumes or {}),
     }
     with tempfile.TemporaryDirectory(prefix="pyml-offline-") as job_dir:
         (Path(job_dir) / "spec.json").write_text(spec.to_json())
         Path(job_dir).chmod(0o755)
-        volumes[job_dir] = {"bind": JOB, "mode": "ro"}
-        output = _run_container(image_id, volumes, settings, record.ref, progress)
-    return _summary(output, record.ref)
+        mounts[job_dir] = {"bind": JOB, "mode": "ro"}
+        return _run_container(image_id, argv, mounts, settings, record.ref, progress)
+
+
+def spark_settings(settings: ContainerSettings) -> dict[str, str]:
+    """Spark settings for local mode in a container of `settings.cores` cores."""
+    return {
+        "spark.driver.memory": settings.driver_memory,
+        # Spark cuts a scan into about one split a core, so a few uneven files make uneven
+        # tasks (measured: 5 tasks on 2 cores, the last wave on one core only). A few splits a
+        # core keep both cores busy to the end; a task costs milliseconds once workers exist.
+        "spark.sql.files.minPartitionNum": str(SPLITS_PER_CORE * settings.cores),
+    }
 
 
 def _image_id(record: VersionRecord) -> str:
@@ -127,6 +163,7 @@ def _environment(settings: ContainerSettings) -> dict[str, str]:
 
 def _run_container(
     image_id: str,
+    argv: list[str],
     volumes: dict[str, dict[str, str]],
     settings: ContainerSettings,
     ref: str,
@@ -136,11 +173,14 @@ def _run_container(
 
     container = docker_client().containers.run(
         image_id,  # the exact image the online path serves, by content id
-        entrypoint=[PYTHON, "-m", "pyml_offline.job", f"{JOB}/spec.json"],
+        entrypoint=argv,
         detach=True,
         user=f"{os.getuid()}:{os.getgid()}",
         environment=_environment(settings),
         network_mode="none",  # local mode talks over loopback only
+        # Without a network the container's own name resolves nowhere; log4j and the JVM look
+        # it up at start and log a stack trace for each failure. "localhost" is in /etc/hosts.
+        hostname="localhost",
         read_only=True,
         tmpfs={"/tmp": "rw,nosuid,nodev,exec,size=2g"},
         cap_drop=["ALL"],

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pyml_offline.tables import TableName
 
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 NOISE = 0.05  # relative: resampled rows stay plausible cells, yet no two are equal
+FILE_ROWS = 100_000  # rows a source file: ~25 MB of the 31 columns
 
 
 def cancer_rows(rows: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -44,8 +48,20 @@ def create_cancer_table(
     name = TableName.parse(table)
     data = cancer_rows(rows, seed)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{name.database}`")
-    frame = spark.createDataFrame(data)
-    frame.write.mode("overwrite").format("parquet").saveAsTable(f"{name.database}.{name.table}")
+    with tempfile.TemporaryDirectory(prefix="pyml-sample-") as scratch:
+        # Parquet files written by pyarrow, then read by Spark: `createDataFrame(pandas)`
+        # ships the rows inside its tasks (minutes for a million rows) and writes one small
+        # file per 10,000 rows, which later scans pay for with a file open each.
+        arrow = pa.Table.from_pandas(data, preserve_index=False)
+        for start in range(0, max(len(data), 1), FILE_ROWS):
+            pq.write_table(arrow.slice(start, FILE_ROWS), f"{scratch}/part-{start:012d}.parquet")
+        frame = spark.read.parquet(scratch)
+        # Files of FILE_ROWS here too (one row group each, which a scan cannot split): the
+        # job's scans get evenly sized tasks for every core.
+        writer = (
+            frame.write.mode("overwrite").format("parquet").option("maxRecordsPerFile", FILE_ROWS)
+        )
+        writer.saveAsTable(f"{name.database}.{name.table}")
     return len(data)
 
 

@@ -40,7 +40,9 @@ def embedded_settings(warehouse: Path) -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={warehouse / 'metastore_db'};create=true"
         ),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
+        # The serial collector: local mode on a few cores with a small heap, where G1's
+        # concurrent threads compete with the job's own (measured: a shorter start-up).
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse} -XX:+UseSerialGC",
         "spark.ui.enabled": "false",
     }
 

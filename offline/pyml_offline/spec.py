@@ -8,7 +8,12 @@ from typing import Any, Literal
 
 WriteMode = Literal["error", "overwrite", "append"]
 WRITE_MODES: tuple[WriteMode, ...] = ("error", "overwrite", "append")
-DEFAULT_BATCH_ROWS = 10_000
+# Rows per Arrow batch handed to the model. Each batch pays fixed costs (pyspark's Arrow
+# framing, the runtime's conform/decode/encode, the model's own per-call checks): measured on
+# the example, 1.0 µs a row of Python CPU at 10,000 rows, 0.65 µs at 100,000. The bytes cap
+# below keeps wide rows from making huge batches.
+DEFAULT_BATCH_ROWS = 100_000
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

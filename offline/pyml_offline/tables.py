@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyml_offline.errors import OfflineJobError
+from pyml_offline.progress import Phases
 from pyml_offline.spec import WriteMode
 
 if TYPE_CHECKING:
@@ -83,11 +84,17 @@ def write_atomically(
     name: TableName,
     mode: WriteMode,
     properties: dict[str, str],
+    phases: Phases | None = None,
 ) -> None:
-    """Compute `frame` into a staging table, then swap it in (see the module docs)."""
+    """Compute `frame` into a staging table, then swap it in (see the module docs).
+
+    `phases` gets "compute" (the staging table written: the whole Spark job) and "swap".
+    """
     staging = name.sibling(STAGING_PREFIX)
+    phases = phases or Phases()
     try:
         frame.write.format("parquet").saveAsTable(f"{staging.database}.{staging.table}")
+        phases.mark("compute")
         _set_properties(spark, staging, properties)
         if mode == "append" and table_exists(spark, name):
             _append(spark, staging, name, properties)
@@ -95,6 +102,7 @@ def write_atomically(
             _replace(spark, staging, name)
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {staging.sql}")
+        phases.mark("swap")
 
 
 def _replace(spark: SparkSession, staging: TableName, name: TableName) -> None:

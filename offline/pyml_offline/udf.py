@@ -7,6 +7,7 @@ lives in this module's cache, keyed by home folder, so a reused worker loads it 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from pyml_runtime.loader import load_model
 # The driver finds the job's own failure message in Spark's wrapped worker traceback by this.
 ERROR_MARKER = "PYML_OFFLINE_ERROR: "
 MAX_BAD_ROWS = 5  # rows named in a model failure: the first few are what a person reads
-MAX_ROWS_PROBED = 100_000  # rows re-run one by one to find the bad ones (a batch at most)
+MAX_ROWS_PROBED = 100_000  # rows re-run to find the bad ones (a default batch at most)
+PROBE_SLICE_ROWS = 1_000
 
 _DATAPLANES: dict[str, Dataplane] = {}
 
@@ -89,17 +91,52 @@ class BatchPredictor:
         return text if len(text) <= 300 else text[:297] + "..."
 
 
+@dataclass(frozen=True)
+class WorkerWarmUp:
+    """A `mapInArrow` function that only loads the model into its Python worker.
+
+    Run over one tiny partition a core while the driver is busy with the metastore, it starts
+    the Python workers (imports, model load: seconds each) that the job's first tasks would
+    otherwise wait for; Spark then reuses those workers for the job.
+    """
+
+    home: str
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for _ in batches:
+            pass
+        # A model that cannot load fails the job's own tasks, which report why.
+        with contextlib.suppress(Exception):
+            dataplane(self.home)
+        yield from ()
+
+
 def _bad_rows(plane: Dataplane, table: pa.Table) -> list[int]:
-    """Indices of the first rows the model raises on alone (a bounded probe of one batch)."""
+    """Indices of the first rows the model raises on alone (a bounded probe of one batch).
+
+    Slices of PROBE_SLICE_ROWS first, then rows one by one only within a slice that fails:
+    a large batch with a few bad rows costs a few hundred calls, not one a row.
+    """
     bad: list[int] = []
-    for index in range(min(table.num_rows, MAX_ROWS_PROBED)):
-        try:
-            plane.predict_table("dataframe", table.slice(index, 1))
-        except PymlError:
-            bad.append(index)
-            if len(bad) == MAX_BAD_ROWS:
-                break
+    probed = min(table.num_rows, MAX_ROWS_PROBED)
+    for start in range(0, probed, PROBE_SLICE_ROWS):
+        length = min(PROBE_SLICE_ROWS, probed - start)
+        if _predicts(plane, table.slice(start, length)):
+            continue
+        for index in range(start, start + length):
+            if not _predicts(plane, table.slice(index, 1)):
+                bad.append(index)
+                if len(bad) == MAX_BAD_ROWS:
+                    return bad
     return bad
+
+
+def _predicts(plane: Dataplane, table: pa.Table) -> bool:
+    try:
+        plane.predict_table("dataframe", table)
+    except PymlError:
+        return False
+    return True
 
 
 def _add(accumulator: Any, rows: int) -> None:
