@@ -111,11 +111,16 @@ class JobSummary:
         return self.rows_predicted / self.seconds if self.seconds > 0 else 0.0
 
     def text(self) -> str:
-        return (
+        text = (
             f"{self.dest_table}: {self.rows_predicted:,} rows predicted "
             f"({self.rows_read:,} read) in {self.seconds:.1f} s "
             f"({self.rows_per_second:,.0f} rows/s, mode {self.mode})"
         )
+        if not self.phases:
+            return text
+        # On a small table start-up dominates: the phases say where the time went.
+        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
+        return f"{text}\n  {steps}"
 
 
 class Phases:
