@@ -22,18 +22,25 @@ Build = Callable[..., BuiltImage]
 @pytest.fixture()
 def leaves_nothing(docker_engine: Any) -> Iterator[Callable[[str], None]]:
     """check(tag): no image under `tag`, no container and no dangling image the build created."""
-    before = {c.id for c in docker_engine.containers.list(all=True)}
-    dangling_before = {i.id for i in docker_engine.images.list(filters={"dangling": True})}
+
+    # Ids straight from the list calls: the docker SDK's high-level lists inspect each item
+    # afterwards and fail when another session removes one in between.
+    def containers() -> set[str]:
+        return {c["Id"] for c in docker_engine.api.containers(all=True, quiet=True)}
+
+    def dangling() -> set[str]:
+        return set(docker_engine.api.images(filters={"dangling": True}, quiet=True))
+
+    before, dangling_before = containers(), dangling()
 
     def check(tag: str) -> None:
         import docker.errors
 
         with pytest.raises(docker.errors.ImageNotFound):
             docker_engine.api.inspect_image(tag)
-        after = {c.id for c in docker_engine.containers.list(all=True)}
-        assert after <= before, f"containers left behind: {after - before}"
-        dangling = {i.id for i in docker_engine.images.list(filters={"dangling": True})}
-        assert dangling <= dangling_before, f"dangling images left: {dangling - dangling_before}"
+        assert containers() <= before, f"containers left behind: {containers() - before}"
+        left = dangling() - dangling_before
+        assert not left, f"dangling images left: {left}"
 
     yield check
 
