@@ -44,6 +44,11 @@ def embedded_settings(warehouse: Path) -> dict[str, str]:
         # concurrent threads compete with the job's own (measured: a shorter start-up).
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse} -XX:+UseSerialGC",
         "spark.ui.enabled": "false",
+        # Hive's session makes a `<session id>_resources` folder and Spark never closes the
+        # session: keep those in the warehouse rather than littering the machine's /tmp.
+        "spark.hadoop.hive.downloaded.resources.dir": (
+            str(warehouse / "tmp") + "/${hive.session.id}_resources"
+        ),
     }
 
 

@@ -145,3 +145,9 @@ def test_model_raising_fails_the_job_naming_rows_and_keeps_the_destination(
     assert sorted(row.y for row in spark.table("faults.out").collect()) == before
     assert len(before) == 10
     assert _staging_tables(spark, "faults") == []
+
+
+def test_hive_session_folders_stay_in_the_warehouse(cancer_cells: str, warehouse: Path) -> None:
+    # Spark never closes Hive's session: its resource folder must not land in the host's /tmp.
+    [folder] = (warehouse / "tmp").glob("*_resources")
+    assert folder.is_dir()
