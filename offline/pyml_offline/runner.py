@@ -25,6 +25,7 @@ from pyml_offline.job import RESULT_MARKER
 from pyml_offline.mounts import jre_dir, pyml_home, pyspark_dir
 from pyml_offline.progress import PROGRESS_MARKER, JobSummary
 from pyml_offline.spec import DEFAULT_BATCH_ROWS, JobSpec, WriteMode
+from pyml_offline.tables import TableName
 
 if TYPE_CHECKING:
     from pyml.registry import VersionRecord
@@ -75,6 +76,7 @@ def run_offline(
 ) -> JobSummary:
     """The job in the version's image; OfflineJobError (destination untouched) on failure."""
     settings = settings or ContainerSettings()
+    TableName.parse(dest_table)  # a bad name is refused now, not after the container's start-up
     spec = job_spec(
         record,
         settings,

@@ -233,6 +233,8 @@ def test_bad_input_is_refused_before_any_container(
     unbuilt = dataclasses.replace(version.record, status="failed", image=None)
     with pytest.raises(OfflineJobError, match=r"failed with no image: package it first"):
         runner.run_offline(unbuilt, query="SELECT 1", dest_table=DEST)
+    with pytest.raises(OfflineJobError, match=r"table name 'cancer.bad name': expected db.table"):
+        runner.run_offline(version.record, query="SELECT 1", dest_table="cancer.bad name")
     upsert: Any = "upsert"
     with pytest.raises(ValueError, match=r"mode 'upsert': expected one of error, overwrite"):
         runner.run_offline(version.record, query="SELECT 1", dest_table=DEST, mode=upsert)
