@@ -5,7 +5,9 @@
 Everything that can be refused is refused on the driver before any work: the query (Spark's
 own error), the model's input columns (missing or mistyped, named), the destination (exists
 without overwrite). Then the rows go through `mapInArrow` into `udf.BatchPredictor` (the
-runtime's predict path) and `tables.write_atomically` swaps the result in.
+runtime's predict path) and `tables.write_atomically` swaps the result in. A query that only
+picks columns of a Parquet table has its files read by the Python workers themselves
+(`parquet_scan`): the same batches, without Spark's row conversions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyml_offline.errors import OfflineJobError
+from pyml_offline.parquet_scan import ParquetScan, files_frame, plan_scan
 from pyml_offline.progress import (
     Counters,
     JobSummary,
@@ -37,7 +40,7 @@ from pyml_offline.schema import (
 from pyml_offline.session import hive_session
 from pyml_offline.spec import DEFAULT_BATCH_BYTES, JobSpec
 from pyml_offline.tables import TableName, check_destination, write_atomically
-from pyml_offline.udf import ERROR_MARKER, BatchPredictor, WorkerWarmUp
+from pyml_offline.udf import ERROR_MARKER, BatchPredictor, ScanAndPredict, WorkerWarmUp
 from pyml_runtime.config import load_config
 
 if TYPE_CHECKING:
@@ -80,7 +83,7 @@ def run_job(
     finally:
         warm_up.join()  # no Spark job of ours outlives a refusal
     counters = Counters(spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0))
-    predicted = _predictions(frame, spec, model, counters, struct)
+    predicted, reader = _predictions(spark, frame, spec, model, counters, struct)
     phases.mark("plan")
     with job_progress(counters, f"{model.name} → {dest.database}.{dest.table}", progress):
         _write(spark, predicted, dest, spec, model, phases)
@@ -92,6 +95,7 @@ def run_job(
         clock.seconds(),
         dict(spec.properties),
         phases.seconds,
+        reader,
     )
 
 
@@ -126,9 +130,15 @@ def _query(spark: SparkSession, query: str) -> DataFrame:
 
 
 def _predictions(
-    frame: DataFrame, spec: JobSpec, model: ModelSchema, counters: Counters, struct: StructType
-) -> DataFrame:
-    """Key and input columns only, each batch through the model (lazy: runs at the write)."""
+    spark: SparkSession,
+    frame: DataFrame,
+    spec: JobSpec,
+    model: ModelSchema,
+    counters: Counters,
+    struct: StructType,
+) -> tuple[DataFrame, str]:
+    """Key and input columns only, each batch through the model (lazy: runs at the write),
+    and which reader feeds it."""
     columns = list(dict.fromkeys([*spec.key_columns, *model.input.names]))
     predictor = BatchPredictor(
         str(Path(spec.model_home).absolute()),
@@ -138,7 +148,12 @@ def _predictions(
         counters.rows_predicted,
     )
     selected = frame.select(*[f"`{column}`" for column in columns])
-    return selected.mapInArrow(predictor, struct)
+    scan = plan_scan(spark, selected, spec.batch_rows) if spec.reader == "auto" else None
+    if isinstance(scan, ParquetScan):
+        files = files_frame(spark, scan)
+        return files.mapInArrow(ScanAndPredict(predictor, scan), struct), scan.describe()
+    reason = scan.describe() if scan else "Spark's reader (asked for)"
+    return selected.mapInArrow(predictor, struct), reason
 
 
 def _write(

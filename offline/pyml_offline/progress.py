@@ -105,6 +105,7 @@ class JobSummary:
     properties: dict[str, str]
     # Seconds per step of the job, in order (see `Phases`): where a slow job spent its time.
     phases: dict[str, float] = field(default_factory=dict)
+    reader: str = ""  # what read the query's rows (see parquet_scan)
 
     @property
     def rows_per_second(self) -> float:
@@ -116,11 +117,13 @@ class JobSummary:
             f"({self.rows_read:,} read) in {self.seconds:.1f} s "
             f"({self.rows_per_second:,.0f} rows/s, mode {self.mode})"
         )
-        if not self.phases:
-            return text
-        # On a small table start-up dominates: the phases say where the time went.
-        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
-        return f"{text}\n  {steps}"
+        if self.reader:
+            text += f"\n  rows read by: {self.reader}"
+        if self.phases:
+            # On a small table start-up dominates: the phases say where the time went.
+            steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
+            text += f"\n  {steps}"
+        return text
 
 
 class Phases:

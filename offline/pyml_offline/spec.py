@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 WriteMode = Literal["error", "overwrite", "append"]
 WRITE_MODES: tuple[WriteMode, ...] = ("error", "overwrite", "append")
+# "auto": a plain scan of Parquet files is read by the Python workers (see parquet_scan);
+# "spark": always Spark's own reader (to compare the two, or to rule the direct read out).
+Reader = Literal["auto", "spark"]
+READERS: tuple[Reader, ...] = ("auto", "spark")
 # Rows per Arrow batch handed to the model. Each batch pays fixed costs (pyspark's Arrow
 # framing, the runtime's conform/decode/encode, the model's own per-call checks): measured on
 # the example, 1.0 µs a row of Python CPU at 10,000 rows, 0.65 µs at 100,000. The bytes cap
@@ -36,10 +40,13 @@ class JobSpec:
     warehouse: str | None = None
     spark_conf: dict[str, str] = field(default_factory=dict)
     batch_rows: int = DEFAULT_BATCH_ROWS
+    reader: Reader = "auto"
 
     def __post_init__(self) -> None:
         if self.mode not in WRITE_MODES:
             raise ValueError(f"mode {self.mode!r}: expected one of {', '.join(WRITE_MODES)}")
+        if self.reader not in READERS:
+            raise ValueError(f"reader {self.reader!r}: expected one of {', '.join(READERS)}")
         if self.batch_rows < 1:
             raise ValueError(f"batch_rows {self.batch_rows}: expected at least 1")
 

@@ -8,13 +8,14 @@ lives in this module's cache, keyed by home folder, so a reused worker loads it 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from pyml_offline.parquet_scan import ParquetScan
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import ErrorKind, PymlError
 from pyml_runtime.loader import load_model
@@ -50,11 +51,15 @@ class BatchPredictor:
     rows_predicted: Any = None
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        plane = dataplane(self.home)
-        for batch in batches:
-            _add(self.rows_read, batch.num_rows)
-            yield from self.predict(plane, pa.Table.from_batches([batch])).to_batches()
-            _add(self.rows_predicted, batch.num_rows)
+        tables = (pa.Table.from_batches([batch]) for batch in batches)
+        yield from self.predict_all(dataplane(self.home), tables)
+
+    def predict_all(self, plane: Dataplane, tables: Iterable[pa.Table]) -> Iterator[pa.RecordBatch]:
+        """Each table through the model, counted (rows read, rows predicted) as it goes."""
+        for table in tables:
+            _add(self.rows_read, table.num_rows)
+            yield from self.predict(plane, table).to_batches()
+            _add(self.rows_predicted, table.num_rows)
 
     def predict(self, plane: Dataplane, table: pa.Table) -> pa.Table:
         try:
@@ -89,6 +94,22 @@ class BatchPredictor:
         shown = {key: row[key] for key in self.keys} if self.keys else row
         text = ", ".join(f"{name}={value!r}" for name, value in shown.items())
         return text if len(text) <= 300 else text[:297] + "..."
+
+
+@dataclass(frozen=True)
+class ScanAndPredict:
+    """The `mapInArrow` function of a plain Parquet scan: its input rows are groups of file
+    paths (one a task), each file read here into the batches Spark would have given."""
+
+    predictor: BatchPredictor
+    scan: ParquetScan
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        plane = dataplane(self.predictor.home)
+        for batch in batches:
+            for files in batch.column("files").to_pylist():
+                for path in files:
+                    yield from self.predictor.predict_all(plane, self.scan.read(path))
 
 
 @dataclass(frozen=True)

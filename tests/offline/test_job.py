@@ -120,29 +120,33 @@ def test_unknown_key_column_is_refused(spark: Any, cancer_cells: str, cancer_hom
         )
 
 
+@pytest.mark.parametrize("reader", ["auto", "spark"])
 def test_model_raising_fails_the_job_naming_rows_and_keeps_the_destination(
-    spark: Any, faulty_home: Path
+    spark: Any, faulty_home: Path, reader: str
 ) -> None:
     xs = pd.DataFrame({"id": np.arange(40, dtype=np.int64), "x": np.arange(40, dtype=np.float64)})
     spark.sql("CREATE DATABASE IF NOT EXISTS faults")
     spark.createDataFrame(xs).write.mode("overwrite").saveAsTable("faults.xs")
-    _run(spark, faulty_home, "faults.out", query="SELECT * FROM faults.xs WHERE x < 10")
-    before = sorted(row.y for row in spark.table("faults.out").collect())
+    dest = f"faults.out_{reader}"
+    _run(spark, faulty_home, dest, query="SELECT * FROM faults.xs WHERE x < 10")
+    before = sorted(row.y for row in spark.table(dest).collect())
     with pytest.raises(OfflineJobError) as caught:
+        # "auto": a plain scan, so the workers read the files; "spark": Spark's reader.
         _run(
             spark,
             faulty_home,
-            "faults.out",
+            dest,
             query="SELECT * FROM faults.xs",
             key_columns=("id",),
             mode="overwrite",
+            reader=reader,
         )
     message = str(caught.value)
     assert "model 'faulty' raised ValueError: unlucky 13" in message
     assert "first bad rows: id=13" in message
     # The destination is the earlier run's table, untouched.
-    assert spark.table("faults.out").columns == ["y"]
-    assert sorted(row.y for row in spark.table("faults.out").collect()) == before
+    assert spark.table(dest).columns == ["y"]
+    assert sorted(row.y for row in spark.table(dest).collect()) == before
     assert len(before) == 10
     assert _staging_tables(spark, "faults") == []
 
