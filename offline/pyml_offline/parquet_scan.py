@@ -55,7 +55,8 @@ class ParquetScan:
     batch_rows: int
 
     def describe(self) -> str:
-        return f"Parquet files read by the Python workers ({len(self.files)} files)"
+        count = len(self.files)
+        return f"Parquet files read by the Python workers ({count} file{'s' if count > 1 else ''})"
 
     def read(self, path: str) -> Iterator[pa.Table]:
         """One file's rows, `batch_rows` at a time, with Spark's names and types."""
