@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyml_offline.class_archive import CLASS_PATH, java_options
 from pyml_offline.errors import OfflineJobError
 from pyml_offline.parquet_scan import ParquetScan, files_frame, plan_scan
 from pyml_offline.progress import (
@@ -59,7 +60,12 @@ def build_session(spec: JobSpec) -> SparkSession:
         "spark.sql.execution.arrow.maxBytesPerBatch": str(DEFAULT_BATCH_BYTES),
     }
     warehouse = Path(spec.warehouse) if spec.warehouse else None
-    return hive_session(warehouse, spec.master, {**conf, **spec.spark_conf})
+    options = java_options(spec.class_archive, spec.class_list_dir)
+    spark = hive_session(warehouse, spec.master, {**conf, **spec.spark_conf}, options)
+    if spec.class_list_dir:  # the archive is made for exactly this JVM's class path
+        class_path = spark.sparkContext._jvm.System.getProperty("java.class.path")  # type: ignore[union-attr]
+        (Path(spec.class_list_dir) / CLASS_PATH).write_text(str(class_path))
+    return spark
 
 
 def run_job(

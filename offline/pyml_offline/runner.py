@@ -16,10 +16,11 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pyml_offline import class_archive
 from pyml_offline.errors import OfflineJobError
 from pyml_offline.job import RESULT_MARKER
 from pyml_offline.mounts import jre_dir, pyml_home, pyspark_dir
@@ -87,7 +88,44 @@ def run_offline(
         batch_rows=batch_rows,
     )
     argv = [PYTHON, "-m", "pyml_offline.job", f"{JOB}/spec.json"]
-    return _summary(run_in_image(record, spec, argv, settings, progress=progress), record.ref)
+    target = class_archive.archive_dir(pyml_home() / "cache", jre_dir(), pyspark_dir())
+    if (target / class_archive.ARCHIVE).exists():
+        spec = replace(spec, class_archive=f"{class_archive.MOUNT}/{class_archive.ARCHIVE}")
+        volumes = {str(target): {"bind": class_archive.MOUNT, "mode": "ro"}}
+        output = run_in_image(record, spec, argv, settings, volumes=volumes, progress=progress)
+        return _summary(output, record.ref)
+    if target.exists():  # an earlier dump failed (see its failed.txt): no archive, no retry
+        return _summary(run_in_image(record, spec, argv, settings, progress=progress), record.ref)
+    return _recording_classes(record, spec, argv, settings, target, progress)
+
+
+def _recording_classes(
+    record: VersionRecord,
+    spec: JobSpec,
+    argv: list[str],
+    settings: ContainerSettings,
+    target: Path,
+    progress: bool,
+) -> JobSummary:
+    """The job, recording the classes its JVM loads; then, if it succeeded, the archive."""
+    recording = class_archive.Recording.start(target)
+    try:
+        spec = replace(spec, class_list_dir=class_archive.MOUNT)
+        volumes = {str(recording.folder): {"bind": class_archive.MOUNT, "mode": "rw"}}
+        output = run_in_image(record, spec, argv, settings, volumes=volumes, progress=progress)
+        summary = _summary(output, record.ref)
+        dump = recording.dump_argv(f"{JRE}/bin/java")
+        if dump is not None:
+            status = "preparing Spark's class archive for later jobs (once, about a minute)"
+            volumes[str(jre_dir())] = {"bind": JRE, "mode": "ro"}
+            volumes[str(pyspark_dir())] = {"bind": SPARK, "mode": "ro"}
+            dumped = _run_container(
+                _image_id(record), dump, volumes, settings, record.ref, False, status
+            )
+            recording.finish(dumped)
+        return summary
+    finally:
+        recording.discard()
 
 
 def job_spec(record: VersionRecord, settings: ContainerSettings, **fields: Any) -> JobSpec:
@@ -170,6 +208,7 @@ def _run_container(
     settings: ContainerSettings,
     ref: str,
     progress: bool,
+    status: str = "starting Spark…",
 ) -> str:
     from pyml_launcher.engine import docker_client
 
@@ -195,18 +234,18 @@ def _run_container(
         labels={**settings.labels, OFFLINE_LABEL: ref},
     )
     try:
-        return _follow(container, settings.timeout_seconds, ref, progress)
+        return _follow(container, settings.timeout_seconds, ref, progress, status)
     finally:
         container.remove(force=True)
 
 
-def _follow(container: Any, timeout: float, ref: str, progress: bool) -> str:
+def _follow(container: Any, timeout: float, ref: str, progress: bool, first: str) -> str:
     """Wait for the container, showing its progress lines; its whole output at the end."""
     from rich.console import Console
 
     console = Console(stderr=True)
     deadline = time.monotonic() + timeout
-    with console.status(f"offline job with {ref}: starting Spark…") as status:
+    with console.status(f"offline job with {ref}: {first}") as status:
         while time.monotonic() < deadline:
             container.reload()
             if container.status in ("exited", "dead"):

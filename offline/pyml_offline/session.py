@@ -19,22 +19,26 @@ if TYPE_CHECKING:
 
 
 def hive_session(
-    warehouse: Path | None, master: str | None = None, conf: dict[str, str] | None = None
+    warehouse: Path | None,
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    java_options: list[str] | None = None,
 ) -> SparkSession:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("pyml-offline").enableHiveSupport()
     if master:
         builder = builder.master(master)
-    settings = embedded_settings(warehouse) if warehouse else {}
+    settings = embedded_settings(warehouse, java_options) if warehouse else {}
     settings["spark.sql.session.timeZone"] = "UTC"  # the same timestamps wherever it runs
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
 
-def embedded_settings(warehouse: Path) -> dict[str, str]:
+def embedded_settings(warehouse: Path, java_options: list[str] | None = None) -> dict[str, str]:
     warehouse = Path(warehouse).absolute()
+    options = [f"-Dderby.system.home={warehouse}", "-XX:+UseSerialGC", *(java_options or [])]
     return {
         "spark.sql.warehouse.dir": str(warehouse / "tables"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
@@ -42,7 +46,7 @@ def embedded_settings(warehouse: Path) -> dict[str, str]:
         ),
         # The serial collector: local mode on a few cores with a small heap, where G1's
         # concurrent threads compete with the job's own (measured: a shorter start-up).
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse} -XX:+UseSerialGC",
+        "spark.driver.extraJavaOptions": " ".join(options),
         "spark.ui.enabled": "false",
         # Hive's session makes a `<session id>_resources` folder and Spark never closes the
         # session: keep those in the warehouse rather than littering the machine's /tmp.

@@ -41,6 +41,10 @@ class JobSpec:
     spark_conf: dict[str, str] = field(default_factory=dict)
     batch_rows: int = DEFAULT_BATCH_ROWS
     reader: Reader = "auto"
+    # The JVM's class-data-sharing archive to use, or the folder to record its classes into
+    # (see class_archive); paths as the job sees them. Embedded default only.
+    class_archive: str | None = None
+    class_list_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in WRITE_MODES:

@@ -38,7 +38,7 @@ from pyml.model import Model
 from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml.version import ModelVersion
 from pyml_launcher.local import run_model_container
-from pyml_offline import runner
+from pyml_offline import class_archive, runner
 from pyml_offline.errors import OfflineJobError
 from pyml_offline.mounts import jre_dir, pyspark_dir
 from pyml_runtime import codec
@@ -223,6 +223,27 @@ def test_rerun_without_overwrite_is_refused_and_keeps_the_table(jobs: Jobs) -> N
     assert "mode='overwrite'" in jobs.again.stdout  # the way out, named
     # Read after the refused run: still the first run's rows (their values: the parity tests).
     assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
+
+
+def test_the_first_job_leaves_a_class_archive_the_jvm_maps(
+    jobs: Jobs, version: ModelVersion, offline_home: Path
+) -> None:
+    # The parity job was this home's first: it recorded its classes, then the archive was
+    # dumped; the refused run after it started its JVM with the archive.
+    [folder] = [path for path in (offline_home / "cache" / "cds").iterdir()]
+    failed = folder / class_archive.FAILED
+    assert not failed.exists(), failed.read_text()
+    assert (folder / class_archive.ARCHIVE).stat().st_size > 0
+    # -Xshare:on: a JVM that cannot map the archive for the job's class path refuses to start.
+    java = [f"{runner.JRE}/bin/java", "-Xshare:on"]
+    java += [f"-XX:SharedArchiveFile={class_archive.MOUNT}/{class_archive.ARCHIVE}"]
+    java += ["-cp", (folder / class_archive.CLASS_PATH).read_text().strip(), "-version"]
+    settings = runner.ContainerSettings()
+    spec = runner.job_spec(version.record, settings, query="SELECT 1", dest_table=DEST)
+    mounts = {str(folder): {"bind": class_archive.MOUNT, "mode": "ro"}}
+    output = runner.run_in_image(version.record, spec, java, settings, volumes=mounts)
+    assert "sharing" in output, output
+    assert "error" not in output.lower(), output
 
 
 def test_bad_input_is_refused_before_any_container(

@@ -1,0 +1,66 @@
+"""The class-data-sharing archive's bookkeeping (the real archive is made and checked in the
+model's image by test_in_image.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyml_offline import class_archive
+from pyml_offline.class_archive import Recording
+
+
+def test_a_job_uses_the_archive_or_records_its_classes_or_neither() -> None:
+    archive = class_archive.java_options("/a/spark.jsa", None)
+    assert archive == ["-XX:SharedArchiveFile=/a/spark.jsa"]
+    assert class_archive.java_options(None, "/rec") == ["-XX:DumpLoadedClassList=/rec/classes.lst"]
+    assert class_archive.java_options(None, None) == []
+
+
+def test_the_folder_is_keyed_by_the_jre_and_pyspark_it_serves(tmp_path: Path) -> None:
+    folder = class_archive.archive_dir(tmp_path, Path("/c/jre/0123abcd"), Path("/c/spark/4.3.0"))
+    assert folder == tmp_path / "cds" / "0123abcd-4.3.0"
+
+
+def test_nothing_recorded_means_nothing_to_dump(tmp_path: Path) -> None:
+    recording = Recording.start(tmp_path / "cds" / "x")
+    assert recording.dump_argv("/jre/bin/java") is None
+    (recording.folder / class_archive.CLASS_LIST).write_text("java/lang/Object\n")
+    assert recording.dump_argv("/jre/bin/java") is None  # no class path either
+    (recording.folder / class_archive.CLASS_PATH).write_text("/s/a.jar:/s/b.jar\n")
+    assert recording.dump_argv("/jre/bin/java") == [
+        "/jre/bin/java",
+        "-Xshare:dump",
+        f"-XX:SharedClassListFile={class_archive.MOUNT}/classes.lst",
+        f"-XX:SharedArchiveFile={class_archive.MOUNT}/spark.jsa",
+        "-cp",
+        "/s/a.jar:/s/b.jar",
+    ]
+    recording.discard()
+    assert list((tmp_path / "cds").iterdir()) == []
+
+
+def test_a_dump_is_renamed_into_place_and_a_failed_one_says_why(tmp_path: Path) -> None:
+    made = Recording.start(tmp_path / "cds" / "made")
+    (made.folder / class_archive.ARCHIVE).write_bytes(b"archive")
+    made.finish("dumped")
+    assert (made.target / class_archive.ARCHIVE).read_bytes() == b"archive"
+    assert not (made.target / class_archive.FAILED).exists()
+    failed = Recording.start(tmp_path / "cds" / "failed")
+    failed.finish("Error: out of memory")
+    assert (failed.target / class_archive.FAILED).read_text() == "Error: out of memory"
+    assert not (failed.target / class_archive.ARCHIVE).exists()
+    # A second job's dump loses the race to the first's folder and leaves nothing behind.
+    late = Recording.start(tmp_path / "cds" / "made")
+    (late.folder / class_archive.ARCHIVE).write_bytes(b"other")
+    late.finish("dumped")
+    assert (made.target / class_archive.ARCHIVE).read_bytes() == b"archive"
+    assert sorted(p.name for p in (tmp_path / "cds").iterdir()) == ["failed", "made"]
+
+
+def test_the_options_reach_the_driver_jvm_after_the_usual_ones() -> None:
+    from pyml_offline.session import embedded_settings
+
+    settings = embedded_settings(Path("/w"), ["-XX:SharedArchiveFile=/a/spark.jsa"])
+    assert settings["spark.driver.extraJavaOptions"] == (
+        "-Dderby.system.home=/w -XX:+UseSerialGC -XX:SharedArchiveFile=/a/spark.jsa"
+    )
