@@ -107,8 +107,9 @@ def _check_settings(spark: SparkSession) -> None:
 def _projected_columns(frame: DataFrame) -> dict[str, str]:
     """Each of `frame`'s columns → the table column it is, if the optimized plan is a
     projection of plain columns over one Parquet relation."""
-    # Spark's plan through py4j: there is no Python API for it; these class and method names
-    # are Catalyst's public tree API, stable across Spark 3.x and 4.x.
+    # Spark's plan through py4j: there is no Python API for it. These are Catalyst's tree
+    # classes and methods (checked with Spark 4.3); anything unexpected raises, and
+    # `plan_scan` then falls back to Spark's reader.
     plan = frame._jdf.queryExecution().optimizedPlan()
     names: dict[str, str] = {}
     if _kind(plan) == "Project":
