@@ -8,10 +8,11 @@ the per-row work). The archive belongs to one JRE and one class path, so it is m
 mounted JRE and pyspark, in `$PYML_HOME/cache/cds/<jre>-<pyspark>/`:
 
 1. a job without an archive runs with `-XX:DumpLoadedClassList` into a fresh folder and writes
-   its JVM's class path there (`Recording`);
+   its JVM's class path there;
 2. after that job succeeds, one short container of the same image and mounts runs
    `java -Xshare:dump` for exactly that class list and class path (about a minute, once);
-3. the folder is renamed into place; later jobs run with `-XX:SharedArchiveFile`.
+3. the folder is renamed into place (`mounts.make_atomically`, like the JRE and pyspark
+   caches); later jobs run with `-XX:SharedArchiveFile`.
 
 A JVM that cannot use the archive (a changed jar) ignores it: `-Xshare:auto`, the default. A
 dump that fails leaves the folder with `failed.txt` and no archive, so later jobs neither
@@ -20,10 +21,6 @@ record nor retry; delete the folder to try again.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 ARCHIVE = "spark.jsa"
@@ -47,45 +44,23 @@ def java_options(class_archive: str | None, class_list_dir: str | None) -> list[
     return []
 
 
-@dataclass(frozen=True)
-class Recording:
-    """A folder a job writes its class list and class path into, on the way to `target`."""
+def dump_argv(folder: Path, java: str) -> list[str] | None:
+    """`java -Xshare:dump` for what a job recorded in `folder` (in the container's paths), or
+    None when it recorded nothing."""
+    class_path = folder / CLASS_PATH
+    if not (folder / CLASS_LIST).exists() or not class_path.exists():
+        return None
+    return [
+        java,
+        "-Xshare:dump",
+        f"-XX:SharedClassListFile={MOUNT}/{CLASS_LIST}",
+        f"-XX:SharedArchiveFile={MOUNT}/{ARCHIVE}",
+        "-cp",
+        class_path.read_text().strip(),
+    ]
 
-    folder: Path
-    target: Path
 
-    @classmethod
-    def start(cls, target: Path) -> Recording:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        folder.chmod(0o755)
-        return cls(folder, target)
-
-    def dump_argv(self, java: str) -> list[str] | None:
-        """`java -Xshare:dump` for what the job recorded (in the container's paths), or None
-        when it recorded nothing (a job that failed before its session started)."""
-        class_path = self.folder / CLASS_PATH
-        if not (self.folder / CLASS_LIST).exists() or not class_path.exists():
-            return None
-        return [
-            java,
-            "-Xshare:dump",
-            f"-XX:SharedClassListFile={MOUNT}/{CLASS_LIST}",
-            f"-XX:SharedArchiveFile={MOUNT}/{ARCHIVE}",
-            "-cp",
-            class_path.read_text().strip(),
-        ]
-
-    def finish(self, output: str) -> None:
-        """Rename into place, with the archive or with why there is none (never retried)."""
-        if not (self.folder / ARCHIVE).exists():
-            (self.folder / FAILED).write_text(output[-5000:])
-        try:
-            os.replace(self.folder, self.target)
-        except OSError:
-            pass  # a concurrent job's folder won the rename; it is as good as this one
-        finally:
-            self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+def note_failure(folder: Path, output: str) -> None:
+    """Why `folder` has no archive, when it has none: later jobs then neither record nor retry."""
+    if not (folder / ARCHIVE).exists():
+        (folder / FAILED).write_text(output[-5000:])

@@ -53,7 +53,7 @@ def jre_dir(cache: Path | None = None) -> Path:
     stamp = release.read_bytes() if release.exists() else str(source).encode()
     target = (cache or pyml_home() / "cache") / "jre" / hashlib.sha256(stamp).hexdigest()[:16]
     if not target.exists():
-        _make_atomically(target, lambda tmp: _copy_jre(source, tmp))
+        make_atomically(target, lambda tmp: _copy_jre(source, tmp))
     return target
 
 
@@ -73,7 +73,7 @@ def pyspark_dir(cache: Path | None = None) -> Path:
     target = (cache or pyml_home() / "cache") / "spark" / versions["pyspark"]
     if not target.exists():
         pins = [f"{name}=={version}" for name, version in versions.items()]
-        _make_atomically(target, lambda tmp: _pip_target(tmp, pins))
+        make_atomically(target, lambda tmp: _pip_target(tmp, pins))
     return target
 
 
@@ -94,7 +94,9 @@ def _pip_target(dest: Path, pins: list[str]) -> None:
         raise OfflineJobError(f"pip install {' '.join(pins)} failed:\n{done.stderr[-2000:]}")
 
 
-def _make_atomically(target: Path, make: Callable[[Path], None]) -> None:
+def make_atomically(target: Path, make: Callable[[Path], None]) -> None:
+    """`make(folder)` makes a folder that is then renamed to `target`: a half-made cache
+    never counts, and `make` raising leaves no `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pyml_offline import class_archive
 from pyml_offline.errors import OfflineJobError
 from pyml_offline.job import RESULT_MARKER
-from pyml_offline.mounts import jre_dir, pyml_home, pyspark_dir
+from pyml_offline.mounts import jre_dir, make_atomically, pyml_home, pyspark_dir
 from pyml_offline.progress import PROGRESS_MARKER, JobSummary
 from pyml_offline.spec import DEFAULT_BATCH_ROWS, JobSpec, WriteMode
 from pyml_offline.tables import TableName
@@ -108,24 +108,28 @@ def _recording_classes(
     progress: bool,
 ) -> JobSummary:
     """The job, recording the classes its JVM loads; then, if it succeeded, the archive."""
-    recording = class_archive.Recording.start(target)
-    try:
-        spec = replace(spec, class_list_dir=class_archive.MOUNT)
-        volumes = {str(recording.folder): {"bind": class_archive.MOUNT, "mode": "rw"}}
-        output = run_in_image(record, spec, argv, settings, volumes=volumes, progress=progress)
-        summary = _summary(output, record.ref)
-        dump = recording.dump_argv(f"{JRE}/bin/java")
-        if dump is not None:
-            status = "preparing Spark's class archive for later jobs (once, about a minute)"
-            volumes[str(jre_dir())] = {"bind": JRE, "mode": "ro"}
-            volumes[str(pyspark_dir())] = {"bind": SPARK, "mode": "ro"}
-            dumped = _run_container(
-                _image_id(record), dump, volumes, settings, record.ref, False, status
-            )
-            recording.finish(dumped)
-        return summary
-    finally:
-        recording.discard()
+    summaries: list[JobSummary] = []
+
+    def record_then_dump(folder: Path) -> None:
+        folder.mkdir(mode=0o755)
+        recording = replace(spec, class_list_dir=class_archive.MOUNT)
+        volumes = {str(folder): {"bind": class_archive.MOUNT, "mode": "rw"}}
+        output = run_in_image(record, recording, argv, settings, volumes=volumes, progress=progress)
+        summaries.append(_summary(output, record.ref))  # a failed job raises: no archive folder
+        dump = class_archive.dump_argv(folder, f"{JRE}/bin/java")
+        if dump is None:
+            class_archive.note_failure(folder, "the job recorded no class list")
+            return
+        status = "preparing Spark's class archive for later jobs (once, about a minute)"
+        volumes[str(jre_dir())] = {"bind": JRE, "mode": "ro"}
+        volumes[str(pyspark_dir())] = {"bind": SPARK, "mode": "ro"}
+        dumped = _run_container(
+            _image_id(record), dump, volumes, settings, record.ref, False, status
+        )
+        class_archive.note_failure(folder, dumped)
+
+    make_atomically(target, record_then_dump)
+    return summaries[0]
 
 
 def job_spec(record: VersionRecord, settings: ContainerSettings, **fields: Any) -> JobSpec:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pyml_offline import class_archive
-from pyml_offline.class_archive import Recording
+from pyml_offline.mounts import make_atomically
 
 
 def test_a_job_uses_the_archive_or_records_its_classes_or_neither() -> None:
@@ -22,12 +24,13 @@ def test_the_folder_is_keyed_by_the_jre_and_pyspark_it_serves(tmp_path: Path) ->
 
 
 def test_nothing_recorded_means_nothing_to_dump(tmp_path: Path) -> None:
-    recording = Recording.start(tmp_path / "cds" / "x")
-    assert recording.dump_argv("/jre/bin/java") is None
-    (recording.folder / class_archive.CLASS_LIST).write_text("java/lang/Object\n")
-    assert recording.dump_argv("/jre/bin/java") is None  # no class path either
-    (recording.folder / class_archive.CLASS_PATH).write_text("/s/a.jar:/s/b.jar\n")
-    assert recording.dump_argv("/jre/bin/java") == [
+    folder = tmp_path / "recording"
+    folder.mkdir()
+    assert class_archive.dump_argv(folder, "/jre/bin/java") is None
+    (folder / class_archive.CLASS_LIST).write_text("java/lang/Object\n")
+    assert class_archive.dump_argv(folder, "/jre/bin/java") is None  # no class path either
+    (folder / class_archive.CLASS_PATH).write_text("/s/a.jar:/s/b.jar\n")
+    assert class_archive.dump_argv(folder, "/jre/bin/java") == [
         "/jre/bin/java",
         "-Xshare:dump",
         f"-XX:SharedClassListFile={class_archive.MOUNT}/classes.lst",
@@ -35,25 +38,27 @@ def test_nothing_recorded_means_nothing_to_dump(tmp_path: Path) -> None:
         "-cp",
         "/s/a.jar:/s/b.jar",
     ]
-    recording.discard()
-    assert list((tmp_path / "cds").iterdir()) == []
+
+
+def _recorded(folder: Path, archive: bytes | None, output: str) -> None:
+    folder.mkdir()
+    if archive is not None:
+        (folder / class_archive.ARCHIVE).write_bytes(archive)
+    class_archive.note_failure(folder, output)
 
 
 def test_a_dump_is_renamed_into_place_and_a_failed_one_says_why(tmp_path: Path) -> None:
-    made = Recording.start(tmp_path / "cds" / "made")
-    (made.folder / class_archive.ARCHIVE).write_bytes(b"archive")
-    made.finish("dumped")
-    assert (made.target / class_archive.ARCHIVE).read_bytes() == b"archive"
-    assert not (made.target / class_archive.FAILED).exists()
-    failed = Recording.start(tmp_path / "cds" / "failed")
-    failed.finish("Error: out of memory")
-    assert (failed.target / class_archive.FAILED).read_text() == "Error: out of memory"
-    assert not (failed.target / class_archive.ARCHIVE).exists()
+    made = tmp_path / "cds" / "made"
+    make_atomically(made, lambda folder: _recorded(folder, b"archive", "dumped"))
+    assert (made / class_archive.ARCHIVE).read_bytes() == b"archive"
+    assert not (made / class_archive.FAILED).exists()
+    failed = tmp_path / "cds" / "failed"
+    make_atomically(failed, lambda folder: _recorded(folder, None, "Error: out of memory"))
+    assert (failed / class_archive.FAILED).read_text() == "Error: out of memory"
+    assert not (failed / class_archive.ARCHIVE).exists()
     # A second job's dump loses the race to the first's folder and leaves nothing behind.
-    late = Recording.start(tmp_path / "cds" / "made")
-    (late.folder / class_archive.ARCHIVE).write_bytes(b"other")
-    late.finish("dumped")
-    assert (made.target / class_archive.ARCHIVE).read_bytes() == b"archive"
+    make_atomically(made, lambda folder: _recorded(folder, b"other", "dumped"))
+    assert (made / class_archive.ARCHIVE).read_bytes() == b"archive"
     assert sorted(p.name for p in (tmp_path / "cds").iterdir()) == ["failed", "made"]
 
 
@@ -64,3 +69,14 @@ def test_the_options_reach_the_driver_jvm_after_the_usual_ones() -> None:
     assert settings["spark.driver.extraJavaOptions"] == (
         "-Dderby.system.home=/w -XX:+UseSerialGC -XX:SharedArchiveFile=/a/spark.jsa"
     )
+
+
+def test_a_failed_job_leaves_no_folder_so_the_next_job_records_again(tmp_path: Path) -> None:
+    def failed_job(folder: Path) -> None:
+        folder.mkdir()
+        (folder / class_archive.CLASS_LIST).write_text("java/lang/Object\n")
+        raise RuntimeError("the job failed")
+
+    with pytest.raises(RuntimeError, match="the job failed"):
+        make_atomically(tmp_path / "cds" / "x", failed_job)
+    assert list((tmp_path / "cds").iterdir()) == []
