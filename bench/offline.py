@@ -104,6 +104,7 @@ def _bench(rows: int) -> None:
         _report(
             Figures(rows, fixed, one.phases, total, everything.phases, floors, own, via_pyml),
             everything.reader,
+            everything.writer,
         )
     finally:
         if version is not None:
@@ -153,7 +154,8 @@ def _floors(spec_path: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
     from pyml_offline.job import build_session
-    from pyml_offline.parquet_scan import ParquetScan, files_frame, plan_scan
+    from pyml_offline.parquet_scan import ParquetScan, plan_scan, tasks_frame
+    from pyml_offline.parquet_write import ParquetWrite, plan_write
     from pyml_offline.schema import model_schema, output_struct
     from pyml_offline.spec import JobSpec
     from pyml_offline.udf import BatchPredictor, ScanAndPredict, dataplane
@@ -181,6 +183,8 @@ def _floors(spec_path: Path) -> dict[str, Any]:
     one_scan = plan_scan(spark, one_row, spec.batch_rows)
     assert isinstance(one_scan, ParquetScan), one_scan
     direct_one = ScanAndPredict(BatchPredictor(home, keys, model.output), one_scan)
+    write = plan_write(spark, "bench", struct)
+    assert isinstance(write, ParquetWrite), write  # the benchmark's columns are plain
     steps: dict[str, Callable[[], object]] = {
         "read": lambda: selected.write.format("noop").mode("overwrite").save(),
         "read_write": lambda: _save(spark, no_python),
@@ -191,10 +195,16 @@ def _floors(spec_path: Path) -> dict[str, Any]:
             spark, selected.mapInArrow(BatchPredictor(home, keys, model.output), struct)
         ),
         "direct_predict_write": lambda: _save(
-            spark, files_frame(spark, scan).mapInArrow(direct, struct)
+            spark, tasks_frame(spark, scan).mapInArrow(direct, struct)
         ),
         "direct_one_row": lambda: _save(
-            spark, files_frame(spark, one_scan).mapInArrow(direct_one, struct)
+            spark, tasks_frame(spark, one_scan).mapInArrow(direct_one, struct)
+        ),
+        "direct_both": lambda: _save_directly(
+            spark, tasks_frame(spark, scan).mapInArrow, direct, write, struct
+        ),
+        "direct_both_one_row": lambda: _save_directly(
+            spark, tasks_frame(spark, one_scan).mapInArrow, direct_one, write, struct
         ),
     }
     runs: dict[str, list[float]] = {name: [] for name in steps}
@@ -218,6 +228,21 @@ def _save(spark: Any, frame: Any) -> None:
     frame.write.mode("overwrite").format("parquet").saveAsTable("bench.floor")
 
 
+def _save_directly(spark: Any, map_in_arrow: Any, predict: Any, write: Any, struct: Any) -> None:
+    """What the job does for plain output columns: the workers write the table's files."""
+    from pyml_offline.parquet_write import WRITTEN, WriteFiles, write_table_files
+    from pyml_offline.tables import TableName
+
+    spark.sql("DROP TABLE IF EXISTS bench.floor_direct")
+    write_table_files(
+        spark,
+        TableName("bench", "floor_direct"),
+        struct,
+        write,
+        lambda folder: map_in_arrow(WriteFiles(predict, write, folder), WRITTEN),
+    )
+
+
 def _source_table(spec: Any) -> str:
     # The benchmark's query is "SELECT * FROM db.table": its last word.
     return str(spec.query.split()[-1])
@@ -238,7 +263,7 @@ class Figures:
     via_pyml: float
 
 
-def _report(f: Figures, reader: str) -> None:
+def _report(f: Figures, reader: str, writer: str) -> None:
     rows = f.rows
     # Rows cost time in the compute phase only; session, plan and swap are fixed costs whose
     # run-to-run noise (seconds) would swamp a wall-time difference of a few seconds.
@@ -259,7 +284,7 @@ def _report(f: Figures, reader: str) -> None:
     print(f"rows: {rows:,}  (x = rows/s over the model's own predict in the job's container)")
     print(f"job fixed start-up cost (1 row):   {f.fixed:7.1f} s  ({phases(f.fixed_phases)})")
     print(f"job over all rows (wall):          {rate(f.total)}  ({phases(f.phases)})")
-    print(f"  rows read by: {reader}")
+    print(f"  rows read by: {reader}; written by: {writer}")
     print(f"net of start-up (compute, all - 1 row): {rate(net)}")
     print(f"job's compute phase (one Spark job): {rate(compute)}")
     print("floors, same image, 2 cores (warm):")
@@ -270,6 +295,9 @@ def _report(f: Figures, reader: str) -> None:
     print(f"  files read by the workers instead: {rate(floor_runs['direct_predict_write'])}")
     warm_net = floor_runs["direct_predict_write"] - floor_runs["direct_one_row"]
     print(f"  the same, net of a 1-row table's: {rate(max(warm_net, 1e-9))}")
+    print(f"  files written by the workers too:{rate(floor_runs['direct_both'])}")
+    both_net = floor_runs["direct_both"] - floor_runs["direct_both_one_row"]
+    print(f"  the same, net of a 1-row table's: {rate(max(both_net, 1e-9))}")
     print("in-process predict over the same rows:")
     print(f"  model's own, in the container:   {rate(f.floors['own'])}")
     print(f"  runtime predict_table, container:{rate(f.floors['runtime'])}")

@@ -7,7 +7,8 @@ own error), the model's input columns (missing or mistyped, named), the destinat
 without overwrite). Then the rows go through `mapInArrow` into `udf.BatchPredictor` (the
 runtime's predict path) and `tables.write_atomically` swaps the result in. A query that only
 picks columns of a Parquet table has its files read by the Python workers themselves
-(`parquet_scan`): the same batches, without Spark's row conversions.
+(`parquet_scan`): the same batches, without Spark's row conversions. Predictions of plain
+types are written to the table's Parquet files by the workers too (`parquet_write`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyml_offline.class_archive import CLASS_PATH, java_options
 from pyml_offline.errors import OfflineJobError
-from pyml_offline.parquet_scan import ParquetScan, files_frame, plan_scan
+from pyml_offline.parquet_scan import ParquetScan, plan_scan, tasks_frame
+from pyml_offline.parquet_write import (
+    WRITTEN,
+    ParquetWrite,
+    SparkWrite,
+    WriteFiles,
+    plan_write,
+    spark_writes,
+    write_table_files,
+)
 from pyml_offline.progress import (
     Counters,
     JobSummary,
@@ -89,10 +101,11 @@ def run_job(
     finally:
         warm_up.join()  # no Spark job of ours outlives a refusal
     counters = Counters(spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0))
-    predicted, reader = _predictions(spark, frame, spec, model, counters, struct)
+    predictions = _predictions(spark, frame, spec, model, counters)
+    fill, writer = _filler(spark, predictions, struct, spec, dest)
     phases.mark("plan")
     with job_progress(counters, f"{model.name} → {dest.database}.{dest.table}", progress):
-        _write(spark, predicted, dest, spec, model, phases)
+        _write(spark, fill, dest, spec, model, phases)
     return JobSummary(
         f"{dest.database}.{dest.table}",
         spec.mode,
@@ -101,7 +114,8 @@ def run_job(
         clock.seconds(),
         dict(spec.properties),
         phases.seconds,
-        reader,
+        predictions.reader,
+        writer,
     )
 
 
@@ -114,7 +128,9 @@ def _warm_up_workers(spark: SparkSession, spec: JobSpec) -> threading.Thread:
     """
     cores = max(1, int(spark.sparkContext.defaultParallelism))
     home = str(Path(spec.model_home).absolute())
-    warm = spark.range(0, cores, 1, cores).mapInArrow(WorkerWarmUp(home), "id long")
+    warm = spark.range(0, cores, 1, cores).mapInArrow(
+        WorkerWarmUp(home, spec.batch_rows), "id long"
+    )
 
     def run() -> None:
         # Only an optimisation: the job's own tasks meet (and report) whatever fails here.
@@ -135,16 +151,20 @@ def _query(spark: SparkSession, query: str) -> DataFrame:
         raise OfflineJobError(f"the query failed: {exc}") from None
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """Where the model's rows come from (the query's rows, or groups of its files), the
+    `mapInArrow` function that predicts them, and who reads them. Lazy until written."""
+
+    source: DataFrame
+    predict: BatchPredictor | ScanAndPredict
+    reader: str
+
+
 def _predictions(
-    spark: SparkSession,
-    frame: DataFrame,
-    spec: JobSpec,
-    model: ModelSchema,
-    counters: Counters,
-    struct: StructType,
-) -> tuple[DataFrame, str]:
-    """Key and input columns only, each batch through the model (lazy: runs at the write),
-    and which reader feeds it."""
+    spark: SparkSession, frame: DataFrame, spec: JobSpec, model: ModelSchema, counters: Counters
+) -> Predictions:
+    """Key and input columns only, each batch through the model, and which reader feeds it."""
     columns = list(dict.fromkeys([*spec.key_columns, *model.input.names]))
     predictor = BatchPredictor(
         str(Path(spec.model_home).absolute()),
@@ -156,22 +176,47 @@ def _predictions(
     selected = frame.select(*[f"`{column}`" for column in columns])
     scan = plan_scan(spark, selected, spec.batch_rows) if spec.reader == "auto" else None
     if isinstance(scan, ParquetScan):
-        files = files_frame(spark, scan)
-        return files.mapInArrow(ScanAndPredict(predictor, scan), struct), scan.describe()
+        return Predictions(
+            tasks_frame(spark, scan), ScanAndPredict(predictor, scan), scan.describe()
+        )
     reason = scan.describe() if scan else "Spark's reader (asked for)"
-    return selected.mapInArrow(predictor, struct), reason
+    return Predictions(selected, predictor, reason)
+
+
+def _filler(
+    spark: SparkSession,
+    predictions: Predictions,
+    struct: StructType,
+    spec: JobSpec,
+    dest: TableName,
+) -> tuple[Callable[[TableName], object], str]:
+    """What fills the staging table with the predictions, and who writes its files."""
+    asked = spec.writer == "auto"
+    plan = plan_write(spark, dest.database, struct) if asked else SparkWrite("asked for")
+    if isinstance(plan, ParquetWrite):
+        direct = plan
+
+        def written(folder: str) -> DataFrame:
+            write = WriteFiles(predictions.predict, direct, folder)
+            return predictions.source.mapInArrow(write, WRITTEN)
+
+        return (lambda staging: write_table_files(spark, staging, struct, direct, written)), (
+            plan.describe()
+        )
+    frame = predictions.source.mapInArrow(predictions.predict, struct)
+    return (lambda staging: spark_writes(frame, staging)), plan.describe()
 
 
 def _write(
     spark: SparkSession,
-    predicted: DataFrame,
+    fill: Callable[[TableName], object],
     dest: TableName,
     spec: JobSpec,
     model: ModelSchema,
     phases: Phases,
 ) -> None:
     try:
-        write_atomically(spark, predicted, dest, spec.mode, dict(spec.properties), phases)
+        write_atomically(spark, fill, dest, spec.mode, dict(spec.properties), phases)
     except OfflineJobError:
         raise
     except Exception as exc:  # Spark wraps the worker's failure in its own exception types

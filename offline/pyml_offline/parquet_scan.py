@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 MAX_FILES = 1_000  # each file's footer is read on the driver first; more is Spark's scan
 DEFAULT_TASK_BYTES = 128 * 1024 * 1024  # Spark's own default split size
@@ -53,6 +54,7 @@ class ParquetScan:
     sources: tuple[str, ...]  # the file column behind each of `schema`'s columns
     schema: pa.Schema  # as Spark hands it to `mapInArrow`: names, order and types
     batch_rows: int
+    groups: tuple[tuple[str, ...], ...]  # the files of each task (see file_groups)
 
     def describe(self) -> str:
         count = len(self.files)
@@ -86,7 +88,7 @@ def plan_scan(spark: SparkSession, frame: DataFrame, batch_rows: int) -> Scan:
         return SparkScan(str(exc))
     except Exception as exc:  # only an optimisation: Spark's reader is always right
         return SparkScan(f"the direct read could not be planned: {type(exc).__name__}: {exc}")
-    return ParquetScan(files, sources, schema, batch_rows)
+    return ParquetScan(files, sources, schema, batch_rows, tuple(file_groups(spark, files)))
 
 
 # Spark settings under which its reader does what a plain pyarrow read would not: skip bad
@@ -174,9 +176,19 @@ def _local_files(uris: list[str]) -> tuple[str, ...]:
 def _arrow_schema(spark: SparkSession, frame: DataFrame) -> pa.Schema:
     """The Arrow schema `mapInArrow` would hand over for `frame`; plain types only."""
     from pyspark.sql import types
-    from pyspark.sql.pandas.types import to_arrow_schema
 
-    plain = (
+    plain = (*plain_types(), types.DecimalType)
+    for field in frame.schema.fields:
+        if not isinstance(field.dataType, plain):
+            raise _NotPlain(f"column '{field.name}' is {field.dataType.simpleString()}")
+    return spark_arrow_schema(spark, frame.schema)
+
+
+def plain_types() -> tuple[type, ...]:
+    """Spark's types whose Arrow and Parquet forms have no options or settings."""
+    from pyspark.sql import types
+
+    return (
         types.BooleanType,
         types.ByteType,
         types.ShortType,
@@ -186,13 +198,15 @@ def _arrow_schema(spark: SparkSession, frame: DataFrame) -> pa.Schema:
         types.DoubleType,
         types.StringType,
         types.BinaryType,
-        types.DecimalType,
     )
-    for field in frame.schema.fields:
-        if not isinstance(field.dataType, plain):
-            raise _NotPlain(f"column '{field.name}' is {field.dataType.simpleString()}")
+
+
+def spark_arrow_schema(spark: SparkSession, struct: StructType) -> pa.Schema:
+    """The Arrow schema Spark's `mapInArrow` uses for `struct` in this session."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
     large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false") == "true"
-    return to_arrow_schema(frame.schema, prefers_large_types=large)
+    return to_arrow_schema(struct, prefers_large_types=large)
 
 
 def _check_files(files: tuple[str, ...], want: dict[str, pa.DataType]) -> None:
@@ -242,8 +256,9 @@ def _split_bytes(spark: SparkSession) -> int:
     return int(text)
 
 
-def files_frame(spark: SparkSession, scan: ParquetScan) -> DataFrame:
-    """One row a task, each a group of files: the input of the workers' `mapInArrow`."""
-    groups = file_groups(spark, scan.files)
-    rows = spark.sparkContext.parallelize([(list(group),) for group in groups], len(groups))
-    return spark.createDataFrame(rows, "files array<string>")
+def tasks_frame(spark: SparkSession, scan: ParquetScan) -> DataFrame:
+    """One row a task, `id` numbering its group of files: the input of the workers'
+    `mapInArrow`. Made by the JVM (`range`), so its tasks need no Python worker of their own
+    besides the one that reads and predicts."""
+    count = len(scan.groups)
+    return spark.range(0, count, 1, count)

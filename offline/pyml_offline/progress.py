@@ -106,6 +106,7 @@ class JobSummary:
     # Seconds per step of the job, in order (see `Phases`): where a slow job spent its time.
     phases: dict[str, float] = field(default_factory=dict)
     reader: str = ""  # what read the query's rows (see parquet_scan)
+    writer: str = ""  # what wrote the table's files (see parquet_write)
 
     @property
     def rows_per_second(self) -> float:
@@ -119,6 +120,8 @@ class JobSummary:
         )
         if self.reader:
             text += f"\n  rows read by: {self.reader}"
+        if self.writer:
+            text += f"\n  rows written by: {self.writer}"
         if self.phases:
             # On a small table start-up dominates: the phases say where the time went.
             steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())

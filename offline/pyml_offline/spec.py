@@ -12,6 +12,10 @@ WRITE_MODES: tuple[WriteMode, ...] = ("error", "overwrite", "append")
 # "spark": always Spark's own reader (to compare the two, or to rule the direct read out).
 Reader = Literal["auto", "spark"]
 READERS: tuple[Reader, ...] = ("auto", "spark")
+# "auto": predictions of plain types are written to Parquet by the workers (parquet_write);
+# "spark": always Spark's own writer.
+Writer = Literal["auto", "spark"]
+WRITERS: tuple[Writer, ...] = ("auto", "spark")
 # Rows per Arrow batch handed to the model. Each batch pays fixed costs (pyspark's Arrow
 # framing, the runtime's conform/decode/encode, the model's own per-call checks): measured on
 # the example, 1.0 µs a row of Python CPU at 10,000 rows, 0.65 µs at 100,000. The bytes cap
@@ -41,6 +45,7 @@ class JobSpec:
     spark_conf: dict[str, str] = field(default_factory=dict)
     batch_rows: int = DEFAULT_BATCH_ROWS
     reader: Reader = "auto"
+    writer: Writer = "auto"
     # The JVM's class-data-sharing archive to use, or the folder to record its classes into
     # (see class_archive); paths as the job sees them. Embedded default only.
     class_archive: str | None = None
@@ -51,6 +56,8 @@ class JobSpec:
             raise ValueError(f"mode {self.mode!r}: expected one of {', '.join(WRITE_MODES)}")
         if self.reader not in READERS:
             raise ValueError(f"reader {self.reader!r}: expected one of {', '.join(READERS)}")
+        if self.writer not in WRITERS:
+            raise ValueError(f"writer {self.writer!r}: expected one of {', '.join(WRITERS)}")
         if self.batch_rows < 1:
             raise ValueError(f"batch_rows {self.batch_rows}: expected at least 1")
 

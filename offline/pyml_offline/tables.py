@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from pyml_offline.progress import Phases
 from pyml_offline.spec import WriteMode
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -80,20 +81,18 @@ def check_destination(
 
 def write_atomically(
     spark: SparkSession,
-    frame: DataFrame,
+    fill: Callable[[TableName], object],
     name: TableName,
     mode: WriteMode,
     properties: dict[str, str],
     phases: Phases | None = None,
 ) -> None:
-    """Compute `frame` into a staging table, then swap it in (see the module docs).
-
-    `phases` gets "compute" (the staging table written: the whole Spark job) and "swap".
-    """
+    """`fill` a new staging table (the whole Spark job), then swap it in (see the module
+    docs). `phases` gets "compute" (the fill) and "swap"."""
     staging = name.sibling(STAGING_PREFIX)
     phases = phases or Phases()
     try:
-        frame.write.format("parquet").saveAsTable(f"{staging.database}.{staging.table}")
+        fill(staging)
         phases.mark("compute")
         _set_properties(spark, staging, properties)
         if mode == "append" and table_exists(spark, name):
@@ -102,7 +101,19 @@ def write_atomically(
             _replace(spark, staging, name)
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {staging.sql}")
+        _remove_folder(spark, staging)
         phases.mark("swap")
+
+
+def _remove_folder(spark: SparkSession, staging: TableName) -> None:
+    """The staging table's folder, if still there: a failed `saveAsTable` leaves its
+    half-written files (Spark's `_temporary`) with no table whose drop would remove them."""
+    location = str(spark.catalog.getDatabase(staging.database).locationUri).rstrip("/")
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    # Hadoop's file system API: the warehouse may be local, HDFS or an object store.
+    path = jvm.org.apache.hadoop.fs.Path(f"{location}/{staging.table}")
+    path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
 
 
 def _replace(spark: SparkSession, staging: TableName, name: TableName) -> None:

@@ -196,6 +196,8 @@ def test_cli_job_predicts_every_row_into_the_table(jobs: Jobs, version: ModelVer
     assert f"{version.ref} → {DEST}: 100,057 rows predicted (100,057 read)" in jobs.first.stdout
     # A plain scan: the workers in the image read the table's files (parquet_scan).
     assert "rows read by: Parquet files read by the Python workers" in jobs.first.stdout
+    # Plain output columns: the workers write the table's files too (parquet_write).
+    assert "rows written by: the Python workers (Parquet files)" in jobs.first.stdout
     assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
 
 

@@ -120,18 +120,21 @@ def test_unknown_key_column_is_refused(spark: Any, cancer_cells: str, cancer_hom
         )
 
 
-@pytest.mark.parametrize("reader", ["auto", "spark"])
+@pytest.mark.parametrize(
+    ("reader", "writer"), [("auto", "auto"), ("spark", "auto"), ("auto", "spark")]
+)
 def test_model_raising_fails_the_job_naming_rows_and_keeps_the_destination(
-    spark: Any, faulty_home: Path, reader: str
+    spark: Any, faulty_home: Path, warehouse: Path, reader: str, writer: str
 ) -> None:
     xs = pd.DataFrame({"id": np.arange(40, dtype=np.int64), "x": np.arange(40, dtype=np.float64)})
     spark.sql("CREATE DATABASE IF NOT EXISTS faults")
     spark.createDataFrame(xs).write.mode("overwrite").saveAsTable("faults.xs")
-    dest = f"faults.out_{reader}"
+    dest = f"faults.out_{reader}_{writer}"
     _run(spark, faulty_home, dest, query="SELECT * FROM faults.xs WHERE x < 10")
     before = sorted(row.y for row in spark.table(dest).collect())
     with pytest.raises(OfflineJobError) as caught:
         # "auto": a plain scan, so the workers read the files; "spark": Spark's reader.
+        # "auto": plain output columns, so the workers write the files; "spark": Spark's writer.
         _run(
             spark,
             faulty_home,
@@ -140,6 +143,7 @@ def test_model_raising_fails_the_job_naming_rows_and_keeps_the_destination(
             key_columns=("id",),
             mode="overwrite",
             reader=reader,
+            writer=writer,
         )
     message = str(caught.value)
     assert "model 'faulty' raised ValueError: unlucky 13" in message
@@ -149,6 +153,9 @@ def test_model_raising_fails_the_job_naming_rows_and_keeps_the_destination(
     assert sorted(row.y for row in spark.table(dest).collect()) == before
     assert len(before) == 10
     assert _staging_tables(spark, "faults") == []
+    # Nor any staging folder: the failed tasks' files went with the staging table.
+    folders = [path.name for path in (warehouse / "tables" / "faults.db").iterdir()]
+    assert not [name for name in folders if name.startswith("pyml_staging_")], folders
 
 
 def test_hive_session_folders_stay_in_the_warehouse(cancer_cells: str, warehouse: Path) -> None:
