@@ -13,9 +13,10 @@ Trains and packages the breast cancer example in a throwaway $PYML_HOME, makes a
 - floors, in one more container of the same image and limits (one JVM, each step run three
   times, the best warm time kept): Spark reading the table only; reading and writing it with
   no Python; reading, a round trip through a Python worker that does no work, and writing;
-  the job's read → predict → write through Spark's reader; the same with the table's files
-  read by the Python workers (what the job does for a plain scan, see parquet_scan), over
-  all rows and over the 1-row table. The steps between them are what each part costs;
+  the job's read → predict → write through Spark's reader and writer; the same with the
+  table's files read by the Python workers (parquet_scan), then also written by them (what
+  the job does for a plain scan into plain columns, see parquet_write), each over all rows
+  and over the 1-row table. The steps between them are what each part costs;
 - in-process predict over the same rows: the model object's own `predict` and the runtime's
   `predict_table` inside that container (its 2 cores), and the model's `predict` and
   `pyml.Model.predict` in this process.

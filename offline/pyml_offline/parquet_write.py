@@ -58,6 +58,7 @@ ATTEMPTS = "_pyml_attempts"
 SPARK_SCHEMA_KEY = "org.apache.spark.sql.parquet.row.metadata"
 # What each task tells the driver: which file it wrote for which partition, and its rows.
 WRITTEN = "partition int, file string, rows long"
+_WRITTEN_ARROW = pa.schema([("partition", pa.int32()), ("file", pa.string()), ("rows", pa.int64())])
 MapInArrow = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 
@@ -172,14 +173,13 @@ class WriteFiles:
         writer.close()
         yield pa.RecordBatch.from_pylist(
             [{"partition": task.partitionId(), "file": str(path), "rows": rows}],
-            schema=pa.schema(
-                [("partition", pa.int32()), ("file", pa.string()), ("rows", pa.int64())]
-            ),
+            schema=_WRITTEN_ARROW,
         )
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """The batch with the table's names and Arrow types (safe casts only, as Spark would)."""
+    """The batch with the table's names and Arrow types (safe casts only: a value that does
+    not fit fails the task rather than change)."""
     columns = [
         column if column.type == field.type else column.cast(field.type, safe=True)
         for column, field in zip(batch.columns, schema, strict=True)
