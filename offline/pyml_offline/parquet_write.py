@@ -56,6 +56,7 @@ CODECS = {
 ATTEMPTS = "_pyml_attempts"
 # Where Spark's writer keeps its own schema in each file; `spark.read.parquet` uses it.
 SPARK_SCHEMA_KEY = "org.apache.spark.sql.parquet.row.metadata"
+SPARK_VERSION_KEY = "org.apache.spark.version"
 # What each task tells the driver: which file it wrote for which partition, and its rows.
 WRITTEN = "partition int, file string, rows long"
 _WRITTEN_ARROW = pa.schema([("partition", pa.int32()), ("file", pa.string()), ("rows", pa.int64())])
@@ -80,13 +81,23 @@ class ParquetWrite:
     compression: str  # pyarrow's name
     suffix: str  # the file name ending Spark would give
 
-    @property
-    def dictionary_columns(self) -> list[str]:
-        """Text and bytes: where repeated values are common. Numbers and booleans are
-        written plain: a dictionary of mostly distinct values (probabilities, ids) is
-        wasted work, measured at 3x the whole write of the example's predictions."""
+    def writer(self, where: Path | pa.NativeFile) -> pq.ParquetWriter:
+        """A Parquet writer of the table's columns, set as below."""
         text = (pa.string(), pa.large_string(), pa.binary(), pa.large_binary())
-        return [field.name for field in self.schema if field.type in text]
+        floating = (pa.float32(), pa.float64())
+        return pq.ParquetWriter(
+            where,
+            self.schema,
+            compression=self.compression,
+            # Text and bytes only: numbers and booleans are mostly distinct values
+            # (probabilities, ids), where a dictionary tripled the whole write's cost.
+            use_dictionary=[f.name for f in self.schema if f.type in text],
+            # No min/max for floats: pyarrow leaves NaN out of them where Spark's writer
+            # does not, and Spark's filter pushdown would then skip row groups holding NaN.
+            write_statistics=[f.name for f in self.schema if f.type not in floating],
+            # Spark's own metadata only (its schema and version), not pyarrow's.
+            store_schema=False,
+        )
 
     def describe(self) -> str:
         return "the Python workers (Parquet files)"
@@ -105,7 +116,9 @@ def plan_write(spark: SparkSession, database: str, struct: StructType) -> Write:
         _check_columns(struct)
         compression, suffix = _codec(spark)
         _local_folder(str(spark.catalog.getDatabase(database).locationUri), "database")
-        schema = spark_arrow_schema(spark, struct).with_metadata({SPARK_SCHEMA_KEY: struct.json()})
+        _check_settings(spark)
+        metadata = {SPARK_SCHEMA_KEY: struct.json(), SPARK_VERSION_KEY: spark.version}
+        schema = spark_arrow_schema(spark, struct).with_metadata(metadata)
     except _NotPlain as exc:
         return SparkWrite(str(exc))
     except Exception as exc:  # only an optimisation: Spark's writer is always right
@@ -119,6 +132,12 @@ def _check_columns(struct: StructType) -> None:
             raise _NotPlain(f"column '{field.name}' is {field.dataType.simpleString()}")
         if field.metadata:  # Parquet field ids, char/varchar lengths: Spark's writer uses them
             raise _NotPlain(f"column '{field.name}' carries metadata ({sorted(field.metadata)})")
+
+
+def _check_settings(spark: SparkSession) -> None:
+    # Spark's writer splits a task's rows into files of at most this many; one file a task here.
+    if int(str(spark.conf.get("spark.sql.files.maxRecordsPerFile", "0"))) > 0:
+        raise _NotPlain("spark.sql.files.maxRecordsPerFile is set")
 
 
 def _codec(spark: SparkSession) -> tuple[str, str]:
@@ -155,12 +174,7 @@ class WriteFiles:
         try:
             for batch in self.predict(batches):
                 if writer is None:
-                    writer = pq.ParquetWriter(
-                        path,
-                        self.plan.schema,
-                        compression=self.plan.compression,
-                        use_dictionary=self.plan.dictionary_columns,
-                    )
+                    writer = self.plan.writer(path)
                 writer.write_batch(_conform(batch, self.plan.schema))
                 rows += batch.num_rows
         except BaseException:
@@ -211,22 +225,34 @@ def write_table_files(
     for report in sorted(reports, key=lambda row: int(row["partition"])):
         name = f"part-{int(report['partition']):05d}-{job}-c000{plan.suffix}"
         os.replace(report["file"], folder / name)
+    if not reports:  # as Spark's writer: one empty file, so the folder alone has the schema
+        plan.writer(folder / f"part-00000-{job}-c000{plan.suffix}").close()
     # Files of attempts Spark did not report (failed, or a duplicate) go; the folder's name
     # keeps anything a straggler still writes out of the table.
     shutil.rmtree(attempts, ignore_errors=True)
+    (folder / "_SUCCESS").touch()  # what Spark's committer leaves, and some tools wait for
     spark.sql(f"REFRESH TABLE {staging.sql}")
+    _check_moved(spark, staging, max(1, len(reports)))
     return sum(int(report["rows"]) for report in reports)
 
 
 def _table_folder(spark: SparkSession, name: TableName) -> Path:
-    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name.sql}").collect()
-    locations = [str(row["data_type"]) for row in rows if row["col_name"] == "Location"]
-    if len(locations) != 1:
-        raise RuntimeError(f"no location for {name.sql} in DESCRIBE TABLE EXTENDED")
+    """A managed table's folder: its database's folder and its name (Spark's own rule). The
+    database's location is a URI (percent-encoded), read the same way plan_write checked it."""
+    database = str(spark.catalog.getDatabase(name.database).locationUri).rstrip("/")
     try:
-        return _local_folder(locations[0], "table")
+        return _local_folder(f"{database}/{name.table}", "table")
     except _NotPlain as exc:  # plan_write checked the database's folder: this is a surprise
         raise RuntimeError(str(exc)) from None
+
+
+def _check_moved(spark: SparkSession, name: TableName, files: int) -> None:
+    """The table lists the files just moved into it: else they went somewhere else."""
+    listed = len(spark.table(name.sql).inputFiles())
+    if listed != files:
+        raise RuntimeError(
+            f"{name.sql} lists {listed} files after {files} were moved into its folder"
+        )
 
 
 def spark_writes(frame: DataFrame, staging: TableName) -> None:

@@ -151,9 +151,8 @@ def test_only_the_attempts_spark_reports_become_the_table(spark: Any, xs: str) -
     assert write_table_files(spark, staging, columns, plan, written) == 1
     assert [row.id for row in spark.table(staging.sql).collect()] == [8]
     folder = _folder(spark, staging.sql)
-    assert [path.name for path in folder.iterdir()] == [
-        next(folder.glob("part-00000-*-c000.snappy.parquet")).name
-    ]
+    [part] = folder.glob("part-00000-*-c000.snappy.parquet")
+    assert sorted(path.name for path in folder.iterdir()) == sorted([part.name, "_SUCCESS"])
 
 
 def test_a_query_with_no_rows_leaves_an_empty_table_with_the_columns(
@@ -165,6 +164,36 @@ def test_a_query_with_no_rows_leaves_an_empty_table_with_the_columns(
     table = spark.table("writes.none")
     assert table.count() == 0
     assert table.columns == ["i8", "i16", "i32", "i64", "f32", "f64", "flag", "label", "raw"]
+    # As with Spark's writer, the folder alone says the columns (one empty file).
+    assert spark.read.parquet(str(_folder(spark, "writes.none"))).schema == table.schema
+
+
+def test_nan_keys_are_found_by_filters_as_in_spark_s_files(
+    spark: Any, kinds_home: Path, xs: str
+) -> None:
+    # pyarrow leaves NaN out of min/max statistics; Spark's pushdown must not skip them.
+    query = "SELECT id, IF(id % 10 = 0, double('NaN'), id / 2000.0D) AS score, x FROM writes.xs"
+    for writer in ("auto", "spark"):
+        dest = f"writes.nan_{writer}"
+        summary = _run(spark, kinds_home, query, dest, key_columns=("id", "score"), writer=writer)
+        assert summary.writer == (WORKERS if writer == "auto" else "Spark's writer (asked for)")
+    for where in ("score >= 5", "score = double('NaN')", "isnan(score)", "score < 0.5"):
+        counts = [
+            spark.sql(f"SELECT * FROM writes.nan_{w} WHERE {where}").count()
+            for w in ("auto", "spark")
+        ]
+        assert counts[0] == counts[1] > 0, (where, counts)
+
+
+def test_a_database_folder_with_percent_signs_gets_every_row(
+    spark: Any, kinds_home: Path, xs: str, tmp_path: Path
+) -> None:
+    # Its location is a percent-encoded URI: decoded once, the files land in the table.
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS odd LOCATION '{tmp_path}/p%41ct 1/odd.db'")
+    summary = _run(spark, kinds_home, "SELECT * FROM writes.xs", "odd.t", key_columns=("id",))
+    assert summary.writer == WORKERS
+    assert spark.table("odd.t").count() == 3_000
+    assert list((tmp_path / "p%41ct 1" / "odd.db" / "t").glob("part-*"))
 
 
 def test_spark_s_parquet_codec_is_the_one_the_workers_use(
@@ -203,6 +232,11 @@ def test_what_the_workers_would_write_otherwise_is_spark_s(spark: Any, xs: str) 
     )
     plain = _struct(("p", DoubleType(), {}), ("s", StringType(), {}))
     assert isinstance(plan_write(spark, "writes", plain), ParquetWrite)
+    spark.conf.set("spark.sql.files.maxRecordsPerFile", "100")
+    try:
+        assert reason(plain) == "spark.sql.files.maxRecordsPerFile is set"
+    finally:
+        spark.conf.unset("spark.sql.files.maxRecordsPerFile")
     spark.conf.set("spark.sql.parquet.compression.codec", "lz4")
     try:
         assert reason(plain) == "Spark's Parquet codec is lz4"

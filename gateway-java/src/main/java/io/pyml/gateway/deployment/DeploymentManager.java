@@ -76,15 +76,26 @@ public final class DeploymentManager implements AutoCloseable {
       }
     }
     displaced.forEach(old -> retire(old, false));
-    deployment.settled().thenAccept(view -> {
-      if (view.state() == DeploymentState.READY) {
-        promote(deployment);
-      }
-    });
+    settledAndRouted(deployment); // the switch happens whether or not anyone waits
     for (Replica replica : deployment.replicas()) {
       executor.execute(new ReplicaSupervisor(deployment, replica, starter));
     }
     return deployment;
+  }
+
+  /**
+   * Completes like {@code deployment.settled()}, but a READY deployment is live by then, so a
+   * caller told READY sends its next prediction to it. (A future's dependents run in no set
+   * order: waiting on settled() alone could answer before the routing switch.) Whichever
+   * caller switches first does it; the others find it done.
+   */
+  public CompletableFuture<DeploymentView> settledAndRouted(Deployment deployment) {
+    return deployment.settled().thenApply(view -> {
+      if (view.state() == DeploymentState.READY) {
+        promote(deployment);
+      }
+      return view;
+    });
   }
 
   /** Stops every deployment of the model; completes once their runtimes are stopped. */

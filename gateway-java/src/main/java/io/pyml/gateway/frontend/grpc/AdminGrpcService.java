@@ -35,7 +35,7 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
           request.getModelVersion(), request.getHomePath(), request.getReplicas(),
           ProtoConverters.fromProto(request.getResources()), registry));
       // The lifecycle itself is bounded by the deploy timeout, so this wait ends.
-      return request.getWait() ? deployment.settled()
+      return request.getWait() ? deployments.settledAndRouted(deployment)
           : CompletableFuture.completedFuture(deployment.view());
     }, ProtoConverters::toProto);
   }
