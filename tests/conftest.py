@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,12 @@ import pytest
 
 if TYPE_CHECKING:
     from pyml.version import ModelVersion
+
+# grpcio 1.80-1.85 (grpc/grpc#43055): with gRPC channels open, a child started through
+# `subprocess.Popen(preexec_fn=...)` can die before its exec, as pyspark's JVM launch does
+# (seen once: every host Spark test then failed with JAVA_GATEWAY_EXITED). This session uses
+# both; gRPC's fork support is not needed by any test. Set before grpc is first imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
