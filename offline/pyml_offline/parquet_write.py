@@ -35,12 +35,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pyml_offline.parquet_scan import plain_types, spark_arrow_schema
+from pyml_offline.tables import TableName, managed_location
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
-
-    from pyml_offline.tables import TableName
 
 # Spark's name for a codec → pyarrow's name and the file name ending Spark gives it. Spark's
 # "lz4" is Hadoop's framed LZ4, which pyarrow does not write: Spark's writer does it.
@@ -237,11 +236,9 @@ def write_table_files(
 
 
 def _table_folder(spark: SparkSession, name: TableName) -> Path:
-    """A managed table's folder: its database's folder and its name (Spark's own rule). The
-    database's location is a URI (percent-encoded), read the same way plan_write checked it."""
-    database = str(spark.catalog.getDatabase(name.database).locationUri).rstrip("/")
+    """A managed table's folder; its URI is percent-encoded, read as plan_write checked it."""
     try:
-        return _local_folder(f"{database}/{name.table}", "table")
+        return _local_folder(managed_location(spark, name), "table")
     except _NotPlain as exc:  # plan_write checked the database's folder: this is a surprise
         raise RuntimeError(str(exc)) from None
 

@@ -105,14 +105,20 @@ def write_atomically(
         phases.mark("swap")
 
 
+def managed_location(spark: SparkSession, name: TableName) -> str:
+    """The folder a managed table has (or would have), as a URI: its database's folder and
+    its name, Spark's own rule."""
+    database = str(spark.catalog.getDatabase(name.database).locationUri).rstrip("/")
+    return f"{database}/{name.table}"
+
+
 def _remove_folder(spark: SparkSession, staging: TableName) -> None:
     """The staging table's folder, if still there: a failed `saveAsTable` leaves its
     half-written files (Spark's `_temporary`) with no table whose drop would remove them."""
-    location = str(spark.catalog.getDatabase(staging.database).locationUri).rstrip("/")
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     # Hadoop's file system API: the warehouse may be local, HDFS or an object store.
-    path = jvm.org.apache.hadoop.fs.Path(f"{location}/{staging.table}")
+    path = jvm.org.apache.hadoop.fs.Path(managed_location(spark, staging))
     path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
 
 
