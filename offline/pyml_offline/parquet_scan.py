@@ -160,10 +160,9 @@ def _local_files(uris: list[str]) -> tuple[str, ...]:
         raise _NotPlain(f"the table has {len(uris)} files (more than {MAX_FILES})")
     paths = []
     for uri in uris:
-        parts = urlsplit(uri)  # file:/a/b or file:///a/b, percent-encoded
-        if parts.scheme != "file":
+        path = local_path(uri)
+        if path is None:
             raise _NotPlain(f"the table's files are not on the local file system ({uri})")
-        path = Path(unquote(parts.path))
         if not path.is_file():
             raise _NotPlain(f"file {path} is not readable here")
         if path.stat().st_size > 0:  # Spark's scan skips empty files; pyarrow cannot open them
@@ -171,6 +170,13 @@ def _local_files(uris: list[str]) -> tuple[str, ...]:
     if not paths:
         raise _NotPlain("the table's files are all empty")
     return tuple(paths)
+
+
+def local_path(uri: str) -> Path | None:
+    """A `file:` URI (file:/a/b or file:///a/b, percent-encoded, as Spark gives them) as a
+    local path; None for any other file system."""
+    parts = urlsplit(uri)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
 
 
 def _arrow_schema(spark: SparkSession, frame: DataFrame) -> pa.Schema:

@@ -29,12 +29,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pyml_offline.parquet_scan import plain_types, spark_arrow_schema
+from pyml_offline.parquet_scan import local_path, plain_types, spark_arrow_schema
 from pyml_offline.tables import TableName, managed_location
 
 if TYPE_CHECKING:
@@ -147,10 +146,10 @@ def _codec(spark: SparkSession) -> tuple[str, str]:
 
 
 def _local_folder(uri: str, what: str) -> Path:
-    parts = urlsplit(uri)
-    if parts.scheme != "file":
+    path = local_path(uri)
+    if path is None:
         raise _NotPlain(f"the {what}'s folder is not on the local file system ({uri})")
-    return Path(unquote(parts.path))
+    return path
 
 
 @dataclass(frozen=True)
