@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param containers registry, Docker engine, gateway id and default limits for containers
  * @param thriftPort the Thrift front end's port; 0: any free port
  * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
+ * @param homeDeployRoots development only: the folders under which an Admin Deploy of a home
+ *     folder may run that folder's code as a local process; empty (the default): refused
  */
 public record GatewayConfig(
     String host,
@@ -32,7 +34,8 @@ public record GatewayConfig(
     Duration deployTimeout,
     ContainerSettings containers,
     int thriftPort,
-    int oipPort) {
+    int oipPort,
+    List<Path> homeDeployRoots) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -47,6 +50,7 @@ public record GatewayConfig(
   public GatewayConfig {
     Objects.requireNonNull(host, "host");
     runtimeCommand = List.copyOf(runtimeCommand);
+    homeDeployRoots = List.copyOf(homeDeployRoots);
     Objects.requireNonNull(workDir, "workDir");
     Objects.requireNonNull(defaultDeadline, "defaultDeadline");
     Objects.requireNonNull(deployTimeout, "deployTimeout");
@@ -71,58 +75,64 @@ public record GatewayConfig(
             ContainerSettings.DEFAULT_DOCKER_HOST, ContainerSettings.DEFAULT_GATEWAY_ID,
             ResourceLimits.DEFAULTS, Optional.empty()),
         DEFAULT_THRIFT_PORT,
-        DEFAULT_OIP_PORT);
+        DEFAULT_OIP_PORT,
+        List.of());
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withHttpPort(int port) {
     return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
         deployTimeout, containers, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
         deployTimeout, containers, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, timeout, containers, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, settings, thriftPort,
-        oipPort);
+        oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withThriftPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, port, oipPort);
+        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots);
   }
 
   public GatewayConfig withOipPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, port);
+        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots);
+  }
+
+  public GatewayConfig withHomeDeployRoots(List<Path> roots) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots);
   }
 }

@@ -39,6 +39,7 @@ public final class GatewayConfigParser {
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
     FLAGS.put("container-pids", "process limit of each model container (default 256)");
+    FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
   private GatewayConfigParser() {}
@@ -72,7 +73,14 @@ public final class GatewayConfigParser {
         millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
         containers(values, env),
         intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
-        intValue(values, "oip-port", defaults.oipPort(), 0, 65535));
+        intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
+        paths(values, "home-deploy-roots"));
+  }
+
+  private static List<Path> paths(Map<String, String> values, String name) {
+    return nonBlank(values, name).map(text -> Arrays.stream(text.split(":"))
+        .filter(s -> !s.isBlank()).map(s -> Path.of(s.trim()).toAbsolutePath().normalize())
+        .toList()).orElse(List.of());
   }
 
   private static ContainerSettings containers(Map<String, String> values, Map<String, String> env)
