@@ -36,6 +36,8 @@ from pyml_runtime.errors import ARROW_ERRORS, PymlError, invalid_input, resource
 ENV_PREFIX = "PYML_RUNTIME_"
 # Message.header union tags (Message.fbs).
 _SCHEMA, _DICTIONARY_BATCH, _RECORD_BATCH = 1, 2, 3
+# Type union tags with variable-size parts (Schema.fbs).
+_TIMESTAMP, _UNION = 10, 14
 # A compressed buffer whose prefix says -1 is stored uncompressed (after the prefix).
 _UNCOMPRESSED = -1
 _PREFIX_BYTES = 8
@@ -106,7 +108,7 @@ def check_stream(data: bytes, budget: DecodeBudget) -> int:
         if header is None:
             continue  # pyarrow refuses it when it reads the stream
         if index == 0 and header_type == _SCHEMA:
-            check_schema_fields(header, budget)
+            check_schema_fields(header, budget, len(data))
         elif header_type in (_RECORD_BATCH, _DICTIONARY_BATCH):
             totals.batches += 1
             _at_most("batches", totals.batches, budget.max_batches, "max_batches")
@@ -189,17 +191,21 @@ def check_schema_message(data: bytes, budget: DecodeBudget) -> None:
         root = _root(message.metadata)
         header = root.table(2)
         if root.scalar(1, "B", 0) == _SCHEMA and header is not None:
-            check_schema_fields(header, budget)
+            check_schema_fields(header, budget, len(data))
         return
 
 
-def check_schema_fields(schema: _Table, budget: DecodeBudget) -> None:
-    """Count fields and depth without building them, stopping at the first limit passed.
+def check_schema_fields(schema: _Table, budget: DecodeBudget, stream_bytes: int) -> None:
+    """Count fields, depth and text without building them, stopping at the first limit passed.
 
-    Children vectors may point at one field many times (a tiny schema that expands to
-    millions of fields): the walk stops after max_columns fields, so it is bounded too.
+    Flatbuffer offsets may share a target: a children vector may list one field many times, and
+    fields may share one long name, and pyarrow builds (and copies) each reference. So the walk
+    stops after max_columns fields, and the text it meets may not add up to more than the
+    stream itself: a stream that pyarrow wrote shares nothing.
     """
     count = 0
+    text = _Text(stream_bytes, budget)
+    text.add_metadata(schema, 2)  # Schema.custom_metadata
     # (a table, the id of its vector of fields, the depth of those fields)
     pending = [(schema, 1, 1)]  # Schema.fields
     while pending:
@@ -212,7 +218,48 @@ def check_schema_fields(schema: _Table, budget: DecodeBudget) -> None:
             "columns (nested fields included)", count, budget.max_columns, "max_columns", size=False
         )
         _at_most("levels of nesting", depth, budget.max_depth, "max_depth", size=False)
-        pending.extend((child, 5, depth + 1) for child in parent.table_vector(vector_id))
+        for child in parent.table_vector(vector_id):
+            text.add_field(child)
+            pending.append((child, 5, depth + 1))  # Field.children
+
+
+class _Text:
+    """The variable-size parts of fields (Schema.fbs), summed as pyarrow would copy them."""
+
+    def __init__(self, stream_bytes: int, budget: DecodeBudget) -> None:
+        self.limit = stream_bytes
+        self.total = 0
+        self.entries = 0
+        self.max_entries = 4 * budget.max_columns
+
+    def add_field(self, field: _Table) -> None:
+        self.add(field.string_length(0))  # Field.name
+        self.add_metadata(field, 6)  # Field.custom_metadata
+        type_tag, type_table = field.scalar(2, "B", 0), field.table(3)
+        if type_table is None:
+            return
+        if type_tag == _TIMESTAMP:
+            self.add(type_table.string_length(1))  # Timestamp.timezone
+        elif type_tag == _UNION:
+            self.add(4 * type_table.vector_length(1))  # Union.typeIds
+
+    def add_metadata(self, table: _Table, field_id: int) -> None:
+        self.entries += table.vector_length(field_id)
+        if self.entries > self.max_entries:
+            raise invalid_input(
+                f"the schema has more than {self.max_entries} metadata entries "
+                f"(4 a column at most; limit: {ENV_PREFIX}MAX_COLUMNS)"
+            )
+        for entry in table.table_vector(field_id):  # KeyValue {key, value}
+            self.add(entry.string_length(0) + entry.string_length(1))
+
+    def add(self, size: int) -> None:
+        self.total += size
+        if self.total > self.limit:
+            raise invalid_input(
+                f"the schema's names and metadata add up to more than the stream's "
+                f"{self.limit} bytes (its fields share them)"
+            )
 
 
 def check_types(column: str, data_type: pa.DataType, top_level: bool) -> None:
@@ -350,6 +397,10 @@ class _Table:
 
     def vector_length(self, field_id: int) -> int:
         return self._vector(field_id, 4)[1]
+
+    def string_length(self, field_id: int) -> int:
+        """A string's length in bytes; 0 when absent."""
+        return self._vector(field_id, 1)[1]
 
     def struct_vector(self, field_id: int, int64s: int) -> np.ndarray:
         """A vector of structs of `int64s` int64 fields, as an (n, int64s) array."""

@@ -76,3 +76,116 @@ def list_of_dictionary(rows: int = 1_000, size: int = 1 << 20) -> bytes:
     dictionary = pa.DictionaryArray.from_arrays(indices, pa.array(["x" * size]))
     lists = pa.ListArray.from_arrays(pa.array([0, rows], pa.int32()), dictionary)
     return stream(pa.record_batch({"l": lists}))
+
+
+# --- a schema written by hand: what pyarrow's writer never produces ----------------------------
+
+
+class _Flatbuffer:
+    """Writes a flatbuffer front to back: every offset points forward, resolved at the end."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.labels: dict[str, int] = {}
+        self.fixups: list[tuple[int, str]] = []
+
+    def align(self, size: int) -> None:
+        self.buf += bytes(-len(self.buf) % size)
+
+    def here(self, label: str) -> None:
+        self.labels[label] = len(self.buf)
+
+    def offset_to(self, label: str) -> None:
+        self.fixups.append((len(self.buf), label))
+        self.buf += bytes(4)
+
+    def table(self, label: str, fields: list[tuple[int, str, int | str]]) -> None:
+        """fields: (field id, struct format or "offset", value or label), in layout order."""
+        inline: list[tuple[int, int]] = []  # (field id, position in the table)
+        position = 4  # after the soffset to the vtable
+        for field_id, fmt, _ in fields:
+            size = 4 if fmt == "offset" else struct.calcsize(fmt)
+            position += -position % size
+            inline.append((field_id, position))
+            position += size
+        slots = [0] * (max((f for f, _ in inline), default=-1) + 1)
+        for field_id, at in inline:
+            slots[field_id] = at
+        self.align(2)
+        vtable = len(self.buf)
+        self.buf += struct.pack(f"<HH{len(slots)}H", 4 + 2 * len(slots), position, *slots)
+        self.align(8)
+        start = len(self.buf)
+        self.here(label)
+        self.buf += struct.pack("<i", start - vtable)
+        for (_, fmt, value), (_, at) in zip(fields, inline, strict=True):
+            self.buf += bytes(start + at - len(self.buf))
+            if fmt == "offset":
+                assert isinstance(value, str)
+                self.offset_to(value)
+            else:
+                self.buf += struct.pack(fmt, value)
+
+    def vector_of_offsets(self, label: str, targets: list[str]) -> None:
+        self.align(4)
+        self.here(label)
+        self.buf += struct.pack("<I", len(targets))
+        for target in targets:
+            self.offset_to(target)
+
+    def string(self, label: str, text: str) -> None:
+        self.align(4)
+        self.here(label)
+        data = text.encode()
+        self.buf += struct.pack("<I", len(data)) + data + b"\0"
+
+    def finish(self) -> bytes:
+        for at, label in self.fixups:
+            struct.pack_into("<I", self.buf, at, self.labels[label] - at)
+        self.align(8)
+        return bytes(self.buf)
+
+
+_STRUCT, _INT = 13, 2  # Type union tags (Schema.fbs)
+_SCHEMA_HEADER, _V5 = 1, 4
+
+
+def shared_children_schema(fan_out: int = 10, depth: int = 5, name_bytes: int = 1) -> bytes:
+    """A stream of a few hundred bytes (and the name) whose schema has fan_out ** depth fields.
+
+    Each struct field's children vector lists the same child `fan_out` times: flatbuffers let
+    offsets share a target, and pyarrow builds a field for every reference, copying its name.
+    (pyarrow's flatbuffer verifier visits at most 8 tables a byte of metadata: padding makes
+    room for them.)
+    """
+    fb = _Flatbuffer()
+    fb.offset_to("message")
+    fb.table(
+        "message",
+        [(3, "<q", 0), (0, "<h", _V5), (1, "<B", _SCHEMA_HEADER), (2, "offset", "schema")],
+    )
+    fb.table("schema", [(1, "offset", "top")])
+    fb.vector_of_offsets("top", ["field0"])
+    for level in range(depth):
+        fb.table(
+            f"field{level}",
+            [
+                (0, "offset", "name"),
+                (1, "<B", 1),
+                (2, "<B", _STRUCT),
+                (3, "offset", "struct"),
+                (5, "offset", f"children{level}"),
+            ],
+        )
+        fb.vector_of_offsets(f"children{level}", [f"field{level + 1}"] * fan_out)
+    fb.table(
+        f"field{depth}",
+        [(0, "offset", "name"), (1, "<B", 1), (2, "<B", _INT), (3, "offset", "int64")],
+    )
+    fb.table("struct", [])
+    fb.table("int64", [(0, "<i", 64), (1, "<B", 1)])
+    fb.string("name", "a" * name_bytes)
+    fb.string("padding", "p" * 8 * fan_out**depth)  # referenced by nothing
+    metadata = fb.finish()
+    end_of_stream = b"\xff\xff\xff\xff" + bytes(4)
+    return b"\xff\xff\xff\xff" + struct.pack("<i", len(metadata)) + metadata + end_of_stream

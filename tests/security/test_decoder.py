@@ -97,6 +97,20 @@ def test_deep_nesting_is_refused() -> None:
     assert "PYML_RUNTIME_MAX_DEPTH" in error.message
 
 
+def test_a_schema_whose_fields_share_children_is_refused_before_it_is_built() -> None:
+    # 111,111 fields from one field per level listed 10 times: pyarrow would build them all.
+    error = refusal(hostile_arrow.shared_children_schema(fan_out=10, depth=5))
+    assert error.kind is ErrorKind.INVALID_INPUT
+    assert "PYML_RUNTIME_MAX_COLUMNS" in error.message
+
+
+def test_fields_that_share_one_long_name_are_refused() -> None:
+    # 15 fields, one 1 MiB name: pyarrow copies it into each (with 10,000 fields: 10 GB).
+    error = refusal(hostile_arrow.shared_children_schema(fan_out=2, depth=3, name_bytes=1 << 20))
+    assert error.kind is ErrorKind.INVALID_INPUT
+    assert "names and metadata add up to more than the stream" in error.message
+
+
 def test_a_billion_null_rows_are_refused() -> None:
     # No buffers at all: only the declared length says what pandas would build (8 GB).
     error = refusal(hostile_arrow.null_rows(1 << 30))
