@@ -101,14 +101,16 @@ def check_stream(data: bytes, budget: DecodeBudget) -> int:
     """Check every message's declared sizes; return the stream's declared decoded bytes."""
     limit = budget.decoded_bytes_limit(len(data))
     totals = _Totals()
+    text = _Text(len(data), budget)
     for index, message in enumerate(_messages(data)):
         root = _root(message.metadata)
+        text.add_metadata(root, 4)  # Message.custom_metadata: pyarrow reads it for every batch
         header_type = root.scalar(1, "B", 0)
         header = root.table(2)
         if header is None:
             continue  # pyarrow refuses it when it reads the stream
         if index == 0 and header_type == _SCHEMA:
-            check_schema_fields(header, budget, len(data))
+            check_schema_fields(header, budget, text)
         elif header_type in (_RECORD_BATCH, _DICTIONARY_BATCH):
             totals.batches += 1
             _at_most("batches", totals.batches, budget.max_batches, "max_batches")
@@ -191,11 +193,11 @@ def check_schema_message(data: bytes, budget: DecodeBudget) -> None:
         root = _root(message.metadata)
         header = root.table(2)
         if root.scalar(1, "B", 0) == _SCHEMA and header is not None:
-            check_schema_fields(header, budget, len(data))
+            check_schema_fields(header, budget, _Text(len(data), budget))
         return
 
 
-def check_schema_fields(schema: _Table, budget: DecodeBudget, stream_bytes: int) -> None:
+def check_schema_fields(schema: _Table, budget: DecodeBudget, text: _Text) -> None:
     """Count fields, depth and text without building them, stopping at the first limit passed.
 
     Flatbuffer offsets may share a target: a children vector may list one field many times, and
@@ -204,7 +206,6 @@ def check_schema_fields(schema: _Table, budget: DecodeBudget, stream_bytes: int)
     stream itself: a stream that pyarrow wrote shares nothing.
     """
     count = 0
-    text = _Text(stream_bytes, budget)
     text.add_metadata(schema, 2)  # Schema.custom_metadata
     # (a table, the id of its vector of fields, the depth of those fields)
     pending = [(schema, 1, 1)]  # Schema.fields
@@ -224,7 +225,7 @@ def check_schema_fields(schema: _Table, budget: DecodeBudget, stream_bytes: int)
 
 
 class _Text:
-    """The variable-size parts of fields (Schema.fbs), summed as pyarrow would copy them."""
+    """The variable-size parts of fields and metadata, summed as pyarrow would copy them."""
 
     def __init__(self, stream_bytes: int, budget: DecodeBudget) -> None:
         self.limit = stream_bytes
@@ -247,7 +248,7 @@ class _Text:
         self.entries += table.vector_length(field_id)
         if self.entries > self.max_entries:
             raise invalid_input(
-                f"the schema has more than {self.max_entries} metadata entries "
+                f"the stream has more than {self.max_entries} metadata entries "
                 f"(4 a column at most; limit: {ENV_PREFIX}MAX_COLUMNS)"
             )
         for entry in table.table_vector(field_id):  # KeyValue {key, value}
@@ -257,8 +258,8 @@ class _Text:
         self.total += size
         if self.total > self.limit:
             raise invalid_input(
-                f"the schema's names and metadata add up to more than the stream's "
-                f"{self.limit} bytes (its fields share them)"
+                f"the stream's names and metadata add up to more than its own "
+                f"{self.limit} bytes (its fields or messages share them)"
             )
 
 
