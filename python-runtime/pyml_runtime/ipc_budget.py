@@ -34,6 +34,8 @@ import pyarrow as pa
 from pyml_runtime.errors import ARROW_ERRORS, PymlError, invalid_input, resource_exhausted
 
 ENV_PREFIX = "PYML_RUNTIME_"
+# The largest gRPC message the runtime receives: the decoded-bytes cap is derived from it.
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 # Message.header union tags (Message.fbs).
 _SCHEMA, _DICTIONARY_BATCH, _RECORD_BATCH = 1, 2, 3
 # Type union tags with variable-size parts (Schema.fbs).
@@ -48,8 +50,10 @@ class DecodeBudget:
     """What one request's Arrow stream may declare. Each field is the setting PYML_RUNTIME_<NAME>.
 
     Decoded bytes: a stream may decode to max(min_decoded_bytes, decoded_bytes_per_byte x its
-    own size), never more than max_decoded_bytes (4 x the runtime's 256 MiB message limit): a
-    small request cannot cost more memory than a large one that the gateway admitted.
+    own size), never more than max_decoded_bytes (4 x the largest message): a small request
+    cannot cost much more memory than its size, which is what the gateway admits by.
+    Converting to pandas adds at most a Python object a value for object columns (lists,
+    structs, bytes): bounded by max_values.
     """
 
     max_columns: int = 10_000
@@ -57,7 +61,7 @@ class DecodeBudget:
     max_batches: int = 4_096
     max_rows: int = 1 << 24
     max_values: int = 1 << 27
-    max_decoded_bytes: int = 1 << 30
+    max_decoded_bytes: int = 4 * MAX_MESSAGE_BYTES
     min_decoded_bytes: int = 64 << 20
     decoded_bytes_per_byte: int = 16
 
@@ -103,6 +107,9 @@ def check_stream(data: bytes, budget: DecodeBudget) -> int:
     totals = _Totals()
     text = _Text(len(data), budget)
     for index, message in enumerate(_messages(data)):
+        if index:  # every message after the schema counts, whatever it says it is
+            totals.batches += 1
+            _at_most("batches", totals.batches, budget.max_batches, "max_batches")
         root = _root(message.metadata)
         text.add_metadata(root, 4)  # Message.custom_metadata: pyarrow reads it for every batch
         header_type = root.scalar(1, "B", 0)
@@ -112,8 +119,6 @@ def check_stream(data: bytes, budget: DecodeBudget) -> int:
         if index == 0 and header_type == _SCHEMA:
             check_schema_fields(header, budget, text)
         elif header_type in (_RECORD_BATCH, _DICTIONARY_BATCH):
-            totals.batches += 1
-            _at_most("batches", totals.batches, budget.max_batches, "max_batches")
             if header_type == _DICTIONARY_BATCH:
                 header = header.table(1)  # DictionaryBatch.data
                 if header is None:

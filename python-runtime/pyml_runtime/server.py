@@ -41,11 +41,10 @@ from pyml.v1 import runtime_pb2_grpc
 from pyml_runtime.config import load_config
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import PymlError, load_error
-from pyml_runtime.ipc_budget import DecodeBudget
+from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget
 from pyml_runtime.loader import load_model
 from pyml_runtime.servicer import ModelRuntimeServicer
 
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 GRACE_SECONDS = 5.0
 WORKERS = 8
 # Threads left for health checks and metadata whatever the predictions do.
