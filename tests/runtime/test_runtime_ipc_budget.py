@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,21 @@ def test_an_invalid_setting_stops_the_runtime_with_its_name(
     with running(scorer_home, tmp_path / "s.sock", env=env) as runtime:
         assert runtime.process.wait(timeout=30) == 1
         assert "PYML_RUNTIME_MAX_CONCURRENT_PREDICTS='8' (expected: 1 to 7" in runtime.stderr()
+
+
+def test_a_dictionary_batch_is_held_to_the_same_decoded_bytes() -> None:
+    values = pa.array(np.arange(1000, dtype=np.int64))
+    column = pa.DictionaryArray.from_arrays(pa.array(np.arange(1000, dtype=np.int16)), values)
+    batch = pa.record_batch({"c": column})
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
+        writer.write_batch(batch)
+    data = sink.getvalue().to_pybytes()
+    assert codec.read_table(data).num_rows == 1000
+    prefix = struct.pack("<q", 8000)  # the dictionary's values buffer, uncompressed
+    assert data.count(prefix) == 1
+    with pytest.raises(PymlError) as caught:
+        codec.read_table(data.replace(prefix, struct.pack("<q", 1 << 40)))
+    assert caught.value.kind is ErrorKind.RESOURCE_EXHAUSTED
+    assert "decoded bytes" in caught.value.message
