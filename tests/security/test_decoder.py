@@ -176,7 +176,8 @@ def bystander_on(runtime: Runtime) -> Bystander:
     valid = codec.encode_dataframe(scorer_input())
 
     def call() -> pd.DataFrame:
-        assert health_within(runtime, FAST_SECONDS) == SERVING
+        # Answered (the dedicated test below holds health to a second under load).
+        assert health_within(runtime, 5 * FAST_SECONDS) == SERVING
         return codec.decode_dataframe(predict(runtime, valid))
 
     return Bystander(call, call())
@@ -202,6 +203,11 @@ ATTACKS: dict[str, tuple[Callable[[], bytes], grpc.StatusCode, str]] = {
         hostile_arrow.deep_nesting,
         grpc.StatusCode.INVALID_ARGUMENT,
         "PYML_RUNTIME_MAX_DEPTH",
+    ),
+    "shared_children_schema": (
+        hostile_arrow.shared_children_schema,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "PYML_RUNTIME_MAX_COLUMNS",
     ),
     "null_rows": (
         hostile_arrow.null_rows,
