@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 
 from pyml._internal.gateway_process import GatewayProcess, start_gateway
-from pyml.client import Client, RemoteError
 from pyml._internal.payloads import decode_payload, encode_payload
+from pyml.client import Client, RemoteError
 from pyml.version import ModelVersion
 from tests.security.bystander import Bystander
 
@@ -95,7 +95,9 @@ def _hammer(
 
     def call() -> str:
         try:
-            response = gateway.client.predict_raw(CANCER, "dataframe", payload, timeout=CALL_TIMEOUT)
+            response = gateway.client.predict_raw(
+                CANCER, "dataframe", payload, timeout=CALL_TIMEOUT
+            )
         except RemoteError as error:
             return "refused" if error.code.name == "RESOURCE_EXHAUSTED" else f"{error}"[:300]
         answer = decode_payload("dataframe", response.payload.arrow_ipc)
@@ -106,6 +108,17 @@ def _hammer(
     ok = outcomes.count("ok")
     refused = outcomes.count("refused")
     return ok, refused, [o for o in outcomes if o not in ("ok", "refused")]
+
+
+def _peak_mib(container_id: str, reset: bool = False) -> float | None:
+    """The container's peak memory (cgroup v1, as this machine's engine has), for the figures."""
+    peak = Path(f"/sys/fs/cgroup/memory/docker/{container_id}/memory.max_usage_in_bytes")
+    try:
+        if reset:
+            peak.write_text("0")
+        return int(peak.read_text()) / 2**20
+    except OSError:
+        return None
 
 
 def _assert_container_untouched(gateway: LoadGateway, before: str) -> None:
@@ -125,12 +138,20 @@ def _run_load(
     concurrent: int,
 ) -> None:
     (container,) = _containers(gateway.gateway_id, CANCER)
+    payload = encode_payload("dataframe", frame)
+    _peak_mib(container.id, reset=True)
+    gateway.client.predict_raw(CANCER, "dataframe", payload, timeout=CALL_TIMEOUT)
+    alone = _peak_mib(container.id)
+    _peak_mib(container.id, reset=True)
     started = time.monotonic()
     with _tensor_bystander(gateway.client) as watcher:
         ok, refused, failures = _hammer(gateway, frame, expected, concurrent)
     elapsed = time.monotonic() - started
-    print(f"{concurrent} calls of {len(frame)} rows: {ok} answered, {refused} refused, "
-          f"{len(failures)} failed, {elapsed:.1f} s")
+    print(
+        f"{concurrent} calls of {len(frame)} rows ({len(payload) / 2**20:.1f} MiB): {ok} "
+        f"answered, {refused} refused, {len(failures)} failed, {elapsed:.1f} s; container "
+        f"peak: one call alone {alone} MiB, under load {_peak_mib(container.id)} MiB"
+    )
     assert failures == [], f"accepted calls failed: {failures[:3]}"
     assert ok >= 1, "no call was served at all"
     _assert_container_untouched(gateway, container.id)

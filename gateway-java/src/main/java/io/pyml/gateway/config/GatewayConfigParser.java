@@ -91,7 +91,9 @@ public final class GatewayConfigParser {
         intValue(values, "replica-memory-divisor", defaults.memoryDivisor(), 1, 1024),
         intValue(values, "queue-max-calls", defaults.queueCalls(), 0, 1_000_000),
         longValue(values, "queue-max-bytes", defaults.queueBytes()),
-        millis(values, "hung-call-grace-ms", defaults.hungCallGrace()));
+        millis(values, "hung-call-grace-ms", defaults.hungCallGrace()),
+        // Budgets follow the container limit a deploy gets when it sets none.
+        longValue(values, "container-memory-bytes", defaults.defaultMemoryBytes()));
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {
