@@ -148,4 +148,23 @@ class GatewayAdmissionTest {
     assertEquals(0, client.get("lively").getRestarts());
     assertFalse(first.stopped());
   }
+
+  @Test
+  void aStuckReplicaIsReplacedWhileItsPartnerKeepsTheModelReady() throws Exception {
+    client.deploy("pair", 1, home, 2);
+    org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+        () -> client.predictions.withDeadlineAfter(200, TimeUnit.MILLISECONDS)
+            .predict(request("pair", FakeModel.HANG)));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    var now = client.get("pair");
+    while (now.getRestarts() < 1 && System.nanoTime() < deadline) {
+      assertEquals(io.pyml.proto.v1.DeploymentState.DEPLOYMENT_STATE_READY, now.getState(),
+          "one replica is left: the model stays READY");
+      assertEquals("kcab", answer("pair", "back"));
+      Thread.sleep(20);
+      now = client.get("pair");
+    }
+    assertEquals(1, now.getRestarts());
+    client.awaitReplicas("pair", 2, Duration.ofSeconds(15));
+  }
 }

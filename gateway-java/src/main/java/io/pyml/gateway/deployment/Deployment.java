@@ -239,22 +239,31 @@ public final class Deployment {
   private CompletableFuture<Payload> admitted(Payload payload, Duration timeout) {
     long size = payload.sizeBytes();
     long deadline = System.nanoTime() + timeout.toNanos();
-    return queue.admit(size, timeout).thenCompose(replica -> {
-      Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-      CompletableFuture<Payload> answer = replica.call(payload, left, hungCallGrace);
-      if (answer == null) { // it went down after it was placed
-        replica.unreserve(size);
-        queue.roomFreed();
-        return CompletableFuture.failedFuture(new GatewayException(ErrorKind.UNAVAILABLE,
-            "model '" + name() + "' has no ready runtime (" + state() + ")"));
-      }
-      // The room is held until the runtime's call ends, which may be after the client's.
-      answer.whenComplete((value, error) -> {
-        replica.unreserve(size);
-        queue.roomFreed();
-      });
-      return withinDeadline(answer, left, timeout);
+    return queue.admit(size, timeout)
+        .thenCompose(replica -> sendPlaced(replica, payload, size, deadline, timeout));
+  }
+
+  /** Sends a call to the replica that reserved room for it; the room is freed when it ends. */
+  private CompletableFuture<Payload> sendPlaced(Replica replica, Payload payload, long size,
+      long deadline, Duration timeout) {
+    Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+    CompletableFuture<Payload> answer;
+    try {
+      answer = replica.call(payload, left, hungCallGrace);
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    if (answer == null) { // it went down after it was placed
+      answer = CompletableFuture.failedFuture(new GatewayException(ErrorKind.UNAVAILABLE,
+          "model '" + name() + "' has no ready runtime (" + state() + ")"));
+    }
+    // Held until the runtime's call ends, which may be after the client's deadline: the
+    // runtime is busy with it until then.
+    answer.whenComplete((value, error) -> {
+      replica.unreserve(size);
+      queue.roomFreed();
     });
+    return withinDeadline(answer, left, timeout);
   }
 
   /** The runtime's answer, or DEADLINE_EXCEEDED once the client's time is up. */
