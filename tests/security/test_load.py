@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -121,6 +122,15 @@ def _peak_mib(container_id: str, reset: bool = False) -> float | None:
         return None
 
 
+def _rejections(gateway: LoadGateway) -> float:
+    """The gateway's count of calls to the cancer model refused by a full admission queue."""
+    url = f"http://127.0.0.1:{gateway.process.http_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    sample = f'pyml_admission_rejections_total{{model="{CANCER}"}} '
+    return sum(float(line[len(sample) :]) for line in text.splitlines() if line.startswith(sample))
+
+
 def _assert_container_untouched(gateway: LoadGateway, before: str) -> None:
     containers = _containers(gateway.gateway_id, CANCER)
     assert [c.id for c in containers] == [before], "the model's container was replaced"
@@ -143,6 +153,7 @@ def _run_load(
     gateway.client.predict_raw(CANCER, "dataframe", payload, timeout=CALL_TIMEOUT)
     alone = _peak_mib(container.id)
     _peak_mib(container.id, reset=True)
+    rejected_before = _rejections(gateway)
     started = time.monotonic()
     with _tensor_bystander(gateway.client) as watcher:
         ok, refused, failures = _hammer(gateway, frame, expected, concurrent)
@@ -153,6 +164,7 @@ def _run_load(
         f"peak: one call alone {alone} MiB, under load {_peak_mib(container.id)} MiB"
     )
     assert failures == [], f"accepted calls failed: {failures[:3]}"
+    assert _rejections(gateway) - rejected_before == refused, "refusals are counted in /metrics"
     assert ok >= 1, "no call was served at all"
     _assert_container_untouched(gateway, container.id)
     watcher.assert_served()
