@@ -167,4 +167,23 @@ class GatewayAdmissionTest {
     assertEquals(1, now.getRestarts());
     client.awaitReplicas("pair", 2, Duration.ofSeconds(15));
   }
+
+  @Test
+  void aCallCutByACrashNamesThisCrashNotAnEarlierOne() throws Exception {
+    client.deploy("twice", 1, home);
+    LAUNCHER.latest("twice", 1).die(137); // the first death: the reason the model keeps
+    client.await("twice", d -> d.getRestarts() == 1 && d.getReadyReplicas() == 1,
+        Duration.ofSeconds(20));
+    FakeSidecar second = LAUNCHER.latest("twice", 1);
+    CompletableFuture<PredictResponse> inFlight =
+        CompletableFuture.supplyAsync(() -> client.predict(request("twice", FakeModel.HANG)));
+    assertTrue(second.runtime().hangStarted.await(10, TimeUnit.SECONDS));
+    second.die(3);
+    java.util.concurrent.ExecutionException error = org.junit.jupiter.api.Assertions.assertThrows(
+        java.util.concurrent.ExecutionException.class, () -> inFlight.get(10, TimeUnit.SECONDS));
+    Status status = ((StatusRuntimeException) error.getCause()).getStatus();
+    assertEquals(Status.Code.UNAVAILABLE, status.getCode());
+    assertTrue(status.getDescription().contains("exited with code 3")
+        && !status.getDescription().contains("137"), status.getDescription());
+  }
 }
