@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 
 /**
@@ -65,9 +63,7 @@ final class AdmissionQueue {
       waiting.addLast(call);
       waitingBytes += bytes;
     }
-    Executor atDeadline = CompletableFuture.delayedExecutor(timeout.toNanos(),
-        TimeUnit.NANOSECONDS);
-    atDeadline.execute(() -> expire(call, timeout));
+    Timeouts.onTimeout(call.placed(), timeout, () -> expire(call, timeout));
     return call.placed();
   }
 

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One deployment of a model version: its replicas, the routing of calls among them, and its
@@ -277,7 +276,7 @@ public final class Deployment {
         toClient.completeExceptionally(error);
       }
     });
-    CompletableFuture.delayedExecutor(left.toNanos(), TimeUnit.NANOSECONDS).execute(() ->
+    Timeouts.onTimeout(toClient, left, () ->
         toClient.completeExceptionally(new GatewayException(ErrorKind.DEADLINE_EXCEEDED,
             "model '" + name() + "' did not answer within " + timeout.toMillis() + " ms")));
     return toClient;
