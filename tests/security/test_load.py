@@ -163,7 +163,8 @@ def _run_load(
         f"answered, {refused} refused, {len(failures)} failed, {elapsed:.1f} s; container "
         f"peak: one call alone {alone} MiB, under load {_peak_mib(container.id)} MiB"
     )
-    assert failures == [], f"accepted calls failed: {failures[:3]}"
+    why = gateway.client.deployment(CANCER).reason
+    assert failures == [], f"accepted calls failed: {failures[:3]} (model's reason: {why})"
     assert _rejections(gateway) - rejected_before == refused, "refusals are counted in /metrics"
     assert ok >= 1, "no call was served at all"
     _assert_container_untouched(gateway, container.id)
