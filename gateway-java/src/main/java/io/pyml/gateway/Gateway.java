@@ -92,7 +92,8 @@ public final class Gateway implements AutoCloseable {
     int maxRuntimeAnswer = (int) Math.min(Integer.MAX_VALUE, 4L * config.maxPayloadBytes());
     SidecarTransport transport = new SidecarTransport(maxRuntimeAnswer);
     DeploymentManager deployments =
-        new DeploymentManager(launcher, transport, workDir, config.deployTimeout());
+        new DeploymentManager(launcher, transport, workDir, config.deployTimeout(),
+            config.admission());
     GatewayMetrics metrics = new GatewayMetrics();
     Dispatcher dispatcher = new Dispatcher(deployments, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics);

@@ -1,5 +1,6 @@
 package io.pyml.gateway.config;
 
+import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
@@ -22,6 +23,8 @@ import java.util.Optional;
  * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
  * @param homeDeployRoots development only: the folders under which an Admin Deploy of a home
  *     folder may run that folder's code as a local process; empty (the default): refused
+ * @param admission calls and bytes in flight per runtime, the admission queue, the grace of
+ *     a call past its deadline before its runtime counts as stuck
  */
 public record GatewayConfig(
     String host,
@@ -35,7 +38,8 @@ public record GatewayConfig(
     ContainerSettings containers,
     int thriftPort,
     int oipPort,
-    List<Path> homeDeployRoots) {
+    List<Path> homeDeployRoots,
+    AdmissionLimits admission) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -55,6 +59,7 @@ public record GatewayConfig(
     Objects.requireNonNull(defaultDeadline, "defaultDeadline");
     Objects.requireNonNull(deployTimeout, "deployTimeout");
     Objects.requireNonNull(containers, "containers");
+    Objects.requireNonNull(admission, "admission");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -76,63 +81,69 @@ public record GatewayConfig(
             ResourceLimits.DEFAULTS, Optional.empty()),
         DEFAULT_THRIFT_PORT,
         DEFAULT_OIP_PORT,
-        List.of());
+        List.of(),
+        AdmissionLimits.DEFAULTS);
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withHttpPort(int port) {
     return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, timeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, settings, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withThriftPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots, admission);
   }
 
   public GatewayConfig withOipPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots, admission);
   }
 
   public GatewayConfig withHomeDeployRoots(List<Path> roots) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots);
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots, admission);
+  }
+
+  public GatewayConfig withAdmission(AdmissionLimits limits) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, homeDeployRoots, limits);
   }
 }

@@ -1,5 +1,6 @@
 package io.pyml.gateway.config;
 
+import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
@@ -39,6 +40,11 @@ public final class GatewayConfigParser {
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
     FLAGS.put("container-pids", "process limit of each model container (default 256)");
+    FLAGS.put("replica-max-calls", "calls in flight at one model runtime, below the runtime's own limit of 6 (default 4)");
+    FLAGS.put("replica-memory-divisor", "payload bytes in flight at one runtime are at most its memory limit / this (default 8)");
+    FLAGS.put("queue-max-calls", "calls of one model that may wait for a busy runtime; more are refused RESOURCE_EXHAUSTED (default 32)");
+    FLAGS.put("queue-max-bytes", "payload bytes of one model that may wait for a busy runtime (default 268435456)");
+    FLAGS.put("hung-call-grace-ms", "a call still in the model this long past its deadline is cancelled, and its runtime, if it answered nothing since, replaced (default 10000)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -74,7 +80,20 @@ public final class GatewayConfigParser {
         containers(values, env),
         intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
         intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
-        paths(values, "home-deploy-roots"));
+        paths(values, "home-deploy-roots"),
+        admission(values));
+  }
+
+  private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {
+    AdmissionLimits defaults = AdmissionLimits.DEFAULTS;
+    return new AdmissionLimits(
+        intValue(values, "replica-max-calls", defaults.callsPerReplica(), 1, 1024),
+        intValue(values, "replica-memory-divisor", defaults.memoryDivisor(), 1, 1024),
+        intValue(values, "queue-max-calls", defaults.queueCalls(), 0, 1_000_000),
+        longValue(values, "queue-max-bytes", defaults.queueBytes()),
+        millis(values, "hung-call-grace-ms", defaults.hungCallGrace()),
+        // Budgets follow the container limit a deploy gets when it sets none.
+        longValue(values, "container-memory-bytes", defaults.defaultMemoryBytes()));
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {

@@ -28,6 +28,7 @@ public final class DeploymentManager implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DeploymentManager.class.getName());
 
   private final RuntimeStarter starter;
+  private final AdmissionLimits admission;
   private final ExecutorService executor;
   private final AtomicLong ids = new AtomicLong();
   private final Map<String, Slot> slots = new HashMap<>(); // guarded by this
@@ -41,6 +42,12 @@ public final class DeploymentManager implements AutoCloseable {
 
   public DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
       Duration deployTimeout) {
+    this(launcher, transport, workDir, deployTimeout, AdmissionLimits.DEFAULTS);
+  }
+
+  public DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
+      Duration deployTimeout, AdmissionLimits admission) {
+    this.admission = admission;
     this.starter = new RuntimeStarter(launcher, transport, workDir, deployTimeout);
     this.executor = Executors.newCachedThreadPool(runnable -> {
       Thread thread = new Thread(runnable, "pyml-supervisor");
@@ -55,7 +62,7 @@ public final class DeploymentManager implements AutoCloseable {
    */
   public Deployment deploy(DeploySpec spec) {
     starter.launcher().preflight(spec.runtime());
-    Deployment deployment = new Deployment(ids.incrementAndGet(), spec);
+    Deployment deployment = new Deployment(ids.incrementAndGet(), spec, admission);
     List<Deployment> displaced = new ArrayList<>();
     synchronized (this) {
       if (closed) {

@@ -5,6 +5,7 @@ import io.pyml.gateway.sidecar.RuntimeHealth;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -16,7 +17,8 @@ import java.util.logging.Logger;
  * second take it out of routing, stop it and start a new one after a capped exponential backoff.
  * A failure before the deployment was ever READY fails the deployment (a bad model does not
  * loop); five failed restarts in a row end it FAILED with the last logs (a crash loop).
- * Backoff before restart n of a row: 0.5 s doubling to at most 10 s.
+ * Backoff before restart n of a row: 0.5 s doubling to at most 10 s. A runtime stuck in model
+ * code (see {@link Replica#stuck}) is replaced the same way, though it still answers health.
  */
 final class ReplicaSupervisor implements Runnable {
   private static final Logger LOG = Logger.getLogger(ReplicaSupervisor.class.getName());
@@ -112,8 +114,12 @@ final class ReplicaSupervisor implements Runnable {
 
   /** Returns why the runtime went down, or null when the deployment ended meanwhile. */
   private Down watch(Replica.Runtime runtime) throws InterruptedException {
-    // Fail in-flight calls the moment the runtime ends, not at the next check.
-    runtime.sidecar().onExit().thenRun(() -> runtime.client().closeNow());
+    // Fail in-flight calls the moment the runtime ends, not at the next check, with its exit
+    // as their reason (not the reason of an earlier restart).
+    runtime.sidecar().onExit().thenAccept(code -> {
+      runtime.noteDown(runtime.sidecar().describeExit(code));
+      runtime.client().closeNow();
+    });
     Instant failingSince = null;
     int missed = 0;
     while (!ended()) {
@@ -131,6 +137,11 @@ final class ReplicaSupervisor implements Runnable {
       }
       if (ended()) {
         return null;
+      }
+      Optional<String> stuck = replica.stuck();
+      if (stuck.isPresent()) { // health still answers: the runtime's other threads are free
+        return new Down(stuck.get() + "; killing it",
+            runtime.sidecar().logTail(RuntimeStarter.LOG_LINES));
       }
       if (healthy(runtime)) {
         failingSince = null;
