@@ -15,13 +15,16 @@ import java.util.Optional;
  * @param httpPort the HTTP port of {@code /metrics}; 0 for any free port
  * @param runtimeCommand the runtime executable and its leading arguments; the gateway appends
  *     {@code serve --home H --socket S --name N}
- * @param workDir where per-deployment socket folders and runtime logs go; empty: a fresh
- *     short temporary folder (Unix socket paths are limited to about 107 bytes)
+ * @param workDir where per-deployment socket folders and runtime logs go; empty:
+ *     {@code /tmp/pyml-gw-<gateway id>}, the same for every run of the gateway id (a restarted
+ *     gateway finds its containers' sockets there) and short (Unix socket paths are limited to
+ *     about 107 bytes)
  * @param containers registry, Docker engine, gateway id and default limits for containers
  * @param thriftPort the Thrift front end's port; 0: any free port
  * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
  * @param homeDeployRoots development only: the folders under which an Admin Deploy of a home
  *     folder may run that folder's code as a local process; empty (the default): refused
+ * @param state the desired deployments' folder and the Docker retry window
  */
 public record GatewayConfig(
     String host,
@@ -35,7 +38,8 @@ public record GatewayConfig(
     ContainerSettings containers,
     int thriftPort,
     int oipPort,
-    List<Path> homeDeployRoots) {
+    List<Path> homeDeployRoots,
+    StateSettings state) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -55,6 +59,7 @@ public record GatewayConfig(
     Objects.requireNonNull(defaultDeadline, "defaultDeadline");
     Objects.requireNonNull(deployTimeout, "deployTimeout");
     Objects.requireNonNull(containers, "containers");
+    Objects.requireNonNull(state, "state");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -76,63 +81,70 @@ public record GatewayConfig(
             ResourceLimits.DEFAULTS, Optional.empty()),
         DEFAULT_THRIFT_PORT,
         DEFAULT_OIP_PORT,
-        List.of());
+        List.of(),
+        StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID));
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withHttpPort(int port) {
     return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, timeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, settings, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withThriftPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots, state);
   }
 
   public GatewayConfig withOipPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots, state);
   }
 
   public GatewayConfig withHomeDeployRoots(List<Path> roots) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots);
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots, state);
+  }
+
+  public GatewayConfig withState(StateSettings settings) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, homeDeployRoots,
+        settings);
   }
 }

@@ -17,8 +17,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
@@ -28,13 +31,17 @@ import java.util.logging.Logger;
  * {@code /run/pyml}, where the image's entrypoint serves {@code model.sock}; its bind source is
  * the folder's path on the engine's host ({@link BindSources}), which differs from the
  * gateway's own path when the gateway itself runs in a container. Every container carries
- * {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up.
+ * {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up, and its
+ * socket folder's path, so that a restarted gateway with the same id can adopt it
+ * ({@link #findLeftovers}, {@link #adopt}, {@link #removeUnadopted}).
  */
 public final class DockerSidecarLauncher implements SidecarLauncher {
   private static final Logger LOG = Logger.getLogger(DockerSidecarLauncher.class.getName());
   public static final String GATEWAY_LABEL = "io.pyml.gateway";
   public static final String NAME_LABEL = "io.pyml.model.name";
   public static final String VERSION_LABEL = "io.pyml.model.version";
+  /** The socket folder as the gateway sees it: where a restarted gateway finds the socket. */
+  public static final String SOCKET_DIR_LABEL = "io.pyml.socket-dir";
   static final String CONTAINER_SOCKET_DIR = "/run/pyml";
   static final String RUN_USER = "65534:65534";
 
@@ -43,6 +50,8 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   private final ResourceLimits defaults;
   private final BindSources bindSources;
   private final DockerClient docker;
+  /** Containers a previous run left, listed at start, not yet adopted or removed. */
+  private final List<Container> leftovers = new ArrayList<>(); // guarded by this
 
   public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
       BindSources bindSources) {
@@ -96,7 +105,8 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
       id = docker.createContainerCmd(image)
           .withUser(RUN_USER)
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
-              VERSION_LABEL, Long.toString(spec.version())))
+              VERSION_LABEL, Long.toString(spec.version()),
+              SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString()))
           .withHostConfig(hostConfig(bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
@@ -114,26 +124,87 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   }
 
   /**
-   * Removes containers a previous run of this gateway id left behind (a crash skips the
-   * shutdown hook). Returns how many; 0 when Docker cannot be reached (logged, not fatal:
-   * process runtimes still work and a container deploy will say Docker is unreachable).
+   * Lists the containers a previous run of this gateway id left (a crash or kill skips the
+   * shutdown hook), for {@link #adopt} to take over and {@link #removeUnadopted} to remove.
+   * Returns how many; 0 when Docker cannot be reached (logged, not fatal: process runtimes
+   * still work and container starts are retried).
    */
-  public int removeLeftovers() {
-    List<Container> leftovers;
-    try {
-      leftovers = docker.listContainersCmd().withShowAll(true)
-          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
-    } catch (RuntimeException e) {
-      LOG.warning("cannot reach Docker at " + dockerHost + " to remove leftover containers: "
-          + e.getMessage());
-      return 0;
+  public synchronized int findLeftovers() {
+    leftovers.clear();
+    leftovers.addAll(listOwn("list leftover containers"));
+    return leftovers.size();
+  }
+
+  /**
+   * Takes over a left-over container that runs {@code spec}: same model name and version, same
+   * image, the same limits it would get now, and its socket (under {@code workDir}) accepts.
+   * A candidate that fails a check is removed. Empty when none is left.
+   */
+  @Override
+  public synchronized Optional<RunningSidecar> adopt(RuntimeSpec spec, Path workDir) {
+    for (Iterator<Container> it = leftovers.iterator(); it.hasNext(); ) {
+      Container container = it.next();
+      Map<String, String> labels = container.getLabels();
+      if (!spec.name().equals(labels.get(NAME_LABEL))
+          || !Long.toString(spec.version()).equals(labels.get(VERSION_LABEL))) {
+        continue;
+      }
+      it.remove();
+      Optional<String> refused = LeftoverCheck.refusal(docker, container, spec,
+          spec.limits().orElse(defaults), workDir);
+      if (refused.isEmpty()) {
+        Path socketDir = Path.of(labels.get(SOCKET_DIR_LABEL));
+        LOG.info("model '" + spec.name() + "' version " + spec.version() + ": adopted container "
+            + container.getId().substring(0, 12) + " left by a previous run");
+        return Optional.of(new DockerSidecar(docker, container.getId(), socketDir,
+            socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE), spec.limits().orElse(defaults)));
+      }
+      LOG.info("removing container " + container.getId().substring(0, 12) + " left by a "
+          + "previous run: " + refused.get());
+      remove(container, workDir);
     }
-    leftovers.forEach(c -> DockerSidecar.removeQuietly(docker, c.getId()));
+    return Optional.empty();
+  }
+
+  /** Removes a left-over container and its socket folder (only one under the work dir). */
+  private void remove(Container container, Path workDir) {
+    DockerSidecar.removeQuietly(docker, container.getId());
+    String label = container.getLabels().get(SOCKET_DIR_LABEL);
+    Path work = workDir.toAbsolutePath().normalize();
+    if (label != null) {
+      Path socketDir = Path.of(label).toAbsolutePath().normalize();
+      if (socketDir.startsWith(work) && !socketDir.equals(work)) {
+        SocketDirs.deleteRecursively(socketDir);
+      }
+    }
+  }
+
+  /** Removes the left-over containers no deployment adopted (versions no longer desired...). */
+  @Override
+  public synchronized void removeUnadopted(Path workDir) {
+    leftovers.forEach(c -> remove(c, workDir));
     if (!leftovers.isEmpty()) {
       LOG.info("removed " + leftovers.size() + " container(s) left by a previous run of gateway '"
-          + gatewayId + "'");
+          + gatewayId + "' that no deployment adopted");
     }
-    return leftovers.size();
+    leftovers.clear();
+  }
+
+  /** Removes every container of this gateway id (at stop: deployments stopped theirs). */
+  public int removeLeftovers() {
+    List<Container> own = listOwn("remove leftover containers");
+    own.forEach(c -> DockerSidecar.removeQuietly(docker, c.getId()));
+    return own.size();
+  }
+
+  private List<Container> listOwn(String what) {
+    try {
+      return docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+    } catch (RuntimeException e) {
+      LOG.warning("cannot reach Docker at " + dockerHost + " to " + what + ": " + e.getMessage());
+      return List.of();
+    }
   }
 
   @Override
