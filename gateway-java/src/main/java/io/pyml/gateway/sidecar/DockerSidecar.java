@@ -29,6 +29,8 @@ final class DockerSidecar implements RunningSidecar {
   private final ResourceLimits limits;
   private static final long REWATCH_FIRST_MILLIS = 250;
   private static final long REWATCH_MAX_MILLIS = 5_000;
+  /** About 10 minutes of tries (1 s doubling to 30 s) to remove a container Docker lost. */
+  private static final int REMOVE_ATTEMPTS = 25;
 
   private final CompletableFuture<Integer> onExit = new CompletableFuture<>();
   private boolean stopped; // guarded by this
@@ -131,17 +133,34 @@ final class DockerSidecar implements RunningSidecar {
     } catch (RuntimeException e) {
       LOG.warning("stopping container " + shortId() + ": " + e.getMessage());
     }
-    removeQuietly(docker, id);
+    removeLater(docker, id, 0);
     SocketDirs.deleteRecursively(socketDir);
   }
 
-  static void removeQuietly(DockerClient docker, String id) {
+  /**
+   * Removes the container; when Docker does not answer (an outage), tries again later with
+   * capped backoff, a bounded number of times, so an outage does not leak containers until
+   * the gateway stops.
+   */
+  private static void removeLater(DockerClient docker, String id, int attempt) {
+    if (removeQuietly(docker, id) || attempt >= REMOVE_ATTEMPTS) {
+      return;
+    }
+    long delay = Math.min(REWATCH_MAX_MILLIS * 6, 1000L << Math.min(attempt, 10));
+    CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
+        .execute(() -> removeLater(docker, id, attempt + 1));
+  }
+
+  /** True when the container is gone (removed now or before). */
+  static boolean removeQuietly(DockerClient docker, String id) {
     try {
       docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+      return true;
     } catch (NotFoundException e) {
-      // Already removed.
+      return true; // already removed
     } catch (RuntimeException e) {
       LOG.warning("removing container " + id + ": " + e.getMessage());
+      return false;
     }
   }
 
