@@ -173,11 +173,12 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
-   * Waits, briefly, for restored deployments to be READY again: a runtime adopted from the
-   * previous run only needs its health and validation checked, so the first calls find it.
+   * Waits, briefly, for deployments that adopted runtimes to be READY again: such a runtime
+   * only needs its health and validation checked, so the first calls find it serving. (Those
+   * that start new runtimes are not waited for: that may take minutes.)
    */
-  private static void awaitAdoptions(List<Deployment> restored) {
-    CompletableFuture<?>[] settled = restored.stream().map(Deployment::settled)
+  private static void awaitAdoptions(List<Deployment> adopting) {
+    CompletableFuture<?>[] settled = adopting.stream().map(Deployment::settled)
         .toArray(CompletableFuture[]::new);
     try {
       CompletableFuture.allOf(settled).get(ADOPTION_WAIT.toMillis(), TimeUnit.MILLISECONDS);

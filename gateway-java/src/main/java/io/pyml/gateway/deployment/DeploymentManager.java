@@ -124,7 +124,7 @@ public final class DeploymentManager implements AutoCloseable {
    * launcher finds a healthy one; runtimes nobody adopted are then removed, with their socket
    * folders. A recorded version the registry no
    * longer serves shows as FAILED with the reason (and stays recorded). Returns the restored
-   * deployments.
+   * deployments that adopted a runtime: READY again within a health check and a validation.
    *
    * @throws StateException when the store cannot be read: better not to start than to forget
    */
@@ -159,7 +159,8 @@ public final class DeploymentManager implements AutoCloseable {
     }
     LOG.info("restored " + restored.size() + " deployment(s), adopting " + adopted.size()
         + " runtime(s) left by the previous run");
-    return restored;
+    return restored.stream()
+        .filter(d -> d.replicas().stream().anyMatch(adopted::containsKey)).toList();
   }
 
   private void showFailed(Deployment deployment, String why) {

@@ -52,6 +52,10 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   private final DockerClient docker;
   /** Containers a previous run left, listed at start, not yet adopted or removed. */
   private final List<Container> leftovers = new ArrayList<>(); // guarded by this
+  /** Containers created before this (in seconds, Docker's unit) are a previous run's. */
+  private final long startedAt = System.currentTimeMillis() / 1000;
+  /** Docker was away at start: leftovers are removed once it answers (none adopted). */
+  private boolean leftoversUnknown; // guarded by this
 
   public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
       BindSources bindSources) {
@@ -94,6 +98,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     String image = spec.image().orElseThrow(() ->
         new IllegalArgumentException("a container runtime needs an image"));
     ResourceLimits limits = spec.limits().orElse(defaults);
+    removeUnknownLeftovers(socketDir.getParent());
     SocketDirs.create(socketDir);
     // The runtime runs as uid 65534 and creates its socket here; the folder is this
     // deployment's alone, under the gateway's private work dir.
@@ -131,8 +136,32 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
    */
   public synchronized int findLeftovers() {
     leftovers.clear();
-    leftovers.addAll(listOwn("list leftover containers"));
+    try {
+      leftovers.addAll(docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec());
+    } catch (RuntimeException e) {
+      LOG.warning("cannot reach Docker at " + dockerHost + " to list the containers a previous "
+          + "run left (they are removed once Docker answers): " + e.getMessage());
+      leftoversUnknown = true;
+    }
     return leftovers.size();
+  }
+
+  /** Docker was away at start: the first launch that reaches it removes the old containers. */
+  private synchronized void removeUnknownLeftovers(Path workDir) {
+    if (!leftoversUnknown) {
+      return;
+    }
+    List<Container> own;
+    try {
+      own = docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+    } catch (RuntimeException e) {
+      return; // still away: the launch that follows says so
+    }
+    leftoversUnknown = false;
+    own.stream().filter(c -> c.getCreated() != null && c.getCreated() < startedAt)
+        .forEach(c -> remove(c, workDir));
   }
 
   /**
