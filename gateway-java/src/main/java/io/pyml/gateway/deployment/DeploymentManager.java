@@ -122,9 +122,9 @@ public final class DeploymentManager implements AutoCloseable {
    * At the gateway's start, before it serves: deploys every recorded deployment again. A
    * replica first adopts the runtime a previous run of the gateway left serving it, if the
    * launcher finds a healthy one; runtimes nobody adopted are then removed, with their socket
-   * folders. A recorded version the registry no
-   * longer serves shows as FAILED with the reason (and stays recorded). Returns the restored
-   * deployments that adopted a runtime: READY again within a health check and a validation.
+   * folders. A recorded version the registry no longer serves shows as FAILED with the reason
+   * (and stays recorded). Returns the restored deployments that adopted a runtime: READY again
+   * within a health check and a validation.
    *
    * @throws StateException when the store cannot be read: better not to start than to forget
    */
