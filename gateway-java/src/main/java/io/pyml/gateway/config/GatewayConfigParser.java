@@ -29,7 +29,7 @@ public final class GatewayConfigParser {
     FLAGS.put("thrift-port", "Thrift port (framed, binary), 0 for any free port (default 7071)");
     FLAGS.put("oip-port", "Open Inference Protocol gRPC port, 0 for any free port (default 8001)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
-    FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
+    FLAGS.put("work-dir", "folder for runtime sockets and logs (default /tmp/pyml-gw-<gateway-id>)");
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
     FLAGS.put("default-deadline-ms", "deadline of a prediction whose client set none (default 30000)");
     FLAGS.put("deploy-timeout-ms", "longest a deployment may take to become READY (default 120000)");
@@ -45,6 +45,8 @@ public final class GatewayConfigParser {
     FLAGS.put("queue-max-calls", "calls of one model that may wait for a busy runtime; more are refused RESOURCE_EXHAUSTED (default 32)");
     FLAGS.put("queue-max-bytes", "payload bytes of one model that may wait for a busy runtime (default 268435456)");
     FLAGS.put("hung-call-grace-ms", "a call still in the model this long past its deadline is cancelled, and its runtime, if it answered nothing since, replaced (default 10000)");
+    FLAGS.put("state-dir", "folder of the desired deployments a restarted gateway serves again (default $PYML_HOME/gateway/<gateway-id>)");
+    FLAGS.put("docker-retry-ms", "how long failed container starts (Docker away, a runtime killed while loading) are retried before a deployment is FAILED (default 180000)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -61,6 +63,7 @@ public final class GatewayConfigParser {
     Map<String, String> values = fromEnv(env);
     values.putAll(fromFlags(args));
     GatewayConfig defaults = GatewayConfig.defaults();
+    ContainerSettings containers = containers(values, env);
     Optional<Path> workDir = nonBlank(values, "work-dir").map(Path::of);
     if (workDir.isEmpty() && nonBlank(values, "host-work-dir").isPresent()) {
       // A fresh temporary work dir inside a container has no path on the engine's host.
@@ -77,11 +80,12 @@ public final class GatewayConfigParser {
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
         millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
-        containers(values, env),
+        containers,
         intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
         intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
         paths(values, "home-deploy-roots"),
-        admission(values));
+        admission(values),
+        state(values, env, containers.gatewayId()));
   }
 
   private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {
@@ -94,6 +98,20 @@ public final class GatewayConfigParser {
         millis(values, "hung-call-grace-ms", defaults.hungCallGrace()),
         // Budgets follow the container limit a deploy gets when it sets none.
         longValue(values, "container-memory-bytes", defaults.defaultMemoryBytes()));
+  }
+
+  private static StateSettings state(Map<String, String> values, Map<String, String> env,
+      String gatewayId) throws ConfigException {
+    Path dir = nonBlank(values, "state-dir").map(Path::of)
+        .orElseGet(() -> StateSettings.defaultDir(env, gatewayId));
+    // 0 is allowed: a failed container start then fails the deployment at once.
+    long retry = values.containsKey("docker-retry-ms")
+        ? longValue("docker-retry-ms", values.get("docker-retry-ms"))
+        : StateSettings.DEFAULT_DOCKER_RETRY.toMillis();
+    if (retry < 0) {
+      throw new ConfigException("docker-retry-ms must not be negative, got " + retry);
+    }
+    return new StateSettings(dir.toAbsolutePath().normalize(), Duration.ofMillis(retry));
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {

@@ -149,4 +149,20 @@ class GatewayConfigParserTest {
     assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
         new String[] {"--replica-max-calls", "0"}, Map.of()));
   }
+
+  @Test
+  void stateLivesUnderPymlHomePerGatewayIdAndTheDockerRetryWindowIsSet() throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[] {"--gateway-id", "gw-2"},
+        Map.of("PYML_HOME", "/srv/pyml"));
+    assertEquals(Path.of("/srv/pyml/gateway/gw-2"), defaults.state().stateDir());
+    assertEquals(Duration.ofMinutes(3), defaults.state().dockerRetry());
+
+    GatewayConfig set = GatewayConfigParser.parse(new String[] {"--docker-retry-ms=0"},
+        Map.of("PYML_GATEWAY_STATE_DIR", "/var/lib/gw"));
+    assertEquals(Path.of("/var/lib/gw"), set.state().stateDir());
+    assertEquals(Duration.ZERO, set.state().dockerRetry(), "0: no retries");
+    ConfigException negative = assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--docker-retry-ms", "-1"}, Map.of()));
+    assertTrue(negative.getMessage().contains("docker-retry-ms"), negative.getMessage());
+  }
 }
