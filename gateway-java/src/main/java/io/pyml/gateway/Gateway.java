@@ -6,7 +6,9 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
 import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
+import io.pyml.gateway.deployment.HomeDeployPolicy;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
@@ -80,7 +82,7 @@ public final class Gateway implements AutoCloseable {
         containers.gatewayId(), containers.limits(), bindSources);
     docker.removeLeftovers();
     return start(config, new RoutingSidecarLauncher(
-        new ProcessSidecarLauncher(config.runtimeCommand()), docker));
+        new ProcessSidecarLauncher(config.runtimeCommand(), containers.limits()), docker));
   }
 
   public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
@@ -102,8 +104,7 @@ public final class Gateway implements AutoCloseable {
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
         .addService(new PredictionGrpcService(dispatcher))
-        .addService(new AdminGrpcService(deployments,
-            new ModelRegistry(config.containers().registryDir())))
+        .addService(new AdminGrpcService(deployments, deployRules(config, workDir)))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -146,6 +147,17 @@ public final class Gateway implements AutoCloseable {
         + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, health, deployments, transport, launcher,
         workDir, ownsWorkDir);
+  }
+
+  /** Registry, home-deploy policy and override maxima, as every deploy request meets them. */
+  private static DeployRules deployRules(GatewayConfig config, Path workDir) {
+    HomeDeployPolicy homes = new HomeDeployPolicy(config.homeDeployRoots(), workDir);
+    if (homes.enabled()) {
+      LOG.warning("development mode: Admin Deploy may run home folders under "
+          + homes.roots() + " as local processes (--home-deploy-roots)");
+    }
+    return new DeployRules(new ModelRegistry(config.containers().registryDir()), homes,
+        config.containerMaxima());
   }
 
   public int grpcPort() {

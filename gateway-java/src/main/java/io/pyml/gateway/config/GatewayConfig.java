@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
  * @param homeDeployRoots development only: the folders under which an Admin Deploy of a home
  *     folder may run that folder's code as a local process; empty (the default): refused
+ * @param containerMaxima the most a deploy request may set as a container's limits; the
+ *     defaults in {@code containers} must be within them
  */
 public record GatewayConfig(
     String host,
@@ -35,7 +37,8 @@ public record GatewayConfig(
     ContainerSettings containers,
     int thriftPort,
     int oipPort,
-    List<Path> homeDeployRoots) {
+    List<Path> homeDeployRoots,
+    ResourceLimits containerMaxima) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -58,6 +61,10 @@ public record GatewayConfig(
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
+    Objects.requireNonNull(containerMaxima, "containerMaxima");
+    containers.limits().aboveMaximum(containerMaxima).ifPresent(problem -> {
+      throw new IllegalArgumentException("the default container limit " + problem);
+    });
   }
 
   /** The defaults, as a base for tests and embedders that change a few settings. */
@@ -76,63 +83,69 @@ public record GatewayConfig(
             ResourceLimits.DEFAULTS, Optional.empty()),
         DEFAULT_THRIFT_PORT,
         DEFAULT_OIP_PORT,
-        List.of());
+        List.of(),
+        ResourceLimits.DEFAULT_MAXIMA);
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withHttpPort(int port) {
     return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, timeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, settings, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withThriftPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withOipPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots, containerMaxima);
   }
 
   public GatewayConfig withHomeDeployRoots(List<Path> roots) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots);
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots, containerMaxima);
+  }
+
+  public GatewayConfig withContainerMaxima(ResourceLimits maxima) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, homeDeployRoots, maxima);
   }
 }

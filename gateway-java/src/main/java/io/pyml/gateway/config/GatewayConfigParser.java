@@ -39,6 +39,9 @@ public final class GatewayConfigParser {
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
     FLAGS.put("container-pids", "process limit of each model container (default 256)");
+    FLAGS.put("max-container-memory-bytes", "most memory a deploy request may give a container (default 4294967296)");
+    FLAGS.put("max-container-cpus", "most CPUs a deploy request may give a container (default: the host's CPU count)");
+    FLAGS.put("max-container-pids", "most processes a deploy request may give a container (default 1024)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -61,6 +64,13 @@ public final class GatewayConfigParser {
       throw new ConfigException("host-work-dir needs --work-dir: the folder the gateway sees "
           + "at --work-dir is the one the Docker engine sees at --host-work-dir");
     }
+    ContainerSettings containers = containers(values, env);
+    ResourceLimits maxima = maxima(values);
+    Optional<String> problem = containers.limits().aboveMaximum(maxima);
+    if (problem.isPresent()) {
+      throw new ConfigException("the default container limit " + problem.get()
+          + ": lower the default or raise the maximum");
+    }
     return new GatewayConfig(
         values.getOrDefault("host", defaults.host()),
         intValue(values, "grpc-port", defaults.grpcPort(), 0, 65535),
@@ -71,10 +81,23 @@ public final class GatewayConfigParser {
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
         millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
-        containers(values, env),
+        containers,
         intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
         intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
-        paths(values, "home-deploy-roots"));
+        paths(values, "home-deploy-roots"),
+        maxima);
+  }
+
+  private static ResourceLimits maxima(Map<String, String> values) throws ConfigException {
+    ResourceLimits defaults = ResourceLimits.DEFAULT_MAXIMA;
+    long memory = longValue(values, "max-container-memory-bytes", defaults.memoryBytes());
+    double cpus = doubleValue(values, "max-container-cpus", defaults.cpus());
+    int pids = intValue(values, "max-container-pids", defaults.pids(), 1, 1_000_000);
+    try {
+      return new ResourceLimits(memory, cpus, pids);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {

@@ -2,11 +2,9 @@ package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
-import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.registry.RegisteredVersion;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import io.pyml.gateway.sidecar.RuntimeSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -45,12 +43,13 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
   }
 
   /**
-   * Checks a deploy request from any front end. A home path deploys that folder as a process;
-   * none deploys the registered version (0: newest ready) from {@code registry} as containers.
-   * Bad requests are INVALID_INPUT; the registry's refusals keep their own kinds.
+   * Checks a deploy request from any front end. A home path deploys that folder as a process,
+   * if {@code rules} allow home deploys from there; none deploys the registered version (0:
+   * newest ready) from the registry as containers, with overrides up to the maxima. Bad
+   * requests are INVALID_INPUT; the registry's and the home policy's refusals keep their kinds.
    */
   public static DeploySpec of(String name, long version, String homePath, int replicas,
-      ResourceLimits limits, ModelRegistry registry) {
+      ResourceLimits limits, DeployRules rules) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new GatewayException(ErrorKind.INVALID_INPUT, "model name '" + name
           + "' is not valid (expected: letters, digits, '.', '_', '-', at most 128)");
@@ -65,15 +64,16 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
           + " is out of range (expected: 1 to " + MAX_REPLICAS + ", 0 for 1)");
     }
     if (homePath == null || homePath.isBlank()) {
-      RegisteredVersion registered = registry.resolve(name, version);
+      limits.aboveMaximum(rules.maxima()).ifPresent(problem -> {
+        throw new GatewayException(ErrorKind.INVALID_INPUT, "model '" + name + "': resources."
+            + problem);
+      });
+      RegisteredVersion registered = rules.registry().resolve(name, version);
       return new DeploySpec(name, registered.version(), RuntimeSpec.container(
-          name, registered.version(), registered.image(), limits), count);
+          name, registered.version(), registered.image(), registered.archiveSha256(), limits),
+          count);
     }
-    Path home = Path.of(homePath).toAbsolutePath().normalize();
-    if (!Files.isDirectory(home)) {
-      throw new GatewayException(ErrorKind.INVALID_INPUT,
-          "home folder '" + home + "' does not exist on the gateway's machine");
-    }
+    Path home = rules.homes().check(homePath);
     return new DeploySpec(name, version, RuntimeSpec.process(name, version, home), count);
   }
 }

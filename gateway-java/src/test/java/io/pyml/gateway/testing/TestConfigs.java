@@ -2,6 +2,7 @@ package io.pyml.gateway.testing;
 
 import io.pyml.gateway.config.GatewayConfig;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Gateway configurations for in-process tests. */
 public final class TestConfigs {
@@ -9,10 +10,12 @@ public final class TestConfigs {
 
   /**
    * Every front end on an ephemeral port, so test classes (and other gateways on the machine)
-   * never compete for a fixed one; runtimes' sockets under {@code workDir}.
+   * never compete for a fixed one; runtimes' sockets under {@code workDir}; home folders may
+   * be deployed from beside it (development mode: tests keep their homes next to the work dir).
    */
   public static GatewayConfig ephemeral(Path workDir) {
     return GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0).withThriftPort(0)
-        .withOipPort(0).withWorkDir(workDir);
+        .withOipPort(0).withWorkDir(workDir)
+        .withHomeDeployRoots(List.of(workDir.toAbsolutePath().getParent()));
   }
 }
