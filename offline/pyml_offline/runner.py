@@ -214,6 +214,7 @@ def _run_container(
     progress: bool,
     status: str = "starting Spark…",
 ) -> str:
+    from pyml_launcher.dockerfile import CONTAINER_LOG_CONFIG
     from pyml_launcher.engine import docker_client
 
     container = docker_client().containers.run(
@@ -236,6 +237,8 @@ def _run_container(
         pids_limit=4096,  # JVM threads count as processes
         volumes=volumes,
         labels={**settings.labels, OFFLINE_LABEL: ref},
+        # Capped like every model container; the result line comes last, so it is kept.
+        log_config=CONTAINER_LOG_CONFIG,
     )
     try:
         return _follow(container, settings.timeout_seconds, ref, progress, status)

@@ -1,11 +1,13 @@
 package io.pyml.gateway.sidecar;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.LogConfig;
 import com.github.dockerjava.api.model.Volume;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
@@ -13,9 +15,7 @@ import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +37,8 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   public static final String VERSION_LABEL = "io.pyml.model.version";
   static final String CONTAINER_SOCKET_DIR = "/run/pyml";
   static final String RUN_USER = "65534:65534";
+  /** 3 files of 1 MiB: the last lines a failure report needs, never a full disk. */
+  static final Map<String, String> LOG_OPTIONS = Map.of("max-size", "1m", "max-file", "3");
 
   private final String dockerHost;
   private final String gatewayId;
@@ -66,18 +68,32 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     return gatewayId;
   }
 
-  /** Docker answers and has the image; else UNAVAILABLE / FAILED_PRECONDITION, before any state. */
+  /**
+   * Docker answers and has the image, and the image is the version's (its id and labels match
+   * the manifest, {@link ImageIdentity}); else UNAVAILABLE / FAILED_PRECONDITION, before any
+   * state.
+   */
   @Override
   public void preflight(RuntimeSpec spec) {
     ping();
+    checkIdentity(spec);
+  }
+
+  private void checkIdentity(RuntimeSpec spec) {
     String image = spec.image().orElseThrow();
+    InspectImageResponse inspected;
     try {
-      docker.inspectImageCmd(image).exec();
+      inspected = docker.inspectImageCmd(image).exec();
     } catch (NotFoundException e) {
       throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "image " + image + " of model '"
           + spec.name() + "' version " + spec.version() + " is not in Docker at " + dockerHost
           + " (was it removed after packaging?)");
     }
+    Map<String, String> labels = inspected.getConfig() == null ? Map.of()
+        : inspected.getConfig().getLabels();
+    ImageIdentity.mismatch(spec, inspected.getId(), labels).ifPresent(problem -> {
+      throw new GatewayException(ErrorKind.FAILED_PRECONDITION, problem);
+    });
   }
 
   @Override
@@ -85,10 +101,15 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     String image = spec.image().orElseThrow(() ->
         new IllegalArgumentException("a container runtime needs an image"));
     ResourceLimits limits = spec.limits().orElse(defaults);
+    try {
+      checkIdentity(spec); // again: each restart starts the image anew
+    } catch (RuntimeException e) {
+      throw new IOException(e.getMessage(), e);
+    }
     SocketDirs.create(socketDir);
-    // The runtime runs as uid 65534 and creates its socket here; the folder is this
-    // deployment's alone, under the gateway's private work dir.
-    Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    // The runtime (uid 65534) creates its socket here, then the folder is locked (read-only
+    // for it) before the model loads: see SocketDirLock.
+    SocketDirLock.open(socketDir);
     Path socket = socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE);
     SocketDirs.checkSocketPath(socket);
     String id = null;
@@ -100,6 +121,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
           .withHostConfig(hostConfig(bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
+      SocketDirLock.lockWhenBound(socket);
     } catch (RuntimeException e) {
       if (id != null) {
         DockerSidecar.removeQuietly(docker, id);
@@ -169,6 +191,8 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
         .withMemory(limits.memoryBytes())
         .withMemorySwap(limits.memoryBytes()) // no swap: the limit is the limit
         .withNanoCPUs((long) (limits.cpus() * 1e9))
-        .withPidsLimit((long) limits.pids());
+        .withPidsLimit((long) limits.pids())
+        // A chatty (or hostile) model must not fill the host's disk with its log.
+        .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, LOG_OPTIONS));
   }
 }
