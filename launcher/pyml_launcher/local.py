@@ -86,6 +86,8 @@ class ModelContainer:
             self.container.remove(force=True)
         except docker.errors.NotFound:
             pass
+        # The runtime cannot remove its socket from the locked folder: its launcher does.
+        self.socket_path.unlink(missing_ok=True)
 
     def __enter__(self) -> ModelContainer:
         return self
