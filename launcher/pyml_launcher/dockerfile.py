@@ -33,9 +33,6 @@ SOCKET_DIR = "/run/pyml"
 SOCKET_PATH = f"{SOCKET_DIR}/model.sock"
 # How long a runtime waits for its launcher to lock the socket folder before it gives up.
 SOCKET_LOCK_SECONDS = 60
-# The log of every container PyML starts from a model image (gateway, local, offline):
-# 3 files of 1 MiB, so a chatty or hostile model cannot fill the host's disk.
-CONTAINER_LOG_CONFIG = {"type": "json-file", "config": {"max-size": "1m", "max-file": "3"}}
 RUN_USER = "65534:65534"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CONSTRAINTS = f"{BUILD_DIR}/constraints.txt"

@@ -23,20 +23,13 @@ from typing import Any
 
 import grpc
 
-from pyml_launcher.dockerfile import (
-    CONTAINER_LOG_CONFIG,
-    RUN_USER,
-    SOCKET_DIR,
-    SOCKET_LOCK_SECONDS,
-    SOCKET_PATH,
-)
+from pyml_launcher.container_policy import hardened_run_options
+from pyml_launcher.dockerfile import SOCKET_DIR, SOCKET_LOCK_SECONDS, SOCKET_PATH
 from pyml_launcher.engine import docker_client
 
 LAUNCHER_LABEL = "io.pyml.launcher"
 SOCKET_DIR_OPEN = 0o733
 SOCKET_DIR_LOCKED = 0o711
-# As the gateway's containers: 3 files of 1 MiB, a chatty model cannot fill the disk.
-LOG_CONFIG = CONTAINER_LOG_CONFIG
 MAX_SOCKET_PATH = 107  # sockaddr_un.sun_path, without its NUL
 LOG_TAIL = 30
 
@@ -131,19 +124,13 @@ def run_model_container(
         image,
         detach=True,
         name=name,
-        user=RUN_USER,
-        network_mode="none",
-        read_only=True,
-        tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
+        **hardened_run_options(runtime=True),  # user, network, root, /tmp, capabilities, log
         mem_limit=memory,
         memswap_limit=memory,  # no swap: the limit is the limit
         nano_cpus=int(cpus * 1e9),
         pids_limit=pids,
         volumes={str(socket_dir): {"bind": SOCKET_DIR, "mode": "rw"}},
         labels={**(labels or {}), LAUNCHER_LABEL: "1"},
-        log_config=LOG_CONFIG,
     )
     threading.Thread(target=_lock_when_bound, args=(socket_path,), daemon=True).start()
     return ModelContainer(container, socket_path)

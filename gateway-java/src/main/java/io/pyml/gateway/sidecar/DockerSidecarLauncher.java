@@ -35,16 +35,13 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   public static final String GATEWAY_LABEL = "io.pyml.gateway";
   public static final String NAME_LABEL = "io.pyml.model.name";
   public static final String VERSION_LABEL = "io.pyml.model.version";
-  static final String CONTAINER_SOCKET_DIR = "/run/pyml";
-  static final String RUN_USER = "65534:65534";
-  /** 3 files of 1 MiB: the last lines a failure report needs, never a full disk. */
-  static final Map<String, String> LOG_OPTIONS = Map.of("max-size", "1m", "max-file", "3");
 
   private final String dockerHost;
   private final String gatewayId;
   private final ResourceLimits defaults;
   private final BindSources bindSources;
   private final DockerClient docker;
+  private final ContainerPolicy policy = ContainerPolicy.load();
 
   public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
       BindSources bindSources) {
@@ -115,10 +112,10 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     String id = null;
     try {
       id = docker.createContainerCmd(image)
-          .withUser(RUN_USER)
+          .withUser(policy.runtimeUser())
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
               VERSION_LABEL, Long.toString(spec.version())))
-          .withHostConfig(hostConfig(bindSources.of(socketDir), limits))
+          .withHostConfig(hostConfig(policy, bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
       SocketDirLock.lockWhenBound(socket);
@@ -179,20 +176,32 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     }
   }
 
-  private static HostConfig hostConfig(String socketDirOnHost, ResourceLimits limits) {
+  /** The shared hardening policy (container_policy.json) plus this runtime's limits. */
+  static HostConfig hostConfig(ContainerPolicy policy, String socketDirOnHost,
+      ResourceLimits limits) {
     return HostConfig.newHostConfig()
-        .withBinds(new Bind(socketDirOnHost, new Volume(CONTAINER_SOCKET_DIR)))
-        .withNetworkMode("none")
-        .withReadonlyRootfs(true)
+        .withBinds(new Bind(socketDirOnHost, new Volume(policy.socketDir())))
+        .withNetworkMode(policy.networkMode())
+        .withReadonlyRootfs(policy.readOnlyRootfs())
         // Python's tempfile needs a writable /tmp; nothing else in the image is writable.
-        .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=64m"))
-        .withCapDrop(Capability.ALL)
-        .withSecurityOpts(List.of("no-new-privileges"))
+        .withTmpFs(policy.runtimeTmpfs())
+        .withCapDrop(policy.capDrop().stream().map(Capability::valueOf).toArray(Capability[]::new))
+        .withSecurityOpts(policy.securityOpt())
         .withMemory(limits.memoryBytes())
         .withMemorySwap(limits.memoryBytes()) // no swap: the limit is the limit
         .withNanoCPUs((long) (limits.cpus() * 1e9))
         .withPidsLimit((long) limits.pids())
         // A chatty (or hostile) model must not fill the host's disk with its log.
-        .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, LOG_OPTIONS));
+        .withLogConfig(new LogConfig(loggingType(policy.logType()), policy.logConfig()));
+  }
+
+  private static LogConfig.LoggingType loggingType(String driver) {
+    for (LogConfig.LoggingType type : LogConfig.LoggingType.values()) {
+      if (type != LogConfig.LoggingType.DEFAULT && type.getType().equals(driver)) {
+        return type;
+      }
+    }
+    throw new IllegalStateException("log driver '" + driver + "' of "
+        + ContainerPolicy.RESOURCE + " is unknown to docker-java");
   }
 }
