@@ -277,6 +277,7 @@ def gateway(
         list[Path] | None,
         typer.Option(
             "--home-deploy-root",
+            metavar="DIR",
             help="development only: allow `deploy HOME` of home folders under this folder "
             "(runs their code on this machine; repeatable; default: none, refused)",
         ),
