@@ -5,7 +5,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 JAR := gateway-java/target/pyml-gateway.jar
-JAVA_INPUTS := pom.xml gateway-java/pom.xml $(shell find gateway-java/src protos -type f 2>/dev/null)
+JAVA_INPUTS := pom.xml gateway-java/pom.xml launcher/pyml_launcher/container_policy.json \
+	$(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
 .PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip

@@ -42,6 +42,7 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="pyml-bench-"))
+    scratch.chmod(0o711)  # a root gateway's runtime user (65534) passes through to its sockets
     os.environ["PYML_HOME"] = str(scratch / "pyml-home")
     os.environ["PYML_IMAGE_PREFIX"] = f"pyml-bench-{os.getpid()}"
     home = scratch / NAME
@@ -56,6 +57,7 @@ def main() -> None:
         ["--work-dir", str(scratch / "w")],
         registry_dir=scratch / "pyml-home" / "registry",
         gateway_id=gateway_id,
+        home_deploy_roots=[home],  # development mode: the same home as a process, for comparison
     )
     try:
         with pyml.Client(gateway.target, timeout=120) as client:

@@ -114,7 +114,7 @@ def main() -> None:
     subprocess.run(
         [sys.executable, str(EXAMPLES / "make_softmax_tensor.py"), str(home)], check=True
     )
-    gateway = start_gateway()
+    gateway = start_gateway(home_deploy_roots=[home])  # development mode: a home as a process
     try:
         with pyml.Client(gateway.target) as client:
             client.deploy(home)

@@ -48,7 +48,7 @@ def main() -> None:
     model = pyml.Model.from_home(home)
     raw_model = model._loaded.instance  # the user's object: the floor nobody can beat
 
-    gateway = start_gateway()
+    gateway = start_gateway(home_deploy_roots=[home])  # development mode: a home as a process
     try:
         with pyml.Client(gateway.target) as client:
             client.deploy(home)

@@ -56,7 +56,8 @@ def main() -> None:
     step("4. Start the gateway; deploy the version as a container, the tensor model as a process")
     with console.status("starting the gateway (java -jar gateway-java/target/pyml-gateway.jar)"):
         # Its own id: the gateway removes containers left by an earlier run of the same id.
-        gateway = start_gateway(gateway_id="pyml-demo")
+        # Development mode for the tensor model's home folder, run as a local process.
+        gateway = start_gateway(gateway_id="pyml-demo", home_deploy_roots=[tensor.home])
     console.print(f"gateway serving gRPC on {gateway.target} (pid {gateway.process.pid})")
     try:
         started = time.monotonic()

@@ -31,6 +31,8 @@ VENV_DIR = "/opt/pyml/venv"
 BUILD_DIR = "/opt/pyml/build"
 SOCKET_DIR = "/run/pyml"
 SOCKET_PATH = f"{SOCKET_DIR}/model.sock"
+# How long a runtime waits for its launcher to lock the socket folder before it gives up.
+SOCKET_LOCK_SECONDS = 60
 RUN_USER = "65534:65534"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CONSTRAINTS = f"{BUILD_DIR}/constraints.txt"
@@ -195,7 +197,12 @@ def _metadata(spec: BuildSpec) -> list[Step]:
         LABEL_VERSION: str(spec.version),
         LABEL_SHA256: spec.content_sha256,
     }
-    entrypoint = ["pyml-runtime", "serve", "--home", MODEL_DIR, "--socket", SOCKET_PATH]
+    # The launcher (gateway, local.py) makes /run/pyml read-only once the socket exists; the
+    # runtime loads the model only then (see pyml_runtime.server).
+    entrypoint = [
+        *("pyml-runtime", "serve", "--home", MODEL_DIR, "--socket", SOCKET_PATH),
+        *("--socket-lock-seconds", str(SOCKET_LOCK_SECONDS)),
+    ]
     return [
         Step("metadata", "LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())),
         Step("metadata", f"ENTRYPOINT {json.dumps([*entrypoint, '--name', spec.name])}"),

@@ -7,12 +7,15 @@ data scientist who wants the exact production container locally.
 
 The container has no network, a read-only root filesystem with a tmpfs ``/tmp``, all
 capabilities dropped, ``no-new-privileges``, uid 65534, memory/CPU/pids limits, and the label
-``io.pyml.launcher=1``. The runtime listens on ``/run/pyml/model.sock`` inside, which is
-``socket_dir/model.sock`` here (the folder is made writable for uid 65534).
+``io.pyml.launcher=1``, and a size-capped log. The runtime listens on
+``/run/pyml/model.sock`` inside, which is ``socket_dir/model.sock`` here: the folder is
+writable for uid 65534 only until the socket exists, then read-only (the runtime loads the
+model only after that, so model code can never write to this host folder).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -20,10 +23,13 @@ from typing import Any
 
 import grpc
 
-from pyml_launcher.dockerfile import RUN_USER, SOCKET_DIR, SOCKET_PATH
+from pyml_launcher.container_policy import hardened_run_options
+from pyml_launcher.dockerfile import SOCKET_DIR, SOCKET_LOCK_SECONDS, SOCKET_PATH
 from pyml_launcher.engine import docker_client
 
 LAUNCHER_LABEL = "io.pyml.launcher"
+SOCKET_DIR_OPEN = 0o733
+SOCKET_DIR_LOCKED = 0o711
 MAX_SOCKET_PATH = 107  # sockaddr_un.sun_path, without its NUL
 LOG_TAIL = 30
 
@@ -73,6 +79,8 @@ class ModelContainer:
             self.container.remove(force=True)
         except docker.errors.NotFound:
             pass
+        # The runtime cannot remove its socket from the locked folder: its launcher does.
+        self.socket_path.unlink(missing_ok=True)
 
     def __enter__(self) -> ModelContainer:
         return self
@@ -110,18 +118,13 @@ def run_model_container(
             f"socket path too long ({MAX_SOCKET_PATH} bytes at most): {socket_path}"
         )
     socket_dir.mkdir(parents=True, exist_ok=True)
-    # The runtime runs as uid 65534 and must create its socket here.
-    socket_dir.chmod(0o777)
+    # The runtime runs as uid 65534 and creates its socket here (write and search, no listing).
+    socket_dir.chmod(SOCKET_DIR_OPEN)
     container = docker_client().containers.run(
         image,
         detach=True,
         name=name,
-        user=RUN_USER,
-        network_mode="none",
-        read_only=True,
-        tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"},
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
+        **hardened_run_options(runtime=True),  # user, network, root, /tmp, capabilities, log
         mem_limit=memory,
         memswap_limit=memory,  # no swap: the limit is the limit
         nano_cpus=int(cpus * 1e9),
@@ -129,7 +132,18 @@ def run_model_container(
         volumes={str(socket_dir): {"bind": SOCKET_DIR, "mode": "rw"}},
         labels={**(labels or {}), LAUNCHER_LABEL: "1"},
     )
+    threading.Thread(target=_lock_when_bound, args=(socket_path,), daemon=True).start()
     return ModelContainer(container, socket_path)
+
+
+def _lock_when_bound(socket_path: Path) -> None:
+    """Makes the socket folder read-only for the runtime once its socket exists (bounded)."""
+    deadline = time.monotonic() + SOCKET_LOCK_SECONDS + 30
+    while time.monotonic() < deadline and socket_path.parent.is_dir():
+        if socket_path.exists():
+            socket_path.parent.chmod(SOCKET_DIR_LOCKED)
+            return
+        time.sleep(0.02)
 
 
 def _serving(socket_path: Path) -> bool:

@@ -214,6 +214,7 @@ def _run_container(
     progress: bool,
     status: str = "starting Spark…",
 ) -> str:
+    from pyml_launcher.container_policy import hardened_run_options
     from pyml_launcher.engine import docker_client
 
     container = docker_client().containers.run(
@@ -222,14 +223,13 @@ def _run_container(
         detach=True,
         user=f"{os.getuid()}:{os.getgid()}",
         environment=_environment(settings),
-        network_mode="none",  # local mode talks over loopback only
+        # No network (local mode talks over loopback only), read-only root, no capabilities,
+        # no-new-privileges, a capped log: as every model container (container_policy.json).
+        **hardened_run_options(runtime=False),
         # Without a network the container's own name resolves nowhere; log4j and the JVM look
         # it up at start and log a stack trace for each failure. "localhost" is in /etc/hosts.
         hostname="localhost",
-        read_only=True,
         tmpfs={"/tmp": "rw,nosuid,nodev,exec,size=2g"},
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
         mem_limit=settings.memory,
         memswap_limit=settings.memory,
         nano_cpus=int(settings.cores * 1e9),

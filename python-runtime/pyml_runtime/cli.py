@@ -1,6 +1,6 @@
 """`pyml-runtime`: the only place the runtime's argv is parsed.
 
-pyml-runtime serve --home DIR --socket PATH [--name NAME]
+pyml-runtime serve --home DIR --socket PATH [--name NAME] [--socket-lock-seconds S]
     exit 0 after SIGTERM/SIGINT, 1 when the model cannot be loaded or served
 pyml-runtime validate --home DIR
     exit 0 when the outputs match, 1 with the diff when they do not (or the model raised),
@@ -42,6 +42,14 @@ def serve(
     name: Annotated[
         str | None, typer.Option("--name", help="Model name (default: pyml.toml or folder).")
     ] = None,
+    socket_lock_seconds: Annotated[
+        float,
+        typer.Option(
+            "--socket-lock-seconds",
+            help="Model containers: load the model only once the launcher made the socket's "
+            "folder read-only, waiting at most this long (0: do not wait).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Load the model and serve pyml.v1.ModelRuntime and grpc.health.v1 on a Unix socket."""
     from pyml_runtime.server import report_load_failure
@@ -49,7 +57,7 @@ def serve(
 
     _configure_logging()
     try:
-        run_server(home, socket, name)
+        run_server(home, socket, name, socket_lock_seconds=socket_lock_seconds)
     except PymlError as error:
         report_load_failure(error)
         raise SystemExit(1) from None

@@ -2,6 +2,10 @@
 
 Order of events, which the gateway relies on:
 1. the socket is bound and the standard health service answers NOT_SERVING;
+1b. with `socket_lock_seconds` (model containers: the image's entrypoint), the runtime waits
+   until its socket folder is no longer writable for it: the launcher makes it read-only once
+   the socket exists, so model code never runs while it could write to that folder, a host
+   bind mount (if that does not happen in time, the runtime refuses to load the model);
 2. the model loads (ModelRuntime calls meanwhile fail with UNAVAILABLE / NOT_READY);
 3. health turns SERVING and one line goes to stdout: ``pyml-runtime serving <name> on <socket>``;
 4. SIGTERM or SIGINT: health NOT_SERVING, in-flight calls get 5 s to finish, the socket file is
@@ -28,9 +32,10 @@ import socket
 import stat
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent import futures
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -66,9 +71,17 @@ class _Slot:
 
 
 def serve(
-    home: Path, socket_path: Path, name: str | None = None, *, stop: threading.Event | None = None
+    home: Path,
+    socket_path: Path,
+    name: str | None = None,
+    *,
+    stop: threading.Event | None = None,
+    socket_lock_seconds: float = 0.0,
 ) -> None:
-    """Serve the model in `home` on `unix:<socket_path>` until SIGTERM/SIGINT (or `stop`)."""
+    """Serve the model in `home` on `unix:<socket_path>` until SIGTERM/SIGINT (or `stop`).
+
+    `socket_lock_seconds` > 0: before loading the model, wait (at most that long) until the
+    socket's folder is no longer writable by this process."""
     home = Path(home).resolve()
     socket_path = Path(socket_path).absolute()
     display_name = name or load_config(home).name or home.name
@@ -82,6 +95,8 @@ def serve(
     with _signals_set(stop):
         _bind(server, socket_path)
         try:
+            if socket_lock_seconds > 0:
+                _await_locked(socket_path.parent, socket_lock_seconds, stop)
             slot.dataplane = _load(home, name, budget)
             _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
             print(f"pyml-runtime serving {display_name} on {socket_path}", flush=True)
@@ -90,7 +105,26 @@ def serve(
             health_servicer.enter_graceful_shutdown()
         finally:
             server.stop(GRACE_SECONDS).wait()
-            socket_path.unlink(missing_ok=True)
+            _remove_socket(socket_path)
+
+
+def _await_locked(folder: Path, within: float, stop: threading.Event) -> None:
+    """Returns once `folder` is not writable for this process; a load error after `within` s."""
+    deadline = time.monotonic() + within
+    while os.access(folder, os.W_OK):
+        if time.monotonic() > deadline or stop.is_set():
+            raise load_error(
+                f"the socket folder {folder} is still writable after {within:g} s: the "
+                "launcher must make it read-only once the socket exists (the model is not "
+                "loaded while its container could write to a host folder)"
+            )
+        time.sleep(0.02)
+
+
+def _remove_socket(socket_path: Path) -> None:
+    # A locked socket folder keeps its socket: the launcher removes the folder.
+    with suppress(PermissionError):
+        socket_path.unlink(missing_ok=True)
 
 
 def _settings(environ: Mapping[str, str]) -> tuple[DecodeBudget, int]:

@@ -273,10 +273,26 @@ def gateway(
     ] = False,
     image: Annotated[str, typer.Option(help="gateway image (--container)")] = "pyml/gateway:latest",
     gateway_id: Annotated[str, typer.Option(help="label of its model containers")] = "default",
+    home_deploy_roots: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--home-deploy-root",
+            metavar="DIR",
+            help="development only: allow `deploy HOME` of home folders under this folder "
+            "(runs their code on this machine; repeatable; default: none, refused)",
+        ),
+    ] = None,
 ) -> None:
     """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image."""
-    from pyml._internal.gateway_process import default_runtime_command, gateway_jar
+    from pyml._internal.gateway_process import (
+        default_runtime_command,
+        gateway_jar,
+        home_deploy_args,
+    )
 
+    if container and home_deploy_roots:
+        console.print("✗ the gateway container serves registered versions only", style="red")
+        raise typer.Exit(2)
     if container:
         ports = {"grpc": grpc_port, "thrift": thrift_port, "oip": oip_port, "http": http_port}
         raise typer.Exit(_gateway_container(image, ports, gateway_id))
@@ -284,6 +300,7 @@ def gateway(
     argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
     argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]
     argv += ["--runtime-command", default_runtime_command()]
+    argv += home_deploy_args(home_deploy_roots or [])
     os.execvp("java", argv)
 
 

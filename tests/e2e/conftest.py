@@ -30,13 +30,15 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def gateway(work_dir: Path) -> Iterator[GatewayProcess]:
+def gateway(work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     import os
 
     process = start_gateway(
         ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work_dir)],
         # Its own id: at start a gateway removes containers left with its id.
         gateway_id=f"pyml-e2e-{os.getpid()}",
+        # Development mode: the session's homes and every test's tmp_path copies of them.
+        home_deploy_roots=[tmp_path_factory.getbasetemp()],
     )
     yield process
     process.stop()

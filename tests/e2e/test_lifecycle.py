@@ -88,7 +88,7 @@ def test_gateway_shutdown_stops_its_runtimes(faulty_home: Path, tmp_path: Path) 
     # Short (Unix socket paths are limited to about 107 bytes) and removed at the end.
     work = Path(tempfile.mkdtemp(prefix="pyml-shutdown-", dir="/tmp"))
     try:
-        gateway = start_gateway(["--work-dir", str(work)])
+        gateway = start_gateway(["--work-dir", str(work)], home_deploy_roots=[faulty_home])
         try:
             with Client(gateway.target) as client:
                 client.deploy(faulty_home, name="faulty_shutdown")

@@ -128,6 +128,8 @@ def test_labels_and_entrypoint_come_last() -> None:
         "/opt/pyml/model",
         "--socket",
         "/run/pyml/model.sock",
+        "--socket-lock-seconds",
+        "60",
         "--name",
         "iris",
     ]

@@ -19,11 +19,12 @@ ENVELOPE_MARGIN_BYTES = 64 * 1024
 
 
 @pytest.fixture(scope="session")
-def protocol_gateway() -> Iterator[GatewayProcess]:
+def protocol_gateway(homes: Path) -> Iterator[GatewayProcess]:
     # Short: Unix socket paths are limited to about 107 bytes.
     work = Path(tempfile.mkdtemp(prefix="pyml-proto-", dir="/tmp"))
     process = start_gateway(
-        ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work)]
+        ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work)],
+        home_deploy_roots=[homes],  # development mode: the examples run as processes
     )
     yield process
     process.stop()

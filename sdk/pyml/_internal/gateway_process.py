@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,11 +96,14 @@ def start_gateway(
     registry_dir: Path | None = None,
     gateway_id: str | None = None,
     docker_host: str | None = None,
+    home_deploy_roots: Sequence[Path] = (),
 ) -> GatewayProcess:
     """Start `java -jar pyml-gateway.jar` and return once it prints its ready line.
 
     `gateway_id` labels the containers it starts; at start it removes containers left with
     the same id, so concurrent gateways (tests, worktrees) must use different ids.
+    `home_deploy_roots`: development only, the folders whose home folders `Client.deploy(home)`
+    may run as local processes; none (the default): home deploys are refused.
     """
     java = shutil.which("java")
     if java is None:
@@ -121,6 +125,7 @@ def start_gateway(
         *(["--registry-dir", str(registry_dir)] if registry_dir is not None else []),
         *(["--gateway-id", gateway_id] if gateway_id is not None else []),
         *(["--docker-host", docker_host] if docker_host is not None else []),
+        *home_deploy_args(home_deploy_roots),
         *(extra_args or []),
     ]
     process = subprocess.Popen(
@@ -132,6 +137,13 @@ def start_gateway(
     # Keep draining the pipe so a chatty gateway never blocks on a full buffer.
     threading.Thread(target=_drain, args=(process, output), daemon=True).start()
     return gateway
+
+
+def home_deploy_args(roots: Sequence[Path]) -> list[str]:
+    """The gateway's development flag that allows home-folder deploys from `roots`."""
+    if not roots:
+        return []
+    return ["--home-deploy-roots", ":".join(str(Path(root).resolve()) for root in roots)]
 
 
 def _wait_for_ready_line(

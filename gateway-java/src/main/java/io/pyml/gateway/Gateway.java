@@ -7,7 +7,9 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.deployment.Deployment;
+import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
+import io.pyml.gateway.deployment.HomeDeployPolicy;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
@@ -90,7 +92,7 @@ public final class Gateway implements AutoCloseable {
         containers.gatewayId(), containers.limits(), bindSources);
     docker.findLeftovers();
     return start(config, new RoutingSidecarLauncher(
-        new ProcessSidecarLauncher(config.runtimeCommand()), docker));
+        new ProcessSidecarLauncher(config.runtimeCommand(), containers.limits()), docker));
   }
 
   /**
@@ -110,9 +112,10 @@ public final class Gateway implements AutoCloseable {
         config.deployTimeout(), config.admission(),
         new JsonFileDeploymentStore(config.state().stateDir()),
         config.state().dockerRetry());
-    ModelRegistry registry = new ModelRegistry(config.containers().registryDir());
+    DeployRules rules = deployRules(config, workDir,
+        new ModelRegistry(config.containers().registryDir()));
     try {
-      awaitAdoptions(deployments.restore(registry));
+      awaitAdoptions(deployments.restore(rules));
     } catch (StateException e) {
       deployments.close();
       transport.close();
@@ -128,7 +131,7 @@ public final class Gateway implements AutoCloseable {
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
         .addService(new PredictionGrpcService(dispatcher))
-        .addService(new AdminGrpcService(deployments, registry))
+        .addService(new AdminGrpcService(deployments, rules))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -188,6 +191,18 @@ public final class Gateway implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Registry, home-deploy policy and override maxima, as every deploy request meets them. */
+  private static DeployRules deployRules(GatewayConfig config, Path workDir,
+      ModelRegistry registry) {
+    HomeDeployPolicy homes = new HomeDeployPolicy(config.homeDeployRoots(), workDir);
+    if (homes.enabled()) {
+      LOG.warning("development mode: Admin Deploy may run home folders under "
+          + homes.roots() + " as local processes (--home-deploy-roots)");
+    }
+    return new DeployRules(registry, homes,
+        config.containerMaxima());
   }
 
   public int grpcPort() {

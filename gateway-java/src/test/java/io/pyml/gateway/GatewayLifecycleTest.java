@@ -207,11 +207,13 @@ class GatewayLifecycleTest {
   }
 
   @Test
-  void aBadDeployRequestIsInvalidArgument() {
+  void aBadDeployRequestIsRefused() {
+    // Whether or not it exists, a folder outside the roots gets the same answer.
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
         () -> client.deploy("x", 1, home.resolve("missing")));
-    assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
-    assertTrue(error.getStatus().getDescription().contains("does not exist"));
+    assertEquals(Status.Code.FAILED_PRECONDITION, error.getStatus().getCode());
+    assertTrue(error.getStatus().getDescription().contains("not a folder under this gateway's "
+        + "home-deploy roots"), error.getStatus().getDescription());
     error = assertThrows(StatusRuntimeException.class, () -> client.deploy("bad name", 1, home));
     assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
   }

@@ -29,6 +29,8 @@ import java.util.function.Consumer;
  * @param admission calls and bytes in flight per runtime, the admission queue, the grace of
  *     a call past its deadline before its runtime counts as stuck
  * @param state the desired deployments' folder and the Docker retry window
+ * @param containerMaxima the most a deploy request may set as a container's limits; the
+ *     defaults in {@code containers} must be within them
  */
 public record GatewayConfig(
     String host,
@@ -44,7 +46,8 @@ public record GatewayConfig(
     int oipPort,
     List<Path> homeDeployRoots,
     AdmissionLimits admission,
-    StateSettings state) {
+    StateSettings state,
+    ResourceLimits containerMaxima) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -69,6 +72,10 @@ public record GatewayConfig(
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
+    Objects.requireNonNull(containerMaxima, "containerMaxima");
+    containers.limits().aboveMaximum(containerMaxima).ifPresent(problem -> {
+      throw new IllegalArgumentException("the default container limit " + problem);
+    });
   }
 
   /** The defaults, as a base for tests and embedders that change a few settings. */
@@ -89,7 +96,8 @@ public record GatewayConfig(
         DEFAULT_OIP_PORT,
         List.of(),
         AdmissionLimits.DEFAULTS,
-        StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID));
+        StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
+        ResourceLimits.DEFAULT_MAXIMA);
   }
 
   public GatewayConfig withGrpcPort(int port) {
@@ -140,6 +148,10 @@ public record GatewayConfig(
     return copy(c -> c.state = settings);
   }
 
+  public GatewayConfig withContainerMaxima(ResourceLimits maxima) {
+    return copy(c -> c.containerMaxima = maxima);
+  }
+
   /** A copy with some settings changed: every with* method goes through here. */
   private GatewayConfig copy(Consumer<Copy> change) {
     Copy copy = new Copy(this);
@@ -163,6 +175,7 @@ public record GatewayConfig(
     List<Path> homeDeployRoots;
     AdmissionLimits admission;
     StateSettings state;
+    ResourceLimits containerMaxima;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -179,12 +192,13 @@ public record GatewayConfig(
       homeDeployRoots = c.homeDeployRoots();
       admission = c.admission();
       state = c.state();
+      containerMaxima = c.containerMaxima();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
-          homeDeployRoots, admission, state);
+          homeDeployRoots, admission, state, containerMaxima);
     }
   }
 }

@@ -47,6 +47,9 @@ public final class GatewayConfigParser {
     FLAGS.put("hung-call-grace-ms", "a call still in the model this long past its deadline is cancelled, and its runtime, if it answered nothing since, replaced (default 10000)");
     FLAGS.put("state-dir", "folder of the desired deployments a restarted gateway serves again (default $PYML_HOME/gateway/<gateway-id>)");
     FLAGS.put("docker-retry-ms", "how long failed container starts (Docker away, a runtime killed while loading) are retried before a deployment is FAILED (default 180000)");
+    FLAGS.put("max-container-memory-bytes", "most memory a deploy request may give a container (default 4294967296)");
+    FLAGS.put("max-container-cpus", "most CPUs a deploy request may give a container (default: the host's CPU count)");
+    FLAGS.put("max-container-pids", "most processes a deploy request may give a container (default 1024)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -63,12 +66,18 @@ public final class GatewayConfigParser {
     Map<String, String> values = fromEnv(env);
     values.putAll(fromFlags(args));
     GatewayConfig defaults = GatewayConfig.defaults();
-    ContainerSettings containers = containers(values, env);
     Optional<Path> workDir = nonBlank(values, "work-dir").map(Path::of);
     if (workDir.isEmpty() && nonBlank(values, "host-work-dir").isPresent()) {
       // A fresh temporary work dir inside a container has no path on the engine's host.
       throw new ConfigException("host-work-dir needs --work-dir: the folder the gateway sees "
           + "at --work-dir is the one the Docker engine sees at --host-work-dir");
+    }
+    ContainerSettings containers = containers(values, env);
+    ResourceLimits maxima = maxima(values);
+    Optional<String> problem = containers.limits().aboveMaximum(maxima);
+    if (problem.isPresent()) {
+      throw new ConfigException("the default container limit " + problem.get()
+          + ": lower the default or raise the maximum");
     }
     return new GatewayConfig(
         values.getOrDefault("host", defaults.host()),
@@ -85,7 +94,8 @@ public final class GatewayConfigParser {
         intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
         paths(values, "home-deploy-roots"),
         admission(values),
-        state(values, env, containers.gatewayId()));
+        state(values, env, containers.gatewayId()),
+        maxima);
   }
 
   private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {
@@ -112,6 +122,18 @@ public final class GatewayConfigParser {
       throw new ConfigException("docker-retry-ms must not be negative, got " + retry);
     }
     return new StateSettings(dir.toAbsolutePath().normalize(), Duration.ofMillis(retry));
+  }
+
+  private static ResourceLimits maxima(Map<String, String> values) throws ConfigException {
+    ResourceLimits defaults = ResourceLimits.DEFAULT_MAXIMA;
+    long memory = longValue(values, "max-container-memory-bytes", defaults.memoryBytes());
+    double cpus = doubleValue(values, "max-container-cpus", defaults.cpus());
+    int pids = intValue(values, "max-container-pids", defaults.pids(), 1, 1_000_000);
+    try {
+      return new ResourceLimits(memory, cpus, pids);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {

@@ -2,12 +2,10 @@ package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
-import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.registry.RegisteredVersion;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import io.pyml.gateway.sidecar.RuntimeSpec;
 import io.pyml.gateway.state.DesiredDeployment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -63,7 +61,7 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
    * The spec of a recorded deployment, checked again against the registry (the version must
    * still be there, ready and untampered, built as the same image).
    */
-  public static DeploySpec restored(DesiredDeployment desired, ModelRegistry registry) {
+  public static DeploySpec restored(DesiredDeployment desired, DeployRules rules) {
     ResourceLimits limits;
     try {
       limits = new ResourceLimits(desired.memoryBytes(), desired.cpus(), desired.pids());
@@ -71,7 +69,7 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
       throw new GatewayException(ErrorKind.INVALID_INPUT, e.getMessage());
     }
     DeploySpec spec = of(desired.name(), desired.version(), "", desired.replicas(), limits,
-        registry);
+        rules);
     if (!spec.image().equals(desired.image())) {
       throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "version " + desired.name()
           + ":" + desired.version() + " now names image " + spec.image() + " in the registry, "
@@ -84,17 +82,18 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
   /** The spec of a recorded deployment as it was recorded, to show why it was not restored. */
   static DeploySpec recorded(DesiredDeployment desired) {
     return new DeploySpec(desired.name(), desired.version(), RuntimeSpec.container(
-        desired.name(), desired.version(), desired.image(), ResourceLimits.NONE),
+        desired.name(), desired.version(), desired.image(), "", ResourceLimits.NONE),
         desired.replicas());
   }
 
   /**
-   * Checks a deploy request from any front end. A home path deploys that folder as a process;
-   * none deploys the registered version (0: newest ready) from {@code registry} as containers.
-   * Bad requests are INVALID_INPUT; the registry's refusals keep their own kinds.
+   * Checks a deploy request from any front end. A home path deploys that folder as a process,
+   * if {@code rules} allow home deploys from there; none deploys the registered version (0:
+   * newest ready) from the registry as containers, with overrides up to the maxima. Bad
+   * requests are INVALID_INPUT; the registry's and the home policy's refusals keep their kinds.
    */
   public static DeploySpec of(String name, long version, String homePath, int replicas,
-      ResourceLimits limits, ModelRegistry registry) {
+      ResourceLimits limits, DeployRules rules) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new GatewayException(ErrorKind.INVALID_INPUT, "model name '" + name
           + "' is not valid (expected: letters, digits, '.', '_', '-', at most 128)");
@@ -109,15 +108,16 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
           + " is out of range (expected: 1 to " + MAX_REPLICAS + ", 0 for 1)");
     }
     if (homePath == null || homePath.isBlank()) {
-      RegisteredVersion registered = registry.resolve(name, version);
+      limits.aboveMaximum(rules.maxima()).ifPresent(problem -> {
+        throw new GatewayException(ErrorKind.INVALID_INPUT, "model '" + name + "': resources."
+            + problem);
+      });
+      RegisteredVersion registered = rules.registry().resolve(name, version);
       return new DeploySpec(name, registered.version(), RuntimeSpec.container(
-          name, registered.version(), registered.image(), limits), count);
+          name, registered.version(), registered.image(), registered.archiveSha256(), limits),
+          count);
     }
-    Path home = Path.of(homePath).toAbsolutePath().normalize();
-    if (!Files.isDirectory(home)) {
-      throw new GatewayException(ErrorKind.INVALID_INPUT,
-          "home folder '" + home + "' does not exist on the gateway's machine");
-    }
+    Path home = rules.homes().check(homePath);
     return new DeploySpec(name, version, RuntimeSpec.process(name, version, home), count);
   }
 }

@@ -2,7 +2,6 @@ package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
-import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.RunningSidecar;
 import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
@@ -134,13 +133,13 @@ public final class DeploymentManager implements AutoCloseable {
    *
    * @throws StateException when the store cannot be read: better not to start than to forget
    */
-  public List<Deployment> restore(ModelRegistry registry) throws StateException {
+  public List<Deployment> restore(DeployRules rules) throws StateException {
     List<Deployment> restored = new ArrayList<>();
     Map<Replica, RunningSidecar> adopted = new HashMap<>();
     for (DesiredDeployment desired : store.load()) {
       Deployment deployment;
       try {
-        deployment = new Deployment(ids.incrementAndGet(), DeploySpec.restored(desired, registry),
+        deployment = new Deployment(ids.incrementAndGet(), DeploySpec.restored(desired, rules),
             admission);
       } catch (GatewayException e) {
         LOG.warning("not restoring model '" + desired.name() + "': " + e.getMessage());

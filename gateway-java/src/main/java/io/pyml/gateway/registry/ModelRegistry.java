@@ -116,7 +116,7 @@ public final class ModelRegistry {
           + expected + "); refusing to deploy it");
     }
     return new RegisteredVersion(name, version, manifest.path("kind").asText(""), image,
-        manifest.path("image").path("tag").asText(image), archive);
+        manifest.path("image").path("tag").asText(image), archive, actual);
   }
 
   private JsonNode readManifestOrNull(Path dir) {

@@ -9,15 +9,18 @@ import java.util.Objects;
  *
  * @param image the image id the version was built and validated as (what containers run)
  * @param imageTag the human-readable tag of that image, for listings
+ * @param archiveSha256 the archive's sha256 (checked); the image's io.pyml.model.sha256 label
  */
 public record RegisteredVersion(
-    String name, long version, String kind, String image, String imageTag, Path archive) {
+    String name, long version, String kind, String image, String imageTag, Path archive,
+    String archiveSha256) {
   public RegisteredVersion {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(kind, "kind");
     Objects.requireNonNull(image, "image");
     Objects.requireNonNull(imageTag, "imageTag");
     Objects.requireNonNull(archive, "archive");
+    Objects.requireNonNull(archiveSha256, "archiveSha256");
   }
 
   public String ref() {

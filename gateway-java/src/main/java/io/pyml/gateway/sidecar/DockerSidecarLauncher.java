@@ -1,11 +1,13 @@
 package io.pyml.gateway.sidecar;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.LogConfig;
 import com.github.dockerjava.api.model.Volume;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
@@ -13,9 +15,7 @@ import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -42,8 +42,6 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   public static final String VERSION_LABEL = "io.pyml.model.version";
   /** The socket folder as the gateway sees it: where a restarted gateway finds the socket. */
   public static final String SOCKET_DIR_LABEL = "io.pyml.socket-dir";
-  static final String CONTAINER_SOCKET_DIR = "/run/pyml";
-  static final String RUN_USER = "65534:65534";
 
   private final String dockerHost;
   private final String gatewayId;
@@ -56,6 +54,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   private final long startedAt = System.currentTimeMillis() / 1000;
   /** Docker was away at start: leftovers are removed once it answers (none adopted). */
   private boolean leftoversUnknown; // guarded by this
+  private final ContainerPolicy policy = ContainerPolicy.load();
 
   public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
       BindSources bindSources) {
@@ -79,18 +78,32 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     return gatewayId;
   }
 
-  /** Docker answers and has the image; else UNAVAILABLE / FAILED_PRECONDITION, before any state. */
+  /**
+   * Docker answers and has the image, and the image is the version's (its id and labels match
+   * the manifest, {@link ImageIdentity}); else UNAVAILABLE / FAILED_PRECONDITION, before any
+   * state.
+   */
   @Override
   public void preflight(RuntimeSpec spec) {
     ping();
+    checkIdentity(spec);
+  }
+
+  private void checkIdentity(RuntimeSpec spec) {
     String image = spec.image().orElseThrow();
+    InspectImageResponse inspected;
     try {
-      docker.inspectImageCmd(image).exec();
+      inspected = docker.inspectImageCmd(image).exec();
     } catch (NotFoundException e) {
       throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "image " + image + " of model '"
           + spec.name() + "' version " + spec.version() + " is not in Docker at " + dockerHost
           + " (was it removed after packaging?)");
     }
+    Map<String, String> labels = inspected.getConfig() == null ? Map.of()
+        : inspected.getConfig().getLabels();
+    ImageIdentity.mismatch(spec, inspected.getId(), labels).ifPresent(problem -> {
+      throw new GatewayException(ErrorKind.FAILED_PRECONDITION, problem);
+    });
   }
 
   @Override
@@ -99,22 +112,28 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
         new IllegalArgumentException("a container runtime needs an image"));
     ResourceLimits limits = spec.limits().orElse(defaults);
     removeUnknownLeftovers(socketDir.getParent());
+    try {
+      checkIdentity(spec); // again: each restart starts the image anew
+    } catch (RuntimeException e) {
+      throw new IOException(e.getMessage(), e);
+    }
     SocketDirs.create(socketDir);
-    // The runtime runs as uid 65534 and creates its socket here; the folder is this
-    // deployment's alone, under the gateway's private work dir.
-    Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    // The runtime (uid 65534) creates its socket here, then the folder is locked (read-only
+    // for it) before the model loads: see SocketDirLock.
+    SocketDirLock.open(socketDir);
     Path socket = socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE);
     SocketDirs.checkSocketPath(socket);
     String id = null;
     try {
       id = docker.createContainerCmd(image)
-          .withUser(RUN_USER)
+          .withUser(policy.runtimeUser())
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
               VERSION_LABEL, Long.toString(spec.version()),
               SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString()))
-          .withHostConfig(hostConfig(bindSources.of(socketDir), limits))
+          .withHostConfig(hostConfig(policy, bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
+      SocketDirLock.lockWhenBound(socket);
     } catch (RuntimeException e) {
       if (id != null) {
         DockerSidecar.removeQuietly(docker, id);
@@ -257,18 +276,32 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     }
   }
 
-  private static HostConfig hostConfig(String socketDirOnHost, ResourceLimits limits) {
+  /** The shared hardening policy (container_policy.json) plus this runtime's limits. */
+  static HostConfig hostConfig(ContainerPolicy policy, String socketDirOnHost,
+      ResourceLimits limits) {
     return HostConfig.newHostConfig()
-        .withBinds(new Bind(socketDirOnHost, new Volume(CONTAINER_SOCKET_DIR)))
-        .withNetworkMode("none")
-        .withReadonlyRootfs(true)
+        .withBinds(new Bind(socketDirOnHost, new Volume(policy.socketDir())))
+        .withNetworkMode(policy.networkMode())
+        .withReadonlyRootfs(policy.readOnlyRootfs())
         // Python's tempfile needs a writable /tmp; nothing else in the image is writable.
-        .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=64m"))
-        .withCapDrop(Capability.ALL)
-        .withSecurityOpts(List.of("no-new-privileges"))
+        .withTmpFs(policy.runtimeTmpfs())
+        .withCapDrop(policy.capDrop().stream().map(Capability::valueOf).toArray(Capability[]::new))
+        .withSecurityOpts(policy.securityOpt())
         .withMemory(limits.memoryBytes())
         .withMemorySwap(limits.memoryBytes()) // no swap: the limit is the limit
         .withNanoCPUs((long) (limits.cpus() * 1e9))
-        .withPidsLimit((long) limits.pids());
+        .withPidsLimit((long) limits.pids())
+        // A chatty (or hostile) model must not fill the host's disk with its log.
+        .withLogConfig(new LogConfig(loggingType(policy.logType()), policy.logConfig()));
+  }
+
+  private static LogConfig.LoggingType loggingType(String driver) {
+    for (LogConfig.LoggingType type : LogConfig.LoggingType.values()) {
+      if (type != LogConfig.LoggingType.DEFAULT && type.getType().equals(driver)) {
+        return type;
+      }
+    }
+    throw new IllegalStateException("log driver '" + driver + "' of "
+        + ContainerPolicy.RESOURCE + " is unknown to docker-java");
   }
 }

@@ -1,51 +1,73 @@
 package io.pyml.gateway.sidecar;
 
+import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Runs {@code <runtime-command> serve --home HOME --socket SOCK --name NAME} as a child process,
- * from an argument list (never a shell), with stdout and stderr in {@code socketDir/runtime.log}.
+ * from an argument list (never a shell), confined by a {@link ProcessSandbox} (clean
+ * environment, limits, uid 65534 when the gateway is root), with stdout and stderr in
+ * {@code socketDir/runtime.log} and the socket in {@code socketDir/run/}.
  */
 public final class ProcessSidecarLauncher implements SidecarLauncher {
   public static final String SOCKET_FILE = "model.sock";
   public static final String LOG_FILE = "runtime.log";
 
   private final List<String> runtimeCommand;
+  private final ProcessSandbox sandbox;
 
-  public ProcessSidecarLauncher(List<String> runtimeCommand) {
+  /** {@code limits}: the containers' defaults, applied to processes as far as rlimits go. */
+  public ProcessSidecarLauncher(List<String> runtimeCommand, ResourceLimits limits) {
+    this(runtimeCommand, ProcessSandbox.forThisProcess(limits));
+  }
+
+  ProcessSidecarLauncher(List<String> runtimeCommand, ProcessSandbox sandbox) {
     this.runtimeCommand = List.copyOf(runtimeCommand);
+    this.sandbox = sandbox;
   }
 
   @Override
   public RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException {
-    String name = spec.name();
     Path home = spec.home().orElseThrow(() ->
         new IllegalArgumentException("a process runtime needs a home folder"));
-    SocketDirs.create(socketDir);
-    Path socket = socketDir.resolve(SOCKET_FILE);
+    Path socket = socketDir.resolve("run").resolve(SOCKET_FILE);
     SocketDirs.checkSocketPath(socket);
-    Path log = socketDir.resolve(LOG_FILE);
-    List<String> command = new ArrayList<>(runtimeCommand);
-    command.addAll(List.of("serve", "--home", home.toString(), "--socket", socket.toString(),
-        "--name", name));
-    ProcessBuilder builder = new ProcessBuilder(command)
-        .directory(home.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    // Unbuffered, so the log tail shows the runtime's last words when it fails.
-    builder.environment().put("PYTHONUNBUFFERED", "1");
     Process process;
     try {
-      process = builder.start();
-    } catch (IOException e) {
+      ProcessSandbox.Layout layout = sandbox.prepare(home, socketDir);
+      process = start(spec.name(), layout, socket, socketDir.resolve(LOG_FILE));
+    } catch (IOException | RuntimeException e) {
       SocketDirs.deleteRecursively(socketDir);
       throw new IOException("cannot start runtime command " + runtimeCommand + ": "
           + e.getMessage(), e);
     }
-    return new ProcessSidecar(process, socketDir, socket, log);
+    return new ProcessSidecar(process, socketDir, socket, socketDir.resolve(LOG_FILE));
+  }
+
+  private Process start(String name, ProcessSandbox.Layout layout, Path socket, Path log)
+      throws IOException {
+    Path executable = ProcessSandbox.resolveExecutable(runtimeCommand.get(0));
+    if (!Files.isRegularFile(executable) || !Files.isExecutable(executable)) {
+      // Checked here: prlimit would start, and only then fail to run it.
+      throw new IOException(executable + " is not an executable file");
+    }
+    List<String> command = new ArrayList<>(List.of(executable.toString()));
+    command.addAll(runtimeCommand.subList(1, runtimeCommand.size()));
+    command.addAll(List.of("serve", "--home", layout.home().toString(), "--socket",
+        socket.toString(), "--name", name));
+    ProcessBuilder builder = new ProcessBuilder(sandbox.wrap(command))
+        .directory(layout.home().toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    Map<String, String> env = builder.environment();
+    env.clear(); // nothing of the gateway's own environment reaches model code
+    env.putAll(ProcessSandbox.environment(executable, layout.tmpDir()));
+    return builder.start();
   }
 }

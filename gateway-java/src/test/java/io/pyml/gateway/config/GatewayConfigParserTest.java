@@ -165,4 +165,30 @@ class GatewayConfigParserTest {
         () -> GatewayConfigParser.parse(new String[] {"--docker-retry-ms", "-1"}, Map.of()));
     assertTrue(negative.getMessage().contains("docker-retry-ms"), negative.getMessage());
   }
+
+  @Test
+  void containerMaximaHaveDefaultsAndBoundTheDefaults() throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0], Map.of());
+    assertEquals(4L * 1024 * 1024 * 1024, defaults.containerMaxima().memoryBytes());
+    assertEquals(Runtime.getRuntime().availableProcessors(), defaults.containerMaxima().cpus());
+    assertEquals(1024, defaults.containerMaxima().pids());
+    GatewayConfig set = GatewayConfigParser.parse(new String[] {"--max-container-memory-bytes",
+        "2147483648", "--max-container-cpus", "1.5", "--max-container-pids", "300"}, Map.of());
+    assertEquals(2147483648L, set.containerMaxima().memoryBytes());
+    assertEquals(1.5, set.containerMaxima().cpus());
+    assertEquals(300, set.containerMaxima().pids());
+    ConfigException above = assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--container-pids", "512", "--max-container-pids", "300"}, Map.of()));
+    assertEquals("the default container limit pids 512 is above this gateway's maximum of 300 "
+        + "(--max-container-pids): lower the default or raise the maximum", above.getMessage());
+    assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--max-container-memory-bytes", "1000"}, Map.of()));
+  }
+
+  @Test
+  void homeDeploysAreOffUnlessRootsAreGiven() throws ConfigException {
+    assertEquals(List.of(), GatewayConfigParser.parse(new String[0], Map.of()).homeDeployRoots());
+    assertEquals(List.of(Path.of("/a"), Path.of("/b")), GatewayConfigParser.parse(
+        new String[] {"--home-deploy-roots", "/a:/b/"}, Map.of()).homeDeployRoots());
+  }
 }

@@ -87,14 +87,16 @@ class DeploymentRestoreTest {
     store.put(new DesiredDeployment("gone", 4, "sha256:image4", 1, 0, 0, 0));
     Path work = Files.createDirectories(root.resolve("w"));
     Launcher launcher = new Launcher();
-    RuntimeSpec cancer = RuntimeSpec.container("cancer", 1, "sha256:image1",
+    RuntimeSpec cancer = RuntimeSpec.container("cancer", 1, "sha256:image1", "",
         new ResourceLimits(0, 0.5, 0));
     launcher.leftovers.add(launcher.fake.launch(cancer, work.resolve("d7r0a0")));
 
     try (SidecarTransport transport = new SidecarTransport(1 << 20);
         DeploymentManager manager = new DeploymentManager(launcher, transport, work,
             Duration.ofSeconds(20), AdmissionLimits.DEFAULTS, store, Duration.ofSeconds(5))) {
-      List<Deployment> restored = manager.restore(new ModelRegistry(root.resolve("registry")));
+      List<Deployment> restored = manager.restore(new DeployRules(
+          new ModelRegistry(root.resolve("registry")), HomeDeployPolicy.off(work),
+          ResourceLimits.DEFAULT_MAXIMA));
 
       assertEquals(List.of("cancer"), restored.stream().map(Deployment::name).toList());
       DeploymentView view = restored.get(0).settled().get(30, TimeUnit.SECONDS);

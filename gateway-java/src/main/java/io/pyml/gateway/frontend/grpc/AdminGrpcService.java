@@ -3,10 +3,10 @@ package io.pyml.gateway.frontend.grpc;
 import io.grpc.stub.StreamObserver;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploySpec;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeploymentManager;
-import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.proto.v1.AdminServiceGrpc;
 import io.pyml.proto.v1.DeployRequest;
 import io.pyml.proto.v1.GetDeploymentRequest;
@@ -21,11 +21,11 @@ import java.util.function.Supplier;
 /** The admin API: thin calls into the deployment manager. */
 public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBase {
   private final DeploymentManager deployments;
-  private final ModelRegistry registry;
+  private final DeployRules rules;
 
-  public AdminGrpcService(DeploymentManager deployments, ModelRegistry registry) {
+  public AdminGrpcService(DeploymentManager deployments, DeployRules rules) {
     this.deployments = deployments;
-    this.registry = registry;
+    this.rules = rules;
   }
 
   @Override
@@ -33,7 +33,7 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
     answer(response, () -> {
       Deployment deployment = deployments.deploy(DeploySpec.of(request.getModelName(),
           request.getModelVersion(), request.getHomePath(), request.getReplicas(),
-          ProtoConverters.fromProto(request.getResources()), registry));
+          ProtoConverters.fromProto(request.getResources()), rules));
       // The lifecycle itself is bounded by the deploy timeout, so this wait ends.
       return request.getWait() ? deployments.settledAndRouted(deployment)
           : CompletableFuture.completedFuture(deployment.view());
