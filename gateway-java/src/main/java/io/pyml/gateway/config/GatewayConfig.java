@@ -22,6 +22,7 @@ import java.util.Optional;
  * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
  * @param homeDeployRoots development only: the folders under which an Admin Deploy of a home
  *     folder may run that folder's code as a local process; empty (the default): refused
+ * @param transport connection, stream and timeout limits of every port
  */
 public record GatewayConfig(
     String host,
@@ -35,7 +36,8 @@ public record GatewayConfig(
     ContainerSettings containers,
     int thriftPort,
     int oipPort,
-    List<Path> homeDeployRoots) {
+    List<Path> homeDeployRoots,
+    TransportLimits transport) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -55,6 +57,7 @@ public record GatewayConfig(
     Objects.requireNonNull(defaultDeadline, "defaultDeadline");
     Objects.requireNonNull(deployTimeout, "deployTimeout");
     Objects.requireNonNull(containers, "containers");
+    Objects.requireNonNull(transport, "transport");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -76,63 +79,69 @@ public record GatewayConfig(
             ResourceLimits.DEFAULTS, Optional.empty()),
         DEFAULT_THRIFT_PORT,
         DEFAULT_OIP_PORT,
-        List.of());
+        List.of(),
+        TransportLimits.DEFAULTS);
   }
 
   public GatewayConfig withGrpcPort(int port) {
     return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withHttpPort(int port) {
     return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
         defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
         deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, timeout, containers, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
         defaultDeadline, deployTimeout, settings, thriftPort,
-        oipPort, homeDeployRoots);
+        oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withThriftPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots, transport);
   }
 
   public GatewayConfig withOipPort(int port) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots);
+        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots, transport);
   }
 
   public GatewayConfig withHomeDeployRoots(List<Path> roots) {
     return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots);
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots, transport);
+  }
+
+  public GatewayConfig withTransport(TransportLimits limits) {
+    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
+        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, homeDeployRoots, limits);
   }
 }

@@ -39,6 +39,12 @@ public final class GatewayConfigParser {
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
     FLAGS.put("container-pids", "process limit of each model container (default 256)");
+    FLAGS.put("max-connections-per-port", "open connections each port accepts, more are closed at once (default 256)");
+    FLAGS.put("max-streams-per-connection", "concurrent gRPC/OIP calls on one connection (default 32)");
+    FLAGS.put("connection-idle-ms", "a connection with no call in flight is closed after this (default 300000)");
+    FLAGS.put("connection-max-age-ms", "a gRPC/OIP connection is asked to reconnect after this (default 3600000)");
+    FLAGS.put("request-read-timeout-ms", "a request must arrive whole within this, or its call ends (default 30000)");
+    FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -74,7 +80,19 @@ public final class GatewayConfigParser {
         containers(values, env),
         intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
         intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
-        paths(values, "home-deploy-roots"));
+        paths(values, "home-deploy-roots"),
+        transport(values));
+  }
+
+  private static TransportLimits transport(Map<String, String> values) throws ConfigException {
+    TransportLimits d = TransportLimits.DEFAULTS;
+    return new TransportLimits(
+        intValue(values, "max-connections-per-port", d.maxConnectionsPerPort(), 1, 1_000_000),
+        intValue(values, "max-streams-per-connection", d.maxStreamsPerConnection(), 1, 100_000),
+        millis(values, "connection-idle-ms", d.connectionIdle()),
+        millis(values, "connection-max-age-ms", d.maxConnectionAge()),
+        millis(values, "request-read-timeout-ms", d.requestReadTimeout()),
+        intValue(values, "max-rst-frames-per-10s", d.maxRstFramesPerWindow(), 1, 1_000_000));
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {
