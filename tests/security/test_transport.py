@@ -7,6 +7,7 @@ Every attack is bounded in connections, bytes and time, and talks to loopback on
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import h2.config
 import h2.connection
@@ -24,11 +26,18 @@ import h2.events
 import pandas as pd
 import pytest
 
+from pyml._internal.gateway_container import GatewayContainer
 from pyml._internal.gateway_process import GatewayProcess, start_gateway
 from pyml.client import Client
 from pyml.thrift_client import ThriftClient
+from pyml.version import ModelVersion
+from tests.nested import conftest as nested
 
 from .bystander import Bystander
+
+# The nested-mode fixtures, shared with tests/nested (a gateway image of this checkout's jar).
+gateway_image = nested.gateway_image
+start_nested = nested.start_nested
 
 MODEL = "breast_cancer_lr"
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
@@ -335,3 +344,81 @@ def test_stalled_metrics_client_does_not_block_scrapes(
             assert time.monotonic() - started < 2
         assert all(closed_by_peer(s, IDLE_SECONDS + SLACK_SECONDS) for s in stalled)
     b.assert_served()
+
+
+# Finding 3: the gateway container of nested mode answered any container on Docker's default
+# bridge (it listened on 0.0.0.0 in its own network namespace).
+
+PROBE = """
+import json, socket, sys
+results = {}
+for address, port in json.loads(sys.argv[1]):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(1.0)
+    try:
+        sock.connect((address, port))
+        results[f"{address}:{port}"] = "open"
+    except OSError as error:
+        results[f"{address}:{port}"] = type(error).__name__
+    finally:
+        sock.close()
+print(json.dumps(results))
+"""
+
+
+def _addresses_around(container: Any) -> set[str]:
+    """Every IPv4 address a container on the default bridge could try: the gateway
+    container's own, the bridge's gateway (the host's side) and the host's interfaces."""
+    import docker
+
+    container.reload()
+    found = {
+        network["IPAddress"]
+        for network in container.attrs["NetworkSettings"]["Networks"].values()
+        if network.get("IPAddress")
+    }
+    bridge = docker.from_env().networks.get("bridge")
+    found |= {c["Gateway"] for c in bridge.attrs["IPAM"]["Config"] if c.get("Gateway")}
+    found.add("172.17.0.1")
+    for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+        found.add(str(info[4][0]))
+    return {a for a in found if not a.startswith("127.")}
+
+
+def test_nested_gateway_unreachable_from_other_containers(
+    start_nested: Callable[[], GatewayContainer],
+    base_image: str,
+    packaged_cancer: ModelVersion,
+    cancer_rows: pd.DataFrame,
+) -> None:
+    import docker
+
+    gateway = start_nested()
+    rows = cancer_rows.head(20)
+    with Client(gateway.target, timeout=60) as host_client:
+        # The host's loopback client deploys and is served throughout.
+        host_client.deploy(packaged_cancer.name)
+        expected = host_client.predict(packaged_cancer.name, rows)
+        assert isinstance(expected, pd.DataFrame)
+        bystander = Bystander(lambda: host_client.predict(packaged_cancer.name, rows), expected)
+        with bystander:
+            inside = {7070, 7071, 7080, 8001, *gateway.ports.values()}
+            addresses = sorted(_addresses_around(gateway.container))
+            targets = [[a, p] for a in addresses for p in inside]
+            # Bounded: one connect of at most 1 s per target, in one throwaway container.
+            out = docker.from_env().containers.run(
+                base_image,
+                ["python3", "-c", PROBE, json.dumps(targets)],
+                network="bridge",
+                remove=True,
+                stdout=True,
+                stderr=True,
+            )
+            keep_serving(bystander)
+        bystander.assert_served()
+    results = json.loads(bytes(out).decode())
+    opened = sorted(target for target, outcome in results.items() if outcome == "open")
+    assert not opened, f"reachable from a container on the default bridge: {opened}"
+    gateway.container.reload()
+    user = gateway.container.attrs["Config"]["User"]
+    assert user.split(":")[0] not in ("", "0", "root"), f"the gateway runs as {user!r}"
