@@ -41,8 +41,18 @@ PORTS = {"grpc": 7070, "thrift": 7071, "http": 7080, "oip": 8001}
 JRE_PACKAGE = "openjdk-17-jre-headless"
 LABEL_IMAGE = "io.pyml.gateway.image"
 LABEL_JAR_SHA256 = "io.pyml.gateway.jar-sha256"
-# Heap sized from the container's memory limit (the JVM's default is a quarter of it).
-JAVA_OPTIONS = ("-XX:MaxRAMPercentage=75",)
+# Heap sized from the container's memory limit (the JVM's default is a quarter of it); memory
+# taken by a burst is given back after it (see GATEWAY_JVM_OPTIONS in gateway_process.py).
+JAVA_OPTIONS = (
+    "-XX:MaxRAMPercentage=75",
+    "-XX:G1PeriodicGCInterval=5000",
+    "-XX:MinHeapFreeRatio=10",
+    "-XX:MaxHeapFreeRatio=20",
+    "-Djdk.nio.maxCachedBufferSize=262144",
+    "-Dio.grpc.netty.useCustomAllocator=false",
+    "-Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled",
+    "-Dio.grpc.netty.shaded.io.netty.noPreferDirect=true",
+)
 
 
 def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
@@ -51,6 +61,7 @@ def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
         "PYML_GATEWAY_HOST": "127.0.0.1",
         "PYML_GATEWAY_WORK_DIR": WORK_DIR,
         "PYML_GATEWAY_REGISTRY_DIR": REGISTRY_DIR,
+        "MALLOC_ARENA_MAX": "2",
     }
     labels = {LABEL_IMAGE: "1", LABEL_JAR_SHA256: jar_sha256}
     entrypoint = ["java", *JAVA_OPTIONS, "-jar", JAR]
