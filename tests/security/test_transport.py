@@ -23,6 +23,7 @@ from typing import Any
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 import pandas as pd
 import pytest
 
@@ -195,7 +196,12 @@ class RawHttp2:
         if not data:
             self.closed = True
             return []
-        events = self.conn.receive_data(data)
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            # Frames after our side saw GOAWAY (the gateway's closing PING): it is closing.
+            self.closed = True
+            return []
         self.events.extend(events)
         self.flush()
         return events
@@ -329,6 +335,15 @@ def test_idle_connections_are_closed_and_capped(
         for name, socks in held.items():
             still_open = [s for s in socks if not closed_by_peer(s, IDLE_SECONDS + SLACK_SECONDS)]
             assert not still_open, f"{name}: {len(still_open)} idle connections still open"
+        # HTTP/2 connections that did their handshake and then made no call end too.
+        for port in (gateway.grpc_port, gateway.oip_port):
+            quiet = [RawHttp2(port) for _ in range(4)]
+            for h2c in quiet:
+                deadline = time.monotonic() + IDLE_SECONDS + SLACK_SECONDS
+                while not h2c.terminated() and time.monotonic() < deadline:
+                    h2c.receive(0.2)
+                h2c.close()
+            assert all(h2c.terminated() for h2c in quiet), f"port {port}: idle HTTP/2 still open"
     b.assert_served()
 
 
