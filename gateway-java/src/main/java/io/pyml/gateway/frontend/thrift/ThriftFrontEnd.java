@@ -14,6 +14,7 @@ import java.util.logging.Logger;
 import org.apache.thrift.protocol.TBinaryProtocol;
 import org.apache.thrift.server.TThreadPoolServer;
 import org.apache.thrift.transport.TServerSocket;
+import org.apache.thrift.transport.TSocket;
 import org.apache.thrift.transport.TTransportException;
 
 /**
@@ -46,13 +47,6 @@ public final class ThriftFrontEnd implements AutoCloseable {
   public static ThriftFrontEnd start(String host, int port, int maxFrameBytes,
       TransportLimits limits, Dispatcher dispatcher, DeploymentManager deployments)
       throws IOException {
-    TServerSocket socket;
-    try {
-      socket = new TServerSocket(new InetSocketAddress(host, port));
-    } catch (TTransportException e) {
-      throw new IOException("cannot serve Thrift on " + host + ":" + port + ": "
-          + e.getMessage(), e);
-    }
     // A direct hand-off: when every thread holds a connection, a new one is refused (closed).
     ThreadPoolExecutor workers = new ThreadPoolExecutor(0, limits.maxConnectionsPerPort(),
         60, TimeUnit.SECONDS, new SynchronousQueue<>(), runnable -> {
@@ -61,6 +55,15 @@ public final class ThriftFrontEnd implements AutoCloseable {
           thread.setDaemon(true);
           return thread;
         });
+    TServerSocket socket;
+    try {
+      socket = new CappedServerSocket(new InetSocketAddress(host, port), workers,
+          limits.maxConnectionsPerPort());
+    } catch (TTransportException e) {
+      workers.shutdownNow();
+      throw new IOException("cannot serve Thrift on " + host + ":" + port + ": "
+          + e.getMessage(), e);
+    }
     TThreadPoolServer.Args args = new TThreadPoolServer.Args(socket)
         .processor(new PredictionService.Processor<>(
             new ThriftPredictionHandler(dispatcher, deployments)))
@@ -91,5 +94,32 @@ public final class ThriftFrontEnd implements AutoCloseable {
     }
     socket.close();
     workers.shutdownNow();
+  }
+
+  /**
+   * Closes a connection over the cap as soon as it is accepted, before any byte is read (and
+   * without the warning libthrift logs for each connection its full pool turns away).
+   */
+  private static final class CappedServerSocket extends TServerSocket {
+    private final ThreadPoolExecutor workers;
+    private final int maxConnections;
+
+    CappedServerSocket(InetSocketAddress address, ThreadPoolExecutor workers, int maxConnections)
+        throws TTransportException {
+      super(address);
+      this.workers = workers;
+      this.maxConnections = maxConnections;
+    }
+
+    @Override
+    public TSocket accept() throws TTransportException {
+      while (true) {
+        TSocket client = super.accept();
+        if (workers.getActiveCount() < maxConnections) {
+          return client;
+        }
+        client.close();
+      }
+    }
   }
 }
