@@ -310,6 +310,7 @@ def test_grpc_rst_flood_gets_goaway(
     b.assert_served()
     assert h2c.goaway(), f"{sent} HEADERS+RST_STREAM got no GOAWAY (closed: {h2c.closed})"
     assert sent < 10 * MAX_RSTS, f"the GOAWAY came only after {sent} resets"
+    print(f"GOAWAY after {sent} HEADERS+RST_STREAM (limit {MAX_RSTS} per 10 s)")
 
 
 def test_idle_connections_are_closed_and_capped(
