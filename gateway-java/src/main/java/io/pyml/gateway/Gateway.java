@@ -26,6 +26,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -125,9 +128,11 @@ public final class Gateway implements AutoCloseable {
     OipFrontEnd oip;
     int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
     try {
-      http = MetricsHttpServer.start(config.host(), config.httpPort(),
-          config.transport().connectionIdle(), config.transport().maxConnectionsPerPort(),
-          metrics, deployments);
+      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
+      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
+          config.transport().requestReadTimeout()));
+      http = MetricsHttpServer.start(config.host(), config.httpPort(), httpIdle,
+          config.transport().maxConnectionsPerPort(), metrics, deployments);
       // The same dispatcher as gRPC: one routing, limit and error path for every protocol.
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
           config.transport(), dispatcher, deployments);
