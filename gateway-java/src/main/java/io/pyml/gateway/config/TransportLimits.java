@@ -26,7 +26,8 @@ public record TransportLimits(
     int maxRstFramesPerWindow) {
 
   public static final Duration RST_WINDOW = Duration.ofSeconds(10);
-  public static final Duration MAX_CONNECTION_AGE_GRACE = Duration.ofSeconds(30);
+  /** Longer than a Deploy may take by default, so a connection's age never cuts one short. */
+  public static final Duration MAX_CONNECTION_AGE_GRACE = Duration.ofSeconds(150);
   /** Clients may ping at most this often (and only with calls in flight). */
   public static final Duration PERMIT_KEEPALIVE = Duration.ofSeconds(20);
 
