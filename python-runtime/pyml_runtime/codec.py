@@ -15,12 +15,14 @@ writes that shape losslessly, so no stand-in encoding is needed. Zero-size tenso
 shape) are supported. Numeric (int, uint, float) and bool dtypes only; tensors with a
 ``permutation`` are refused (nothing PyML writes has one). ``dim_names`` are ignored.
 
-Untrusted bytes go through `read_table` only: every Arrow error becomes INVALID_INPUT, the data
-is validated in full, and no extension type but ``arrow.fixed_shape_tensor`` is accepted. pyarrow
-26 no longer has ``PyExtensionType``, so a field that says ``arrow.py_extension_type`` arrives as
-its storage type with its extension metadata kept, and is refused here. Extension types that
-Python code registered in this process would be *deserialized* (their code runs) while the schema
-is read, so their names are looked for in the raw bytes and refused before pyarrow sees them.
+Untrusted bytes go through `read_table` only: the sizes a stream declares are checked against a
+`DecodeBudget` before pyarrow reads it (`ipc_budget`), every Arrow error becomes INVALID_INPUT,
+the data is validated in full, and no extension type but ``arrow.fixed_shape_tensor`` is
+accepted. pyarrow 26 no longer has ``PyExtensionType``, so a field that says
+``arrow.py_extension_type`` arrives as its storage type with its extension metadata kept, and
+is refused here. Extension types that Python code registered in this process would be
+*deserialized* (their code runs) while the schema is read, so their names are looked for in the
+raw bytes and refused before pyarrow sees them.
 
 Fast paths for plain numeric frames live in `fast_frames` (same results, less time).
 """
@@ -28,35 +30,45 @@ Fast paths for plain numeric frames live in `fast_frames` (same results, less ti
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pyml_runtime import fast_frames
+from pyml_runtime import fast_frames, ipc_budget
 from pyml_runtime.errors import ARROW_ERRORS, invalid_input
+from pyml_runtime.ipc_budget import DEFAULT_BUDGET, DecodeBudget
 
 TENSOR_EXTENSION = "arrow.fixed_shape_tensor"
 _EXTENSION_NAME_KEY = b"ARROW:extension:name"
 # Streams of tables this large (rows x columns: about 256 KiB of 8-byte values) are measured
 # first, then written into a buffer of their size.
 _PRESIZE_FROM_CELLS = 32 * 1024
+# An error names this many duplicate column names at most.
+_SHOWN_DUPLICATES = 10
 
 
 # --- untrusted bytes -------------------------------------------------------------------------
 
 
-def read_table(data: bytes) -> pa.Table:
-    """Read one Arrow IPC stream from untrusted bytes; any problem is INVALID_INPUT."""
+def read_table(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.Table:
+    """Read one Arrow IPC stream from untrusted bytes; any problem is INVALID_INPUT.
+
+    Over a size budget (batches, rows, values, decoded bytes) it is RESOURCE_EXHAUSTED.
+    """
     if not data:
         raise invalid_input("empty payload (expected: an Arrow IPC stream)")
     _refuse_python_extension_names(data)
+    # Every message's declared sizes first: nothing is decompressed or built before.
+    declared_bytes = ipc_budget.check_stream(data, budget)
     try:
         reader = pa.ipc.open_stream(pa.py_buffer(data))
         # Check the schema before reading any batch: refuse early, allocate nothing.
         _check_schema(reader.schema)
         table = reader.read_all()
+        ipc_budget.check_view_sizes(table, declared_bytes, budget.decoded_bytes_limit(len(data)))
         table.validate(full=True)
     except ARROW_ERRORS as exc:
         raise invalid_input(f"malformed Arrow IPC stream: {_describe(exc)}") from exc
@@ -88,13 +100,23 @@ def _python_extension_types() -> list[pa.ExtensionType]:
 def _check_schema(schema: pa.Schema) -> None:
     names = schema.names
     if len(set(names)) != len(names):
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        raise invalid_input(f"duplicate column names: {', '.join(map(repr, duplicates))}")
+        raise invalid_input(f"duplicate column names: {_duplicates(names)}")
     for field in schema:
+        ipc_budget.check_types(field.name, field.type, top_level=True)
         if field.metadata is None and pa.types.is_primitive(field.type):
             continue  # no nested fields, not an extension, no extension name: nothing to refuse
-        for nested in _walk_fields(field):
+        for position, nested in enumerate(_walk_fields(field)):
+            if position:  # 0 is the column itself
+                ipc_budget.check_types(field.name, nested.type, top_level=False)
             _check_extension(field.name, nested)
+
+
+def _duplicates(names: list[str]) -> str:
+    """The names found more than once (linear: Counter, not names.count in a loop)."""
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    shown = ", ".join(map(repr, duplicates[:_SHOWN_DUPLICATES]))
+    hidden = len(duplicates) - _SHOWN_DUPLICATES
+    return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
 def _walk_fields(field: pa.Field) -> Iterator[pa.Field]:
@@ -163,7 +185,8 @@ def schema_to_bytes(schema: pa.Schema) -> bytes:
     return bytes(schema.serialize().to_pybytes())
 
 
-def schema_from_bytes(data: bytes) -> pa.Schema:
+def schema_from_bytes(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.Schema:
+    ipc_budget.check_schema_message(data, budget)
     try:
         schema = pa.ipc.read_schema(pa.py_buffer(data))
     except ARROW_ERRORS as exc:
@@ -220,8 +243,8 @@ def encode_dataframe(df: pd.DataFrame) -> bytes:
     return encode_table(dataframe_to_table(df))
 
 
-def decode_dataframe(data: bytes) -> pd.DataFrame:
-    return table_to_dataframe(read_table(data))
+def decode_dataframe(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pd.DataFrame:
+    return table_to_dataframe(read_table(data, budget))
 
 
 # --- tensors ---------------------------------------------------------------------------------
@@ -305,5 +328,5 @@ def encode_tensors(tensors: Mapping[str, np.ndarray]) -> bytes:
     return encode_table(tensors_to_table(tensors))
 
 
-def decode_tensors(data: bytes) -> dict[str, np.ndarray]:
-    return table_to_tensors(read_table(data))
+def decode_tensors(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> dict[str, np.ndarray]:
+    return table_to_tensors(read_table(data, budget))

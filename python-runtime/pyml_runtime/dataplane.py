@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from pyml_runtime import __version__, codec
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, model_error
+from pyml_runtime.ipc_budget import DEFAULT_BUDGET, DecodeBudget
 from pyml_runtime.loader import LoadedModel
 from pyml_runtime.validation import (
     ValidationData,
@@ -66,8 +67,14 @@ class RuntimeMetadata:
 
 
 class Dataplane:
-    def __init__(self, model: LoadedModel, validation: ValidationData | None = None) -> None:
+    def __init__(
+        self,
+        model: LoadedModel,
+        validation: ValidationData | None = None,
+        budget: DecodeBudget = DEFAULT_BUDGET,
+    ) -> None:
         self.model = model
+        self.budget = budget
         self.name = model.name
         self.kind: PayloadKindName = model.kind
         self.validation = validation
@@ -76,22 +83,26 @@ class Dataplane:
         self._expected_table = self._to_table(validation.expected) if validation else None
 
     @classmethod
-    def for_home(cls, model: LoadedModel, home: Path | None = None) -> Dataplane:
+    def for_home(
+        cls, model: LoadedModel, home: Path | None = None, budget: DecodeBudget = DEFAULT_BUDGET
+    ) -> Dataplane:
         """A dataplane with the home's validation data when it has any."""
         home = Path(home) if home is not None else model.home
         validation = load_validation(home, model.kind) if has_validation(home, model.kind) else None
-        return cls(model, validation)
+        return cls(model, validation, budget)
 
     # --- predict -----------------------------------------------------------------------------
 
     def predict_arrow(self, kind: PayloadKindName | int, data: bytes) -> bytes:
         """Arrow IPC stream in (untrusted) → model.predict → Arrow IPC stream out."""
         self._check_kind(kind)
+        return codec.encode_table(self.predict_table(kind, self._read(data)))
+
+    def _read(self, data: bytes) -> pa.Table:
         try:
-            table = codec.read_table(data)
+            return codec.read_table(data, self.budget)
         except PymlError as exc:  # the codec knows bytes, not models: name the model here
-            raise invalid_input(f"model '{self.name}': {exc.message}") from exc
-        return codec.encode_table(self.predict_table(kind, table))
+            raise PymlError(exc.kind, f"model '{self.name}': {exc.message}") from exc
 
     def predict_table(self, kind: PayloadKindName | int, table: pa.Table) -> pa.Table:
         """The same, for callers that hold Arrow data already (the Spark job's batches)."""
@@ -228,10 +239,10 @@ class Dataplane:
         validation = self._require(self.validation)
         config = self.model.config
         if self.kind == "dataframe":
-            actual = codec.decode_dataframe(data)
+            actual = codec.table_to_dataframe(self._read(data))
             assert isinstance(validation.expected, pd.DataFrame)
             return compare_dataframes(actual, validation.expected, config.rtol, config.atol)
-        tensors = codec.decode_tensors(data)
+        tensors = codec.table_to_tensors(self._read(data))
         assert isinstance(validation.expected, dict)
         return compare_tensors(tensors, validation.expected, config.rtol, config.atol)
 

@@ -30,6 +30,8 @@ class ErrorKind(enum.Enum):
     """The home folder has no validation data (or only half of it)."""
     VALIDATION_MISMATCH = "VALIDATION_MISMATCH"
     """The model's outputs on its validation input differ from the stored ones."""
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    """Over a budget of the runtime (decoded sizes, calls in flight): smaller or later may pass."""
     NOT_READY = "NOT_READY"
     """The runtime is still loading the model."""
     INTERNAL = "INTERNAL"
@@ -46,6 +48,7 @@ GRPC_STATUS: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.MODEL_LOAD_ERROR: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorKind.NO_VALIDATION_DATA: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorKind.VALIDATION_MISMATCH: grpc.StatusCode.FAILED_PRECONDITION,
+    ErrorKind.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ErrorKind.NOT_READY: grpc.StatusCode.UNAVAILABLE,
     ErrorKind.INTERNAL: grpc.StatusCode.INTERNAL,
 }
@@ -81,6 +84,10 @@ def model_error(model: str, exc: BaseException) -> PymlError:
 
 def invalid_input(message: str) -> PymlError:
     return PymlError(ErrorKind.INVALID_INPUT, message)
+
+
+def resource_exhausted(message: str) -> PymlError:
+    return PymlError(ErrorKind.RESOURCE_EXHAUSTED, message)
 
 
 def load_error(message: str, exception_type: str | None = None) -> PymlError:

@@ -7,6 +7,16 @@ Order of events, which the gateway relies on:
 4. SIGTERM or SIGINT: health NOT_SERVING, in-flight calls get 5 s to finish, the socket file is
    removed, `serve` returns.
 If loading fails, the server is stopped, the socket removed and the PymlError raised.
+
+Health and metadata always find a thread: at most `max_concurrent_predicts` (default WORKERS - 2)
+of the WORKERS threads run Predict and the validation calls; one more is answered
+RESOURCE_EXHAUSTED at once instead of waiting in the pool's queue.
+
+Settings (environment, read once by `serve`):
+    PYML_RUNTIME_MAX_CONCURRENT_PREDICTS   calls in flight, 1 to WORKERS - 1 (default 6)
+    PYML_RUNTIME_MAX_COLUMNS, _MAX_DEPTH, _MAX_BATCHES, _MAX_ROWS, _MAX_VALUES,
+    _MAX_DECODED_BYTES, _MIN_DECODED_BYTES, _DECODED_BYTES_PER_BYTE
+                                           the decoder budgets (`ipc_budget.DecodeBudget`)
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent import futures
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,12 +41,15 @@ from pyml.v1 import runtime_pb2_grpc
 from pyml_runtime.config import load_config
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import PymlError, load_error
+from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget
 from pyml_runtime.loader import load_model
 from pyml_runtime.servicer import ModelRuntimeServicer
 
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 GRACE_SECONDS = 5.0
 WORKERS = 8
+# Threads left for health checks and metadata whatever the predictions do.
+RESERVED_WORKERS = 2
+MAX_CONCURRENT_PREDICTS_ENV = "PYML_RUNTIME_MAX_CONCURRENT_PREDICTS"
 SERVICE_NAME = "pyml.v1.ModelRuntime"
 # sockaddr_un.sun_path is 108 bytes with the terminating NUL.
 MAX_SOCKET_PATH = 107
@@ -59,15 +72,17 @@ def serve(
     home = Path(home).resolve()
     socket_path = Path(socket_path).absolute()
     display_name = name or load_config(home).name or home.name
+    budget, max_predicts = _settings(os.environ)
     stop = stop if stop is not None else threading.Event()
     slot = _Slot()
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    server = _make_server(health_servicer, ModelRuntimeServicer(slot.get, display_name))
+    runtime = ModelRuntimeServicer(slot.get, display_name, max_predicts)
+    server = _make_server(health_servicer, runtime)
     with _signals_set(stop):
         _bind(server, socket_path)
         try:
-            slot.dataplane = _load(home, name)
+            slot.dataplane = _load(home, name, budget)
             _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
             print(f"pyml-runtime serving {display_name} on {socket_path}", flush=True)
             stop.wait()
@@ -78,11 +93,28 @@ def serve(
             socket_path.unlink(missing_ok=True)
 
 
-def _load(home: Path, name: str | None) -> Dataplane:
+def _settings(environ: Mapping[str, str]) -> tuple[DecodeBudget, int]:
+    """The decoder budget and the predictions allowed in flight, from PYML_RUNTIME_*."""
+    text = environ.get(MAX_CONCURRENT_PREDICTS_ENV, "").strip()
+    most = WORKERS - 1
+    try:
+        budget = DecodeBudget.from_env(environ)
+        max_predicts = int(text) if text else WORKERS - RESERVED_WORKERS
+    except ValueError as exc:
+        raise load_error(f"invalid runtime setting: {exc}") from None
+    if not 1 <= max_predicts <= most:
+        raise load_error(
+            f"invalid runtime setting: {MAX_CONCURRENT_PREDICTS_ENV}={text!r} "
+            f"(expected: 1 to {most}, so that health checks always find a thread)"
+        )
+    return budget, max_predicts
+
+
+def _load(home: Path, name: str | None, budget: DecodeBudget) -> Dataplane:
     model = load_model(home)
     if name:
         model = dataclasses.replace(model, name=name)
-    return Dataplane.for_home(model)
+    return Dataplane.for_home(model, budget=budget)
 
 
 def _make_server(

@@ -5,11 +5,16 @@ status details and two trailers for machines:
 
     pyml-error           the ErrorKind name (INVALID_INPUT, MODEL_ERROR, NOT_READY, ...)
     pyml-exception-type  the model's exception type (model errors only)
+
+Predict and the validation calls hold one of `max_calls` slots while they run (decoding, the
+model, encoding); without a free slot a call is answered RESOURCE_EXHAUSTED at once, so the
+server's other threads stay free for health checks and metadata.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
@@ -33,9 +38,13 @@ T = TypeVar("T")
 class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
     """`dataplane` returns None while the model is still loading."""
 
-    def __init__(self, dataplane: Callable[[], Dataplane | None], name: str) -> None:
+    def __init__(
+        self, dataplane: Callable[[], Dataplane | None], name: str, max_calls: int = 6
+    ) -> None:
         self._dataplane = dataplane
         self._name = name
+        self._max_calls = max_calls
+        self._slots = threading.BoundedSemaphore(max_calls)
 
     def Predict(
         self, request: payload_pb2.Payload, context: grpc.ServicerContext
@@ -44,7 +53,7 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
             output = dp.predict_arrow(request.kind, request.arrow_ipc)
             return payload_pb2.Payload(kind=_KIND_TO_PROTO[dp.kind], arrow_ipc=output)
 
-        return self._run(context, predict)
+        return self._run_bounded(context, predict)
 
     def GetMetadata(
         self, request: runtime_pb2.GetMetadataRequest, context: grpc.ServicerContext
@@ -54,7 +63,7 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
     def GetValidationInput(
         self, request: runtime_pb2.GetValidationInputRequest, context: grpc.ServicerContext
     ) -> payload_pb2.Payload:
-        return self._run(
+        return self._run_bounded(
             context,
             lambda dp: payload_pb2.Payload(
                 kind=_KIND_TO_PROTO[dp.kind], arrow_ipc=dp.validation_input()
@@ -70,7 +79,22 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
                 passed=report.passed, diff=report.diff, rows=report.rows
             )
 
-        return self._run(context, check)
+        return self._run_bounded(context, check)
+
+    def _run_bounded(self, context: grpc.ServicerContext, call: Callable[[Dataplane], T]) -> T:
+        if not self._slots.acquire(blocking=False):
+            _abort(context, self._busy())
+        try:
+            return self._run(context, call)
+        finally:
+            self._slots.release()
+
+    def _busy(self) -> PymlError:
+        return PymlError(
+            ErrorKind.RESOURCE_EXHAUSTED,
+            f"model '{self._name}' is busy: {self._max_calls} calls are already running "
+            "(limit: PYML_RUNTIME_MAX_CONCURRENT_PREDICTS); retry later",
+        )
 
     def _run(self, context: grpc.ServicerContext, call: Callable[[Dataplane], T]) -> T:
         result = self._call(call)

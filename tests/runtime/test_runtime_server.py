@@ -5,80 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from pyml.v1 import payload_pb2, runtime_pb2, runtime_pb2_grpc
+from pyml.v1 import payload_pb2, runtime_pb2
 from pyml_runtime import codec
-from tests.runtime.runtime_homes import RUNTIME_BIN, doubler_input, scorer_input
+from tests.runtime.runtime_homes import doubler_input, scorer_input
+from tests.runtime.runtime_process import NOT_SERVING, SERVING, Runtime, running
 
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 DATAFRAME = payload_pb2.PAYLOAD_KIND_DATAFRAME
 TENSORS = payload_pb2.PAYLOAD_KIND_TENSORS
-
-
-@dataclass
-class Runtime:
-    process: subprocess.Popen[str]
-    socket: Path
-    channel: grpc.Channel
-
-    @property
-    def stub(self) -> runtime_pb2_grpc.ModelRuntimeStub:
-        return runtime_pb2_grpc.ModelRuntimeStub(self.channel)
-
-    def health(self) -> int | None:
-        """The health status, or None while nothing answers on the socket yet."""
-        stub = health_pb2_grpc.HealthStub(self.channel)
-        try:
-            return int(stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2).status)
-        except grpc.RpcError:
-            return None
-
-    def wait_for(self, status: int, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"runtime exited with {self.process.returncode}: {self.stderr()}")
-            if self.health() == status:
-                return
-            time.sleep(0.05)
-        pytest.fail(f"runtime not {status} after {timeout}s")
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def stderr(self) -> str:
-        assert self.process.stderr is not None
-        return self.process.stderr.read() if self.process.poll() is not None else ""
-
-
-@contextmanager
-def running(home: Path, socket: Path, *extra: str) -> Iterator[Runtime]:
-    command = [str(RUNTIME_BIN), "serve", "--home", str(home), "--socket", str(socket), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    channel = grpc.insecure_channel(f"unix:{socket}")
-    try:
-        yield Runtime(process, socket, channel)
-    finally:
-        channel.close()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 x == 13 raises; x == -1 exits the runtime mid-request; x == -2 sleeps 4 s (past a short
 deadline); x == -3 allocates 1 GiB (past a small container memory limit); x == -4 holds the
 call until a file `release` appears in the runtime's socket folder (at most 60 s): a test
-decides when an in-flight call ends, without guessing durations.
+decides when an in-flight call ends, without guessing durations; x == -5 never returns (a
+predict stuck in model code: only killing the runtime ends it).
 """
 
 import os
@@ -30,6 +31,9 @@ class Faulty(DataFrameModel):
             os._exit(3)  # the runtime process dies mid-request
         if (df["x"] == -2).any():
             time.sleep(SLEEP_SECONDS)
+        if (df["x"] == -5).any():
+            while True:
+                time.sleep(1)
         if (df["x"] == -4).any():
             deadline = time.monotonic() + HOLD_SECONDS
             while not os.path.exists(RELEASE_FILE) and time.monotonic() < deadline:

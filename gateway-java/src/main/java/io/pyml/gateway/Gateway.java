@@ -5,6 +5,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
 import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
@@ -21,7 +22,9 @@ import io.pyml.gateway.sidecar.ProcessSidecarLauncher;
 import io.pyml.gateway.sidecar.RoutingSidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
-import io.pyml.gateway.sidecar.SocketDirs;
+import io.pyml.gateway.sidecar.WorkDirs;
+import io.pyml.gateway.state.JsonFileDeploymentStore;
+import io.pyml.gateway.state.StateException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -30,7 +33,10 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /**
@@ -41,6 +47,8 @@ public final class Gateway implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Gateway.class.getName());
   /** Room for the request's other fields (name, id) around a payload of the maximum size. */
   static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
+  /** At most this long before serving, for restored deployments to be READY again. */
+  static final Duration ADOPTION_WAIT = Duration.ofSeconds(10);
 
   private final Server server;
   private final MetricsHttpServer http;
@@ -73,8 +81,8 @@ public final class Gateway implements AutoCloseable {
 
   /**
    * Starts with home-folder runtimes as local processes of {@code config.runtimeCommand()} and
-   * registered versions as containers; first removes containers a previous run of the same
-   * gateway id left behind.
+   * registered versions as containers; first lists the containers a previous run of the same
+   * gateway id left behind, which the restored deployments adopt (the others are removed).
    */
   public static Gateway start(GatewayConfig config) throws IOException {
     ContainerSettings containers = config.containers();
@@ -83,21 +91,37 @@ public final class Gateway implements AutoCloseable {
         .orElseGet(BindSources::sameHost);
     DockerSidecarLauncher docker = new DockerSidecarLauncher(containers.dockerHost(),
         containers.gatewayId(), containers.limits(), bindSources);
-    docker.removeLeftovers();
+    docker.findLeftovers();
     return start(config, new RoutingSidecarLauncher(
         new ProcessSidecarLauncher(config.runtimeCommand()), docker));
   }
 
+  /**
+   * Starts the gateway with {@code launcher}; restores the deployments recorded in the state
+   * folder before serving, so a restarted gateway answers for them from its first call.
+   */
   public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
     boolean ownsWorkDir = config.workDir().isEmpty();
-    // Short on purpose: socket paths under it must stay below 107 bytes.
-    Path workDir = ownsWorkDir ? Files.createTempDirectory(Path.of("/tmp"), "pyml-gw-")
+    // The same folder for every run of the gateway id: adopted containers' sockets are there.
+    Path workDir = ownsWorkDir
+        ? WorkDirs.ensurePrivate(WorkDirs.defaultFor(config.containers().gatewayId()))
         : Files.createDirectories(config.workDir().get().toAbsolutePath());
     // Outputs may be larger than inputs; capped so the multiplication cannot overflow.
     int maxRuntimeAnswer = (int) Math.min(Integer.MAX_VALUE, 4L * config.maxPayloadBytes());
     SidecarTransport transport = new SidecarTransport(maxRuntimeAnswer);
-    DeploymentManager deployments =
-        new DeploymentManager(launcher, transport, workDir, config.deployTimeout());
+    DeploymentManager deployments = new DeploymentManager(launcher, transport, workDir,
+        config.deployTimeout(), config.admission(),
+        new JsonFileDeploymentStore(config.state().stateDir()),
+        config.state().dockerRetry());
+    ModelRegistry registry = new ModelRegistry(config.containers().registryDir());
+    try {
+      awaitAdoptions(deployments.restore(registry));
+    } catch (StateException e) {
+      deployments.close();
+      transport.close();
+      launcher.close();
+      throw new IOException(e.getMessage(), e);
+    }
     GatewayMetrics metrics = new GatewayMetrics();
     Dispatcher dispatcher = new Dispatcher(deployments, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics);
@@ -108,8 +132,7 @@ public final class Gateway implements AutoCloseable {
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
         .addService(new PredictionGrpcService(dispatcher))
-        .addService(new AdminGrpcService(deployments,
-            new ModelRegistry(config.containers().registryDir())))
+        .addService(new AdminGrpcService(deployments, registry))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -158,6 +181,23 @@ public final class Gateway implements AutoCloseable {
         + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
         launcher, workDir, ownsWorkDir);
+  }
+
+  /**
+   * Waits, briefly, for deployments that adopted runtimes to be READY again: such a runtime
+   * only needs its health and validation checked, so the first calls find it serving. (Those
+   * that start new runtimes are not waited for: that may take minutes.)
+   */
+  private static void awaitAdoptions(List<Deployment> adopting) {
+    CompletableFuture<?>[] settled = adopting.stream().map(Deployment::settled)
+        .toArray(CompletableFuture[]::new);
+    try {
+      CompletableFuture.allOf(settled).get(ADOPTION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      LOG.info("serving before every restored deployment is READY (they go on starting)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   public int grpcPort() {
@@ -213,7 +253,7 @@ public final class Gateway implements AutoCloseable {
     transport.close();
     launcher.close();
     if (ownsWorkDir) {
-      SocketDirs.deleteRecursively(workDir);
+      WorkDirs.removeIfEmpty(workDir);
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.pyml.gateway.config;
 
+import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
@@ -7,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The gateway's typed settings. Built by {@link GatewayConfigParser} from flags, then
@@ -15,13 +17,18 @@ import java.util.Optional;
  * @param httpPort the HTTP port of {@code /metrics}; 0 for any free port
  * @param runtimeCommand the runtime executable and its leading arguments; the gateway appends
  *     {@code serve --home H --socket S --name N}
- * @param workDir where per-deployment socket folders and runtime logs go; empty: a fresh
- *     short temporary folder (Unix socket paths are limited to about 107 bytes)
+ * @param workDir where per-deployment socket folders and runtime logs go; empty:
+ *     {@code /tmp/pyml-gw-<gateway id>}, the same for every run of the gateway id (a restarted
+ *     gateway finds its containers' sockets there) and short (Unix socket paths are limited to
+ *     about 107 bytes)
  * @param containers registry, Docker engine, gateway id and default limits for containers
  * @param thriftPort the Thrift front end's port; 0: any free port
  * @param oipPort the Open Inference Protocol (gRPC) front end's port; 0: any free port
  * @param homeDeployRoots development only: the folders under which an Admin Deploy of a home
  *     folder may run that folder's code as a local process; empty (the default): refused
+ * @param admission calls and bytes in flight per runtime, the admission queue, the grace of
+ *     a call past its deadline before its runtime counts as stuck
+ * @param state the desired deployments' folder and the Docker retry window
  * @param transport connection, stream and timeout limits of every port
  */
 public record GatewayConfig(
@@ -37,6 +44,8 @@ public record GatewayConfig(
     int thriftPort,
     int oipPort,
     List<Path> homeDeployRoots,
+    AdmissionLimits admission,
+    StateSettings state,
     TransportLimits transport) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -57,6 +66,8 @@ public record GatewayConfig(
     Objects.requireNonNull(defaultDeadline, "defaultDeadline");
     Objects.requireNonNull(deployTimeout, "deployTimeout");
     Objects.requireNonNull(containers, "containers");
+    Objects.requireNonNull(admission, "admission");
+    Objects.requireNonNull(state, "state");
     Objects.requireNonNull(transport, "transport");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
@@ -80,68 +91,110 @@ public record GatewayConfig(
         DEFAULT_THRIFT_PORT,
         DEFAULT_OIP_PORT,
         List.of(),
+        AdmissionLimits.DEFAULTS,
+        StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
         TransportLimits.DEFAULTS);
   }
 
   public GatewayConfig withGrpcPort(int port) {
-    return new GatewayConfig(host, port, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.grpcPort = port);
   }
 
   public GatewayConfig withHttpPort(int port) {
-    return new GatewayConfig(host, grpcPort, port, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.httpPort = port);
   }
 
   public GatewayConfig withWorkDir(Path dir) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, Optional.of(dir), maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.workDir = Optional.of(dir));
   }
 
   public GatewayConfig withMaxPayloadBytes(int bytes) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, bytes, defaultDeadline,
-        deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.maxPayloadBytes = bytes);
   }
 
   public GatewayConfig withDefaultDeadline(Duration deadline) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes, deadline,
-        deployTimeout, containers, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.defaultDeadline = deadline);
   }
 
   public GatewayConfig withDeployTimeout(Duration timeout) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, timeout, containers, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.deployTimeout = timeout);
   }
 
   public GatewayConfig withContainers(ContainerSettings settings) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, settings, thriftPort,
-        oipPort, homeDeployRoots, transport);
+    return copy(c -> c.containers = settings);
   }
 
   public GatewayConfig withThriftPort(int port) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, port, oipPort, homeDeployRoots, transport);
+    return copy(c -> c.thriftPort = port);
   }
 
   public GatewayConfig withOipPort(int port) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, port, homeDeployRoots, transport);
+    return copy(c -> c.oipPort = port);
   }
 
   public GatewayConfig withHomeDeployRoots(List<Path> roots) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, roots, transport);
+    return copy(c -> c.homeDeployRoots = roots);
+  }
+
+  public GatewayConfig withAdmission(AdmissionLimits limits) {
+    return copy(c -> c.admission = limits);
+  }
+
+  public GatewayConfig withState(StateSettings settings) {
+    return copy(c -> c.state = settings);
+  }
+
+  /** A copy with some settings changed: every with* method goes through here. */
+  private GatewayConfig copy(Consumer<Copy> change) {
+    Copy copy = new Copy(this);
+    change.accept(copy);
+    return copy.build();
   }
 
   public GatewayConfig withTransport(TransportLimits limits) {
-    return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir, maxPayloadBytes,
-        defaultDeadline, deployTimeout, containers, thriftPort, oipPort, homeDeployRoots, limits);
+    return copy(c -> c.transport = limits);
+  }
+
+  /** The record's components as mutable fields, for {@link #copy}. */
+  private static final class Copy {
+    String host;
+    int grpcPort;
+    int httpPort;
+    List<String> runtimeCommand;
+    Optional<Path> workDir;
+    int maxPayloadBytes;
+    Duration defaultDeadline;
+    Duration deployTimeout;
+    ContainerSettings containers;
+    int thriftPort;
+    int oipPort;
+    List<Path> homeDeployRoots;
+    AdmissionLimits admission;
+    StateSettings state;
+    TransportLimits transport;
+
+    Copy(GatewayConfig c) {
+      host = c.host();
+      grpcPort = c.grpcPort();
+      httpPort = c.httpPort();
+      runtimeCommand = c.runtimeCommand();
+      workDir = c.workDir();
+      maxPayloadBytes = c.maxPayloadBytes();
+      defaultDeadline = c.defaultDeadline();
+      deployTimeout = c.deployTimeout();
+      containers = c.containers();
+      thriftPort = c.thriftPort();
+      oipPort = c.oipPort();
+      homeDeployRoots = c.homeDeployRoots();
+      admission = c.admission();
+      state = c.state();
+      transport = c.transport();
+    }
+
+    GatewayConfig build() {
+      return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
+          maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
+          homeDeployRoots, admission, state, transport);
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.pyml.gateway.config;
 
+import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ public final class GatewayConfigParser {
     FLAGS.put("thrift-port", "Thrift port (framed, binary), 0 for any free port (default 7071)");
     FLAGS.put("oip-port", "Open Inference Protocol gRPC port, 0 for any free port (default 8001)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
-    FLAGS.put("work-dir", "folder for runtime sockets and logs (default: a new folder in /tmp)");
+    FLAGS.put("work-dir", "folder for runtime sockets and logs (default /tmp/pyml-gw-<gateway-id>)");
     FLAGS.put("max-payload-bytes", "largest accepted payload in bytes (default 67108864)");
     FLAGS.put("default-deadline-ms", "deadline of a prediction whose client set none (default 30000)");
     FLAGS.put("deploy-timeout-ms", "longest a deployment may take to become READY (default 120000)");
@@ -39,6 +40,13 @@ public final class GatewayConfigParser {
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
     FLAGS.put("container-pids", "process limit of each model container (default 256)");
+    FLAGS.put("replica-max-calls", "calls in flight at one model runtime, below the runtime's own limit of 6 (default 4)");
+    FLAGS.put("replica-memory-divisor", "payload bytes in flight at one runtime are at most its memory limit / this (default 8)");
+    FLAGS.put("queue-max-calls", "calls of one model that may wait for a busy runtime; more are refused RESOURCE_EXHAUSTED (default 32)");
+    FLAGS.put("queue-max-bytes", "payload bytes of one model that may wait for a busy runtime (default 268435456)");
+    FLAGS.put("hung-call-grace-ms", "a call still in the model this long past its deadline is cancelled, and its runtime, if it answered nothing since, replaced (default 10000)");
+    FLAGS.put("state-dir", "folder of the desired deployments a restarted gateway serves again (default $PYML_HOME/gateway/<gateway-id>)");
+    FLAGS.put("docker-retry-ms", "how long failed container starts (Docker away, a runtime killed while loading) are retried before a deployment is FAILED (default 180000)");
     FLAGS.put("max-connections-per-port", "open connections each port accepts, more are closed at once (default 256)");
     FLAGS.put("max-streams-per-connection", "concurrent gRPC/OIP calls on one connection (default 32)");
     FLAGS.put("connection-idle-ms", "a connection with no call in flight is closed after this (default 300000)");
@@ -61,6 +69,7 @@ public final class GatewayConfigParser {
     Map<String, String> values = fromEnv(env);
     values.putAll(fromFlags(args));
     GatewayConfig defaults = GatewayConfig.defaults();
+    ContainerSettings containers = containers(values, env);
     Optional<Path> workDir = nonBlank(values, "work-dir").map(Path::of);
     if (workDir.isEmpty() && nonBlank(values, "host-work-dir").isPresent()) {
       // A fresh temporary work dir inside a container has no path on the engine's host.
@@ -77,10 +86,12 @@ public final class GatewayConfigParser {
         intValue(values, "max-payload-bytes", defaults.maxPayloadBytes(), 1, Integer.MAX_VALUE / 2),
         millis(values, "default-deadline-ms", defaults.defaultDeadline()),
         millis(values, "deploy-timeout-ms", defaults.deployTimeout()),
-        containers(values, env),
+        containers,
         intValue(values, "thrift-port", defaults.thriftPort(), 0, 65535),
         intValue(values, "oip-port", defaults.oipPort(), 0, 65535),
         paths(values, "home-deploy-roots"),
+        admission(values),
+        state(values, env, containers.gatewayId()),
         transport(values));
   }
 
@@ -93,6 +104,32 @@ public final class GatewayConfigParser {
         millis(values, "connection-max-age-ms", d.maxConnectionAge()),
         millis(values, "request-read-timeout-ms", d.requestReadTimeout()),
         intValue(values, "max-rst-frames-per-10s", d.maxRstFramesPerWindow(), 1, 1_000_000));
+  }
+
+  private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {
+    AdmissionLimits defaults = AdmissionLimits.DEFAULTS;
+    return new AdmissionLimits(
+        intValue(values, "replica-max-calls", defaults.callsPerReplica(), 1, 1024),
+        intValue(values, "replica-memory-divisor", defaults.memoryDivisor(), 1, 1024),
+        intValue(values, "queue-max-calls", defaults.queueCalls(), 0, 1_000_000),
+        longValue(values, "queue-max-bytes", defaults.queueBytes()),
+        millis(values, "hung-call-grace-ms", defaults.hungCallGrace()),
+        // Budgets follow the container limit a deploy gets when it sets none.
+        longValue(values, "container-memory-bytes", defaults.defaultMemoryBytes()));
+  }
+
+  private static StateSettings state(Map<String, String> values, Map<String, String> env,
+      String gatewayId) throws ConfigException {
+    Path dir = nonBlank(values, "state-dir").map(Path::of)
+        .orElseGet(() -> StateSettings.defaultDir(env, gatewayId));
+    // 0 is allowed: a failed container start then fails the deployment at once.
+    long retry = values.containsKey("docker-retry-ms")
+        ? longValue("docker-retry-ms", values.get("docker-retry-ms"))
+        : StateSettings.DEFAULT_DOCKER_RETRY.toMillis();
+    if (retry < 0) {
+      throw new ConfigException("docker-retry-ms must not be negative, got " + retry);
+    }
+    return new StateSettings(dir.toAbsolutePath().normalize(), Duration.ofMillis(retry));
   }
 
   private static List<Path> paths(Map<String, String> values, String name) {

@@ -6,9 +6,11 @@ import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.registry.RegisteredVersion;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import io.pyml.gateway.sidecar.RuntimeSpec;
+import io.pyml.gateway.state.DesiredDeployment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -42,6 +44,48 @@ public record DeploySpec(String name, long version, RuntimeSpec runtime, int rep
   /** The image of a container deployment; empty for processes. */
   public String image() {
     return runtime.image().orElse("");
+  }
+
+  /**
+   * What the operator asked for, to record: a registered version served as containers, with
+   * the request's resource overrides. Empty for home folders: see {@link DeploymentManager}.
+   */
+  public Optional<DesiredDeployment> desired() {
+    if (!runtime.isContainer()) {
+      return Optional.empty();
+    }
+    ResourceLimits limits = runtime.limits();
+    return Optional.of(new DesiredDeployment(name, version, image(), replicas,
+        limits.memoryBytes(), limits.cpus(), limits.pids()));
+  }
+
+  /**
+   * The spec of a recorded deployment, checked again against the registry (the version must
+   * still be there, ready and untampered, built as the same image).
+   */
+  public static DeploySpec restored(DesiredDeployment desired, ModelRegistry registry) {
+    ResourceLimits limits;
+    try {
+      limits = new ResourceLimits(desired.memoryBytes(), desired.cpus(), desired.pids());
+    } catch (IllegalArgumentException e) {
+      throw new GatewayException(ErrorKind.INVALID_INPUT, e.getMessage());
+    }
+    DeploySpec spec = of(desired.name(), desired.version(), "", desired.replicas(), limits,
+        registry);
+    if (!spec.image().equals(desired.image())) {
+      throw new GatewayException(ErrorKind.FAILED_PRECONDITION, "version " + desired.name()
+          + ":" + desired.version() + " now names image " + spec.image() + " in the registry, "
+          + "but was deployed as image " + desired.image() + "; not restoring it (deploy it "
+          + "again to serve the registry's image)");
+    }
+    return spec;
+  }
+
+  /** The spec of a recorded deployment as it was recorded, to show why it was not restored. */
+  static DeploySpec recorded(DesiredDeployment desired) {
+    return new DeploySpec(desired.name(), desired.version(), RuntimeSpec.container(
+        desired.name(), desired.version(), desired.image(), ResourceLimits.NONE),
+        desired.replicas());
   }
 
   /**

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * One deployment of a model version: its replicas, the routing of calls among them, and its
@@ -28,6 +27,8 @@ public final class Deployment {
   private final LeastLoaded router = new LeastLoaded();
   private final DeploymentLifecycle lifecycle;
   private final CallsInFlight calls = new CallsInFlight();
+  private final AdmissionQueue queue;
+  private final Duration hungCallGrace;
 
   // Guarded by this.
   private PayloadKind kind = PayloadKind.UNSPECIFIED;
@@ -36,13 +37,21 @@ public final class Deployment {
   private boolean released;
 
   Deployment(long id, DeploySpec spec) {
+    this(id, spec, AdmissionLimits.DEFAULTS);
+  }
+
+  Deployment(long id, DeploySpec spec, AdmissionLimits admission) {
     this.id = id;
     this.spec = spec;
+    long bytesPerReplica = admission.bytesPerReplica(spec.runtime().limits());
     List<Replica> slots = new ArrayList<>();
     for (int i = 0; i < spec.replicas(); i++) {
-      slots.add(new Replica(i));
+      slots.add(new Replica(spec.name(), i, admission.callsPerReplica(), bytesPerReplica));
     }
     this.replicas = List.copyOf(slots);
+    this.queue = new AdmissionQueue(spec.name(), admission.queueCalls(), admission.queueBytes(),
+        bytes -> router.reserve(replicas, bytes));
+    this.hungCallGrace = admission.hungCallGrace();
     this.lifecycle = new DeploymentLifecycle(this, spec.name(), spec.version(), id, this::view);
   }
 
@@ -88,7 +97,13 @@ public final class Deployment {
     int ready = (int) replicas.stream().filter(Replica::isReady).count();
     return new DeploymentView(spec.name(), spec.version(), lifecycle.state(), lifecycle.reason(),
         lifecycle.lastLogLines(), kind, spec.homePath(), lifecycle.stateChangedAt(),
-        replicas.size(), ready, restarts, spec.image(), lifecycle.readySince());
+        replicas.size(), ready, restarts, spec.image(), lifecycle.readySince(), admission());
+  }
+
+  /** What admission holds now: for metrics. */
+  DeploymentView.AdmissionView admission() {
+    long bytes = replicas.stream().mapToLong(Replica::bytesInFlight).sum();
+    return new DeploymentView.AdmissionView(queue.length(), queue.rejections(), bytes);
   }
 
   /**
@@ -155,6 +170,7 @@ public final class Deployment {
       moves = lifecycle.replicaReady();
     }
     lifecycle.announce(moves);
+    queue.roomFreed();
   }
 
   /**
@@ -172,7 +188,10 @@ public final class Deployment {
           logLines, anyReady);
     }
     lifecycle.announce(moves);
-    old.ifPresent(runtime -> runtime.client().closeNow());
+    old.ifPresent(runtime -> {
+      runtime.noteDown(why); // before the close: the calls it fails say why
+      runtime.client().closeNow();
+    });
     return old;
   }
 
@@ -207,7 +226,7 @@ public final class Deployment {
     }
     CompletableFuture<Payload> answer;
     try {
-      answer = toLeastLoaded(payload, timeout);
+      answer = admitted(payload, timeout);
     } catch (RuntimeException e) {
       calls.exit();
       throw e;
@@ -215,42 +234,57 @@ public final class Deployment {
     return Optional.of(answer.whenComplete((value, error) -> calls.exit()));
   }
 
-  private CompletableFuture<Payload> toLeastLoaded(Payload payload, Duration timeout) {
-    for (int attempt = 0; attempt < 2; attempt++) { // once more if the pick died meanwhile
-      Optional<Replica> best = router.pick(replicas);
-      if (best.isEmpty()) {
-        break;
-      }
-      CompletableFuture<Payload> answer = predictOn(best.get(), payload, timeout);
-      if (answer != null) {
-        return answer;
-      }
-    }
-    return CompletableFuture.failedFuture(new GatewayException(ErrorKind.UNAVAILABLE,
-        "model '" + name() + "' has no ready runtime (" + state() + ")"));
+  /** Waits in the admission queue for room at a replica, then sends there. */
+  private CompletableFuture<Payload> admitted(Payload payload, Duration timeout) {
+    long size = payload.sizeBytes();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return queue.admit(size, timeout)
+        .thenCompose(replica -> sendPlaced(replica, payload, size, deadline, timeout));
   }
 
-  /** Sends to one replica (validation uses this); null when it has no runtime now. */
-  CompletableFuture<Payload> predictOn(Replica replica, Payload payload, Duration timeout) {
-    CompletableFuture<Payload> answer = replica.predict(payload, timeout);
-    if (answer == null) {
-      return null;
+  /** Sends a call to the replica that reserved room for it; the room is freed when it ends. */
+  private CompletableFuture<Payload> sendPlaced(Replica replica, Payload payload, long size,
+      long deadline, Duration timeout) {
+    Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+    CompletableFuture<Payload> answer;
+    try {
+      answer = replica.call(payload, left, hungCallGrace);
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
     }
-    return answer.handle((value, error) -> {
-      if (error == null) {
-        return value;
-      }
-      Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-      // Name the real reason (e.g. the runtime exited) rather than "channel shut down".
-      if (cause instanceof GatewayException e && e.kind() == ErrorKind.UNAVAILABLE) {
-        DeploymentView now = view();
-        if (!now.reason().isEmpty()) {
-          throw new GatewayException(ErrorKind.UNAVAILABLE, "model '" + name()
-              + "' runtime is unavailable: " + now.state() + " (" + now.reason() + ")", cause);
-        }
-      }
-      throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+    if (answer == null) { // it went down after it was placed
+      answer = CompletableFuture.failedFuture(new GatewayException(ErrorKind.UNAVAILABLE,
+          "model '" + name() + "' has no ready runtime (" + state() + ")"));
+    }
+    // Held until the runtime's call ends, which may be after the client's deadline: the
+    // runtime is busy with it until then.
+    answer.whenComplete((value, error) -> {
+      replica.unreserve(size);
+      queue.roomFreed();
     });
+    return withinDeadline(answer, left, timeout);
+  }
+
+  /** The runtime's answer, or DEADLINE_EXCEEDED once the client's time is up. */
+  private CompletableFuture<Payload> withinDeadline(CompletableFuture<Payload> answer,
+      Duration left, Duration timeout) {
+    CompletableFuture<Payload> toClient = new CompletableFuture<>();
+    answer.whenComplete((value, error) -> {
+      if (error == null) {
+        toClient.complete(value);
+      } else {
+        toClient.completeExceptionally(error);
+      }
+    });
+    Timeouts.onTimeout(toClient, left, () ->
+        toClient.completeExceptionally(new GatewayException(ErrorKind.DEADLINE_EXCEEDED,
+            "model '" + name() + "' did not answer within " + timeout.toMillis() + " ms")));
+    return toClient;
+  }
+
+  /** Sends to one replica, outside admission (validation uses this); null when it has no runtime. */
+  CompletableFuture<Payload> predictOn(Replica replica, Payload payload, Duration timeout) {
+    return replica.call(payload, timeout, Duration.ZERO);
   }
 
   /**
@@ -274,6 +308,8 @@ public final class Deployment {
       released = true;
       replicas.forEach(replica -> replica.detach().ifPresent(toStop::add));
     }
+    queue.failAll(new GatewayException(ErrorKind.UNAVAILABLE, "model '" + name()
+        + "' stopped serving while the call waited: " + state()));
     for (Replica.Runtime runtime : toStop) {
       if (graceful) {
         runtime.client().close();

@@ -2,8 +2,13 @@ package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.registry.ModelRegistry;
+import io.pyml.gateway.sidecar.RunningSidecar;
 import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
+import io.pyml.gateway.state.DeploymentStore;
+import io.pyml.gateway.state.DesiredDeployment;
+import io.pyml.gateway.state.StateException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,11 +28,23 @@ import java.util.logging.Logger;
  * Owns every deployment and the routing table: for each model name, the live deployment
  * (the one predictions go to) and at most one candidate that replaces it once READY.
  * A candidate exists only while a READY deployment serves; if it fails, the old one stays.
+ *
+ * <p>The live deployment of each name is recorded in the {@link DeploymentStore} (a candidate
+ * once it takes over), so a restarted gateway serves it again ({@link #restore}). Home-folder
+ * deployments are not recorded: they are a development mode that runs the folder's code on
+ * the host as it is now, unversioned; a restart must not run host code nobody asked it to run.
  */
 public final class DeploymentManager implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DeploymentManager.class.getName());
+  /** How long failed starts that are not the model's fault are retried, unless configured. */
+  public static final Duration DEFAULT_DOCKER_RETRY = Duration.ofMinutes(3);
 
   private final RuntimeStarter starter;
+  private final AdmissionLimits admission;
+  private final DeploymentStore store;
+  private final RetryPolicy retry;
+  /** Orders writes to the store; never taken while holding this. */
+  private final Object storeLock = new Object();
   private final ExecutorService executor;
   private final AtomicLong ids = new AtomicLong();
   private final Map<String, Slot> slots = new HashMap<>(); // guarded by this
@@ -39,9 +56,32 @@ public final class DeploymentManager implements AutoCloseable {
     Deployment candidate;
   }
 
+  /** No persistence, and failed container starts retried for the default window. */
   public DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
       Duration deployTimeout) {
+    this(launcher, transport, workDir, deployTimeout, AdmissionLimits.DEFAULTS,
+        DeploymentStore.none(), DEFAULT_DOCKER_RETRY);
+  }
+
+  /**
+   * @param admission calls and bytes in flight per runtime and the admission queue
+   * @param store where the desired deployments are recorded and restored from
+   * @param dockerRetry how long failed starts that are not the model's fault are retried
+   */
+  public DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
+      Duration deployTimeout, AdmissionLimits admission, DeploymentStore store,
+      Duration dockerRetry) {
+    this(launcher, transport, workDir, deployTimeout, admission, store,
+        RetryPolicy.within(dockerRetry));
+  }
+
+  DeploymentManager(SidecarLauncher launcher, SidecarTransport transport, Path workDir,
+      Duration deployTimeout, AdmissionLimits admission, DeploymentStore store,
+      RetryPolicy retry) {
+    this.admission = admission;
     this.starter = new RuntimeStarter(launcher, transport, workDir, deployTimeout);
+    this.store = store;
+    this.retry = retry;
     this.executor = Executors.newCachedThreadPool(runnable -> {
       Thread thread = new Thread(runnable, "pyml-supervisor");
       thread.setDaemon(true);
@@ -55,7 +95,7 @@ public final class DeploymentManager implements AutoCloseable {
    */
   public Deployment deploy(DeploySpec spec) {
     starter.launcher().preflight(spec.runtime());
-    Deployment deployment = new Deployment(ids.incrementAndGet(), spec);
+    Deployment deployment = new Deployment(ids.incrementAndGet(), spec, admission);
     List<Deployment> displaced = new ArrayList<>();
     synchronized (this) {
       if (closed) {
@@ -77,10 +117,100 @@ public final class DeploymentManager implements AutoCloseable {
     }
     displaced.forEach(old -> retire(old, false));
     settledAndRouted(deployment); // the switch happens whether or not anyone waits
+    record(spec.name());
     for (Replica replica : deployment.replicas()) {
-      executor.execute(new ReplicaSupervisor(deployment, replica, starter));
+      supervise(deployment, replica, Optional.empty());
     }
     return deployment;
+  }
+
+  /**
+   * At the gateway's start, before it serves: deploys every recorded deployment again. A
+   * replica first adopts the runtime a previous run of the gateway left serving it, if the
+   * launcher finds a healthy one; runtimes nobody adopted are then removed, with their socket
+   * folders. A recorded version the registry no longer serves shows as FAILED with the reason
+   * (and stays recorded). Returns the restored deployments that adopted a runtime: READY again
+   * within a health check and a validation.
+   *
+   * @throws StateException when the store cannot be read: better not to start than to forget
+   */
+  public List<Deployment> restore(ModelRegistry registry) throws StateException {
+    List<Deployment> restored = new ArrayList<>();
+    Map<Replica, RunningSidecar> adopted = new HashMap<>();
+    for (DesiredDeployment desired : store.load()) {
+      Deployment deployment;
+      try {
+        deployment = new Deployment(ids.incrementAndGet(), DeploySpec.restored(desired, registry),
+            admission);
+      } catch (GatewayException e) {
+        LOG.warning("not restoring model '" + desired.name() + "': " + e.getMessage());
+        showFailed(new Deployment(ids.incrementAndGet(), DeploySpec.recorded(desired), admission),
+            "not restored at the gateway's start: " + e.getMessage());
+        continue;
+      }
+      synchronized (this) {
+        slots.computeIfAbsent(desired.name(), name -> new Slot()).live = deployment;
+      }
+      for (Replica replica : deployment.replicas()) {
+        starter.launcher().adopt(deployment.spec().runtime(), starter.workDir())
+            .ifPresent(sidecar -> adopted.put(replica, sidecar));
+      }
+      restored.add(deployment);
+    }
+    starter.launcher().removeUnadopted(starter.workDir());
+    for (Deployment deployment : restored) {
+      settledAndRouted(deployment);
+      for (Replica replica : deployment.replicas()) {
+        supervise(deployment, replica, Optional.ofNullable(adopted.get(replica)));
+      }
+    }
+    LOG.info("restored " + restored.size() + " deployment(s), adopting " + adopted.size()
+        + " runtime(s) left by the previous run");
+    return restored.stream()
+        .filter(d -> d.replicas().stream().anyMatch(adopted::containsKey)).toList();
+  }
+
+  private void showFailed(Deployment deployment, String why) {
+    synchronized (this) {
+      slots.computeIfAbsent(deployment.name(), name -> new Slot()).live = deployment;
+    }
+    if (deployment.fail(why, List.of())) {
+      deployment.release(false);
+    }
+  }
+
+  private void supervise(Deployment deployment, Replica replica,
+      Optional<RunningSidecar> adopted) {
+    executor.execute(new ReplicaSupervisor(deployment, replica, starter, retry, adopted));
+  }
+
+  /**
+   * Writes what now serves {@code name} (its live deployment) to the store, or forgets the
+   * name. Reads the routing table under the store's lock: whatever order concurrent calls run
+   * in, the last write is of the latest state. A failed write is logged loudly; the deployment
+   * itself goes on.
+   */
+  private void record(String name) {
+    synchronized (storeLock) {
+      Optional<DesiredDeployment> desired;
+      synchronized (this) {
+        if (closed) {
+          return; // stopping is not undeploying: the record stays for the next start
+        }
+        Slot slot = slots.get(name);
+        desired = slot == null || slot.live == null ? Optional.empty() : slot.live.spec().desired();
+      }
+      try {
+        if (desired.isPresent()) {
+          store.put(desired.get());
+        } else {
+          store.remove(name);
+        }
+      } catch (StateException e) {
+        LOG.severe("model '" + name + "': " + e.getMessage() + " (a restarted gateway will not "
+            + "know of this change)");
+      }
+    }
   }
 
   /**
@@ -107,6 +237,7 @@ public final class DeploymentManager implements AutoCloseable {
     if (slot == null) {
       throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' is not deployed");
     }
+    record(name);
     return CompletableFuture.allOf(retire(slot.live, true), retire(slot.candidate, true));
   }
 
@@ -172,6 +303,7 @@ public final class DeploymentManager implements AutoCloseable {
     }
     LOG.info(String.format("model '%s': predictions now go to version %d (deployment #%d)",
         deployment.name(), deployment.version(), deployment.id()));
+    record(deployment.name());
     retire(old, true);
   }
 

@@ -11,6 +11,7 @@ import java.util.Optional;
  * @param homePath the home folder of a process deployment; empty for containers
  * @param image the image of a container deployment; empty for processes
  * @param readySince when it first became READY
+ * @param admission its admission queue and the payload bytes in flight at its runtimes
  */
 public record DeploymentView(
     String name,
@@ -25,9 +26,17 @@ public record DeploymentView(
     int readyReplicas,
     long restarts,
     String image,
-    Optional<Instant> readySince) {
+    Optional<Instant> readySince,
+    AdmissionView admission) {
 
   public DeploymentView {
     lastLogLines = List.copyOf(lastLogLines);
   }
+
+  /**
+   * @param queued calls waiting for room at a runtime now
+   * @param rejections calls refused because the queue was full
+   * @param bytesInFlight payload bytes of the calls its runtimes hold now
+   */
+  public record AdmissionView(int queued, long rejections, long bytesInFlight) {}
 }

@@ -1,26 +1,32 @@
 package io.pyml.gateway.deployment;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Picks the ready replica with the fewest calls in flight. The scan starts one further on at
- * each call, so equally loaded replicas take turns (round-robin among ties).
+ * Places a call on the ready replica with the fewest calls in flight that has room for it.
+ * The scan starts one further on at each call, so equally loaded replicas take turns
+ * (round-robin among ties).
  */
 final class LeastLoaded {
   private final AtomicLong turn = new AtomicLong();
 
-  Optional<Replica> pick(List<Replica> replicas) {
+  /** The replica that reserved room for {@code bytes}; null when none has room. */
+  Replica reserve(List<Replica> replicas, long bytes) {
     int count = replicas.size();
     long start = turn.getAndIncrement();
-    Replica best = null;
+    List<Replica> order = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      Replica candidate = replicas.get((int) Math.floorMod(start + i, (long) count));
-      if (candidate.isReady() && (best == null || candidate.inFlight() < best.inFlight())) {
-        best = candidate;
+      order.add(replicas.get((int) Math.floorMod(start + i, (long) count)));
+    }
+    order.sort(Comparator.comparingInt(Replica::inFlight)); // stable: ties keep their turn
+    for (Replica candidate : order) {
+      if (candidate.tryReserve(bytes)) {
+        return candidate;
       }
     }
-    return Optional.ofNullable(best);
+    return null;
   }
 }

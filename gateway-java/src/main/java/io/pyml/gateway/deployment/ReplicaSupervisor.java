@@ -1,10 +1,12 @@
 package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.sidecar.RunningSidecar;
 import io.pyml.gateway.sidecar.RuntimeHealth;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -14,9 +16,16 @@ import java.util.logging.Logger;
  * Keeps one replica serving, on its own thread, for the deployment's whole life: start it,
  * watch it (exit at once, health every 250 ms), and when it dies or stops answering for about a
  * second take it out of routing, stop it and start a new one after a capped exponential backoff.
- * A failure before the deployment was ever READY fails the deployment (a bad model does not
- * loop); five failed restarts in a row end it FAILED with the last logs (a crash loop).
- * Backoff before restart n of a row: 0.5 s doubling to at most 10 s.
+ * A failure of the model before the deployment was ever READY fails the deployment (a bad
+ * model does not loop); five failed restarts in a row end it FAILED with the last logs (a crash
+ * loop). Backoff before restart n of a row: 0.5 s doubling to at most 10 s. A runtime stuck in
+ * model code (see {@link Replica#stuck}) is replaced the same way, though it still answers
+ * health. Failed starts that are not the model's fault (Docker away, the runtime killed from
+ * outside while it loaded) are retried by the {@link RetryPolicy}, first start or not, until
+ * its window is spent.
+ *
+ * <p>A replica restored at the gateway's start may first adopt the runtime a previous run of
+ * the gateway left serving; when that runtime fails its checks, a new one is started.
  */
 final class ReplicaSupervisor implements Runnable {
   private static final Logger LOG = Logger.getLogger(ReplicaSupervisor.class.getName());
@@ -34,14 +43,19 @@ final class ReplicaSupervisor implements Runnable {
   private final Deployment deployment;
   private final Replica replica;
   private final RuntimeStarter starter;
+  private final RetryPolicy retry;
+  private RunningSidecar adopted; // taken by the first attempt
 
   /** Why a running runtime was taken down. */
   private record Down(String reason, List<String> logLines) {}
 
-  ReplicaSupervisor(Deployment deployment, Replica replica, RuntimeStarter starter) {
+  ReplicaSupervisor(Deployment deployment, Replica replica, RuntimeStarter starter,
+      RetryPolicy retry, Optional<RunningSidecar> adopted) {
     this.deployment = deployment;
     this.replica = replica;
     this.starter = starter;
+    this.retry = retry;
+    this.adopted = adopted.orElse(null);
   }
 
   @Override
@@ -60,37 +74,72 @@ final class ReplicaSupervisor implements Runnable {
 
   private void supervise() throws InterruptedException {
     int failuresInRow = 0;
+    int transientInRow = 0; // failed starts that were not the model's fault
+    Instant failingSince = null;
     String lastReason = "";
     List<String> lastLogs = List.of();
+    boolean pause = false;
     for (int attempt = 0; !ended(); attempt++) {
-      if (attempt > 0) {
+      if (pause) {
         if (failuresInRow >= MAX_FAILED_RESTARTS) {
           failAndRelease("crash loop: " + failuresInRow + " failed restarts in a row; last: "
               + lastReason, lastLogs);
           return;
         }
-        Thread.sleep(backoff(failuresInRow).toMillis());
+        Duration wait = backoff(failuresInRow);
+        if (transientInRow > 0) {
+          Duration failing = Duration.between(failingSince, Instant.now());
+          Optional<Duration> next = retry.next(transientInRow, failing);
+          if (next.isEmpty()) {
+            failAndRelease("gave up after " + transientInRow + " failed starts in "
+                + failing.toSeconds() + " s (retry window " + retry.window().toSeconds()
+                + " s, --docker-retry-ms); last: " + lastReason, lastLogs);
+            return;
+          }
+          wait = next.get();
+        }
+        Thread.sleep(wait.toMillis());
         if (ended()) {
           return;
         }
         deployment.countRestart();
       }
+      pause = true;
       Replica.Runtime runtime;
+      RunningSidecar previous = adopted;
+      adopted = null;
       try {
-        runtime = starter.start(deployment, replica, attempt);
+        runtime = previous != null ? starter.adopt(deployment, replica, previous)
+            : starter.start(deployment, replica, attempt);
       } catch (RuntimeStarter.StartFailure e) {
         if (ended()) {
           return;
+        }
+        lastReason = e.getMessage();
+        lastLogs = e.logLines();
+        if (previous != null) {
+          LOG.warning("model '" + deployment.name() + "' replica " + replica.index()
+              + ": not adopting the runtime left by the previous run (" + lastReason
+              + "); starting a new one");
+          pause = false;
+          continue;
+        }
+        if (e.isTransient()) {
+          failingSince = failingSince == null ? Instant.now() : failingSince;
+          transientInRow++;
+          LOG.warning("model '" + deployment.name() + "' replica " + replica.index()
+              + ": start failed (" + lastReason + "); retrying");
+          continue;
         }
         if (!deployment.wasReady()) {
           failAndRelease(e.getMessage(), e.logLines()); // a bad model does not loop
           return;
         }
         failuresInRow++;
-        lastReason = e.getMessage();
-        lastLogs = e.logLines();
         continue;
       }
+      transientInRow = 0;
+      failingSince = null;
       deployment.replicaReady(replica);
       Instant upSince = Instant.now();
       Down down = watch(runtime);
@@ -112,8 +161,12 @@ final class ReplicaSupervisor implements Runnable {
 
   /** Returns why the runtime went down, or null when the deployment ended meanwhile. */
   private Down watch(Replica.Runtime runtime) throws InterruptedException {
-    // Fail in-flight calls the moment the runtime ends, not at the next check.
-    runtime.sidecar().onExit().thenRun(() -> runtime.client().closeNow());
+    // Fail in-flight calls the moment the runtime ends, not at the next check, with its exit
+    // as their reason (not the reason of an earlier restart).
+    runtime.sidecar().onExit().thenAccept(code -> {
+      runtime.noteDown(runtime.sidecar().describeExit(code));
+      runtime.client().closeNow();
+    });
     Instant failingSince = null;
     int missed = 0;
     while (!ended()) {
@@ -131,6 +184,11 @@ final class ReplicaSupervisor implements Runnable {
       }
       if (ended()) {
         return null;
+      }
+      Optional<String> stuck = replica.stuck();
+      if (stuck.isPresent()) { // health still answers: the runtime's other threads are free
+        return new Down(stuck.get() + "; killing it",
+            runtime.sidecar().logTail(RuntimeStarter.LOG_LINES));
       }
       if (healthy(runtime)) {
         failingSince = null;

@@ -12,6 +12,9 @@ import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
 import io.pyml.gateway.sidecar.SocketProbe;
 import io.pyml.gateway.sidecar.ValidationResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,19 +37,39 @@ final class RuntimeStarter {
   private static final Duration HEALTH_CALL = Duration.ofSeconds(1);
   private static final Duration EXIT_GRACE = Duration.ofMillis(500);
 
-  /** Why a start failed, with the runtime's last log lines. */
+  /**
+   * Why a start failed, with the runtime's last log lines. Transient: not the model's fault (the
+   * launcher could not start it, e.g. Docker is away; or it was killed from outside), so worth
+   * retrying; otherwise the model itself failed (exit, OOM, validation, timeout).
+   */
   static final class StartFailure extends Exception {
     private static final long serialVersionUID = 1L;
     private final transient List<String> logLines;
+    private final boolean transientFailure;
 
     StartFailure(String reason, List<String> logLines, Throwable cause) {
+      this(reason, logLines, cause, false);
+    }
+
+    StartFailure(String reason, List<String> logLines, Throwable cause,
+        boolean transientFailure) {
       super(reason, cause);
       this.logLines = List.copyOf(logLines);
+      this.transientFailure = transientFailure;
     }
 
     List<String> logLines() {
       return logLines;
     }
+
+    boolean isTransient() {
+      return transientFailure;
+    }
+  }
+
+  /** Starts (or takes over) the runtime of one attempt. */
+  private interface Launch {
+    RunningSidecar get() throws IOException;
   }
 
   private final SidecarLauncher launcher;
@@ -66,6 +89,19 @@ final class RuntimeStarter {
     return launcher;
   }
 
+  Path workDir() {
+    return workDir;
+  }
+
+  /**
+   * Takes over {@code sidecar}, a runtime a previous run of the gateway left serving: the same
+   * checks as a new one (health, metadata, validation through Predict) before it serves.
+   */
+  Replica.Runtime adopt(Deployment deployment, Replica replica, RunningSidecar sidecar)
+      throws StartFailure, InterruptedException {
+    return start(deployment, replica, () -> sidecar);
+  }
+
   /**
    * Starts a runtime for {@code replica} and returns it attached and validated (not yet
    * marked ready). On failure the runtime is stopped and the failure says why.
@@ -74,12 +110,31 @@ final class RuntimeStarter {
    */
   Replica.Runtime start(Deployment deployment, Replica replica, int attempt)
       throws StartFailure, InterruptedException {
+    return start(deployment, replica, () -> launcher.launch(deployment.spec().runtime(),
+        socketDir("d" + deployment.id() + "r" + replica.index() + "a" + attempt)));
+  }
+
+  /** A folder name not taken yet: runtimes adopted from a previous run keep their folders. */
+  private Path socketDir(String name) {
+    Path dir = workDir.resolve(name);
+    for (int n = 1; Files.exists(dir, LinkOption.NOFOLLOW_LINKS); n++) {
+      dir = workDir.resolve(name + "-" + n);
+    }
+    return dir;
+  }
+
+  private Replica.Runtime start(Deployment deployment, Replica replica, Launch launch)
+      throws StartFailure, InterruptedException {
     Instant deadline = Instant.now().plus(deployTimeout);
     RunningSidecar sidecar = null;
     try {
       deployment.reach(DeploymentState.STARTING);
-      sidecar = launcher.launch(deployment.spec().runtime(), workDir.resolve(
-          "d" + deployment.id() + "r" + replica.index() + "a" + attempt));
+      try {
+        sidecar = launch.get();
+      } catch (IOException e) {
+        // The launcher could not start it (e.g. Docker is away): not the model's fault.
+        throw new StartFailure(e.getMessage(), List.of(), e, true);
+      }
       SidecarClient client = transport.connect(deployment.name(), sidecar.socketPath());
       Replica.Runtime runtime = new Replica.Runtime(sidecar, client);
       if (!deployment.attach(replica, runtime)) { // undeployed while launching
@@ -107,11 +162,13 @@ final class RuntimeStarter {
       String reason = e.getMessage() == null ? e.toString() : e.getMessage();
       // The runtime ended while we waited: its exit (code, OOM) is the real reason.
       Integer code = sidecar == null ? null : exitCodeSoon(sidecar);
+      boolean killed = false;
       if (code != null) {
         reason = sidecar.describeExit(code);
+        killed = sidecar.killedFromOutside(code);
       }
       stopAfterFailure(deployment, replica, sidecar);
-      throw new StartFailure(reason, logs, e);
+      throw new StartFailure(reason, logs, e, killed);
     }
   }
 

@@ -30,7 +30,23 @@ public final class PrometheusText {
     deployments.forEach(d -> sample(out, "pyml_runtime_restarts_total", d.name(), d.restarts()));
     header(out, "pyml_ready_replicas", "gauge", "Ready replicas, by deployed model.");
     deployments.forEach(d -> sample(out, "pyml_ready_replicas", d.name(), d.readyReplicas()));
+    admission(out, deployments);
     return out.toString();
+  }
+
+  private static void admission(StringBuilder out, List<DeploymentView> deployments) {
+    header(out, "pyml_admission_queue_length", "gauge",
+        "Calls waiting for room at a busy runtime, by deployed model.");
+    deployments.forEach(d -> sample(out, "pyml_admission_queue_length", d.name(),
+        d.admission().queued()));
+    header(out, "pyml_admission_rejections_total", "counter",
+        "Calls refused RESOURCE_EXHAUSTED because the admission queue was full, by deployed model.");
+    deployments.forEach(d -> sample(out, "pyml_admission_rejections_total", d.name(),
+        d.admission().rejections()));
+    header(out, "pyml_admission_bytes_in_flight", "gauge",
+        "Payload bytes of the calls the runtimes hold now, by deployed model.");
+    deployments.forEach(d -> sample(out, "pyml_admission_bytes_in_flight", d.name(),
+        d.admission().bytesInFlight()));
   }
 
   private static void histogram(StringBuilder out, String model, ModelMetrics m) {

@@ -27,8 +27,14 @@ final class DockerSidecar implements RunningSidecar {
   private final Path socketDir;
   private final Path socket;
   private final ResourceLimits limits;
+  private static final long REWATCH_FIRST_MILLIS = 250;
+  private static final long REWATCH_MAX_MILLIS = 5_000;
+  /** About 10 minutes of tries (1 s doubling to 30 s) to remove a container Docker lost. */
+  private static final int REMOVE_ATTEMPTS = 25;
+
   private final CompletableFuture<Integer> onExit = new CompletableFuture<>();
   private boolean stopped; // guarded by this
+  private int lostWatches; // guarded by this
 
   DockerSidecar(DockerClient docker, String id, Path socketDir, Path socket,
       ResourceLimits limits) {
@@ -65,6 +71,22 @@ final class DockerSidecar implements RunningSidecar {
           + e.getMessage() + ")";
     }
     return "runtime container exited with code " + code;
+  }
+
+  /** SIGKILL/SIGTERM that the kernel's OOM killer did not send, or the engine lost track. */
+  @Override
+  public boolean killedFromOutside(int code) {
+    if (code == -1) {
+      return true;
+    }
+    if (code != 137 && code != 143) {
+      return false;
+    }
+    try {
+      return !Boolean.TRUE.equals(docker.inspectContainerCmd(id).exec().getState().getOOMKilled());
+    } catch (RuntimeException e) {
+      return true; // the engine does not answer: not the model's doing either
+    }
   }
 
   @Override
@@ -111,17 +133,34 @@ final class DockerSidecar implements RunningSidecar {
     } catch (RuntimeException e) {
       LOG.warning("stopping container " + shortId() + ": " + e.getMessage());
     }
-    removeQuietly(docker, id);
+    removeLater(docker, id, 0);
     SocketDirs.deleteRecursively(socketDir);
   }
 
-  static void removeQuietly(DockerClient docker, String id) {
+  /**
+   * Removes the container; when Docker does not answer (an outage), tries again later with
+   * capped backoff, a bounded number of times, so an outage does not leak containers until
+   * the gateway stops.
+   */
+  private static void removeLater(DockerClient docker, String id, int attempt) {
+    if (removeQuietly(docker, id) || attempt >= REMOVE_ATTEMPTS) {
+      return;
+    }
+    long delay = Math.min(REWATCH_MAX_MILLIS * 6, 1000L << Math.min(attempt, 10));
+    CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS)
+        .execute(() -> removeLater(docker, id, attempt + 1));
+  }
+
+  /** True when the container is gone (removed now or before). */
+  static boolean removeQuietly(DockerClient docker, String id) {
     try {
       docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+      return true;
     } catch (NotFoundException e) {
-      // Already removed.
+      return true; // already removed
     } catch (RuntimeException e) {
       LOG.warning("removing container " + id + ": " + e.getMessage());
+      return false;
     }
   }
 
@@ -129,7 +168,12 @@ final class DockerSidecar implements RunningSidecar {
     return id.substring(0, Math.min(12, id.length()));
   }
 
-  /** Docker's wait call returns when the container ends: that is the exit, with its code. */
+  /**
+   * Docker's wait call returns when the container ends: that is the exit, with its code. When
+   * the call itself fails (the engine restarts, a proxy drops the connection) the container may
+   * well still serve: watch again, with capped backoff, rather than declare it dead. The
+   * supervisor's health checks over the socket tell whether it still serves meanwhile.
+   */
   private void watchExit() {
     docker.waitContainerCmd(id).exec(new ResultCallback.Adapter<WaitResponse>() {
       @Override
@@ -140,15 +184,32 @@ final class DockerSidecar implements RunningSidecar {
 
       @Override
       public void onError(Throwable error) {
-        // The engine went away or the container was removed: either way it no longer serves.
-        LOG.warning("lost track of container " + shortId() + ": " + error.getMessage());
-        onExit.complete(-1);
+        if (error instanceof NotFoundException) {
+          LOG.warning("container " + shortId() + " is gone: " + error.getMessage());
+          onExit.complete(-1);
+          return;
+        }
+        watchAgain(error.toString());
       }
 
       @Override
       public void onComplete() {
-        onExit.complete(-1);
+        watchAgain("the wait call ended without an answer");
       }
     });
+  }
+
+  private void watchAgain(String why) {
+    long delay;
+    synchronized (this) {
+      if (stopped || onExit.isDone()) {
+        return;
+      }
+      delay = Math.min(REWATCH_MAX_MILLIS, REWATCH_FIRST_MILLIS << Math.min(lostWatches, 10));
+      lostWatches++;
+    }
+    LOG.warning("lost the watch on container " + shortId() + " (" + why + "); watching again in "
+        + delay + " ms");
+    CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(this::watchExit);
   }
 }

@@ -17,8 +17,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
@@ -28,13 +31,17 @@ import java.util.logging.Logger;
  * {@code /run/pyml}, where the image's entrypoint serves {@code model.sock}; its bind source is
  * the folder's path on the engine's host ({@link BindSources}), which differs from the
  * gateway's own path when the gateway itself runs in a container. Every container carries
- * {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up.
+ * {@code io.pyml.gateway=<gateway id>} so this gateway (and only it) can clean up, and its
+ * socket folder's path, so that a restarted gateway with the same id can adopt it
+ * ({@link #findLeftovers}, {@link #adopt}, {@link #removeUnadopted}).
  */
 public final class DockerSidecarLauncher implements SidecarLauncher {
   private static final Logger LOG = Logger.getLogger(DockerSidecarLauncher.class.getName());
   public static final String GATEWAY_LABEL = "io.pyml.gateway";
   public static final String NAME_LABEL = "io.pyml.model.name";
   public static final String VERSION_LABEL = "io.pyml.model.version";
+  /** The socket folder as the gateway sees it: where a restarted gateway finds the socket. */
+  public static final String SOCKET_DIR_LABEL = "io.pyml.socket-dir";
   static final String CONTAINER_SOCKET_DIR = "/run/pyml";
   static final String RUN_USER = "65534:65534";
 
@@ -43,6 +50,12 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   private final ResourceLimits defaults;
   private final BindSources bindSources;
   private final DockerClient docker;
+  /** Containers a previous run left, listed at start, not yet adopted or removed. */
+  private final List<Container> leftovers = new ArrayList<>(); // guarded by this
+  /** Containers created before this (in seconds, Docker's unit) are a previous run's. */
+  private final long startedAt = System.currentTimeMillis() / 1000;
+  /** Docker was away at start: leftovers are removed once it answers (none adopted). */
+  private boolean leftoversUnknown; // guarded by this
 
   public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
       BindSources bindSources) {
@@ -85,6 +98,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     String image = spec.image().orElseThrow(() ->
         new IllegalArgumentException("a container runtime needs an image"));
     ResourceLimits limits = spec.limits().orElse(defaults);
+    removeUnknownLeftovers(socketDir.getParent());
     SocketDirs.create(socketDir);
     // The runtime runs as uid 65534 and creates its socket here; the folder is this
     // deployment's alone, under the gateway's private work dir.
@@ -96,7 +110,8 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
       id = docker.createContainerCmd(image)
           .withUser(RUN_USER)
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
-              VERSION_LABEL, Long.toString(spec.version())))
+              VERSION_LABEL, Long.toString(spec.version()),
+              SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString()))
           .withHostConfig(hostConfig(bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
@@ -114,26 +129,111 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   }
 
   /**
-   * Removes containers a previous run of this gateway id left behind (a crash skips the
-   * shutdown hook). Returns how many; 0 when Docker cannot be reached (logged, not fatal:
-   * process runtimes still work and a container deploy will say Docker is unreachable).
+   * Lists the containers a previous run of this gateway id left (a crash or kill skips the
+   * shutdown hook), for {@link #adopt} to take over and {@link #removeUnadopted} to remove.
+   * Returns how many; 0 when Docker cannot be reached (logged, not fatal: process runtimes
+   * still work and container starts are retried).
    */
-  public int removeLeftovers() {
-    List<Container> leftovers;
+  public synchronized int findLeftovers() {
+    leftovers.clear();
     try {
-      leftovers = docker.listContainersCmd().withShowAll(true)
-          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+      leftovers.addAll(docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec());
     } catch (RuntimeException e) {
-      LOG.warning("cannot reach Docker at " + dockerHost + " to remove leftover containers: "
-          + e.getMessage());
-      return 0;
-    }
-    leftovers.forEach(c -> DockerSidecar.removeQuietly(docker, c.getId()));
-    if (!leftovers.isEmpty()) {
-      LOG.info("removed " + leftovers.size() + " container(s) left by a previous run of gateway '"
-          + gatewayId + "'");
+      LOG.warning("cannot reach Docker at " + dockerHost + " to list the containers a previous "
+          + "run left (they are removed once Docker answers): " + e.getMessage());
+      leftoversUnknown = true;
     }
     return leftovers.size();
+  }
+
+  /** Docker was away at start: the first launch that reaches it removes the old containers. */
+  private synchronized void removeUnknownLeftovers(Path workDir) {
+    if (!leftoversUnknown) {
+      return;
+    }
+    List<Container> own;
+    try {
+      own = docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+    } catch (RuntimeException e) {
+      return; // still away: the launch that follows says so
+    }
+    leftoversUnknown = false;
+    own.stream().filter(c -> c.getCreated() != null && c.getCreated() < startedAt)
+        .forEach(c -> remove(c, workDir));
+  }
+
+  /**
+   * Takes over a left-over container that runs {@code spec}: same model name and version, same
+   * image, the same limits it would get now, and its socket (under {@code workDir}) accepts.
+   * A candidate that fails a check is removed. Empty when none is left.
+   */
+  @Override
+  public synchronized Optional<RunningSidecar> adopt(RuntimeSpec spec, Path workDir) {
+    for (Iterator<Container> it = leftovers.iterator(); it.hasNext(); ) {
+      Container container = it.next();
+      Map<String, String> labels = container.getLabels();
+      if (!spec.name().equals(labels.get(NAME_LABEL))
+          || !Long.toString(spec.version()).equals(labels.get(VERSION_LABEL))) {
+        continue;
+      }
+      it.remove();
+      Optional<String> refused = LeftoverCheck.refusal(docker, container, spec,
+          spec.limits().orElse(defaults), workDir);
+      if (refused.isEmpty()) {
+        Path socketDir = Path.of(labels.get(SOCKET_DIR_LABEL));
+        LOG.info("model '" + spec.name() + "' version " + spec.version() + ": adopted container "
+            + container.getId().substring(0, 12) + " left by a previous run");
+        return Optional.of(new DockerSidecar(docker, container.getId(), socketDir,
+            socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE), spec.limits().orElse(defaults)));
+      }
+      LOG.info("removing container " + container.getId().substring(0, 12) + " left by a "
+          + "previous run: " + refused.get());
+      remove(container, workDir);
+    }
+    return Optional.empty();
+  }
+
+  /** Removes a left-over container and its socket folder (only one under the work dir). */
+  private void remove(Container container, Path workDir) {
+    DockerSidecar.removeQuietly(docker, container.getId());
+    String label = container.getLabels().get(SOCKET_DIR_LABEL);
+    Path work = workDir.toAbsolutePath().normalize();
+    if (label != null) {
+      Path socketDir = Path.of(label).toAbsolutePath().normalize();
+      if (socketDir.startsWith(work) && !socketDir.equals(work)) {
+        SocketDirs.deleteRecursively(socketDir);
+      }
+    }
+  }
+
+  /** Removes the left-over containers no deployment adopted (versions no longer desired...). */
+  @Override
+  public synchronized void removeUnadopted(Path workDir) {
+    leftovers.forEach(c -> remove(c, workDir));
+    if (!leftovers.isEmpty()) {
+      LOG.info("removed " + leftovers.size() + " container(s) left by a previous run of gateway '"
+          + gatewayId + "' that no deployment adopted");
+    }
+    leftovers.clear();
+  }
+
+  /** Removes every container of this gateway id (at stop: deployments stopped theirs). */
+  public int removeLeftovers() {
+    List<Container> own = listOwn("remove leftover containers");
+    own.forEach(c -> DockerSidecar.removeQuietly(docker, c.getId()));
+    return own.size();
+  }
+
+  private List<Container> listOwn(String what) {
+    try {
+      return docker.listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+    } catch (RuntimeException e) {
+      LOG.warning("cannot reach Docker at " + dockerHost + " to " + what + ": " + e.getMessage());
+      return List.of();
+    }
   }
 
   @Override

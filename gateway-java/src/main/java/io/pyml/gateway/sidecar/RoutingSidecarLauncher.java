@@ -2,6 +2,7 @@ package io.pyml.gateway.sidecar;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Sends home-folder runtimes to the process launcher and image runtimes to the container one. */
 public final class RoutingSidecarLauncher implements SidecarLauncher {
@@ -21,6 +22,17 @@ public final class RoutingSidecarLauncher implements SidecarLauncher {
   @Override
   public void preflight(RuntimeSpec spec) {
     pick(spec).preflight(spec);
+  }
+
+  @Override
+  public Optional<RunningSidecar> adopt(RuntimeSpec spec, Path workDir) {
+    return pick(spec).adopt(spec, workDir);
+  }
+
+  @Override
+  public void removeUnadopted(Path workDir) {
+    processes.removeUnadopted(workDir);
+    containers.removeUnadopted(workDir);
   }
 
   @Override

@@ -17,6 +17,14 @@ public interface RunningSidecar {
     return "runtime process exited with code " + code;
   }
 
+  /**
+   * True when the exit was not the runtime's doing (killed by a signal from outside, or its
+   * engine lost track of it): a start that ends so is worth retrying. Called after onExit.
+   */
+  default boolean killedFromOutside(int code) {
+    return false;
+  }
+
   /** The runtime's last {@code lines} log lines, oldest first; empty when none are known. */
   List<String> logTail(int lines);
 

@@ -1,9 +1,7 @@
 package io.pyml.gateway.sidecar;
 
 import io.grpc.Context;
-import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -23,8 +21,6 @@ import java.util.function.Supplier;
  * deadline; failures arrive as {@link io.pyml.gateway.core.GatewayException}s naming the model.
  */
 public final class SidecarClient implements AutoCloseable {
-  /** Clock skew between the client's and the gateway's copies of one deadline. */
-  private static final long DEADLINE_SLACK_MS = 250;
   private final String model;
   private final ManagedChannel channel;
   private final ModelRuntimeGrpc.ModelRuntimeStub runtime;
@@ -39,16 +35,16 @@ public final class SidecarClient implements AutoCloseable {
     this.health = HealthGrpc.newBlockingStub(channel);
   }
 
-  /** Forwards the payload as is; completes with the runtime's answer or a GatewayException. */
+  /**
+   * Forwards the payload as is; completes with the runtime's answer or a GatewayException.
+   * The call runs in a context of its own, not the client's: a client that gives up or goes
+   * away does not end it, since model code cannot be interrupted and the runtime stays busy
+   * with it anyway. Its own {@code timeout} ends it.
+   */
   public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
     CompletableFuture<Payload> result = new CompletableFuture<>();
-    // The call inherits the client's gRPC context: when the client's deadline passes, this
-    // call is cancelled (CANCELLED) a moment before its own deadline fires. Report that as
-    // what it is, a deadline, not as an unreachable runtime.
-    Context caller = Context.current();
-    runtime.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).predict(
-        RuntimeProtos.toProto(payload),
-        new StreamObserver<>() {
+    Context.current().fork().run(() -> runtime.withDeadlineAfter(timeout.toNanos(),
+        TimeUnit.NANOSECONDS).predict(RuntimeProtos.toProto(payload), new StreamObserver<>() {
           @Override
           public void onNext(io.pyml.proto.v1.Payload value) {
             result.complete(RuntimeProtos.fromProto(value));
@@ -56,31 +52,15 @@ public final class SidecarClient implements AutoCloseable {
 
           @Override
           public void onError(Throwable error) {
-            Throwable reported = error;
-            if (Status.fromThrowable(error).getCode() == Status.Code.CANCELLED
-                && nearDeadline(caller)) {
-              reported = Status.DEADLINE_EXCEEDED.withDescription("the caller's deadline passed")
-                  .asRuntimeException();
-            }
-            result.completeExceptionally(SidecarErrors.translate(model, reported, timeout));
+            result.completeExceptionally(SidecarErrors.translate(model, error, timeout));
           }
 
           @Override
           public void onCompleted() {
             // onNext already completed the result; a unary call has nothing more to say.
           }
-        });
+        }));
     return result;
-  }
-
-  /**
-   * The client's own deadline fires first and cancels the call a moment before the server's
-   * copy of that deadline expires: a cancellation this close to the deadline is the deadline.
-   */
-  private static boolean nearDeadline(Context caller) {
-    Deadline deadline = caller.getDeadline();
-    return caller.isCancelled() && deadline != null
-        && deadline.timeRemaining(TimeUnit.MILLISECONDS) < DEADLINE_SLACK_MS;
   }
 
   public RuntimeHealth health(Duration timeout) {

@@ -2,6 +2,7 @@ package io.pyml.gateway.sidecar;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Starts one model runtime that serves {@code pyml.v1.ModelRuntime} and gRPC health on a Unix
@@ -21,6 +22,17 @@ public interface SidecarLauncher extends AutoCloseable {
    * container engine answers, the image exists); throws a GatewayException saying why not.
    */
   default void preflight(RuntimeSpec spec) {}
+
+  /**
+   * Takes over a runtime of {@code spec} that a previous run of this gateway left serving with
+   * its socket under {@code workDir}; empty when there is none (then a new one is launched).
+   */
+  default Optional<RunningSidecar> adopt(RuntimeSpec spec, Path workDir) {
+    return Optional.empty();
+  }
+
+  /** Ends the runtimes a previous run left that no deployment adopted (and their folders). */
+  default void removeUnadopted(Path workDir) {}
 
   /** Releases what the launcher holds (connections); runtimes are stopped by their owners. */
   @Override

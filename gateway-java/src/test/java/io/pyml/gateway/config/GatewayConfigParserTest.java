@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pyml.gateway.deployment.AdmissionLimits;
+import io.pyml.gateway.sidecar.ResourceLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -145,5 +147,38 @@ class GatewayConfigParserTest {
     assertEquals(9001, config.oipPort());
     assertThrows(ConfigException.class,
         () -> GatewayConfigParser.parse(new String[] {"--oip-port", "70000"}, Map.of()));
+  }
+
+  @Test
+  void admissionLimitsComeFromFlagsAndFollowTheContainerMemory() throws ConfigException {
+    AdmissionLimits defaults = GatewayConfigParser.parse(new String[0], Map.of()).admission();
+    assertEquals(AdmissionLimits.DEFAULTS, defaults);
+    assertEquals(128L * 1024 * 1024, defaults.bytesPerReplica(ResourceLimits.NONE));
+    AdmissionLimits set = GatewayConfigParser.parse(new String[] {"--replica-max-calls", "2",
+        "--replica-memory-divisor", "4", "--queue-max-calls", "3", "--queue-max-bytes", "1000",
+        "--hung-call-grace-ms", "500", "--container-memory-bytes", "536870912"},
+        Map.of()).admission();
+    assertEquals(new AdmissionLimits(2, 4, 3, 1000, Duration.ofMillis(500), 536870912L), set);
+    assertEquals(128L * 1024 * 1024, set.bytesPerReplica(ResourceLimits.NONE));
+    assertEquals(64L * 1024 * 1024,
+        set.bytesPerReplica(new ResourceLimits(256L * 1024 * 1024, 0, 0)));
+    assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--replica-max-calls", "0"}, Map.of()));
+  }
+
+  @Test
+  void stateLivesUnderPymlHomePerGatewayIdAndTheDockerRetryWindowIsSet() throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[] {"--gateway-id", "gw-2"},
+        Map.of("PYML_HOME", "/srv/pyml"));
+    assertEquals(Path.of("/srv/pyml/gateway/gw-2"), defaults.state().stateDir());
+    assertEquals(Duration.ofMinutes(3), defaults.state().dockerRetry());
+
+    GatewayConfig set = GatewayConfigParser.parse(new String[] {"--docker-retry-ms=0"},
+        Map.of("PYML_GATEWAY_STATE_DIR", "/var/lib/gw"));
+    assertEquals(Path.of("/var/lib/gw"), set.state().stateDir());
+    assertEquals(Duration.ZERO, set.state().dockerRetry(), "0: no retries");
+    ConfigException negative = assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--docker-retry-ms", "-1"}, Map.of()));
+    assertTrue(negative.getMessage().contains("docker-retry-ms"), negative.getMessage());
   }
 }

@@ -1,6 +1,7 @@
 package io.pyml.gateway.testing;
 
 import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.config.StateSettings;
 import java.nio.file.Path;
 
 /** Gateway configurations for in-process tests. */
@@ -12,7 +13,10 @@ public final class TestConfigs {
    * never compete for a fixed one; runtimes' sockets under {@code workDir}.
    */
   public static GatewayConfig ephemeral(Path workDir) {
+    // Its own state folder beside the work dir: tests never restore another run's deployments.
     return GatewayConfig.defaults().withGrpcPort(0).withHttpPort(0).withThriftPort(0)
-        .withOipPort(0).withWorkDir(workDir);
+        .withOipPort(0).withWorkDir(workDir)
+        .withState(new StateSettings(workDir.resolveSibling(workDir.getFileName() + "-state"),
+            StateSettings.DEFAULT_DOCKER_RETRY));
   }
 }
