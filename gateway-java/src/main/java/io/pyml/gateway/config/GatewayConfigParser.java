@@ -53,6 +53,7 @@ public final class GatewayConfigParser {
     FLAGS.put("connection-max-age-ms", "a gRPC/OIP connection is asked to reconnect after this (default 3600000)");
     FLAGS.put("request-read-timeout-ms", "a request must arrive whole within this, or its call ends (default 30000)");
     FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
+    FLAGS.put("max-arriving-requests", "gRPC/OIP requests per port whose message is still arriving; more are refused RESOURCE_EXHAUSTED (default 64)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -103,7 +104,8 @@ public final class GatewayConfigParser {
         millis(values, "connection-idle-ms", d.connectionIdle()),
         millis(values, "connection-max-age-ms", d.maxConnectionAge()),
         millis(values, "request-read-timeout-ms", d.requestReadTimeout()),
-        intValue(values, "max-rst-frames-per-10s", d.maxRstFramesPerWindow(), 1, 1_000_000));
+        intValue(values, "max-rst-frames-per-10s", d.maxRstFramesPerWindow(), 1, 1_000_000),
+        intValue(values, "max-arriving-requests", d.maxArrivingRequests(), 1, 1_000_000));
   }
 
   private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {

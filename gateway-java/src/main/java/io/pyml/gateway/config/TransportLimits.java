@@ -16,6 +16,9 @@ import java.util.Objects;
  *     arrived whole this long after it started, or its call is ended and its bytes freed
  * @param maxRstFramesPerWindow RST_STREAM frames one HTTP/2 connection may send in
  *     {@link #RST_WINDOW}; more ends the connection with GOAWAY (rapid-reset protection)
+ * @param maxArrivingRequests requests of one gRPC/OIP port whose message is still arriving;
+ *     more are refused RESOURCE_EXHAUSTED at once, so the partial messages a port holds are at
+ *     most this many times the largest message
  */
 public record TransportLimits(
     int maxConnectionsPerPort,
@@ -23,7 +26,8 @@ public record TransportLimits(
     Duration connectionIdle,
     Duration maxConnectionAge,
     Duration requestReadTimeout,
-    int maxRstFramesPerWindow) {
+    int maxRstFramesPerWindow,
+    int maxArrivingRequests) {
 
   public static final Duration RST_WINDOW = Duration.ofSeconds(10);
   /** Longer than a Deploy may take by default, so a connection's age never cuts one short. */
@@ -32,13 +36,14 @@ public record TransportLimits(
   public static final Duration PERMIT_KEEPALIVE = Duration.ofSeconds(20);
 
   public static final TransportLimits DEFAULTS = new TransportLimits(
-      256, 32, Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofSeconds(30), 1000);
+      256, 32, Duration.ofMinutes(5), Duration.ofHours(1), Duration.ofSeconds(30), 1000, 64);
 
   public TransportLimits {
     Objects.requireNonNull(connectionIdle, "connectionIdle");
     Objects.requireNonNull(maxConnectionAge, "maxConnectionAge");
     Objects.requireNonNull(requestReadTimeout, "requestReadTimeout");
-    if (maxConnectionsPerPort < 1 || maxStreamsPerConnection < 1 || maxRstFramesPerWindow < 1) {
+    if (maxConnectionsPerPort < 1 || maxStreamsPerConnection < 1 || maxRstFramesPerWindow < 1
+        || maxArrivingRequests < 1) {
       throw new IllegalArgumentException("transport limits must be positive");
     }
   }

@@ -54,7 +54,8 @@ public final class GrpcTransport implements AutoCloseable {
         .permitKeepAliveWithoutCalls(false)
         // A connection that never finishes its HTTP/2 preface is not idle in gRPC's sense.
         .handshakeTimeout(limits.requestReadTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .intercept(new RequestArrivalDeadline(limits.requestReadTimeout(), timers));
+        .intercept(new RequestArrivalDeadline(limits.requestReadTimeout(),
+            limits.maxArrivingRequests(), timers));
   }
 
   @Override

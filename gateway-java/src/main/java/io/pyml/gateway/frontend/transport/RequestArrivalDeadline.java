@@ -17,17 +17,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * call's start. gRPC buffers a message until its last byte arrives and has no such timeout of
  * its own, so a client that sends most of a large message and stops would hold that memory for
  * as long as its connection lives. Closing the call frees the partial message.
+ *
+ * <p>Also caps the requests of a port still arriving at once: beyond it a call is refused with
+ * RESOURCE_EXHAUSTED before any of its bytes are read, so the partial messages a port holds
+ * are at most {@code maxArriving} x the largest message.
  */
 final class RequestArrivalDeadline implements ServerInterceptor {
   private static final int WAITING = 0;
   private static final int ARRIVED = 1;
   private static final int EXPIRED = 2;
+  private static final int ENDED = 3;
 
   private final Duration timeout;
   private final ScheduledExecutorService timers;
+  private final int maxArriving;
+  private final AtomicInteger arriving = new AtomicInteger();
 
-  RequestArrivalDeadline(Duration timeout, ScheduledExecutorService timers) {
+  RequestArrivalDeadline(Duration timeout, int maxArriving, ScheduledExecutorService timers) {
     this.timeout = timeout;
+    this.maxArriving = maxArriving;
     this.timers = timers;
   }
 
@@ -37,11 +45,18 @@ final class RequestArrivalDeadline implements ServerInterceptor {
     if (!call.getMethodDescriptor().getType().clientSendsOneMessage()) {
       return next.startCall(call, headers);
     }
+    if (arriving.incrementAndGet() > maxArriving) {
+      arriving.decrementAndGet();
+      call.close(Status.RESOURCE_EXHAUSTED.withDescription(maxArriving + " requests are "
+          + "already arriving on this port (max-arriving-requests); try again"), new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
     ServerCall.Listener<Q> listener = next.startCall(call, headers);
     // Whichever comes first wins: the request (the call goes on) or the timer (it ends).
     AtomicInteger state = new AtomicInteger(WAITING);
     ScheduledFuture<?> timer = timers.schedule(() -> {
       if (state.compareAndSet(WAITING, EXPIRED)) {
+        arriving.decrementAndGet();
         call.close(Status.DEADLINE_EXCEEDED.withDescription("the request of "
             + call.getMethodDescriptor().getFullMethodName() + " did not arrive whole within "
             + timeout.toMillis() + " ms (request-read-timeout-ms)"), new Metadata());
@@ -64,13 +79,13 @@ final class RequestArrivalDeadline implements ServerInterceptor {
 
       @Override
       public void onCancel() {
-        timer.cancel(false);
+        end();
         super.onCancel();
       }
 
       @Override
       public void onComplete() {
-        timer.cancel(false);
+        end();
         super.onComplete();
       }
 
@@ -78,8 +93,16 @@ final class RequestArrivalDeadline implements ServerInterceptor {
       private boolean settle() {
         if (state.compareAndSet(WAITING, ARRIVED)) {
           timer.cancel(false);
+          arriving.decrementAndGet();
         }
         return state.get() == ARRIVED;
+      }
+
+      private void end() {
+        timer.cancel(false);
+        if (state.compareAndSet(WAITING, ENDED)) {
+          arriving.decrementAndGet();
+        }
       }
     };
   }

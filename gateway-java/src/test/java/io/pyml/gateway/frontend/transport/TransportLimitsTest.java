@@ -44,6 +44,7 @@ import org.junit.jupiter.api.Test;
 /** The transport limits on a real gateway with fake runtimes, with limits of about a second. */
 class TransportLimitsTest {
   static final int MAX_CONNECTIONS = 8;
+  static final int MAX_ARRIVING = 1; // below the 2 streams a connection may have
   static final Duration IDLE = Duration.ofMillis(1000);
   static final Duration READ = Duration.ofMillis(1000);
   static final FakeLauncher LAUNCHER = new FakeLauncher().model("steady", FakeModel.dataframe());
@@ -58,7 +59,7 @@ class TransportLimitsTest {
     gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
         .withMaxPayloadBytes(1 << 20)
         .withTransport(new TransportLimits(MAX_CONNECTIONS, 2, IDLE, Duration.ofHours(1), READ,
-            100)), LAUNCHER);
+            100, MAX_ARRIVING)), LAUNCHER);
     try (TestClient grpc = new TestClient(gateway.grpcPort())) {
       grpc.deploy("steady", 1, home);
     }
@@ -111,6 +112,43 @@ class TransportLimitsTest {
       assertEquals("ko", client.predict(TestClient.request("steady", "ok")).getPayload()
           .getArrowIpc().toStringUtf8());
     }
+  }
+
+  @Test
+  void requestsBeyondTheArrivingCapAreRefusedAtOnce() throws Exception {
+    try (TestClient client = new TestClient(gateway.grpcPort())) {
+      List<CompletableFuture<Status>> stalled = new ArrayList<>();
+      for (int i = 0; i < MAX_ARRIVING + 1; i++) {
+        stalled.add(startWithoutMessage(client));
+      }
+      // The one over the cap is refused before any of its bytes are read.
+      Status refused = stalled.get(MAX_ARRIVING).get(READ.toMillis() + 3000,
+          TimeUnit.MILLISECONDS);
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getCode());
+      assertTrue(refused.getDescription().contains("max-arriving-requests"),
+          refused.getDescription());
+      for (CompletableFuture<Status> call : stalled.subList(0, MAX_ARRIVING)) {
+        assertEquals(Status.Code.DEADLINE_EXCEEDED,
+            call.get(READ.toMillis() + 3000, TimeUnit.MILLISECONDS).getCode());
+      }
+      // Their places are free again.
+      assertEquals("ko", client.predict(TestClient.request("steady", "ok")).getPayload()
+          .getArrowIpc().toStringUtf8());
+    }
+  }
+
+  static CompletableFuture<Status> startWithoutMessage(TestClient client) {
+    ClientCall<io.pyml.proto.v1.PredictRequest, io.pyml.proto.v1.PredictResponse> call =
+        client.channel.newCall(PredictionServiceGrpc.getPredictMethod(), CallOptions.DEFAULT);
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    call.request(1);
+    return closed;
   }
 
   @Test
