@@ -5,8 +5,9 @@ Layers, cheapest to change last: the base image (PyML's Debian base, see base_im
 the gateway's in-container defaults (``ENV``) → the jar → labels and entrypoint. A new jar
 rebuilds only the last, cheap layers.
 
-In the container the gateway listens on every interface (it is reached through published
-ports only), keeps its work dir at ``WORK_DIR`` (a bind of a host folder, shared with the
+In the container the gateway listens on 127.0.0.1 (it runs on the host's network, see
+gateway_container: reachable from the host's loopback only, not from other containers), keeps
+its work dir at ``WORK_DIR`` (a bind of a host folder, shared with the
 model containers it starts beside it) and reads the registry at ``REGISTRY_DIR`` (a
 read-only bind). Tags: ``pyml/gateway:<first 12 hex of the jar's sha256>`` and
 ``pyml/gateway:latest``; the same jar gives the same tag.
@@ -40,16 +41,27 @@ PORTS = {"grpc": 7070, "thrift": 7071, "http": 7080, "oip": 8001}
 JRE_PACKAGE = "openjdk-17-jre-headless"
 LABEL_IMAGE = "io.pyml.gateway.image"
 LABEL_JAR_SHA256 = "io.pyml.gateway.jar-sha256"
-# Heap sized from the container's memory limit (the JVM's default is a quarter of it).
-JAVA_OPTIONS = ("-XX:MaxRAMPercentage=75",)
+# Heap sized from the container's memory limit (the JVM's default is a quarter of it); memory
+# taken by a burst is given back after it (see GATEWAY_JVM_OPTIONS in gateway_process.py).
+JAVA_OPTIONS = (
+    "-XX:MaxRAMPercentage=75",
+    "-XX:G1PeriodicGCInterval=5000",
+    "-XX:MinHeapFreeRatio=10",
+    "-XX:MaxHeapFreeRatio=20",
+    "-Djdk.nio.maxCachedBufferSize=262144",
+    "-Dio.grpc.netty.useCustomAllocator=false",
+    "-Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled",
+    "-Dio.grpc.netty.shaded.io.netty.noPreferDirect=true",
+)
 
 
 def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
     env = {
-        # Reached only through ports published on the host's loopback (see gateway_container).
-        "PYML_GATEWAY_HOST": "0.0.0.0",
+        # On the host's network (see gateway_container): the host's loopback only.
+        "PYML_GATEWAY_HOST": "127.0.0.1",
         "PYML_GATEWAY_WORK_DIR": WORK_DIR,
         "PYML_GATEWAY_REGISTRY_DIR": REGISTRY_DIR,
+        "MALLOC_ARENA_MAX": "2",
     }
     labels = {LABEL_IMAGE: "1", LABEL_JAR_SHA256: jar_sha256}
     entrypoint = ["java", *JAVA_OPTIONS, "-jar", JAR]

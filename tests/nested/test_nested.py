@@ -28,12 +28,13 @@ def test_a_gateway_container_serves_a_version_from_a_model_container_beside_it(
     cancer_rows: pd.DataFrame,
 ) -> None:
     gateway = start_nested()
-    [published] = {
-        binding["HostIp"]
-        for bindings in gateway.container.attrs["HostConfig"]["PortBindings"].values()
-        for binding in bindings
-    }
-    assert published == "127.0.0.1", "the gateway is published on the host's loopback only"
+    # On the host's network, listening on its loopback only (tests/security/test_transport.py
+    # checks that other containers cannot reach it).
+    assert gateway.container.attrs["HostConfig"]["NetworkMode"] == "host"
+    assert "--host" in gateway.container.attrs["Args"]
+    assert gateway.container.attrs["Args"][gateway.container.attrs["Args"].index("--host") + 1] == (
+        "127.0.0.1"
+    )
 
     with Client(gateway.target, timeout=60) as client:
         info = client.deploy(packaged_cancer.name)

@@ -9,7 +9,12 @@ The gateway container gets:
   of each model container is named by its host path, and the socket the model creates there
   is in the gateway's work dir for it to connect to;
 - the registry, read-only, at ``REGISTRY_DIR``;
-- its ports published on the host's 127.0.0.1 only (0: Docker picks a free port);
+- the host's network, listening on 127.0.0.1 only: reachable from the host's loopback and
+  from nothing else, in particular not from other containers (on a bridge of its own it
+  listened on 0.0.0.0, and any container on Docker's default bridge could call its admin API
+  at its bridge address); its ports are the host ports asked for (0: any free one);
+- an unprivileged user (the caller's uid, or ``GATEWAY_UID`` for a root caller) with the
+  Docker socket's group added, so it can use the socket without being root;
 - the name ``pyml-gateway-<gateway id>`` and the label ``io.pyml.gateway-container=<id>``,
   deliberately not ``io.pyml.gateway``: the gateway removes the containers carrying its own
   id under that label, at start and at shutdown, and must not remove itself.
@@ -20,6 +25,7 @@ model containers, then the gateway container is removed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -33,6 +39,10 @@ from pyml_launcher.gateway_image import GATEWAY_REPOSITORY, PORTS, REGISTRY_DIR,
 CONTAINER_LABEL = "io.pyml.gateway-container"
 DOCKER_SOCKET = "/var/run/docker.sock"
 DEFAULT_IMAGE = f"{GATEWAY_REPOSITORY}:latest"
+# The gateway's user when the caller is root: any unprivileged uid works (it needs the work
+# dir, given to it, the registry, read-only and world-readable, and the Docker socket's group).
+GATEWAY_UID = 10001
+LOOPBACK = "127.0.0.1"
 # docker stop's grace: the shutdown hook stops each model container (up to 5 s each).
 STOP_SECONDS = 30
 
@@ -108,10 +118,17 @@ def start_gateway_container(
     work = Path(tempfile.mkdtemp(prefix="pyml-gwc-")) if work_dir is None else work_dir
     work.mkdir(parents=True, exist_ok=True)
     wanted = host_ports or {}
+    uid = _gateway_uid()
+    _give_work_dir(work, uid)
+    ports = [arg for name in PORTS for arg in (f"--{name}-port", str(wanted.get(name) or 0))]
     try:
         container = client.containers.run(
             image,
-            ["--gateway-id", gateway_id, "--host-work-dir", str(work), *(extra_args or [])],
+            [
+                *("--gateway-id", gateway_id, "--host-work-dir", str(work)),
+                *("--host", LOOPBACK, *ports),
+                *(extra_args or []),
+            ],
             name=f"pyml-gateway-{gateway_id}",
             detach=True,
             labels={CONTAINER_LABEL: gateway_id},
@@ -120,10 +137,9 @@ def start_gateway_container(
                 str(work): {"bind": WORK_DIR, "mode": "rw"},
                 str(registry_dir.resolve()): {"bind": REGISTRY_DIR, "mode": "ro"},
             },
-            ports={
-                f"{port}/tcp": ("127.0.0.1", wanted.get(name) or None)
-                for name, port in PORTS.items()
-            },
+            network_mode="host",
+            user=f"{uid}:{uid}",
+            group_add=[str(os.stat(docker_socket).st_gid)],
         )
     except BaseException:
         if owns:
@@ -131,7 +147,8 @@ def start_gateway_container(
         raise
     gateway = GatewayContainer(container, gateway_id, {}, work, owns)
     try:
-        gateway.ports = _host_ports(container, _await_ready_line(container, startup_timeout))
+        # On the host's network the ports of its ready line are the host's ports.
+        gateway.ports = _await_ready_line(container, startup_timeout)
     except BaseException:
         gateway.stop(timeout=5)
         raise
@@ -187,13 +204,12 @@ def _await_ready_line(container: Any, timeout: float) -> dict[str, int]:
     )
 
 
-def _host_ports(container: Any, inside: dict[str, int]) -> dict[str, int]:
-    container.reload()
-    published = container.attrs["NetworkSettings"]["Ports"]
-    ports = {}
-    for name, port in inside.items():
-        bindings = published.get(f"{port}/tcp") or []
-        if not bindings:
-            raise GatewayStartError(f"the gateway's {name} port {port} is not published")
-        ports[name] = int(bindings[0]["HostPort"])
-    return ports
+def _gateway_uid() -> int:
+    """The caller's uid, so the gateway can use the caller's folders; never root."""
+    return os.getuid() or GATEWAY_UID
+
+
+def _give_work_dir(work: Path, uid: int) -> None:
+    """A root caller's work dir is handed to the gateway's user (it writes socket folders)."""
+    if os.getuid() == 0 and work.stat().st_uid != uid:
+        os.chown(work, uid, uid)

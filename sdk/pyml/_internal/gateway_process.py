@@ -25,6 +25,23 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
 
 
+# Memory that a burst of traffic (or an attack: many large messages that never finish) made
+# the gateway take is given back once it is over: gRPC's buffers come from an unpooled
+# allocator on the heap, the heap is collected and shrunk when idle, and glibc keeps few
+# arenas. Measured (tests/security/test_transport.py, 3 x 8 stalled 15 MiB messages): RSS
+# 109 -> 682 MiB during, 247 MiB 10 s after; without these flags it stayed at 649 MiB.
+GATEWAY_JVM_OPTIONS = (
+    "-XX:G1PeriodicGCInterval=5000",
+    "-XX:MinHeapFreeRatio=10",
+    "-XX:MaxHeapFreeRatio=20",
+    "-Djdk.nio.maxCachedBufferSize=262144",
+    "-Dio.grpc.netty.useCustomAllocator=false",
+    "-Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled",
+    "-Dio.grpc.netty.shaded.io.netty.noPreferDirect=true",
+)
+GATEWAY_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
 class GatewayStartError(RuntimeError):
     """The gateway process exited or stayed silent before serving."""
 
@@ -110,6 +127,7 @@ def start_gateway(
         raise GatewayStartError("java not found on PATH: the gateway needs Java 17")
     command = [
         java,
+        *GATEWAY_JVM_OPTIONS,
         "-jar",
         str(gateway_jar()),
         "--grpc-port",
@@ -129,7 +147,12 @@ def start_gateway(
         *(extra_args or []),
     ]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        env={**os.environ, **GATEWAY_ENV},
     )
     output: deque[str] = deque(maxlen=200)
     ports = _wait_for_ready_line(process, output, startup_timeout)

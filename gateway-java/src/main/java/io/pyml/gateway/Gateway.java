@@ -1,7 +1,6 @@
 package io.pyml.gateway;
 
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
@@ -15,6 +14,7 @@ import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
+import io.pyml.gateway.frontend.transport.GrpcTransport;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
@@ -32,6 +32,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +56,7 @@ public final class Gateway implements AutoCloseable {
   private final MetricsHttpServer http;
   private final ThriftFrontEnd thrift;
   private final OipFrontEnd oip;
+  private final GrpcTransport grpcTransport;
   private final HealthStatusManager health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
@@ -64,13 +66,14 @@ public final class Gateway implements AutoCloseable {
   private boolean closed;
 
   private Gateway(Server server, MetricsHttpServer http, ThriftFrontEnd thrift, OipFrontEnd oip,
-      HealthStatusManager health, DeploymentManager deployments, SidecarTransport transport,
-      SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
+      GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
+      SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
     this.launcher = launcher;
     this.server = server;
     this.http = http;
     this.thrift = thrift;
     this.oip = oip;
+    this.grpcTransport = grpcTransport;
     this.health = health;
     this.deployments = deployments;
     this.transport = transport;
@@ -126,8 +129,9 @@ public final class Gateway implements AutoCloseable {
     Dispatcher dispatcher = new Dispatcher(deployments, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics);
     HealthStatusManager health = new HealthStatusManager();
-    Server server = NettyServerBuilder
-        .forAddress(new InetSocketAddress(config.host(), config.grpcPort()))
+    GrpcTransport grpcTransport = new GrpcTransport(config.transport());
+    Server server = grpcTransport
+        .builder(new InetSocketAddress(config.host(), config.grpcPort()))
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
         .addService(new PredictionGrpcService(dispatcher))
@@ -138,6 +142,7 @@ public final class Gateway implements AutoCloseable {
     try {
       server.start();
     } catch (IOException e) {
+      grpcTransport.close();
       deployments.close();
       transport.close();
       launcher.close();
@@ -149,12 +154,16 @@ public final class Gateway implements AutoCloseable {
     OipFrontEnd oip;
     int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
     try {
-      http = MetricsHttpServer.start(config.host(), config.httpPort(), metrics, deployments);
+      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
+      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
+          config.transport().requestReadTimeout()));
+      http = MetricsHttpServer.start(config.host(), config.httpPort(), httpIdle,
+          config.transport().maxConnectionsPerPort(), metrics, deployments);
       // The same dispatcher as gRPC: one routing, limit and error path for every protocol.
-      thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame, dispatcher,
-          deployments);
-      oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, dispatcher,
-          deployments);
+      thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
+          config.transport(), dispatcher, deployments);
+      oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, grpcTransport,
+          dispatcher, deployments);
     } catch (IOException e) {
       if (thrift != null) {
         thrift.close();
@@ -163,6 +172,7 @@ public final class Gateway implements AutoCloseable {
         http.close();
       }
       server.shutdownNow();
+      grpcTransport.close();
       deployments.close();
       transport.close();
       launcher.close();
@@ -172,8 +182,8 @@ public final class Gateway implements AutoCloseable {
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
         + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
-    return new Gateway(server, http, thrift, oip, health, deployments, transport, launcher,
-        workDir, ownsWorkDir);
+    return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
+        launcher, workDir, ownsWorkDir);
   }
 
   /**
@@ -253,6 +263,7 @@ public final class Gateway implements AutoCloseable {
     http.close();
     thrift.close();
     oip.close();
+    grpcTransport.close();
     deployments.close();
     transport.close();
     launcher.close();

@@ -31,6 +31,7 @@ import java.util.function.Consumer;
  * @param state the desired deployments' folder and the Docker retry window
  * @param containerMaxima the most a deploy request may set as a container's limits; the
  *     defaults in {@code containers} must be within them
+ * @param transport connection, stream and timeout limits of every port
  */
 public record GatewayConfig(
     String host,
@@ -47,7 +48,8 @@ public record GatewayConfig(
     List<Path> homeDeployRoots,
     AdmissionLimits admission,
     StateSettings state,
-    ResourceLimits containerMaxima) {
+    ResourceLimits containerMaxima,
+    TransportLimits transport) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -69,6 +71,7 @@ public record GatewayConfig(
     Objects.requireNonNull(containers, "containers");
     Objects.requireNonNull(admission, "admission");
     Objects.requireNonNull(state, "state");
+    Objects.requireNonNull(transport, "transport");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -97,7 +100,8 @@ public record GatewayConfig(
         List.of(),
         AdmissionLimits.DEFAULTS,
         StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
-        ResourceLimits.DEFAULT_MAXIMA);
+        ResourceLimits.DEFAULT_MAXIMA,
+        TransportLimits.DEFAULTS);
   }
 
   public GatewayConfig withGrpcPort(int port) {
@@ -159,6 +163,10 @@ public record GatewayConfig(
     return copy.build();
   }
 
+  public GatewayConfig withTransport(TransportLimits limits) {
+    return copy(c -> c.transport = limits);
+  }
+
   /** The record's components as mutable fields, for {@link #copy}. */
   private static final class Copy {
     String host;
@@ -176,6 +184,7 @@ public record GatewayConfig(
     AdmissionLimits admission;
     StateSettings state;
     ResourceLimits containerMaxima;
+    TransportLimits transport;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -193,12 +202,13 @@ public record GatewayConfig(
       admission = c.admission();
       state = c.state();
       containerMaxima = c.containerMaxima();
+      transport = c.transport();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
-          homeDeployRoots, admission, state, containerMaxima);
+          homeDeployRoots, admission, state, containerMaxima, transport);
     }
   }
 }

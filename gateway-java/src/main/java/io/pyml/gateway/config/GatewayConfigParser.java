@@ -50,6 +50,13 @@ public final class GatewayConfigParser {
     FLAGS.put("max-container-memory-bytes", "most memory a deploy request may give a container (default 4294967296)");
     FLAGS.put("max-container-cpus", "most CPUs a deploy request may give a container (default: the host's CPU count)");
     FLAGS.put("max-container-pids", "most processes a deploy request may give a container (default 1024)");
+    FLAGS.put("max-connections-per-port", "open connections each port accepts, more are closed at once (default 256)");
+    FLAGS.put("max-streams-per-connection", "concurrent gRPC/OIP calls on one connection (default 32)");
+    FLAGS.put("connection-idle-ms", "a connection with no call in flight is closed after this (default 300000)");
+    FLAGS.put("connection-max-age-ms", "a gRPC/OIP connection is asked to reconnect after this (default 3600000)");
+    FLAGS.put("request-read-timeout-ms", "a request must arrive whole within this, or its call ends (default 30000)");
+    FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
+    FLAGS.put("max-arriving-requests", "gRPC/OIP requests per port whose message is still arriving; more are refused RESOURCE_EXHAUSTED (default 64)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
@@ -95,7 +102,20 @@ public final class GatewayConfigParser {
         paths(values, "home-deploy-roots"),
         admission(values),
         state(values, env, containers.gatewayId()),
-        maxima);
+        maxima,
+        transport(values));
+  }
+
+  private static TransportLimits transport(Map<String, String> values) throws ConfigException {
+    TransportLimits d = TransportLimits.DEFAULTS;
+    return new TransportLimits(
+        intValue(values, "max-connections-per-port", d.maxConnectionsPerPort(), 1, 1_000_000),
+        intValue(values, "max-streams-per-connection", d.maxStreamsPerConnection(), 1, 100_000),
+        millis(values, "connection-idle-ms", d.connectionIdle()),
+        millis(values, "connection-max-age-ms", d.maxConnectionAge()),
+        millis(values, "request-read-timeout-ms", d.requestReadTimeout()),
+        intValue(values, "max-rst-frames-per-10s", d.maxRstFramesPerWindow(), 1, 1_000_000),
+        intValue(values, "max-arriving-requests", d.maxArrivingRequests(), 1, 1_000_000));
   }
 
   private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {

@@ -28,6 +28,22 @@ class GatewayConfigParserTest {
   }
 
   @Test
+  void transportLimitsComeFromFlagsAndEnvironment() throws ConfigException {
+    assertEquals(TransportLimits.DEFAULTS,
+        GatewayConfigParser.parse(new String[0], Map.of()).transport());
+    TransportLimits set = GatewayConfigParser.parse(new String[] {
+        "--max-connections-per-port", "10", "--max-streams-per-connection=3",
+        "--connection-idle-ms", "1500", "--request-read-timeout-ms", "2500",
+        "--max-rst-frames-per-10s", "40", "--max-arriving-requests", "5"},
+        Map.of("PYML_GATEWAY_CONNECTION_MAX_AGE_MS", "60000")).transport();
+    assertEquals(new TransportLimits(10, 3, Duration.ofMillis(1500), Duration.ofMinutes(1),
+        Duration.ofMillis(2500), 40, 5), set);
+    ConfigException zero = assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--max-connections-per-port", "0"}, Map.of()));
+    assertTrue(zero.getMessage().contains("max-connections-per-port"), zero.getMessage());
+  }
+
+  @Test
   void containerSettingsComeFromFlagsEnvironmentAndPymlHome() throws ConfigException {
     GatewayConfig defaults = GatewayConfigParser.parse(new String[0],
         Map.of("PYML_HOME", "/srv/pyml"));

@@ -1,9 +1,9 @@
 package io.pyml.gateway.frontend.oip;
 
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.frontend.transport.GrpcTransport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -24,9 +24,10 @@ public final class OipFrontEnd implements AutoCloseable {
   }
 
   public static OipFrontEnd start(String host, int port, int maxMessageBytes,
-      Dispatcher dispatcher, DeploymentManager deployments) throws IOException {
+      GrpcTransport transport, Dispatcher dispatcher, DeploymentManager deployments)
+      throws IOException {
     BufferAllocator allocator = new RootAllocator();
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+    Server server = transport.builder(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxMessageBytes)
         .addService(TritonExtension.withModelConfig(
             new OipService(dispatcher, deployments, allocator)))

@@ -1,66 +1,87 @@
 package io.pyml.gateway.frontend.thrift;
 
+import io.pyml.gateway.config.TransportLimits;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.thrift.v1.PredictionService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.apache.thrift.protocol.TBinaryProtocol;
-import org.apache.thrift.server.TThreadedSelectorServer;
-import org.apache.thrift.transport.TNonblockingServerSocket;
-import org.apache.thrift.transport.TNonblockingSocket;
+import org.apache.thrift.server.TThreadPoolServer;
+import org.apache.thrift.transport.TServerSocket;
+import org.apache.thrift.transport.TSocket;
 import org.apache.thrift.transport.TTransportException;
-import org.apache.thrift.transport.layered.TFramedTransport;
 
 /**
- * The Thrift server: framed transport, binary protocol, non-blocking selector threads. A frame
- * over {@code maxFrameBytes} is refused before it is buffered: the connection is closed (a
- * Thrift server cannot answer a frame it did not read) and every other connection is unaffected.
+ * The Thrift server: framed transport, binary protocol, one thread per connection from a
+ * bounded pool. Each connection reads only its own frames (see {@link BoundedFramedTransport}):
+ * a slow or silent client holds its own thread until its idle or frame timeout and nothing
+ * else, unlike libthrift's selector servers, whose read budget is shared by every connection.
+ * A connection over {@code maxConnectionsPerPort} is closed as soon as it is accepted; a frame
+ * over {@code maxFrameBytes} closes its connection (a Thrift server cannot answer a frame it
+ * did not read).
  */
 public final class ThriftFrontEnd implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ThriftFrontEnd.class.getName());
 
-  private final TThreadedSelectorServer server;
-  private final LimitedServerSocket socket;
+  private final TThreadPoolServer server;
+  private final TServerSocket socket;
+  private final ThreadPoolExecutor workers;
   private final Thread serving;
 
-  private ThriftFrontEnd(TThreadedSelectorServer server, LimitedServerSocket socket) {
+  private ThriftFrontEnd(TThreadPoolServer server, TServerSocket socket,
+      ThreadPoolExecutor workers) {
     this.server = server;
     this.socket = socket;
+    this.workers = workers;
     this.serving = new Thread(server::serve, "pyml-thrift");
     serving.setDaemon(true);
   }
 
   /** Binds now (so a taken port fails here) and serves on a thread of its own. */
   public static ThriftFrontEnd start(String host, int port, int maxFrameBytes,
-      Dispatcher dispatcher, DeploymentManager deployments) throws IOException {
-    LimitedServerSocket socket;
+      TransportLimits limits, Dispatcher dispatcher, DeploymentManager deployments)
+      throws IOException {
+    // A direct hand-off: when every thread holds a connection, a new one is refused (closed).
+    ThreadPoolExecutor workers = new ThreadPoolExecutor(0, limits.maxConnectionsPerPort(),
+        60, TimeUnit.SECONDS, new SynchronousQueue<>(), runnable -> {
+          Thread thread = Executors.defaultThreadFactory().newThread(runnable);
+          thread.setName("pyml-thrift-connection");
+          thread.setDaemon(true);
+          return thread;
+        });
+    TServerSocket socket;
     try {
-      socket = new LimitedServerSocket(new InetSocketAddress(host, port), maxFrameBytes);
+      socket = new CappedServerSocket(new InetSocketAddress(host, port), workers,
+          limits.maxConnectionsPerPort());
     } catch (TTransportException e) {
+      workers.shutdownNow();
       throw new IOException("cannot serve Thrift on " + host + ":" + port + ": "
           + e.getMessage(), e);
     }
-    TThreadedSelectorServer.Args args = new TThreadedSelectorServer.Args(socket)
-        .processor(new PredictionService.AsyncProcessor<>(
+    TThreadPoolServer.Args args = new TThreadPoolServer.Args(socket)
+        .processor(new PredictionService.Processor<>(
             new ThriftPredictionHandler(dispatcher, deployments)))
-        .transportFactory(new TFramedTransport.Factory(maxFrameBytes))
+        .transportFactory(BoundedFramedTransport.factory(maxFrameBytes,
+            limits.connectionIdle(), limits.requestReadTimeout()))
         // Lengths inside a message cannot exceed the frame that holds them.
         .protocolFactory(new TBinaryProtocol.Factory(maxFrameBytes, maxFrameBytes))
-        .selectorThreads(2)
-        .workerThreads(4)
+        .executorService(workers)
         .stopTimeoutVal(5)
         .stopTimeoutUnit(TimeUnit.SECONDS);
-    ThriftFrontEnd frontEnd = new ThriftFrontEnd(new TThreadedSelectorServer(args), socket);
+    ThriftFrontEnd frontEnd = new ThriftFrontEnd(new TThreadPoolServer(args), socket, workers);
     frontEnd.serving.start();
     LOG.info("serving Thrift on " + host + ":" + frontEnd.port());
     return frontEnd;
   }
 
   public int port() {
-    return socket.getPort();
+    return socket.getServerSocket().getLocalPort();
   }
 
   @Override
@@ -72,30 +93,33 @@ public final class ThriftFrontEnd implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     socket.close();
+    workers.shutdownNow();
   }
 
   /**
-   * libthrift's non-blocking server checks each frame's announced size against the accepted
-   * socket's own configuration, whose default (about 16 MB) is not the gateway's limit: every
-   * accepted socket gets a fresh configuration, so setting it here touches no other socket.
+   * Closes a connection over the cap as soon as it is accepted, before any byte is read (and
+   * without the warning libthrift logs for each connection its full pool turns away).
    */
-  private static final class LimitedServerSocket extends TNonblockingServerSocket {
-    private final int maxFrameBytes;
+  private static final class CappedServerSocket extends TServerSocket {
+    private final ThreadPoolExecutor workers;
+    private final int maxConnections;
 
-    LimitedServerSocket(InetSocketAddress address, int maxFrameBytes)
+    CappedServerSocket(InetSocketAddress address, ThreadPoolExecutor workers, int maxConnections)
         throws TTransportException {
       super(address);
-      this.maxFrameBytes = maxFrameBytes;
+      this.workers = workers;
+      this.maxConnections = maxConnections;
     }
 
     @Override
-    public TNonblockingSocket accept() throws TTransportException {
-      TNonblockingSocket accepted = super.accept();
-      if (accepted != null) {
-        accepted.getConfiguration().setMaxFrameSize(maxFrameBytes);
-        accepted.getConfiguration().setMaxMessageSize(maxFrameBytes);
+    public TSocket accept() throws TTransportException {
+      while (true) {
+        TSocket client = super.accept();
+        if (workers.getActiveCount() < maxConnections) {
+          return client;
+        }
+        client.close();
       }
-      return accepted;
     }
   }
 }

@@ -9,14 +9,15 @@ import io.pyml.thrift.v1.ModelInfo;
 import io.pyml.thrift.v1.PredictRequest;
 import io.pyml.thrift.v1.PredictResponse;
 import io.pyml.thrift.v1.PredictionService;
+import io.pyml.thrift.v1.PymlError;
 import java.util.List;
-import org.apache.thrift.async.AsyncMethodCallback;
+import java.util.concurrent.ExecutionException;
 
 /**
- * The Thrift API: convert, call the dispatcher (the same one as gRPC), map errors. Asynchronous,
- * so a selector or worker thread never waits for a model.
+ * The Thrift API: convert, call the dispatcher (the same one as gRPC), map errors. Each
+ * connection has a thread of its own (see {@link ThriftFrontEnd}), which waits for its call.
  */
-final class ThriftPredictionHandler implements PredictionService.AsyncIface {
+final class ThriftPredictionHandler implements PredictionService.Iface {
   private final Dispatcher dispatcher;
   private final DeploymentManager deployments;
 
@@ -26,27 +27,30 @@ final class ThriftPredictionHandler implements PredictionService.AsyncIface {
   }
 
   @Override
-  public void predict(PredictRequest request, AsyncMethodCallback<PredictResponse> answer) {
-    dispatcher.predict(ThriftConverters.toCall(request)).whenComplete((result, error) -> {
-      if (error != null) {
-        answer.onError(ThriftErrors.toPymlError(error));
-      } else {
-        answer.onComplete(ThriftConverters.toThrift(result));
-      }
-    });
+  public PredictResponse predict(PredictRequest request) throws PymlError {
+    try {
+      // The dispatcher ends every call by its deadline, so this wait is bounded.
+      return ThriftConverters.toThrift(dispatcher.predict(ThriftConverters.toCall(request)).get());
+    } catch (ExecutionException e) {
+      throw ThriftErrors.toPymlError(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ThriftErrors.toPymlError(new GatewayException(ErrorKind.UNAVAILABLE,
+          "the gateway is stopping"));
+    } catch (RuntimeException e) {
+      throw ThriftErrors.toPymlError(e);
+    }
   }
 
   @Override
-  public void listModels(AsyncMethodCallback<List<ModelInfo>> answer) {
-    answer.onComplete(deployments.list().stream()
-        .map(d -> ThriftConverters.toThrift(d.view())).toList());
+  public List<ModelInfo> listModels() {
+    return deployments.list().stream().map(d -> ThriftConverters.toThrift(d.view())).toList();
   }
 
   @Override
-  public void getModel(String modelName, AsyncMethodCallback<ModelInfo> answer) {
-    deployments.find(modelName).map(Deployment::view).map(ThriftConverters::toThrift)
-        .ifPresentOrElse(answer::onComplete, () -> answer.onError(ThriftErrors.toPymlError(
-            new GatewayException(ErrorKind.NOT_FOUND, "model '" + modelName
-                + "' is not deployed"))));
+  public ModelInfo getModel(String modelName) throws PymlError {
+    return deployments.find(modelName).map(Deployment::view).map(ThriftConverters::toThrift)
+        .orElseThrow(() -> ThriftErrors.toPymlError(new GatewayException(ErrorKind.NOT_FOUND,
+            "model '" + modelName + "' is not deployed")));
   }
 }

@@ -1,0 +1,67 @@
+package io.pyml.gateway.frontend.transport;
+
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
+import io.pyml.gateway.config.TransportLimits;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Netty server settings of the gateway's gRPC ports (gRPC and OIP), with the threads they
+ * share: per-connection stream cap, rapid-reset protection, idle and age limits, keepalive
+ * policy, a connection cap per port and a time limit on each request's arrival. Close it after
+ * the servers built from it.
+ */
+public final class GrpcTransport implements AutoCloseable {
+  private final TransportLimits limits;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final ScheduledThreadPoolExecutor timers;
+
+  public GrpcTransport(TransportLimits limits) {
+    this.limits = limits;
+    this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("pyml-grpc-accept", true));
+    this.workers = new NioEventLoopGroup(0, new DefaultThreadFactory("pyml-grpc-io", true));
+    this.timers = new ScheduledThreadPoolExecutor(1, runnable -> {
+      Thread thread = Executors.defaultThreadFactory().newThread(runnable);
+      thread.setName("pyml-grpc-request-timer");
+      thread.setDaemon(true);
+      return thread;
+    });
+    // A call whose request arrived cancels its timer: drop it now, not when it would fire.
+    timers.setRemoveOnCancelPolicy(true);
+  }
+
+  /** A server builder for {@code address} with every limit set; add services and build. */
+  public NettyServerBuilder builder(InetSocketAddress address) {
+    long idleMs = limits.connectionIdle().toMillis();
+    return NettyServerBuilder.forAddress(address)
+        .bossEventLoopGroup(boss)
+        .workerEventLoopGroup(workers)
+        .channelFactory(() -> new CappedServerSocketChannel(limits.maxConnectionsPerPort()))
+        .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
+        .maxRstFramesPerWindow(limits.maxRstFramesPerWindow(),
+            (int) TransportLimits.RST_WINDOW.toSeconds())
+        .maxConnectionIdle(idleMs, TimeUnit.MILLISECONDS)
+        .maxConnectionAge(limits.maxConnectionAge().toMillis(), TimeUnit.MILLISECONDS)
+        .maxConnectionAgeGrace(TransportLimits.MAX_CONNECTION_AGE_GRACE.toMillis(),
+            TimeUnit.MILLISECONDS)
+        .permitKeepAliveTime(TransportLimits.PERMIT_KEEPALIVE.toMillis(), TimeUnit.MILLISECONDS)
+        .permitKeepAliveWithoutCalls(false)
+        // A connection that never finishes its HTTP/2 preface is not idle in gRPC's sense.
+        .handshakeTimeout(limits.requestReadTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .intercept(new RequestArrivalDeadline(limits.requestReadTimeout(),
+            limits.maxArrivingRequests(), timers));
+  }
+
+  @Override
+  public void close() {
+    timers.shutdownNow();
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+  }
+}
