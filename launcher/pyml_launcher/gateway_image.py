@@ -36,6 +36,9 @@ GATEWAY_REPOSITORY = "pyml/gateway"
 JAR = "/opt/pyml/gateway/pyml-gateway.jar"
 WORK_DIR = "/var/lib/pyml-gateway/work"
 REGISTRY_DIR = "/var/lib/pyml-gateway/registry"
+# The desired deployments a restarted gateway serves again: a bind of a host folder, so they
+# outlive the gateway's container.
+STATE_DIR = "/var/lib/pyml-gateway/state"
 # The gateway's default ports (see gateway-java/README.md), by the name of the ready line.
 PORTS = {"grpc": 7070, "thrift": 7071, "http": 7080, "oip": 8001}
 JRE_PACKAGE = "openjdk-17-jre-headless"
@@ -61,6 +64,7 @@ def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
         "PYML_GATEWAY_HOST": "127.0.0.1",
         "PYML_GATEWAY_WORK_DIR": WORK_DIR,
         "PYML_GATEWAY_REGISTRY_DIR": REGISTRY_DIR,
+        "PYML_GATEWAY_STATE_DIR": STATE_DIR,
         "MALLOC_ARENA_MAX": "2",
     }
     labels = {LABEL_IMAGE: "1", LABEL_JAR_SHA256: jar_sha256}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -88,7 +89,11 @@ def test_gateway_shutdown_stops_its_runtimes(faulty_home: Path, tmp_path: Path) 
     # Short (Unix socket paths are limited to about 107 bytes) and removed at the end.
     work = Path(tempfile.mkdtemp(prefix="pyml-shutdown-", dir="/tmp"))
     try:
-        gateway = start_gateway(["--work-dir", str(work)], home_deploy_roots=[faulty_home])
+        gateway = start_gateway(
+            ["--work-dir", str(work)],
+            home_deploy_roots=[faulty_home],
+            gateway_id=f"pyml-shutdown-{os.getpid()}",  # one gateway per id at a time
+        )
         try:
             with Client(gateway.target) as client:
                 client.deploy(faulty_home, name="faulty_shutdown")

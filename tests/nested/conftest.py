@@ -54,12 +54,13 @@ def gateway_containers(gateway_id: str) -> list[Any]:
 @pytest.fixture()
 def start_nested(
     gateway_image: BuiltImage, pyml_home: Path
-) -> Iterator[Callable[[], GatewayContainer]]:
-    """start_nested(): a gateway container on the session's registry, cleaned up after."""
+) -> Iterator[Callable[..., GatewayContainer]]:
+    """start_nested(): a gateway container on the session's registry, cleaned up after;
+    start_nested(gateway.gateway_id): a new one with a stopped gateway's id (its state)."""
     started: list[tuple[GatewayContainer, Path]] = []
 
-    def start() -> GatewayContainer:
-        gateway_id = f"pyml-nt-{os.getpid()}-{next(_IDS)}"
+    def start(gateway_id: str | None = None) -> GatewayContainer:
+        gateway_id = gateway_id or f"pyml-nt-{os.getpid()}-{next(_IDS)}"
         # A work dir of the test's, not the gateway's: its contents are checked after stop.
         work = Path(tempfile.mkdtemp(prefix="pyml-nt-"))
         try:
@@ -79,9 +80,11 @@ def start_nested(
 
     yield start
     left: list[str] = []
-    for gateway, work in started:
+    # Every gateway stops first, newest first: a later one may carry an earlier one's id.
+    for gateway, _ in reversed(started):
         with contextlib.suppress(Exception):
             gateway.stop()
+    for gateway, work in started:
         left += _remove_all(gateway.gateway_id)
         left += [str(path) for path in work.iterdir()]
         shutil.rmtree(work, ignore_errors=True)

@@ -17,6 +17,7 @@ from pyml.version import ModelVersion
 from pyml_launcher.image import BuiltImage
 from tests.containers.conftest import await_gone, labelled
 from tests.nested.conftest import gateway_containers
+from tests.polling import await_deployment
 
 SIGTERM_EXIT = 143  # the JVM's exit after SIGTERM, once its shutdown hook has run
 
@@ -79,6 +80,26 @@ def test_docker_stop_of_the_gateway_removes_the_model_containers_it_started(
     assert labelled(gateway.gateway_id) == [], "the shutdown hook removed the model containers"
     assert gateway_containers(gateway.gateway_id) == []
     assert list(gateway.work_dir.iterdir()) == [], "and their socket folders"
+
+
+def test_a_new_gateway_container_with_the_same_id_serves_what_the_last_one_served(
+    start_nested: Callable[..., GatewayContainer],
+    packaged_cancer: ModelVersion,
+    cancer_rows: pd.DataFrame,
+) -> None:
+    first = start_nested()
+    with Client(first.target, timeout=60) as client:
+        client.deploy(packaged_cancer.name)
+        expected = client.predict(packaged_cancer.name, cancer_rows.head(3))
+    assert first.stop() == SIGTERM_EXIT, first.final_log
+
+    # Its desired deployments live in a host folder, not in the removed container.
+    second = start_nested(first.gateway_id)
+    with Client(second.target, timeout=60) as client:
+        info = await_deployment(client, packaged_cancer.name, lambda d: d.state == "READY", 90)
+        assert info.model_version == packaged_cancer.version
+        answer = client.predict(packaged_cancer.name, cancer_rows.head(3))
+    pd.testing.assert_frame_equal(answer, expected)
 
 
 def test_a_second_gateway_with_a_running_gateways_id_is_refused(

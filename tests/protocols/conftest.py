@@ -20,11 +20,15 @@ ENVELOPE_MARGIN_BYTES = 64 * 1024
 
 @pytest.fixture(scope="session")
 def protocol_gateway(homes: Path) -> Iterator[GatewayProcess]:
+    import os
+
     # Short: Unix socket paths are limited to about 107 bytes.
     work = Path(tempfile.mkdtemp(prefix="pyml-proto-", dir="/tmp"))
     process = start_gateway(
         ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work)],
         home_deploy_roots=[homes],  # development mode: the examples run as processes
+        # Its own id (and so its own state folder): one gateway per id at a time.
+        gateway_id=f"pyml-proto-{os.getpid()}",
     )
     yield process
     process.stop()

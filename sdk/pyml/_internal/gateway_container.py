@@ -9,6 +9,10 @@ The gateway container gets:
   of each model container is named by its host path, and the socket the model creates there
   is in the gateway's work dir for it to connect to;
 - the registry, read-only, at ``REGISTRY_DIR``;
+- a host folder for its state (the desired deployments a restarted gateway serves again) at
+  ``STATE_DIR``: ``$PYML_HOME/gateway/<gateway id>`` beside the registry unless told
+  otherwise, so a new gateway container with the same id restores and adopts what the last
+  one served;
 - the host's network, listening on 127.0.0.1 only: reachable from the host's loopback and
   from nothing else, in particular not from other containers (on a bridge of its own it
   listened on 0.0.0.0, and any container on Docker's default bridge could call its admin API
@@ -34,7 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from pyml._internal.gateway_process import PORT, READY_LINE, GatewayStartError
-from pyml_launcher.gateway_image import GATEWAY_REPOSITORY, PORTS, REGISTRY_DIR, WORK_DIR
+from pyml_launcher.gateway_image import (
+    GATEWAY_REPOSITORY,
+    PORTS,
+    REGISTRY_DIR,
+    STATE_DIR,
+    WORK_DIR,
+)
 
 CONTAINER_LABEL = "io.pyml.gateway-container"
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -97,6 +107,7 @@ def start_gateway_container(
     registry_dir: Path,
     gateway_id: str = "default",
     work_dir: Path | None = None,
+    state_dir: Path | None = None,
     host_ports: dict[str, int] | None = None,
     docker_socket: str = DOCKER_SOCKET,
     extra_args: list[str] | None = None,
@@ -106,7 +117,8 @@ def start_gateway_container(
 
     `host_ports` maps protocols (``grpc``, ``thrift``, ``http``, ``oip``) to host ports, 0
     or missing for any free one. Without `work_dir`, a fresh temporary folder is used and
-    removed by `stop()`.
+    removed by `stop()`. `state_dir` (default ``<registry_dir>/../gateway/<gateway_id>``) keeps
+    the desired deployments across gateway containers.
     """
     from pyml_launcher.engine import docker_client
 
@@ -118,8 +130,11 @@ def start_gateway_container(
     work = Path(tempfile.mkdtemp(prefix="pyml-gwc-")) if work_dir is None else work_dir
     work.mkdir(parents=True, exist_ok=True)
     wanted = host_ports or {}
+    state = state_dir or registry_dir.resolve().parent / "gateway" / gateway_id
+    state.mkdir(parents=True, exist_ok=True)
     uid = _gateway_uid()
     _give_work_dir(work, uid)
+    _give_work_dir(state, uid)
     ports = [arg for name in PORTS for arg in (f"--{name}-port", str(wanted.get(name) or 0))]
     try:
         container = client.containers.run(
@@ -136,6 +151,7 @@ def start_gateway_container(
                 docker_socket: {"bind": DOCKER_SOCKET, "mode": "rw"},
                 str(work): {"bind": WORK_DIR, "mode": "rw"},
                 str(registry_dir.resolve()): {"bind": REGISTRY_DIR, "mode": "ro"},
+                str(state.resolve()): {"bind": STATE_DIR, "mode": "rw"},
             },
             network_mode="host",
             user=f"{uid}:{uid}",
@@ -210,6 +226,7 @@ def _gateway_uid() -> int:
 
 
 def _give_work_dir(work: Path, uid: int) -> None:
-    """A root caller's work dir is handed to the gateway's user (it writes socket folders)."""
+    """A root caller's folder is handed to the gateway's user (it writes socket folders and
+    its state there)."""
     if os.getuid() == 0 and work.stat().st_uid != uid:
         os.chown(work, uid, uid)

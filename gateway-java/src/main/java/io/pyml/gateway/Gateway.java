@@ -26,6 +26,7 @@ import io.pyml.gateway.sidecar.SidecarLauncher;
 import io.pyml.gateway.sidecar.SidecarTransport;
 import io.pyml.gateway.sidecar.WorkDirs;
 import io.pyml.gateway.state.JsonFileDeploymentStore;
+import io.pyml.gateway.state.StateDirLock;
 import io.pyml.gateway.state.StateException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -63,12 +64,15 @@ public final class Gateway implements AutoCloseable {
   private final SidecarLauncher launcher;
   private final Path workDir;
   private final boolean ownsWorkDir;
+  private final StateDirLock stateLock;
   private boolean closed;
 
   private Gateway(Server server, MetricsHttpServer http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
-      SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir) {
+      SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
+      StateDirLock stateLock) {
     this.launcher = launcher;
+    this.stateLock = stateLock;
     this.server = server;
     this.http = http;
     this.thrift = thrift;
@@ -83,10 +87,38 @@ public final class Gateway implements AutoCloseable {
 
   /**
    * Starts with home-folder runtimes as local processes of {@code config.runtimeCommand()} and
-   * registered versions as containers; first lists the containers a previous run of the same
-   * gateway id left behind, which the restored deployments adopt (the others are removed).
+   * registered versions as containers; first takes the state folder's lock (one gateway per
+   * id), then lists the containers a previous run of the same gateway id left behind, which
+   * the restored deployments adopt (the others are removed).
    */
   public static Gateway start(GatewayConfig config) throws IOException {
+    // Before the container launcher exists: a refused second gateway must not touch (or, on
+    // its way out, remove) the containers of the one that holds the lock.
+    StateDirLock lock = lockState(config);
+    try {
+      return start(config, containerLauncher(config), lock);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  /** With {@code launcher} (tests: fakes), under the state folder's lock like {@link #start}. */
+  public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
+    StateDirLock lock = lockState(config);
+    try {
+      return start(config, launcher, lock);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private static StateDirLock lockState(GatewayConfig config) throws IOException {
+    return StateDirLock.acquire(config.state().stateDir(), config.containers().gatewayId());
+  }
+
+  private static SidecarLauncher containerLauncher(GatewayConfig config) {
     ContainerSettings containers = config.containers();
     BindSources bindSources = containers.hostWorkDir()
         .map(host -> new BindSources(config.workDir().orElseThrow(), Optional.of(host)))
@@ -94,15 +126,16 @@ public final class Gateway implements AutoCloseable {
     DockerSidecarLauncher docker = new DockerSidecarLauncher(containers.dockerHost(),
         containers.gatewayId(), containers.limits(), bindSources);
     docker.findLeftovers();
-    return start(config, new RoutingSidecarLauncher(
-        new ProcessSidecarLauncher(config.runtimeCommand(), containers.limits()), docker));
+    return new RoutingSidecarLauncher(
+        new ProcessSidecarLauncher(config.runtimeCommand(), containers.limits()), docker);
   }
 
   /**
-   * Starts the gateway with {@code launcher}; restores the deployments recorded in the state
-   * folder before serving, so a restarted gateway answers for them from its first call.
+   * Restores the deployments recorded in the state folder before serving, so a restarted
+   * gateway answers for them from its first call.
    */
-  public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
+  private static Gateway start(GatewayConfig config, SidecarLauncher launcher,
+      StateDirLock stateLock) throws IOException {
     boolean ownsWorkDir = config.workDir().isEmpty();
     // The same folder for every run of the gateway id: adopted containers' sockets are there.
     Path workDir = ownsWorkDir
@@ -183,7 +216,7 @@ public final class Gateway implements AutoCloseable {
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
         + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
-        launcher, workDir, ownsWorkDir);
+        launcher, workDir, ownsWorkDir, stateLock);
   }
 
   /**
@@ -270,5 +303,6 @@ public final class Gateway implements AutoCloseable {
     if (ownsWorkDir) {
       WorkDirs.removeIfEmpty(workDir);
     }
+    stateLock.close();
   }
 }
