@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pyml_launcher import gateway_jvm
 from pyml_launcher._progress import step_display
 from pyml_launcher.base_image import resolve_base_image
 from pyml_launcher.context import PROXY_BUILD_ARGS
@@ -45,17 +46,8 @@ JRE_PACKAGE = "openjdk-17-jre-headless"
 LABEL_IMAGE = "io.pyml.gateway.image"
 LABEL_JAR_SHA256 = "io.pyml.gateway.jar-sha256"
 # Heap sized from the container's memory limit (the JVM's default is a quarter of it); memory
-# taken by a burst is given back after it (see GATEWAY_JVM_OPTIONS in gateway_process.py).
-JAVA_OPTIONS = (
-    "-XX:MaxRAMPercentage=75",
-    "-XX:G1PeriodicGCInterval=5000",
-    "-XX:MinHeapFreeRatio=10",
-    "-XX:MaxHeapFreeRatio=20",
-    "-Djdk.nio.maxCachedBufferSize=262144",
-    "-Dio.grpc.netty.useCustomAllocator=false",
-    "-Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled",
-    "-Dio.grpc.netty.shaded.io.netty.noPreferDirect=true",
-)
+# taken by a burst is given back after it (see gateway_jvm).
+JAVA_OPTIONS = ("-XX:MaxRAMPercentage=75", *gateway_jvm.JVM_OPTIONS)
 
 
 def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
@@ -65,7 +57,7 @@ def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
         "PYML_GATEWAY_WORK_DIR": WORK_DIR,
         "PYML_GATEWAY_REGISTRY_DIR": REGISTRY_DIR,
         "PYML_GATEWAY_STATE_DIR": STATE_DIR,
-        "MALLOC_ARENA_MAX": "2",
+        **gateway_jvm.ENV,
     }
     labels = {LABEL_IMAGE: "1", LABEL_JAR_SHA256: jar_sha256}
     entrypoint = ["java", *JAVA_OPTIONS, "-jar", JAR]

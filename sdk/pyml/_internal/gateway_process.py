@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyml_launcher import gateway_jvm
+
 READY_LINE = re.compile(r"pyml-gateway ready (grpc_port=\d+.*)")
 # Each front end's port in the ready line, as `<protocol>_port=<number>`.
 PORT = re.compile(r"(\w+)_port=(\d+)")
@@ -25,21 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
 
 
-# Memory that a burst of traffic (or an attack: many large messages that never finish) made
-# the gateway take is given back once it is over: gRPC's buffers come from an unpooled
-# allocator on the heap, the heap is collected and shrunk when idle, and glibc keeps few
-# arenas. Measured (tests/security/test_transport.py, 3 x 8 stalled 15 MiB messages): RSS
-# 109 -> 682 MiB during, 247 MiB 10 s after; without these flags it stayed at 649 MiB.
-GATEWAY_JVM_OPTIONS = (
-    "-XX:G1PeriodicGCInterval=5000",
-    "-XX:MinHeapFreeRatio=10",
-    "-XX:MaxHeapFreeRatio=20",
-    "-Djdk.nio.maxCachedBufferSize=262144",
-    "-Dio.grpc.netty.useCustomAllocator=false",
-    "-Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled",
-    "-Dio.grpc.netty.shaded.io.netty.noPreferDirect=true",
-)
-GATEWAY_ENV = {"MALLOC_ARENA_MAX": "2"}
+# The gateway's JVM flags and environment: see pyml_launcher.gateway_jvm.
+GATEWAY_JVM_OPTIONS = gateway_jvm.JVM_OPTIONS
+GATEWAY_ENV = gateway_jvm.ENV
 
 
 class GatewayStartError(RuntimeError):
