@@ -79,6 +79,13 @@ class Bystander:
             )
             self._stop.wait(self._pause)
 
+    def await_calls(self, count: int, within: float = 30.0) -> None:
+        """Waits (bounded) until the bystander made `count` calls: when the attack was quicker
+        than that, the bystander must still be seen served beside it."""
+        deadline = time.monotonic() + within
+        while self.report.calls < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def assert_served(self) -> None:
         """Called after the block: the bystander was answered, correctly, every time."""
         report = self.report
