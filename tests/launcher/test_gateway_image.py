@@ -6,6 +6,7 @@ from pyml_launcher.gateway_image import (
     JAR,
     JRE_PACKAGE,
     REGISTRY_DIR,
+    STATE_DIR,
     WORK_DIR,
     gateway_dockerfile_steps,
     gateway_tag,
@@ -24,11 +25,14 @@ def test_the_jre_layer_comes_before_the_jar_so_a_new_jar_rebuilds_seconds() -> N
     assert JRE_PACKAGE in jre and "rm -rf /var/lib/apt/lists/*" in jre
 
 
-def test_the_container_listens_everywhere_and_knows_its_mounts() -> None:
+def test_the_container_listens_on_loopback_only_and_knows_its_mounts() -> None:
+    # It runs on the host's network (gateway_container): 0.0.0.0 would be every interface,
+    # Docker's bridges included, where other containers could call its admin API.
     text = "\n".join(s.instruction for s in gateway_dockerfile_steps("base", SHA))
-    assert "PYML_GATEWAY_HOST=0.0.0.0" in text
+    assert "PYML_GATEWAY_HOST=127.0.0.1" in text
     assert f"PYML_GATEWAY_WORK_DIR={WORK_DIR}" in text
     assert f"PYML_GATEWAY_REGISTRY_DIR={REGISTRY_DIR}" in text
+    assert f"PYML_GATEWAY_STATE_DIR={STATE_DIR}" in text
     assert f'"-jar", "{JAR}"]' in text
     assert f'io.pyml.gateway.jar-sha256="{SHA}"' in text
 
