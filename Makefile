@@ -9,7 +9,7 @@ JAVA_INPUTS := pom.xml gateway-java/pom.xml launcher/pyml_launcher/container_pol
 	$(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip
+.PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip bench-memory
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict, then offline (Spark)"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench    online overhead benchmark"
 	@echo "make bench-offline  Spark job in the model image vs in-process predict, 1M rows"
 	@echo "make bench-oip  Triton's perf_analyzer on the OIP port next to pyml.Client (gRPC)"
+	@echo "make bench-memory  gateway RSS before, during and after stalled 63 MiB gRPC messages"
 
 tools:
 	@scripts/bootstrap.sh
@@ -97,3 +98,6 @@ bench-offline: setup base-image
 # Installs tritonclient's perf_analyzer in .venv-oip (and libb64-0d) if missing.
 bench-oip: setup
 	$(PY) bench/oip_perf_analyzer.py
+
+bench-memory: setup
+	$(PY) bench/gateway_memory.py
