@@ -11,6 +11,16 @@ final class GatewayLogging {
    */
   private static final Logger NETTY_BOOTSTRAP =
       Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+  /**
+   * Libraries that log through slf4j (now bound to JUL) say at INFO what the gateway's own
+   * lines already say (Jetty's start, Arrow's allocator choice): only their warnings show.
+   */
+  private static final Logger[] LIBRARIES = {
+    Logger.getLogger("org.eclipse.jetty"),
+    Logger.getLogger("org.apache.arrow"),
+    Logger.getLogger("org.apache.thrift"),
+    Logger.getLogger("com.github.dockerjava"),
+  };
 
   private GatewayLogging() {}
 
@@ -20,5 +30,8 @@ final class GatewayLogging {
     System.setProperty("java.util.logging.SimpleFormatter.format",
         "%1$tF %1$tT %4$s %3$s: %5$s%6$s%n");
     NETTY_BOOTSTRAP.setLevel(Level.SEVERE);
+    for (Logger library : LIBRARIES) {
+      library.setLevel(Level.WARNING);
+    }
   }
 }
