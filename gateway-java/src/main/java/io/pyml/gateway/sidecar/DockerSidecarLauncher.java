@@ -114,8 +114,10 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     removeUnknownLeftovers(socketDir.getParent());
     try {
       checkIdentity(spec); // again: each restart starts the image anew
+    } catch (GatewayException e) {
+      throw e; // gone, or not the version's image: no retry can mend that
     } catch (RuntimeException e) {
-      throw new IOException(e.getMessage(), e);
+      throw new IOException(e.getMessage(), e); // Docker away: retried (RuntimeStarter)
     }
     SocketDirs.create(socketDir);
     // The runtime (uid 65534) creates its socket here, then the folder is locked (read-only
@@ -156,8 +158,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   public synchronized int findLeftovers() {
     leftovers.clear();
     try {
-      leftovers.addAll(docker.listContainersCmd().withShowAll(true)
-          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec());
+      leftovers.addAll(ownContainers());
     } catch (RuntimeException e) {
       LOG.warning("cannot reach Docker at " + dockerHost + " to list the containers a previous "
           + "run left (they are removed once Docker answers): " + e.getMessage());
@@ -173,8 +174,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     }
     List<Container> own;
     try {
-      own = docker.listContainersCmd().withShowAll(true)
-          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+      own = ownContainers();
     } catch (RuntimeException e) {
       return; // still away: the launch that follows says so
     }
@@ -245,10 +245,15 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     return own.size();
   }
 
+  /** Every container of this gateway id, running or not; Docker's error when it is away. */
+  private List<Container> ownContainers() {
+    return docker.listContainersCmd().withShowAll(true)
+        .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+  }
+
   private List<Container> listOwn(String what) {
     try {
-      return docker.listContainersCmd().withShowAll(true)
-          .withLabelFilter(Map.of(GATEWAY_LABEL, gatewayId)).exec();
+      return ownContainers();
     } catch (RuntimeException e) {
       LOG.warning("cannot reach Docker at " + dockerHost + " to " + what + ": " + e.getMessage());
       return List.of();
