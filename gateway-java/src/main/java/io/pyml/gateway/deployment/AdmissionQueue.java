@@ -2,6 +2,7 @@ package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.Timeouts;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import java.util.function.LongFunction;
  */
 final class AdmissionQueue {
   /** A call waiting for room: its payload size and the future that hands it a replica. */
-  private record Waiting(long bytes, long deadlineNanos, CompletableFuture<Replica> placed) {}
+  private record Waiting(long bytes, CompletableFuture<Replica> placed) {}
 
   private final String model;
   private final int maxCalls;
@@ -47,8 +48,7 @@ final class AdmissionQueue {
    * queue is full or the call's time ran out while it waited.
    */
   CompletableFuture<Replica> admit(long bytes, Duration timeout) {
-    Waiting call = new Waiting(bytes, System.nanoTime() + timeout.toNanos(),
-        new CompletableFuture<>());
+    Waiting call;
     synchronized (this) {
       if (waiting.isEmpty()) {
         Replica replica = placer.apply(bytes);
@@ -60,6 +60,7 @@ final class AdmissionQueue {
         rejections++;
         return CompletableFuture.failedFuture(full(bytes));
       }
+      call = new Waiting(bytes, new CompletableFuture<>()); // only a call that waits
       waiting.addLast(call);
       waitingBytes += bytes;
     }
@@ -69,8 +70,12 @@ final class AdmissionQueue {
 
   /** A runtime finished a call or became ready: the waiting heads that now fit are placed. */
   void roomFreed() {
-    List<Runnable> handOver = new ArrayList<>();
+    List<Runnable> handOver;
     synchronized (this) {
+      if (waiting.isEmpty()) {
+        return; // the common case: nobody waits
+      }
+      handOver = new ArrayList<>();
       while (!waiting.isEmpty()) {
         Waiting head = waiting.peekFirst();
         Replica replica = placer.apply(head.bytes());

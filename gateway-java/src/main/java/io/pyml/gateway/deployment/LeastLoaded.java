@@ -17,16 +17,21 @@ final class LeastLoaded {
   Replica reserve(List<Replica> replicas, long bytes) {
     int count = replicas.size();
     long start = turn.getAndIncrement();
-    List<Replica> order = new ArrayList<>(count);
+    // Each count read once: calls end (and counts drop) while we choose, and a sort whose
+    // keys change under it can see an inconsistent order.
+    List<Candidate> order = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      order.add(replicas.get((int) Math.floorMod(start + i, (long) count)));
+      Replica replica = replicas.get((int) Math.floorMod(start + i, (long) count));
+      order.add(new Candidate(replica, replica.inFlight()));
     }
-    order.sort(Comparator.comparingInt(Replica::inFlight)); // stable: ties keep their turn
-    for (Replica candidate : order) {
-      if (candidate.tryReserve(bytes)) {
-        return candidate;
+    order.sort(Comparator.comparingInt(Candidate::load)); // stable: ties keep their turn
+    for (Candidate candidate : order) {
+      if (candidate.replica().tryReserve(bytes)) {
+        return candidate.replica();
       }
     }
     return null;
   }
+
+  private record Candidate(Replica replica, int load) {}
 }
