@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.Arrays;
+import org.apache.thrift.TConfiguration;
 import org.apache.thrift.transport.TMemoryInputTransport;
 import org.apache.thrift.transport.TSocket;
 import org.apache.thrift.transport.TTransport;
@@ -30,7 +31,7 @@ final class BoundedFramedTransport extends TLayeredTransport {
   private final Duration idle;
   private final Duration frameTimeout;
   private final TMemoryInputTransport frame;
-  private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+  private final Reply pending = new Reply();
 
   BoundedFramedTransport(TSocket socket, int maxFrameBytes, Duration idle, Duration frameTimeout)
       throws TTransportException {
@@ -39,7 +40,10 @@ final class BoundedFramedTransport extends TLayeredTransport {
     this.maxFrameBytes = maxFrameBytes;
     this.idle = idle;
     this.frameTimeout = frameTimeout;
-    this.frame = new TMemoryInputTransport(socket.getConfiguration(), new byte[0]);
+    // Thrift counts a message's bytes against its configuration (100 MiB by default): the
+    // frame limit is the payload limit, whatever it is.
+    this.frame = new TMemoryInputTransport(new TConfiguration(maxFrameBytes, maxFrameBytes,
+        TConfiguration.DEFAULT_RECURSION_DEPTH), new byte[0]);
   }
 
   static TTransportFactory factory(int maxFrameBytes, Duration idle, Duration frameTimeout) {
@@ -74,6 +78,28 @@ final class BoundedFramedTransport extends TLayeredTransport {
     return frame.read(buf, off, len);
   }
 
+  // The protocol reads fields and binaries straight from the frame (as from libthrift's
+  // TFramedTransport), not through read() into copies of its own.
+  @Override
+  public byte[] getBuffer() {
+    return frame.getBuffer();
+  }
+
+  @Override
+  public int getBufferPosition() {
+    return frame.getBufferPosition();
+  }
+
+  @Override
+  public int getBytesRemainingInBuffer() {
+    return frame.getBytesRemainingInBuffer();
+  }
+
+  @Override
+  public void consumeBuffer(int len) {
+    frame.consumeBuffer(len);
+  }
+
   @Override
   public void checkReadBytesAvailable(long numBytes) throws TTransportException {
     // A length inside the message cannot exceed what is left of its frame.
@@ -90,16 +116,36 @@ final class BoundedFramedTransport extends TLayeredTransport {
 
   @Override
   public void flush() throws TTransportException {
-    byte[] message = pending.toByteArray();
-    pending.reset();
     try {
-      OutputStream out = socket.getOutputStream();
-      out.write(new byte[] {(byte) (message.length >>> 24), (byte) (message.length >>> 16),
-          (byte) (message.length >>> 8), (byte) message.length});
-      out.write(message);
-      out.flush();
+      pending.sendTo(socket.getOutputStream());
     } catch (IOException e) {
       throw new TTransportException(TTransportException.UNKNOWN, e);
+    } finally {
+      pending.reset();
+    }
+  }
+
+  /** A reply being written, with room at the front for its length: sent in one write. */
+  private static final class Reply extends ByteArrayOutputStream {
+    private static final int HEADER = 4;
+
+    Reply() {
+      count = HEADER;
+    }
+
+    @Override
+    public synchronized void reset() {
+      count = HEADER;
+    }
+
+    synchronized void sendTo(OutputStream out) throws IOException {
+      int length = count - HEADER;
+      buf[0] = (byte) (length >>> 24);
+      buf[1] = (byte) (length >>> 16);
+      buf[2] = (byte) (length >>> 8);
+      buf[3] = (byte) length;
+      out.write(buf, 0, count);
+      out.flush();
     }
   }
 
