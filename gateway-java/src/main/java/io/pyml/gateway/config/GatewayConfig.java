@@ -70,6 +70,9 @@ public record GatewayConfig(
     Objects.requireNonNull(deployTimeout, "deployTimeout");
     Objects.requireNonNull(containers, "containers");
     Objects.requireNonNull(admission, "admission");
+    // Budgets follow the memory a runtime gets when its deploy sets none: the containers'
+    // default, from one place, whichever setting changed last.
+    admission = admission.forDefaultMemory(containers.limits().memoryBytes());
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(transport, "transport");
     if (runtimeCommand.isEmpty()) {

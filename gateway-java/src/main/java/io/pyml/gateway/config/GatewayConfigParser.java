@@ -125,9 +125,7 @@ public final class GatewayConfigParser {
         intValue(values, "replica-memory-divisor", defaults.memoryDivisor(), 1, 1024),
         intValue(values, "queue-max-calls", defaults.queueCalls(), 0, 1_000_000),
         longValue(values, "queue-max-bytes", defaults.queueBytes()),
-        millis(values, "hung-call-grace-ms", defaults.hungCallGrace()),
-        // Budgets follow the container limit a deploy gets when it sets none.
-        longValue(values, "container-memory-bytes", defaults.defaultMemoryBytes()));
+        millis(values, "hung-call-grace-ms", defaults.hungCallGrace()));
   }
 
   private static StateSettings state(Map<String, String> values, Map<String, String> env,

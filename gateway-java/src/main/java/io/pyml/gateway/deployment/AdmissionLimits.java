@@ -56,6 +56,12 @@ public record AdmissionLimits(int callsPerReplica, int memoryDivisor, int queueC
     }
   }
 
+  /** The same limits for runtimes whose deploy sets no memory limit and so get {@code bytes}. */
+  public AdmissionLimits forDefaultMemory(long bytes) {
+    return new AdmissionLimits(callsPerReplica, memoryDivisor, queueCalls, queueBytes,
+        hungCallGrace, bytes);
+  }
+
   /** The payload bytes one runtime with these (deploy request's) limits may hold at once. */
   public long bytesPerReplica(ResourceLimits limits) {
     long memory = limits.memoryBytes() > 0 ? limits.memoryBytes() : defaultMemoryBytes;
