@@ -2,6 +2,7 @@ package io.pyml.gateway.deployment;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.Timeouts;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.sidecar.RuntimeMetadata;

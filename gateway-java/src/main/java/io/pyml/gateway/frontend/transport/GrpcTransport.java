@@ -6,8 +6,6 @@ import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.pyml.gateway.config.TransportLimits;
 import java.net.InetSocketAddress;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,20 +18,11 @@ public final class GrpcTransport implements AutoCloseable {
   private final TransportLimits limits;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
-  private final ScheduledThreadPoolExecutor timers;
 
   public GrpcTransport(TransportLimits limits) {
     this.limits = limits;
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("pyml-grpc-accept", true));
     this.workers = new NioEventLoopGroup(0, new DefaultThreadFactory("pyml-grpc-io", true));
-    this.timers = new ScheduledThreadPoolExecutor(1, runnable -> {
-      Thread thread = Executors.defaultThreadFactory().newThread(runnable);
-      thread.setName("pyml-grpc-request-timer");
-      thread.setDaemon(true);
-      return thread;
-    });
-    // A call whose request arrived cancels its timer: drop it now, not when it would fire.
-    timers.setRemoveOnCancelPolicy(true);
   }
 
   /** A server builder for {@code address} with every limit set; add services and build. */
@@ -55,12 +44,11 @@ public final class GrpcTransport implements AutoCloseable {
         // A connection that never finishes its HTTP/2 preface is not idle in gRPC's sense.
         .handshakeTimeout(limits.requestReadTimeout().toMillis(), TimeUnit.MILLISECONDS)
         .intercept(new RequestArrivalDeadline(limits.requestReadTimeout(),
-            limits.maxArrivingRequests(), timers));
+            limits.maxArrivingRequests()));
   }
 
   @Override
   public void close() {
-    timers.shutdownNow();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
   }

@@ -6,10 +6,9 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.pyml.gateway.core.Timeouts;
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -29,14 +28,12 @@ final class RequestArrivalDeadline implements ServerInterceptor {
   private static final int ENDED = 3;
 
   private final Duration timeout;
-  private final ScheduledExecutorService timers;
   private final int maxArriving;
   private final AtomicInteger arriving = new AtomicInteger();
 
-  RequestArrivalDeadline(Duration timeout, int maxArriving, ScheduledExecutorService timers) {
+  RequestArrivalDeadline(Duration timeout, int maxArriving) {
     this.timeout = timeout;
     this.maxArriving = maxArriving;
-    this.timers = timers;
   }
 
   @Override
@@ -54,14 +51,14 @@ final class RequestArrivalDeadline implements ServerInterceptor {
     ServerCall.Listener<Q> listener = next.startCall(call, headers);
     // Whichever comes first wins: the request (the call goes on) or the timer (it ends).
     AtomicInteger state = new AtomicInteger(WAITING);
-    ScheduledFuture<?> timer = timers.schedule(() -> {
+    ScheduledFuture<?> timer = Timeouts.schedule(() -> {
       if (state.compareAndSet(WAITING, EXPIRED)) {
         arriving.decrementAndGet();
         call.close(Status.DEADLINE_EXCEEDED.withDescription("the request of "
             + call.getMethodDescriptor().getFullMethodName() + " did not arrive whole within "
             + timeout.toMillis() + " ms (request-read-timeout-ms)"), new Metadata());
       }
-    }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }, timeout);
     return new SimpleForwardingServerCallListener<>(listener) {
       @Override
       public void onMessage(Q message) {
