@@ -285,12 +285,11 @@ def gateway(
 ) -> None:
     """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image."""
     from pyml._internal.gateway_process import (
-        GATEWAY_ENV,
-        GATEWAY_JVM_OPTIONS,
         default_runtime_command,
         gateway_jar,
         home_deploy_args,
     )
+    from pyml_launcher import gateway_jvm
 
     if container and home_deploy_roots:
         console.print("✗ the gateway container serves registered versions only", style="red")
@@ -298,13 +297,13 @@ def gateway(
     if container:
         ports = {"grpc": grpc_port, "thrift": thrift_port, "oip": oip_port, "http": http_port}
         raise typer.Exit(_gateway_container(image, ports, gateway_id))
-    argv = ["java", *GATEWAY_JVM_OPTIONS, "-jar", str(gateway_jar())]
+    argv = ["java", *gateway_jvm.JVM_OPTIONS, "-jar", str(gateway_jar())]
     argv += ["--grpc-port", str(grpc_port), "--host", host]
     argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
     argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]
     argv += ["--runtime-command", default_runtime_command()]
     argv += home_deploy_args(home_deploy_roots or [])
-    os.execvpe("java", argv, {**os.environ, **GATEWAY_ENV})
+    os.execvpe("java", argv, {**os.environ, **gateway_jvm.ENV})
 
 
 def _gateway_container(image: str, ports: dict[str, int], gateway_id: str) -> int:

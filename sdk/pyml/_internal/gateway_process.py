@@ -27,11 +27,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
 
 
-# The gateway's JVM flags and environment: see pyml_launcher.gateway_jvm.
-GATEWAY_JVM_OPTIONS = gateway_jvm.JVM_OPTIONS
-GATEWAY_ENV = gateway_jvm.ENV
-
-
 class GatewayStartError(RuntimeError):
     """The gateway process exited or stayed silent before serving."""
 
@@ -117,7 +112,7 @@ def start_gateway(
         raise GatewayStartError("java not found on PATH: the gateway needs Java 17")
     command = [
         java,
-        *GATEWAY_JVM_OPTIONS,
+        *gateway_jvm.JVM_OPTIONS,
         "-jar",
         str(gateway_jar()),
         "--grpc-port",
@@ -142,7 +137,7 @@ def start_gateway(
         stderr=subprocess.STDOUT,
         text=True,
         bufsize=1,
-        env={**os.environ, **GATEWAY_ENV},
+        env={**os.environ, **gateway_jvm.ENV},
     )
     output: deque[str] = deque(maxlen=200)
     ports = _wait_for_ready_line(process, output, startup_timeout)
