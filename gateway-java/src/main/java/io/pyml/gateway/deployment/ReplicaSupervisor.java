@@ -34,8 +34,6 @@ final class ReplicaSupervisor implements Runnable {
   /** Unanswered health for this long (and at least MIN_MISSED checks) means hung. */
   static final Duration UNHEALTHY_AFTER = Duration.ofSeconds(1);
   static final int MIN_MISSED = 3;
-  static final Duration FIRST_BACKOFF = Duration.ofMillis(500);
-  static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
   static final int MAX_FAILED_RESTARTS = 5;
   /** A runtime that served this long before dying was not crash-looping. */
   static final Duration STABLE_AFTER = Duration.ofSeconds(10);
@@ -214,10 +212,9 @@ final class ReplicaSupervisor implements Runnable {
     }
   }
 
-  /** 0.5 s, 1 s, 2 s, ... capped at 10 s. */
+  /** 0.5 s, 1 s, 2 s, ... capped at 10 s: the retry policy's steps, one row further on. */
   static Duration backoff(int failuresInRow) {
-    long millis = FIRST_BACKOFF.toMillis() << Math.min(failuresInRow, 10);
-    return Duration.ofMillis(Math.min(millis, MAX_BACKOFF.toMillis()));
+    return RetryPolicy.doubled(RetryPolicy.FIRST_BACKOFF, RetryPolicy.MAX_BACKOFF, failuresInRow);
   }
 
   private boolean ended() {

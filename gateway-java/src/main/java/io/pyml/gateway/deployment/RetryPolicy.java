@@ -27,8 +27,12 @@ record RetryPolicy(Duration window, Duration first, Duration max) {
 
   /** The pause before try n+1 after n failures in a row: first, 2 * first, ... capped at max. */
   Duration backoff(int failuresInRow) {
-    int doublings = Math.max(0, Math.min(failuresInRow - 1, 20));
-    long millis = first.toMillis() << doublings;
+    return doubled(first, max, failuresInRow - 1);
+  }
+
+  /** {@code first} doubled {@code times} times (none below 0), at most {@code max}. */
+  static Duration doubled(Duration first, Duration max, int times) {
+    long millis = first.toMillis() << Math.max(0, Math.min(times, 20));
     return Duration.ofMillis(Math.min(millis, max.toMillis()));
   }
 
