@@ -43,8 +43,6 @@ final class ProcessSandbox {
   /** Per-user, shared with every uid-65534 container: room for many runtimes, not a bomb. */
   static final int NPROC = 4096;
   static final int NOFILE = 4096;
-  private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
-  private static final Set<PosixFilePermission> TRAVERSE = PosixFilePermissions.fromString("rwx--x--x");
   private static final Set<PosixFilePermission> READ_DIR = PosixFilePermissions.fromString("rwxr-xr-x");
   private static final Set<PosixFilePermission> READ_FILE = PosixFilePermissions.fromString("rw-r--r--");
 
@@ -81,7 +79,7 @@ final class ProcessSandbox {
       return new Layout(home, runDir, tmpDir);
     }
     // The runtime user needs to pass through (not list) the work dir and the socket folder.
-    Files.setPosixFilePermissions(socketDir, TRAVERSE);
+    Files.setPosixFilePermissions(socketDir, SocketDirs.TRAVERSE);
     allowTraversal(socketDir.getParent());
     checkTraversable(socketDir.getParent());
     Path snapshot = socketDir.resolve("home");
@@ -115,8 +113,7 @@ final class ProcessSandbox {
   }
 
   private Path privateDir(Path dir) throws IOException {
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, PRIVATE);
+    SocketDirs.create(dir);
     if (dropPrivileges) {
       Files.setAttribute(dir, "unix:uid", RUNTIME_UID, LinkOption.NOFOLLOW_LINKS);
       Files.setAttribute(dir, "unix:gid", RUNTIME_UID, LinkOption.NOFOLLOW_LINKS);

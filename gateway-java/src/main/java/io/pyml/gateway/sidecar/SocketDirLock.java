@@ -26,7 +26,7 @@ import java.util.logging.Logger;
 final class SocketDirLock {
   private static final Logger LOG = Logger.getLogger(SocketDirLock.class.getName());
   static final Set<PosixFilePermission> OPEN = PosixFilePermissions.fromString("rwx-wx-wx");
-  static final Set<PosixFilePermission> LOCKED = PosixFilePermissions.fromString("rwx--x--x");
+  static final Set<PosixFilePermission> LOCKED = SocketDirs.TRAVERSE;
   /** Longer than the runtime waits for the lock (60 s in the image): it gives up first. */
   static final Duration GIVE_UP_AFTER = Duration.ofSeconds(90);
   private static final long POLL_MILLIS = 20;

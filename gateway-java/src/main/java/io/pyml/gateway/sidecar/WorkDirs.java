@@ -37,7 +37,7 @@ public final class WorkDirs {
     Path absolute = dir.toAbsolutePath().normalize();
     try {
       Files.createDirectory(absolute,
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+          PosixFilePermissions.asFileAttribute(SocketDirs.PRIVATE));
     } catch (java.nio.file.FileAlreadyExistsException e) {
       PosixFileAttributes attributes = Files.readAttributes(absolute, PosixFileAttributes.class,
           LinkOption.NOFOLLOW_LINKS);
@@ -49,7 +49,7 @@ public final class WorkDirs {
             + "sockets there (remove it, or pass --work-dir)");
       }
     }
-    Files.setPosixFilePermissions(absolute, PosixFilePermissions.fromString("rwx------"));
+    Files.setPosixFilePermissions(absolute, SocketDirs.PRIVATE);
     return absolute;
   }
 
