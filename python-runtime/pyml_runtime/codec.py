@@ -38,7 +38,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pyml_runtime import fast_frames, ipc_budget
-from pyml_runtime.errors import ARROW_ERRORS, invalid_input
+from pyml_runtime.errors import ARROW_ERRORS, PymlError, describe_arrow_error, invalid_input
+from pyml_runtime.fast_frames import CACHE_ENTRIES, BoundedCache
 from pyml_runtime.ipc_budget import DEFAULT_BUDGET, DecodeBudget
 
 TENSOR_EXTENSION = "arrow.fixed_shape_tensor"
@@ -48,6 +49,9 @@ _EXTENSION_NAME_KEY = b"ARROW:extension:name"
 _PRESIZE_FROM_CELLS = 32 * 1024
 # An error names this many duplicate column names at most.
 _SHOWN_DUPLICATES = 10
+# `_check_schema`'s verdict by schema message (`StreamCheck.schema_key`): "" for accepted, else
+# the INVALID_INPUT message.
+_SCHEMA_VERDICTS: BoundedCache[bytes, str] = BoundedCache(CACHE_ENTRIES)
 
 
 # --- untrusted bytes -------------------------------------------------------------------------
@@ -62,22 +66,22 @@ def read_table(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.Table:
         raise invalid_input("empty payload (expected: an Arrow IPC stream)")
     _refuse_python_extension_names(data)
     # Every message's declared sizes first: nothing is decompressed or built before.
-    declared_bytes = ipc_budget.check_stream(data, budget)
+    checked = ipc_budget.check_stream(data, budget)
     try:
         reader = pa.ipc.open_stream(pa.py_buffer(data))
         # Check the schema before reading any batch: refuse early, allocate nothing.
-        _check_schema(reader.schema)
+        _check_schema_once(reader.schema, checked.schema_key)
         table = reader.read_all()
-        ipc_budget.check_view_sizes(table, declared_bytes, budget.decoded_bytes_limit(len(data)))
+        ipc_budget.check_view_sizes(
+            table,
+            checked.view_columns,
+            checked.decoded_bytes,
+            budget.decoded_bytes_limit(len(data)),
+        )
         table.validate(full=True)
     except ARROW_ERRORS as exc:
-        raise invalid_input(f"malformed Arrow IPC stream: {_describe(exc)}") from exc
+        raise invalid_input(describe_arrow_error(exc)) from exc
     return table
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _refuse_python_extension_names(data: bytes) -> None:
@@ -97,14 +101,30 @@ def _python_extension_types() -> list[pa.ExtensionType]:
     return list(registry)
 
 
+def _check_schema_once(schema: pa.Schema, key: bytes | None) -> None:
+    """`_check_schema`, whose verdict is kept by schema message: it depends on nothing else."""
+    verdict = _SCHEMA_VERDICTS.get(key) if key is not None else None
+    if verdict is None:
+        try:
+            _check_schema(schema)
+            verdict = ""
+        except PymlError as exc:
+            verdict = exc.message
+        if key is not None:
+            _SCHEMA_VERDICTS.put(key, verdict)
+    if verdict:
+        raise invalid_input(verdict)
+
+
 def _check_schema(schema: pa.Schema) -> None:
     names = schema.names
     if len(set(names)) != len(names):
         raise invalid_input(f"duplicate column names: {_duplicates(names)}")
     for field in schema:
-        ipc_budget.check_types(field.name, field.type, top_level=True)
         if field.metadata is None and pa.types.is_primitive(field.type):
             continue  # no nested fields, not an extension, no extension name: nothing to refuse
+        # (run-end, list-view, dictionary and view types are never primitive)
+        ipc_budget.check_types(field.name, field.type, top_level=True)
         for position, nested in enumerate(_walk_fields(field)):
             if position:  # 0 is the column itself
                 ipc_budget.check_types(field.name, nested.type, top_level=False)
@@ -190,7 +210,7 @@ def schema_from_bytes(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.
     try:
         schema = pa.ipc.read_schema(pa.py_buffer(data))
     except ARROW_ERRORS as exc:
-        raise invalid_input(f"malformed Arrow schema: {_describe(exc)}") from exc
+        raise invalid_input(describe_arrow_error(exc, "malformed Arrow schema")) from exc
     _check_schema(schema)
     return schema
 
@@ -214,7 +234,9 @@ def dataframe_to_table(df: pd.DataFrame) -> pa.Table:
     try:
         return pa.Table.from_pandas(df, preserve_index=False)
     except ARROW_ERRORS as exc:
-        raise invalid_input(f"cannot convert the DataFrame to Arrow: {_describe(exc)}") from exc
+        raise invalid_input(
+            describe_arrow_error(exc, "cannot convert the DataFrame to Arrow")
+        ) from exc
 
 
 def table_to_dataframe(table: pa.Table) -> pd.DataFrame:
@@ -235,7 +257,9 @@ def table_to_dataframe(table: pa.Table) -> pd.DataFrame:
         df: pd.DataFrame = table.to_pandas()
         return df
     except ARROW_ERRORS as exc:
-        raise invalid_input(f"cannot convert the Arrow data to pandas: {_describe(exc)}") from exc
+        raise invalid_input(
+            describe_arrow_error(exc, "cannot convert the Arrow data to pandas")
+        ) from exc
 
 
 def encode_dataframe(df: pd.DataFrame) -> bytes:

@@ -41,6 +41,13 @@ class ErrorKind(enum.Enum):
 # Arrow's own errors, and what its Python layer raises for bad input.
 ARROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OSError, KeyError, IndexError)
 
+
+def describe_arrow_error(exc: BaseException, what: str = "malformed Arrow IPC stream") -> str:
+    """`what`, then the first line of an Arrow error (its type's name if it says nothing)."""
+    lines = str(exc).strip().splitlines()
+    return f"{what}: {lines[0] if lines else type(exc).__name__}"
+
+
 # The one table from error kinds to gRPC codes (DESIGN.md §6.3: codes by meaning).
 GRPC_STATUS: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.INVALID_INPUT: grpc.StatusCode.INVALID_ARGUMENT,

@@ -41,17 +41,20 @@ _FAST_DTYPES = frozenset(
 )
 _FAST_ARROW_TYPES = {pa.from_numpy_dtype(dtype): dtype for dtype in _FAST_DTYPES}
 # Wider tables, or schemas longer than this, take the general path (their plans are not cached:
-# at most _CACHE_ENTRIES of each kind are, decoding's keyed by the serialized schema).
+# at most CACHE_ENTRIES of each kind are, decoding's keyed by the serialized schema).
 _MAX_FAST_COLUMNS = 2048
-_MAX_CACHED_SCHEMA_BYTES = 256 * 1024
-_CACHE_ENTRIES = 64
+MAX_CACHED_SCHEMA_BYTES = 256 * 1024
+CACHE_ENTRIES = 64
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 
 
-class _BoundedCache(Generic[_K, _V]):
-    """A small least-recently-added cache, safe to share between request threads."""
+class BoundedCache(Generic[_K, _V]):
+    """A small least-recently-added cache, safe to share between request threads.
+
+    Also keeps `ipc_budget`'s and `codec`'s schema verdicts, keyed by the schema message.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -83,9 +86,9 @@ class _DecodePlan:
     null_checked: tuple[int, ...] = ()
 
 
-_ENCODE_PLANS: _BoundedCache[tuple[tuple[str, ...], tuple[np.dtype[np.generic], ...]], _EncodePlan]
-_ENCODE_PLANS = _BoundedCache(_CACHE_ENTRIES)
-_DECODE_PLANS: _BoundedCache[bytes, _DecodePlan] = _BoundedCache(_CACHE_ENTRIES)
+_ENCODE_PLANS: BoundedCache[tuple[tuple[str, ...], tuple[np.dtype[np.generic], ...]], _EncodePlan]
+_ENCODE_PLANS = BoundedCache(CACHE_ENTRIES)
+_DECODE_PLANS: BoundedCache[bytes, _DecodePlan] = BoundedCache(CACHE_ENTRIES)
 
 
 def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
@@ -219,7 +222,7 @@ def _block(table: pa.Table, dtype: np.dtype[np.generic], rows: int) -> np.ndarra
 
 def _decode_plan(schema: pa.Schema) -> _DecodePlan:
     key = schema.serialize().to_pybytes()
-    if len(key) > _MAX_CACHED_SCHEMA_BYTES:
+    if len(key) > MAX_CACHED_SCHEMA_BYTES:
         return _DecodePlan(None)
     plan = _DECODE_PLANS.get(key)
     if plan is None:

@@ -18,28 +18,41 @@ nested in other types) are refused or limited to top-level columns by `check_typ
 
 Only the few tables needed are read (Message, Schema, Field, RecordBatch, DictionaryBatch,
 BodyCompression: format/Message.fbs and Schema.fbs), by a small bounds-checked flatbuffer
-reader: a malformed offset is an INVALID_INPUT, never an IndexError.
+reader: a malformed offset is an INVALID_INPUT, never an IndexError. A deployed model's requests
+all send the same schema message, so its outcome is kept (by its bytes and the budget); what
+depends on the request (the names and metadata against the stream's size) and every batch are
+checked every time.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
 
-from pyml_runtime.errors import ARROW_ERRORS, PymlError, invalid_input, resource_exhausted
+from pyml_runtime.errors import (
+    ARROW_ERRORS,
+    ErrorKind,
+    PymlError,
+    describe_arrow_error,
+    invalid_input,
+    resource_exhausted,
+)
+from pyml_runtime.fast_frames import CACHE_ENTRIES, MAX_CACHED_SCHEMA_BYTES, BoundedCache
 
 ENV_PREFIX = "PYML_RUNTIME_"
 # The largest gRPC message the runtime receives: the decoded-bytes cap is derived from it.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 # Message.header union tags (Message.fbs).
 _SCHEMA, _DICTIONARY_BATCH, _RECORD_BATCH = 1, 2, 3
-# Type union tags with variable-size parts (Schema.fbs).
+# Type union tags with variable-size parts, and of string/binary views (Schema.fbs).
 _TIMESTAMP, _UNION = 10, 14
+_VIEW_TAGS = frozenset((23, 24))  # BinaryView, Utf8View
 # A compressed buffer whose prefix says -1 is stored uncompressed (after the prefix).
 _UNCOMPRESSED = -1
 _PREFIX_BYTES = 8
@@ -74,17 +87,27 @@ class DecodeBudget:
         """The defaults, each overridden by PYML_RUNTIME_<NAME> (a positive integer)."""
         values: dict[str, int] = {}
         for item in fields(cls):
-            name = ENV_PREFIX + item.name.upper()
-            text = environ.get(name, "").strip()
-            if not text:
-                continue
-            try:
-                values[item.name] = int(text.replace("_", ""))
-            except ValueError:
-                values[item.name] = 0
-            if values[item.name] < 1:
-                raise ValueError(f"{name}={text!r} (expected: a positive integer)")
+            value = positive_int_setting(environ, ENV_PREFIX + item.name.upper())
+            if value is not None:
+                values[item.name] = value
         return cls(**values)
+
+
+def positive_int_setting(environ: Mapping[str, str], name: str) -> int | None:
+    """The setting `name` as a positive integer (``_`` separators allowed); None when unset.
+
+    Anything else is a ValueError that names the setting and its value.
+    """
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name}={text!r} (expected: a positive integer)")
+    return value
 
 
 DEFAULT_BUDGET = DecodeBudget()
@@ -101,24 +124,62 @@ class _Totals:
     decoded_bytes: int = 0
 
 
-def check_stream(data: bytes, budget: DecodeBudget) -> int:
-    """Check every message's declared sizes; return the stream's declared decoded bytes."""
+@dataclass(frozen=True)
+class StreamCheck:
+    """What `check_stream` found: the declared decoded bytes, and about the schema message."""
+
+    decoded_bytes: int
+    # The schema message's metadata: a key for what depends on the schema alone (None: not
+    # cached, too long or no schema message first).
+    schema_key: bytes | None = None
+    # The top-level columns whose type tag is a string/binary view (see `check_view_sizes`).
+    view_columns: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class _SchemaOutcome:
+    """A schema message's check, without the request: it depends on its bytes and the budget."""
+
+    text_bytes: int  # names and metadata counted (up to the error, if any)
+    entries: int  # metadata entries counted
+    view_columns: tuple[int, ...]
+    error: tuple[ErrorKind, str] | None  # the first limit passed, size of the stream aside
+
+
+# Every request of a deployed model sends the same schema message: its outcome is kept.
+_SCHEMAS: BoundedCache[tuple[DecodeBudget, bytes], _SchemaOutcome] = BoundedCache(CACHE_ENTRIES)
+
+
+def check_stream(data: bytes, budget: DecodeBudget) -> StreamCheck:
+    """Check every message's declared sizes, the schema's fields, names and metadata."""
     limit = budget.decoded_bytes_limit(len(data))
     totals = _Totals()
     text = _Text(len(data), budget)
+    schema_key: bytes | None = None
+    view_columns: tuple[int, ...] = ()
     for index, message in enumerate(_messages(data)):
         if index:  # every message after the schema counts, whatever it says it is
             totals.batches += 1
             _at_most("batches", totals.batches, budget.max_batches, "max_batches")
+        else:
+            metadata = message.metadata.to_pybytes()
+            outcome = _schema_outcome(metadata, budget)
+            if outcome is not None:
+                # Per request: what the names and metadata add up to against its size.
+                text.resume(outcome.text_bytes, outcome.entries)
+                if outcome.error is not None:
+                    raise PymlError(*outcome.error)
+                if len(metadata) <= MAX_CACHED_SCHEMA_BYTES:
+                    schema_key = metadata
+                view_columns = outcome.view_columns
+                continue
         root = _root(message.metadata)
         text.add_metadata(root, 4)  # Message.custom_metadata: pyarrow reads it for every batch
         header_type = root.scalar(1, "B", 0)
         header = root.table(2)
         if header is None:
             continue  # pyarrow refuses it when it reads the stream
-        if index == 0 and header_type == _SCHEMA:
-            check_schema_fields(header, budget, text)
-        elif header_type in (_RECORD_BATCH, _DICTIONARY_BATCH):
+        if header_type in (_RECORD_BATCH, _DICTIONARY_BATCH):
             if header_type == _DICTIONARY_BATCH:
                 header = header.table(1)  # DictionaryBatch.data
                 if header is None:
@@ -127,7 +188,35 @@ def check_stream(data: bytes, budget: DecodeBudget) -> int:
                 totals.rows += _non_negative(header.scalar(0, "<q", 0), "batch length")
                 _at_most("rows", totals.rows, budget.max_rows, "max_rows")
             _add_batch(header, message.body, totals, budget, limit)
-    return totals.decoded_bytes
+    return StreamCheck(totals.decoded_bytes, schema_key, view_columns)
+
+
+def _schema_outcome(metadata: bytes, budget: DecodeBudget) -> _SchemaOutcome | None:
+    """A schema message's outcome, cached; None for a first message that is no schema."""
+    key = (budget, metadata)
+    cacheable = len(metadata) <= MAX_CACHED_SCHEMA_BYTES
+    outcome = _SCHEMAS.get(key) if cacheable else None
+    if outcome is None:
+        outcome = _walk_schema_message(metadata, budget)
+        if outcome is not None and cacheable:
+            _SCHEMAS.put(key, outcome)
+    return outcome
+
+
+def _walk_schema_message(metadata: bytes, budget: DecodeBudget) -> _SchemaOutcome | None:
+    # The text is summed without the stream's size: each request compares it with its own.
+    text = _Text(sys.maxsize, budget)
+    view_columns: tuple[int, ...] = ()
+    try:
+        root = _Table.root(metadata)
+        text.add_metadata(root, 4)  # Message.custom_metadata
+        header = root.table(2)
+        if root.scalar(1, "B", 0) != _SCHEMA or header is None:
+            return None
+        view_columns = check_schema_fields(header, budget, text)
+    except PymlError as exc:
+        return _SchemaOutcome(text.total, text.entries, (), (exc.kind, exc.message))
+    return _SchemaOutcome(text.total, text.entries, view_columns, None)
 
 
 def _messages(data: bytes) -> Iterator[pa.ipc.Message]:
@@ -139,7 +228,7 @@ def _messages(data: bytes) -> Iterator[pa.ipc.Message]:
             except StopIteration:
                 return
     except ARROW_ERRORS as exc:
-        raise invalid_input(f"malformed Arrow IPC stream: {_first_line(exc)}") from exc
+        raise invalid_input(describe_arrow_error(exc)) from exc
 
 
 def _add_batch(
@@ -202,15 +291,18 @@ def check_schema_message(data: bytes, budget: DecodeBudget) -> None:
         return
 
 
-def check_schema_fields(schema: _Table, budget: DecodeBudget, text: _Text) -> None:
+def check_schema_fields(schema: _Table, budget: DecodeBudget, text: _Text) -> tuple[int, ...]:
     """Count fields, depth and text without building them, stopping at the first limit passed.
 
     Flatbuffer offsets may share a target: a children vector may list one field many times, and
     fields may share one long name, and pyarrow builds (and copies) each reference. So the walk
     stops after max_columns fields, and the text it meets may not add up to more than the
     stream itself: a stream that pyarrow wrote shares nothing.
+
+    Returns the positions of the top-level fields whose type tag is a string/binary view.
     """
     count = 0
+    view_columns: list[int] = []
     text.add_metadata(schema, 2)  # Schema.custom_metadata
     # (a table, the id of its vector of fields, the depth of those fields)
     pending = [(schema, 1, 1)]  # Schema.fields
@@ -224,9 +316,12 @@ def check_schema_fields(schema: _Table, budget: DecodeBudget, text: _Text) -> No
             "columns (nested fields included)", count, budget.max_columns, "max_columns", size=False
         )
         _at_most("levels of nesting", depth, budget.max_depth, "max_depth", size=False)
-        for child in parent.table_vector(vector_id):
+        for position, child in enumerate(parent.table_vector(vector_id)):
+            if depth == 1 and child.scalar(2, "B", 0) in _VIEW_TAGS:  # Field.type_type
+                view_columns.append(position)
             text.add_field(child)
             pending.append((child, 5, depth + 1))  # Field.children
+    return tuple(view_columns)
 
 
 class _Text:
@@ -259,6 +354,11 @@ class _Text:
         for entry in table.table_vector(field_id):  # KeyValue {key, value}
             self.add(entry.string_length(0) + entry.string_length(1))
 
+    def resume(self, total: int, entries: int) -> None:
+        """Carry on from a cached schema message's count."""
+        self.total, self.entries = total, entries
+        self.add(0)
+
     def add(self, size: int) -> None:
         self.total += size
         if self.total > self.limit:
@@ -288,15 +388,16 @@ def check_types(column: str, data_type: pa.DataType, top_level: bool) -> None:
         )
 
 
-def check_view_sizes(table: pa.Table, declared: int, limit: int) -> None:
+def check_view_sizes(table: pa.Table, columns: tuple[int, ...], declared: int, limit: int) -> None:
     """String/binary views may all point at the same bytes: count what they would copy.
 
-    Runs before the full validation, which would read every view's bytes too.
+    `columns`: the positions that may be views (`StreamCheck.view_columns`); only those are
+    looked at. Runs before the full validation, which would read every view's bytes too.
     """
     total = declared
-    for field, column in zip(table.schema, table.columns, strict=True):
-        if _is_binary_view(field.type):
-            total += sum(_view_lengths(chunk) for chunk in column.chunks)
+    for position in columns:
+        if _is_binary_view(table.schema.field(position).type):
+            total += sum(_view_lengths(chunk) for chunk in table.column(position).chunks)
             _at_most("decoded bytes", total, limit, "max_decoded_bytes", decoded=True)
 
 
@@ -343,11 +444,6 @@ def _non_negative(value: int, what: str) -> int:
     return value
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 # --- a bounds-checked reader of flatbuffer tables ----------------------------------------------
 
 
@@ -356,8 +452,7 @@ def _malformed(what: str) -> PymlError:
 
 
 def _root(metadata: pa.Buffer) -> _Table:
-    buf = metadata.to_pybytes()
-    return _Table(buf, _Table.uoffset(buf, 0))
+    return _Table.root(metadata.to_pybytes())
 
 
 class _Table:
@@ -371,6 +466,10 @@ class _Table:
         self.vtable_size = _unpack(buf, "<H", vtable)
         if self.vtable_size < 4 or self.vtable_size % 2:
             raise _malformed("has a bad vtable")
+
+    @classmethod
+    def root(cls, buf: bytes) -> _Table:
+        return cls(buf, cls.uoffset(buf, 0))
 
     @staticmethod
     def uoffset(buf: bytes, at: int) -> int:

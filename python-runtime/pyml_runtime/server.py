@@ -46,15 +46,18 @@ from pyml.v1 import runtime_pb2_grpc
 from pyml_runtime.config import load_config
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import PymlError, load_error
-from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget
+from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget, positive_int_setting
 from pyml_runtime.loader import load_model
-from pyml_runtime.servicer import ModelRuntimeServicer
+from pyml_runtime.servicer import (
+    DEFAULT_MAX_CONCURRENT_PREDICTS,
+    MAX_CONCURRENT_PREDICTS_ENV,
+    ModelRuntimeServicer,
+)
 
 GRACE_SECONDS = 5.0
-WORKERS = 8
 # Threads left for health checks and metadata whatever the predictions do.
 RESERVED_WORKERS = 2
-MAX_CONCURRENT_PREDICTS_ENV = "PYML_RUNTIME_MAX_CONCURRENT_PREDICTS"
+WORKERS = DEFAULT_MAX_CONCURRENT_PREDICTS + RESERVED_WORKERS
 SERVICE_NAME = "pyml.v1.ModelRuntime"
 # sockaddr_un.sun_path is 108 bytes with the terminating NUL.
 MAX_SOCKET_PATH = 107
@@ -129,14 +132,16 @@ def _remove_socket(socket_path: Path) -> None:
 
 def _settings(environ: Mapping[str, str]) -> tuple[DecodeBudget, int]:
     """The decoder budget and the predictions allowed in flight, from PYML_RUNTIME_*."""
-    text = environ.get(MAX_CONCURRENT_PREDICTS_ENV, "").strip()
     most = WORKERS - 1
     try:
         budget = DecodeBudget.from_env(environ)
-        max_predicts = int(text) if text else WORKERS - RESERVED_WORKERS
+        max_predicts = positive_int_setting(environ, MAX_CONCURRENT_PREDICTS_ENV)
     except ValueError as exc:
         raise load_error(f"invalid runtime setting: {exc}") from None
-    if not 1 <= max_predicts <= most:
+    if max_predicts is None:
+        return budget, DEFAULT_MAX_CONCURRENT_PREDICTS
+    if max_predicts > most:
+        text = environ[MAX_CONCURRENT_PREDICTS_ENV].strip()
         raise load_error(
             f"invalid runtime setting: {MAX_CONCURRENT_PREDICTS_ENV}={text!r} "
             f"(expected: 1 to {most}, so that health checks always find a thread)"

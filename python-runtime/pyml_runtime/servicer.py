@@ -22,8 +22,12 @@ import grpc
 
 from pyml.v1 import payload_pb2, runtime_pb2, runtime_pb2_grpc
 from pyml_runtime.dataplane import Dataplane, RuntimeMetadata
-from pyml_runtime.errors import ErrorKind, PymlError
+from pyml_runtime.errors import ErrorKind, PymlError, resource_exhausted
+from pyml_runtime.ipc_budget import ENV_PREFIX
 
+# The calls in flight (Predict and the validation calls): the setting and its default.
+MAX_CONCURRENT_PREDICTS_ENV = ENV_PREFIX + "MAX_CONCURRENT_PREDICTS"
+DEFAULT_MAX_CONCURRENT_PREDICTS = 6
 ERROR_TRAILER = "pyml-error"
 EXCEPTION_TYPE_TRAILER = "pyml-exception-type"
 _KIND_TO_PROTO = {
@@ -39,7 +43,10 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
     """`dataplane` returns None while the model is still loading."""
 
     def __init__(
-        self, dataplane: Callable[[], Dataplane | None], name: str, max_calls: int = 6
+        self,
+        dataplane: Callable[[], Dataplane | None],
+        name: str,
+        max_calls: int = DEFAULT_MAX_CONCURRENT_PREDICTS,
     ) -> None:
         self._dataplane = dataplane
         self._name = name
@@ -90,10 +97,9 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
             self._slots.release()
 
     def _busy(self) -> PymlError:
-        return PymlError(
-            ErrorKind.RESOURCE_EXHAUSTED,
+        return resource_exhausted(
             f"model '{self._name}' is busy: {self._max_calls} calls are already running "
-            "(limit: PYML_RUNTIME_MAX_CONCURRENT_PREDICTS); retry later",
+            f"(limit: {MAX_CONCURRENT_PREDICTS_ENV}); retry later"
         )
 
     def _run(self, context: grpc.ServicerContext, call: Callable[[Dataplane], T]) -> T:
