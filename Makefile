@@ -9,7 +9,7 @@ JAVA_INPUTS := pom.xml gateway-java/pom.xml launcher/pyml_launcher/container_pol
 	$(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip bench-memory
+.PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip bench-memory bench-peers
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict, then offline (Spark)"
@@ -24,6 +24,8 @@ help:
 	@echo "make bench-offline  Spark job in the model image vs in-process predict, 1M rows"
 	@echo "make bench-oip  Triton's perf_analyzer on the OIP port next to pyml.Client (gRPC)"
 	@echo "make bench-memory  gateway RSS before, during and after stalled 63 MiB gRPC messages"
+	@echo "make bench-peers   MLServer vs PyML (h2load, perf_analyzer) and the in-process floor;"
+	@echo "                   BENCH_PEERS_ARGS='--quick' for a 2-3 minute subset"
 
 tools:
 	@scripts/bootstrap.sh
@@ -101,3 +103,8 @@ bench-oip: setup
 
 bench-memory: setup
 	$(PY) bench/gateway_memory.py
+
+# MLServer in .venv-mlserver, h2load (nghttp2-client) and perf_analyzer (.venv-oip) are
+# installed when missing. Extra options: BENCH_PEERS_ARGS='--quick --resources cpus=2 ...'.
+bench-peers: setup base-image
+	$(PY) -m bench.peers $(BENCH_PEERS_ARGS)

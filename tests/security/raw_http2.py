@@ -30,14 +30,14 @@ class RawHttp2:
         except (BrokenPipeError, ConnectionResetError):
             self.closed = True
 
-    def start_predict(self) -> int:
+    def start_predict(self, path: str = "/pyml.v1.PredictionService/Predict") -> int:
         stream = self.conn.get_next_available_stream_id()
         self.conn.send_headers(
             stream,
             [
                 (":method", "POST"),
                 (":scheme", "http"),
-                (":path", "/pyml.v1.PredictionService/Predict"),
+                (":path", path),
                 (":authority", "127.0.0.1"),
                 ("content-type", "application/grpc"),
                 ("te", "trailers"),

@@ -1,0 +1,328 @@
+"""`python -m bench.peers`: MLServer, then PyML, then the in-process floor, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+
+from bench.peers import perf, report
+from bench.peers.floor import floor
+from bench.peers.frames import (
+    PYML_PREDICT_PATH,
+    V2_INFER_PATH,
+    grpc_frame,
+    pyml_predict_request,
+    v2_infer_request,
+)
+from bench.peers.h2load import H2loadResult, ensure_h2load, run_h2load
+from bench.peers.probe import Probe, probe_pyml, probe_v2
+from bench.peers.servers import PymlServer, mlserver, pyml_server
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "breast_cancer_lr"
+NAME = "breast_cancer_lr"
+# Requests of the warm-up (and rate estimate) per row count: a few seconds each.
+WARM_UP = {1: 1000, 1000: 150, 100_000: 16}
+
+
+@dataclass
+class Plan:
+    rows: list[int]
+    concurrency: list[int]
+    cell_s: float  # the target length of one h2load cell
+    spread: set[tuple[int, int]]  # cells run `spread_runs` times
+    spread_runs: int
+    perf_rows: list[int]
+    perf_requests: dict[int, int]
+    floor_s: float
+
+
+FULL = Plan(
+    rows=[1, 1000, 100_000],
+    concurrency=[1, 8, 32],
+    cell_s=8.0,
+    spread={(1, 8), (100_000, 8)},
+    spread_runs=2,
+    perf_rows=[1, 1000],
+    perf_requests={1: 300, 1000: 60},
+    floor_s=5.0,
+)
+QUICK = Plan(
+    rows=[1, 100_000],
+    concurrency=[1, 8],
+    cell_s=4.0,
+    spread=set(),
+    spread_runs=1,
+    perf_rows=[1],
+    perf_requests={1: 200},
+    floor_s=3.0,
+)
+
+
+@dataclass
+class Cell:
+    rows: int
+    streams: int
+    runs: list[dict[str, object]] = field(default_factory=list)
+
+
+def main() -> None:
+    args = parse_args()
+    plan = QUICK if args.quick else FULL
+    ensure_h2load()
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="pyml-bench-peers-"))
+    workdir.chmod(0o711)  # a root gateway's runtime user (65534) passes through to its sockets
+    try:
+        home = make_home(workdir, args.pyml_toml)
+        data = tiled_rows([*plan.rows, 1, 100_000])
+        model_file = home / "model.joblib"
+        pipeline = joblib.load(model_file)
+        expected = {n: pipeline.predict_proba(data[n]) for n in plan.rows}
+        results: dict[str, object] = {"plan": plan_summary(plan, args)}
+        # The machine's load before and after each part: a shared machine shows up here.
+        load: dict[str, list[float]] = {"start": list(os.getloadavg())}
+        results["load"] = load
+        with mlserver(model_file, NAME, workdir) as peer:
+            print(f"MLServer serving {NAME} on {peer.target}", flush=True)
+            results["mlserver"] = measure_mlserver(
+                peer.target, peer.grpc_port, plan, data, expected, workdir
+            )
+        load["after MLServer"] = list(os.getloadavg())
+        resources = parse_resources(args.resources)
+        with pyml_server(home, workdir, resources, args.gateway_arg) as server:
+            print(f"PyML gateway on {server.gateway.target}, {NAME} deployed", flush=True)
+            results["pyml"] = measure_pyml(server, plan, data, expected, workdir)
+        load["after PyML"] = list(os.getloadavg())
+        print("in-process floor: two processes calling predict_proba", flush=True)
+        results["floor"] = {str(n): floor(model_file, data[n], plan.floor_s) for n in (1, 100_000)}
+        results["seconds"] = time.monotonic() - started
+        report.write(results, REPO / "bench" / "peers" / "results")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a 2-3 minute subset")
+    parser.add_argument(
+        "--resources",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a deploy resource of the PyML container (cpus=2, memory=4g, ...); repeatable",
+    )
+    parser.add_argument(
+        "--pyml-toml",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a line appended to the bench model's pyml.toml (e.g. 'batching = true'); repeatable",
+    )
+    parser.add_argument(
+        "--gateway-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra argument of the PyML gateway (e.g. --gateway-arg=--some-flag=3); repeatable",
+    )
+    return parser.parse_args()
+
+
+def parse_resources(pairs: list[str]) -> dict[str, object] | None:
+    """KEY=VALUE pairs, numbers as numbers: what pyml.Client.deploy(resources=...) takes."""
+    resources: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            sys.exit(f"--resources {pair!r}: expected KEY=VALUE")
+        value: object = text
+        for kind in (int, float):
+            try:
+                value = kind(text)
+                break
+            except ValueError:
+                continue
+        resources[key] = value
+    return resources or None
+
+
+def plan_summary(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "quick": args.quick,
+        "rows": plan.rows,
+        "concurrency": plan.concurrency,
+        "cell_s": plan.cell_s,
+        "resources": args.resources,
+        "pyml_toml": args.pyml_toml,
+        "gateway_args": args.gateway_arg,
+    }
+
+
+def make_home(workdir: Path, toml_lines: list[str]) -> Path:
+    """A fresh copy of the example, trained (deterministic), with the extra pyml.toml lines."""
+    home = workdir / NAME
+    shutil.copytree(EXAMPLE, home, ignore=shutil.ignore_patterns("validation", "*.joblib"))
+    train = REPO / "examples" / "train_breast_cancer.py"
+    subprocess.run([sys.executable, str(train), str(home)], check=True)
+    if toml_lines:
+        toml = home / "pyml.toml"
+        toml.write_text(toml.read_text() + "\n" + "\n".join(toml_lines) + "\n")
+    return home
+
+
+def tiled_rows(counts: list[int]) -> dict[int, pd.DataFrame]:
+    """The example's validation rows (every 10th of the dataset) repeated to each count."""
+    validation = load_breast_cancer(as_frame=True).data.iloc[::10].reset_index(drop=True)
+    tiled: dict[int, pd.DataFrame] = {}
+    for n in set(counts):
+        index = np.resize(np.arange(len(validation)), n)
+        tiled[n] = validation.iloc[index].reset_index(drop=True)
+    return tiled
+
+
+def measure_mlserver(
+    target: str,
+    grpc_port: int,
+    plan: Plan,
+    data: dict[int, pd.DataFrame],
+    expected: dict[int, np.ndarray],
+    workdir: Path,
+) -> dict[str, object]:
+    url = f"http://{target}{V2_INFER_PATH}"
+    cells: list[Cell] = []
+    for n in plan.rows:
+        message = v2_infer_request(NAME, data[n]).SerializeToString()  # type: ignore[attr-defined]
+        probe = probe_v2(target, V2_INFER_PATH, message, expected[n])
+        print(f"  MLServer {n} rows: answer checked (max |diff| {probe.max_abs_diff:.1e})")
+        cells += h2load_cells(url, write_frame(workdir, f"v2-{n}", message), probe, n, plan)
+    oip = {
+        str(n): perf.run_perf_analyzer(
+            grpc_port, NAME, perf.matrix_input(data[n]), [1, 8], plan.perf_requests[n]
+        )
+        for n in plan.perf_rows
+    }
+    return {"h2load": [vars(c) for c in cells], "perf_analyzer": oip}
+
+
+def measure_pyml(
+    server: PymlServer,
+    plan: Plan,
+    data: dict[int, pd.DataFrame],
+    expected: dict[int, np.ndarray],
+    workdir: Path,
+) -> dict[str, object]:
+    url = f"http://{server.gateway.target}{PYML_PREDICT_PATH}"
+    cells: list[Cell] = []
+    for n in plan.rows:
+        message = pyml_predict_request(NAME, data[n]).SerializeToString()
+        probe = probe_pyml(server.gateway.target, PYML_PREDICT_PATH, message, expected[n][:, 0])
+        print(f"  PyML {n} rows: answer checked (max |diff| {probe.max_abs_diff:.1e})")
+        frame = write_frame(workdir, f"pyml-{n}", message)
+        cells += h2load_cells(url, frame, probe, n, plan, server)
+    port = server.gateway.oip_port
+    oip = {
+        str(n): perf.run_perf_analyzer(
+            port, NAME, perf.columns_input(data[n]), [1, 8], plan.perf_requests[n]
+        )
+        for n in plan.perf_rows
+    }
+    return {"h2load": [vars(c) for c in cells], "perf_analyzer": oip}
+
+
+def write_frame(workdir: Path, name: str, message: bytes) -> Path:
+    path = workdir / f"{name}.frame"
+    path.write_bytes(grpc_frame(message))
+    return path
+
+
+def h2load_cells(
+    url: str, frame: Path, probe: Probe, n: int, plan: Plan, pyml: PymlServer | None = None
+) -> list[Cell]:
+    """The warm-up (which also estimates the rate), then every concurrency of this row count."""
+    warm = run_h2load(url, frame, probe.answer_bytes, WARM_UP[n], 8, time_cap_s=180)
+    rate = max(warm.ok_per_s, 1.0)
+    print(f"  warm-up {n} rows c=8: {warm.ok_per_s:.1f} req/s, {warm.failed} failed", flush=True)
+    cells = []
+    for streams in plan.concurrency:
+        cell = Cell(n, streams)
+        for _ in range(plan.spread_runs if (n, streams) in plan.spread else 1):
+            requests = max(streams, min(100_000, round(rate * plan.cell_s)))
+            cell.runs.append(timed(url, frame, probe, requests, streams, plan, pyml))
+        cells.append(cell)
+    return cells
+
+
+def timed(
+    url: str,
+    frame: Path,
+    probe: Probe,
+    requests: int,
+    streams: int,
+    plan: Plan,
+    pyml: PymlServer | None,
+) -> dict[str, object]:
+    """One h2load cell; for PyML, the gateway's counters around it (refusals, restarts)."""
+    before = pyml.metrics() if pyml else {}
+    restarts = pyml.restarts() if pyml else 0
+    cap = max(90.0, 10 * plan.cell_s)
+    result: H2loadResult = run_h2load(url, frame, probe.answer_bytes, requests, streams, cap)
+    run = result.as_dict()
+    if pyml is not None:
+        after = pyml.metrics()
+        run["outcomes"] = outcome_deltas(before, after)
+        run["refused"] = delta(before, after, "pyml_admission_rejections_total")
+        run["restarts"] = pyml.restarts() - restarts
+        if run["restarts"]:
+            wait_ready(pyml)
+    print(
+        f"  c={streams:<3} {result.ok_per_s:10.1f} req/s  p50 {result.p50_ms:8.2f} ms  "
+        f"failed {result.failed}" + (f"  {run.get('outcomes')}" if pyml else ""),
+        flush=True,
+    )
+    return run
+
+
+def delta(before: dict[str, float], after: dict[str, float], prefix: str) -> int:
+    total: Callable[[dict[str, float]], float] = lambda s: sum(  # noqa: E731
+        v for k, v in s.items() if k.startswith(prefix + "{")
+    )
+    return round(total(after) - total(before))
+
+
+def outcome_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    """Predictions by outcome (OK or the gateway's error kind) during the cell."""
+    outcomes: dict[str, int] = {}
+    for key, value in after.items():
+        if key.startswith("pyml_predict_requests_total{"):
+            outcome = key.split('outcome="')[1].split('"')[0]
+            count = round(value - before.get(key, 0.0))
+            if count:
+                outcomes[outcome] = count
+    return outcomes
+
+
+def wait_ready(server: PymlServer, timeout: float = 120.0) -> None:
+    """After a restart, let the replica come back before the next cell."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.client.deployment(server.name).state == "READY":
+            return
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""The in-process floor: two processes calling the pipeline's predict_proba on the same rows,
+with no server, codec or socket in between (the most a 2-core machine can do)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+
+def _calls(model_file: Path, rows: pd.DataFrame, max_calls: int, seconds: float) -> float:
+    """Calls per second of one process (after one warm-up call), bounded in count and time."""
+    pipeline = joblib.load(model_file)
+    pipeline.predict_proba(rows)
+    calls = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while calls < max_calls and time.perf_counter() < deadline:
+        pipeline.predict_proba(rows)
+        calls += 1
+    return calls / (time.perf_counter() - started)
+
+
+def floor(
+    model_file: Path, rows: pd.DataFrame, seconds: float, processes: int = 2
+) -> dict[str, float]:
+    """Calls/s and rows/s of `processes` processes together."""
+    context = multiprocessing.get_context("spawn")
+    args = (model_file, rows, 1_000_000, seconds)
+    with context.Pool(processes) as pool:
+        rates = pool.starmap(_calls, [args] * processes)
+    calls_per_s = sum(rates)
+    return {"calls_per_s": calls_per_s, "rows_per_s": calls_per_s * len(rows)}

@@ -1,0 +1,153 @@
+"""The issue's table from one run's results: printed, and written as JSON and markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+
+def write(results: dict[str, Any], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    text = markdown(results)
+    (folder / f"peers-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
+    (folder / f"peers-{stamp}.md").write_text(text)
+    print(text)
+    print(f"written to {folder}/peers-{stamp}.json and .md")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    plan = results["plan"]
+    lines = [
+        f"# bench/peers: MLServer 1.7 vs PyML, breast_cancer_lr ({results['seconds']:.0f} s run)",
+        "",
+        f"PyML options: resources {plan['resources'] or 'default'}, pyml.toml "
+        f"{plan['pyml_toml'] or 'as the example'}, gateway args {plan['gateway_args'] or 'none'}.",
+        "h2load, one connection, c streams. Values with several runs: median (min-max).",
+        "Load average (1, 5, 15 min): "
+        + "; ".join(
+            f"{k} {', '.join(f'{v:.1f}' for v in vs)}" for k, vs in results["load"].items()
+        ),
+        "",
+        *h2load_table(results),
+        "",
+        *perf_table(results),
+        "",
+        *floor_table(results),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _loads(load: dict[str, list[float]]) -> str:
+    return "; ".join(
+        f"{when} {', '.join(f'{v:.1f}' for v in values)}" for when, values in load.items()
+    )
+
+
+def _stat(runs: list[dict[str, Any]], key: str, scale: float = 1.0) -> tuple[float, str]:
+    values = [float(r[key]) * scale for r in runs]
+    middle = statistics.median(values)
+    text = _num(middle)
+    if len(values) > 1:
+        text += f" ({_num(min(values))}-{_num(max(values))})"
+    return middle, text
+
+
+def _num(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    if value >= 100_000:
+        return f"{value / 1000:,.0f}k"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and not (math.isnan(a) or math.isnan(b)) else "n/a"
+
+
+def h2load_table(results: dict[str, Any]) -> list[str]:
+    peer = {(c["rows"], c["streams"]): c["runs"] for c in results["mlserver"]["h2load"]}
+    floor_rows = results["floor"].get("100000", {}).get("rows_per_s", float("nan"))
+    lines = [
+        "| rows | c | MLServer p50 ms | MLServer req/s | MLServer rows/s | failed "
+        "| PyML p50 ms | PyML req/s | PyML rows/s | failed | refused | restarts "
+        "| p50 PyML÷ML | req/s PyML÷ML | rows/s PyML÷floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cell in results["pyml"]["h2load"]:
+        rows, streams, mine = cell["rows"], cell["streams"], cell["runs"]
+        theirs = peer.get((rows, streams), [])
+        ml_p50, ml_p50_text = _stat(theirs, "p50_ms") if theirs else (math.nan, "n/a")
+        ml_rate, ml_rate_text = _stat(theirs, "ok_per_s") if theirs else (math.nan, "n/a")
+        ml_rows_text = _stat(theirs, "ok_per_s", rows)[1] if theirs else "n/a"
+        ml_failed = sum(r["failed"] for r in theirs)
+        p50, p50_text = _stat(mine, "p50_ms")
+        rate, rate_text = _stat(mine, "ok_per_s")
+        rows_rate, rows_text = _stat(mine, "ok_per_s", rows)
+        lines.append(
+            f"| {rows:,} | {streams} | {ml_p50_text} | {ml_rate_text} | {ml_rows_text} "
+            f"| {ml_failed} | {p50_text} | {rate_text} | {rows_text} "
+            f"| {sum(r['failed'] for r in mine)} | {sum(r.get('refused', 0) for r in mine)} "
+            f"| {sum(r.get('restarts', 0) for r in mine)} | {_ratio(p50, ml_p50)} "
+            f"| {_ratio(rate, ml_rate)} "
+            f"| {_ratio(rows_rate, floor_rows) if rows == 100_000 else ''} |"
+        )
+    return lines
+
+
+def perf_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "perf_analyzer on each OIP gRPC port (V2 ModelInfer), count windows:",
+        "",
+        "| rows | c | MLServer infer/s | p50 ms | PyML infer/s | p50 ms | PyML÷ML infer/s "
+        "| PyML OIP÷native gRPC |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    native = {(c["rows"], c["streams"]): c["runs"] for c in results["pyml"]["h2load"]}
+    notes = []
+    for rows, mine in results["pyml"]["perf_analyzer"].items():
+        theirs = results["mlserver"]["perf_analyzer"].get(rows)
+        if isinstance(theirs, str):
+            notes.append(f"MLServer, {rows} rows: {_one_line(theirs)}")
+        if isinstance(mine, str):
+            notes.append(f"PyML, {rows} rows: {_one_line(mine)}")
+            continue
+        for streams, point in sorted(mine.items(), key=lambda kv: int(kv[0])):
+            peer = theirs.get(streams) if isinstance(theirs, dict) else None
+            peer_text = (
+                f"{_num(peer['throughput'])} | {_num(peer['p50_ms'])}" if peer else "n/a | n/a"
+            )
+            grpc_runs = native.get((int(rows), int(streams)))
+            grpc_rate = _stat(grpc_runs, "ok_per_s")[0] if grpc_runs else math.nan
+            lines.append(
+                f"| {int(rows):,} | {streams} | {peer_text} | {_num(point['throughput'])} "
+                f"| {_num(point['p50_ms'])} "
+                f"| {_ratio(point['throughput'], peer['throughput']) if peer else 'n/a'} "
+                f"| {_ratio(point['throughput'], grpc_rate)} |"
+            )
+    return lines + [""] + [f"- {note}" for note in notes]
+
+
+def _one_line(error: str) -> str:
+    """perf_analyzer's error line (MLServer 1.7 has no ModelConfig, which perf_analyzer asks)."""
+    found = [line.strip() for line in error.splitlines() if "error" in line.lower()]
+    return (found[-1] if found else error.strip().replace("\n", " "))[:300]
+
+
+def floor_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "In-process floor (two processes calling predict_proba on the same rows):",
+        "",
+        "| rows | calls/s | rows/s |",
+        "|---:|---:|---:|",
+    ]
+    for rows, point in results["floor"].items():
+        lines.append(
+            f"| {int(rows):,} | {_num(point['calls_per_s'])} | {_num(point['rows_per_s'])} |"
+        )
+    return lines
