@@ -7,8 +7,10 @@ same bytes for every request, so each server parses a full request every time.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib
+import shutil
 import struct
 import sys
 import tempfile
@@ -50,6 +52,7 @@ def v2() -> ModuleType:
     from grpc_tools import protoc  # type: ignore[import-untyped]
 
     out = Path(tempfile.mkdtemp(prefix="pyml-v2-stubs-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     proto = REPO / "protos" / "inference" / "grpc_predict_v2.proto"
     include = str(Path(protoc.__file__).parent / "_proto")
     status = protoc.main(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -63,15 +64,17 @@ def run_perf_analyzer(
     ]  # fmt: skip
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIME_CAP_S)
+        if done.returncode != 0:
+            return f"perf_analyzer failed ({done.returncode}): {(done.stdout + done.stderr)[-600:]}"
+        with (scratch / "report.csv").open() as f:
+            return {
+                int(row["Concurrency"]): {
+                    "throughput": float(row["Inferences/Second"]),
+                    "p50_ms": float(row["p50 latency"]) / 1000,
+                }
+                for row in csv.DictReader(f)
+            }
     except subprocess.TimeoutExpired:
         return f"perf_analyzer over its {TIME_CAP_S:.0f} s cap"
-    if done.returncode != 0:
-        return f"perf_analyzer failed ({done.returncode}): {(done.stdout + done.stderr)[-600:]}"
-    with (scratch / "report.csv").open() as f:
-        return {
-            int(row["Concurrency"]): {
-                "throughput": float(row["Inferences/Second"]),
-                "p50_ms": float(row["p50 latency"]) / 1000,
-            }
-            for row in csv.DictReader(f)
-        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
