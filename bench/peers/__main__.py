@@ -102,8 +102,10 @@ def main() -> None:
                 peer.target, peer.grpc_port, plan, data, expected, workdir
             )
         load["after MLServer"] = list(os.getloadavg())
-        resources = parse_resources(args.resources)
-        with pyml_server(home, workdir, resources, args.gateway_arg) as server:
+        deploy = parse_pairs(args.deploy, "--deploy")
+        if args.resources:
+            deploy["resources"] = parse_pairs(args.resources, "--resources")
+        with pyml_server(home, workdir, deploy, args.gateway_arg) as server:
             print(f"PyML gateway on {server.gateway.target}, {NAME} deployed", flush=True)
             results["pyml"] = measure_pyml(server, plan, data, expected, workdir)
         load["after PyML"] = list(os.getloadavg())
@@ -126,6 +128,13 @@ def parse_args() -> argparse.Namespace:
         help="a deploy resource of the PyML container (cpus=2, memory=4g, ...); repeatable",
     )
     parser.add_argument(
+        "--deploy",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a keyword argument of pyml.Client.deploy for PyML (replicas=2, ...); repeatable",
+    )
+    parser.add_argument(
         "--pyml-toml",
         action="append",
         default=[],
@@ -142,13 +151,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def parse_resources(pairs: list[str]) -> dict[str, object] | None:
-    """KEY=VALUE pairs, numbers as numbers: what pyml.Client.deploy(resources=...) takes."""
+def parse_pairs(pairs: list[str], flag: str) -> dict[str, object]:
+    """KEY=VALUE pairs, numbers as numbers (resources=..., deploy keyword arguments)."""
     resources: dict[str, object] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep:
-            sys.exit(f"--resources {pair!r}: expected KEY=VALUE")
+            sys.exit(f"{flag} {pair!r}: expected KEY=VALUE")
         value: object = text
         for kind in (int, float):
             try:
@@ -157,7 +166,7 @@ def parse_resources(pairs: list[str]) -> dict[str, object] | None:
             except ValueError:
                 continue
         resources[key] = value
-    return resources or None
+    return resources
 
 
 def plan_summary(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
@@ -167,6 +176,7 @@ def plan_summary(plan: Plan, args: argparse.Namespace) -> dict[str, object]:
         "concurrency": plan.concurrency,
         "cell_s": plan.cell_s,
         "resources": args.resources,
+        "deploy": args.deploy,
         "pyml_toml": args.pyml_toml,
         "gateway_args": args.gateway_arg,
     }

@@ -25,7 +25,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# bench/peers: MLServer 1.7 vs PyML, breast_cancer_lr ({results['seconds']:.0f} s run)",
         "",
-        f"PyML options: resources {plan['resources'] or 'default'}, pyml.toml "
+        f"PyML options: resources {plan['resources'] or 'default'}, deploy "
+        f"{plan.get('deploy') or 'default'}, pyml.toml "
         f"{plan['pyml_toml'] or 'as the example'}, gateway args {plan['gateway_args'] or 'none'}.",
         "h2load, one connection, c streams. Values with several runs: median (min-max).",
         "Load average (1, 5, 15 min): "

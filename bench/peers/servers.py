@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -164,10 +165,11 @@ class PymlServer:
 def pyml_server(
     home: Path,
     workdir: Path,
-    resources: Mapping[str, object] | None,
+    deploy: Mapping[str, Any],
     gateway_args: Sequence[str],
 ) -> Iterator[PymlServer]:
-    """The home packaged into an image, served by a gateway of our own as a container."""
+    """The home packaged into an image, served by a gateway of our own as a container;
+    `deploy`: keyword arguments of Client.deploy (resources=..., replicas=...)."""
     os.environ["PYML_HOME"] = str(workdir / "pyml-home")
     os.environ["PYML_IMAGE_PREFIX"] = f"pyml-bench-peers-{os.getpid()}"
     model = pyml.Model.from_home(home)
@@ -180,7 +182,7 @@ def pyml_server(
     )
     try:
         with pyml.Client(gateway.target, timeout=120) as client:
-            client.deploy(model.name, resources=resources)
+            client.deploy(model.name, **deploy)
             yield PymlServer(gateway, client, gateway_id, model.name)
     finally:
         gateway.stop()
