@@ -92,6 +92,11 @@ def validate(
         _fail(error, code)
     if report.passed:
         print(f"model '{model.name}': validation passed ({report.rows} rows)")
+        if report.batching is not None:
+            print(
+                f"model '{model.name}': batching check passed ({report.batching.rows} rows "
+                "predicted one by one and together agree)"
+            )
         return
     print(f"model '{model.name}': validation FAILED ({report.rows} rows)\n{report.diff}")
     raise SystemExit(EXIT_MISMATCH)

@@ -32,6 +32,11 @@ def validate(home: Path) -> None:
         console.print(f"[red]✗ {model.name}: validation failed[/red]\n{report.diff}")
         raise typer.Exit(1)
     console.print(f"[green]✓ {model.name}[/green] ({model.kind}): {report.rows} rows match")
+    if report.batching is not None:
+        console.print(
+            f"[green]✓ batching[/green]: {report.batching.rows} rows predicted one by one "
+            "and together agree"
+        )
 
 
 @app.command()
