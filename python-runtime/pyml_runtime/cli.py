@@ -79,6 +79,12 @@ def validate(
     try:
         model = load_model(home)
         if allow_no_validation_data and not has_validation(model.home, model.kind):
+            if model.config.batching.enabled:
+                raise PymlError(
+                    ErrorKind.NO_VALIDATION_DATA,
+                    f"model '{model.name}' sets batching = true in pyml.toml but has no "
+                    "validation data to prove that its rows can be predicted together",
+                )
             print(f"model '{model.name}': loads; no validation data, outputs not checked")
             return
         dataplane = Dataplane(model, load_validation(model.home, model.kind))
