@@ -78,8 +78,10 @@ def _rows(n: int = 6) -> pd.DataFrame:
 
 @pytest.fixture
 def batching_home(make_home: Callable[..., Path]) -> Callable[..., Path]:
-    def make(source: str, toml: str = "batching = true\n", data: object = None) -> Path:
-        home = make_home("m", **{"model.py": source, "pyml.toml": toml})
+    def make(
+        source: str, toml: str = "batching = true\n", data: object = None, name: str = "m"
+    ) -> Path:
+        home = make_home(name, **{"model.py": source, "pyml.toml": toml})
         save_validation(home, _rows() if data is None else data)  # type: ignore[arg-type]
         return home
 
@@ -264,3 +266,30 @@ def test_a_model_that_looks_across_rows_is_refused_with_batching(
     assert "column 'p1': 6 of 6 values differ" in report.diff
     assert "row 0: actual -2.5, expected 0.0" in report.diff
     assert "Remove batching from pyml.toml" in report.diff
+
+
+TENSOR_CENTERED = """
+import numpy as np
+from pyml import TensorModel
+
+class Centered(TensorModel):
+    def __init__(self, home):
+        pass
+
+    def predict(self, tensors):
+        return {"y": tensors["x"] - tensors["x"].mean(axis=0)}
+"""
+
+
+def test_the_batching_check_covers_tensor_models(
+    batching_home: Callable[..., Path],
+) -> None:
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    passed = Dataplane.for_home(load_model(batching_home(TENSORS, data={"x": x}))).run_validation()
+    assert passed.passed and passed.batching is not None and passed.batching.rows == 4
+
+    home = batching_home(TENSOR_CENTERED, toml="batching = false\n", data={"x": x}, name="c")
+    (home / "pyml.toml").write_text("batching = true\n")
+    refused = Dataplane.for_home(load_model(home)).run_validation()
+    assert not refused.passed
+    assert "tensor 'y': 12 of 12 values differ" in refused.diff
