@@ -64,7 +64,10 @@ def predict_batch(
     for group in _groups(good, max_rows):
         for request, outcome in zip(group, _predict_group(dp, group), strict=True):
             outcomes[request.index] = outcome
-    return [outcome for outcome in outcomes if outcome is not None]
+    answered = [outcome for outcome in outcomes if outcome is not None]
+    if len(answered) != len(payloads):  # never: every payload is in exactly one group
+        raise PymlError(ErrorKind.INTERNAL, f"model '{dp.name}': a batch lost an outcome")
+    return answered
 
 
 def _rows(dp: Dataplane, table: pa.Table) -> int | None:
