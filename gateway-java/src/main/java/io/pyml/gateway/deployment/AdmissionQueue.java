@@ -219,8 +219,11 @@ final class AdmissionQueue<T> {
 
   /** Outside the lock. A call removed from the queue can no longer expire there. */
   private void handOver(Replica replica, List<Waiting<T>> batch) {
-    batch.forEach(call -> call.placed().complete(null));
-    sender.send(replica, batch.stream().map(Waiting::admitted).toList());
+    try {
+      sender.send(replica, batch.stream().map(Waiting::admitted).toList());
+    } finally {
+      batch.forEach(call -> call.placed().complete(null)); // sent: its queue timer is done
+    }
   }
 
   private void expire(Waiting<T> call, Duration timeout) {
