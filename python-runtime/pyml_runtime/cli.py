@@ -79,6 +79,12 @@ def validate(
     try:
         model = load_model(home)
         if allow_no_validation_data and not has_validation(model.home, model.kind):
+            if model.config.batching.enabled:
+                raise PymlError(
+                    ErrorKind.NO_VALIDATION_DATA,
+                    f"model '{model.name}' sets batching = true in pyml.toml but has no "
+                    "validation data to prove that its rows can be predicted together",
+                )
             print(f"model '{model.name}': loads; no validation data, outputs not checked")
             return
         dataplane = Dataplane(model, load_validation(model.home, model.kind))
@@ -92,6 +98,11 @@ def validate(
         _fail(error, code)
     if report.passed:
         print(f"model '{model.name}': validation passed ({report.rows} rows)")
+        if report.batching is not None:
+            print(
+                f"model '{model.name}': batching check passed ({report.batching.rows} rows "
+                "predicted one by one and together agree)"
+            )
         return
     print(f"model '{model.name}': validation FAILED ({report.rows} rows)\n{report.diff}")
     raise SystemExit(EXIT_MISMATCH)

@@ -19,6 +19,7 @@ Decoding and encoding still run in parallel.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import platform
 import re
@@ -32,11 +33,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pyml_runtime import __version__, codec
+from pyml_runtime import __version__, batching, codec
+from pyml_runtime.config import BatchingConfig
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, model_error
 from pyml_runtime.ipc_budget import DEFAULT_BUDGET, DecodeBudget
 from pyml_runtime.loader import LoadedModel
 from pyml_runtime.validation import (
+    BatchingCheck,
     ValidationData,
     ValidationReport,
     compare_dataframes,
@@ -64,6 +67,7 @@ class RuntimeMetadata:
     python_version: str
     library_versions: dict[str, str] = field(default_factory=dict)
     model_class: str = ""
+    batching: BatchingConfig = field(default_factory=BatchingConfig)
 
 
 class Dataplane:
@@ -103,6 +107,22 @@ class Dataplane:
             return codec.read_table(data, self.budget)
         except PymlError as exc:  # the codec knows bytes, not models: name the model here
             raise PymlError(exc.kind, f"model '{self.name}': {exc.message}") from exc
+
+    def checked_input(self, kind: PayloadKindName | int, data: bytes) -> pa.Table:
+        """A payload decoded and checked as `predict_arrow` does it, before the model runs."""
+        self._check_kind(kind)
+        table = self._read(data)
+        if self._input_table is None:
+            return table
+        if self.kind == "dataframe":
+            return self._conform_columns(table, self._input_table.schema)
+        return self._conform_tensors(table, self._input_table.schema)
+
+    def predict_batch(
+        self, payloads: list[tuple[PayloadKindName | int, bytes]]
+    ) -> list[bytes | PymlError]:
+        """Several requests' payloads: rows merged into few model calls (`batching`)."""
+        return batching.predict_batch(self, payloads)
 
     def predict_table(self, kind: PayloadKindName | int, table: pa.Table) -> pa.Table:
         """The same, for callers that hold Arrow data already (the Spark job's batches)."""
@@ -228,6 +248,7 @@ class Dataplane:
             python_version=platform.python_version(),
             library_versions=_library_versions(self.model.home),
             model_class=f"{cls.__module__}.{cls.__qualname__}",
+            batching=self.model.config.batching,
         )
 
     def validation_input(self) -> bytes:
@@ -247,8 +268,22 @@ class Dataplane:
         return compare_tensors(tensors, validation.expected, config.rtol, config.atol)
 
     def run_validation(self) -> ValidationReport:
-        """The validation input through `predict_arrow` (the serving path), then compared."""
-        return self.check_validation_output(self.predict_arrow(self.kind, self.validation_input()))
+        """The validation input through `predict_arrow` (the serving path), then compared.
+
+        With batching on, the rows are then also predicted one by one and together
+        (`batching.check_batching`): answers that differ fail the validation.
+        """
+        report = self.check_validation_output(
+            self.predict_arrow(self.kind, self.validation_input())
+        )
+        if not report.passed or not self.model.config.batching.enabled:
+            return report
+        check: BatchingCheck = batching.check_batching(self)
+        return dataclasses.replace(report, passed=check.passed, diff=check.diff, batching=check)
+
+    def input_rows(self) -> pa.Table:
+        """The stored validation input as a table (what `validation_input` encodes)."""
+        return self._require(self._input_table)
 
     def _require(self, value: Any) -> Any:
         if value is None:

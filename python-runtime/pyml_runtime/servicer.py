@@ -22,9 +22,11 @@ import grpc
 
 from pyml.v1 import payload_pb2, runtime_pb2, runtime_pb2_grpc
 from pyml_runtime.dataplane import Dataplane, RuntimeMetadata
-from pyml_runtime.errors import ErrorKind, PymlError, resource_exhausted
+from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, resource_exhausted
 from pyml_runtime.ipc_budget import ENV_PREFIX
 
+# Payloads in one PredictBatch at most (the gateway sends far fewer).
+MAX_BATCH_PAYLOADS = 1024
 # The calls in flight (Predict and the validation calls): the setting and its default.
 MAX_CONCURRENT_PREDICTS_ENV = ENV_PREFIX + "MAX_CONCURRENT_PREDICTS"
 DEFAULT_MAX_CONCURRENT_PREDICTS = 6
@@ -59,6 +61,25 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
         def predict(dp: Dataplane) -> payload_pb2.Payload:
             output = dp.predict_arrow(request.kind, request.arrow_ipc)
             return payload_pb2.Payload(kind=_KIND_TO_PROTO[dp.kind], arrow_ipc=output)
+
+        return self._run_bounded(context, predict)
+
+    def PredictBatch(
+        self, request: runtime_pb2.PredictBatchRequest, context: grpc.ServicerContext
+    ) -> runtime_pb2.PredictBatchResponse:
+        """One slot for the whole batch; one outcome per payload, errors as Predict's."""
+
+        def predict(dp: Dataplane) -> runtime_pb2.PredictBatchResponse:
+            if len(request.payloads) > MAX_BATCH_PAYLOADS:
+                raise invalid_input(
+                    f"model '{dp.name}': a batch of {len(request.payloads)} payloads "
+                    f"(expected: at most {MAX_BATCH_PAYLOADS})"
+                )
+            outcomes = dp.predict_batch([(p.kind, p.arrow_ipc) for p in request.payloads])
+            kind = _KIND_TO_PROTO[dp.kind]
+            return runtime_pb2.PredictBatchResponse(
+                outcomes=[_outcome(kind, outcome) for outcome in outcomes]
+            )
 
         return self._run_bounded(context, predict)
 
@@ -133,6 +154,21 @@ def _abort(context: grpc.ServicerContext, error: PymlError) -> NoReturn:
     context.abort(error.grpc_status, error.message)
 
 
+def _outcome(
+    kind: payload_pb2.PayloadKind, outcome: bytes | PymlError
+) -> runtime_pb2.PredictOutcome:
+    if isinstance(outcome, PymlError):
+        return runtime_pb2.PredictOutcome(
+            error=runtime_pb2.PredictError(
+                code=outcome.grpc_status.value[0],
+                message=outcome.message,
+                kind=outcome.kind.name,
+                exception_type=_ascii(outcome.exception_type or ""),
+            )
+        )
+    return runtime_pb2.PredictOutcome(payload=payload_pb2.Payload(kind=kind, arrow_ipc=outcome))
+
+
 def _ascii(text: str) -> str:
     # Non-binary metadata values must be printable ASCII.
     return "".join(c if " " <= c <= "~" else "?" for c in text)
@@ -151,4 +187,9 @@ def _metadata_message(meta: RuntimeMetadata) -> runtime_pb2.ModelMetadata:
         python_version=meta.python_version,
         library_versions=meta.library_versions,
         model_class=meta.model_class,
+        batching=runtime_pb2.BatchingSettings(
+            enabled=meta.batching.enabled,
+            max_rows=meta.batching.max_rows,
+            max_delay_ms=meta.batching.max_delay_ms,
+        ),
     )

@@ -38,10 +38,21 @@ class ValidationData:
 
 
 @dataclass(frozen=True)
+class BatchingCheck:
+    """The build-time proof for `batching = true`: rows one by one == rows together."""
+
+    passed: bool
+    rows: int
+    diff: str
+
+
+@dataclass(frozen=True)
 class ValidationReport:
     passed: bool
     diff: str
     rows: int
+    batching: BatchingCheck | None = None
+    """Set when the model opts into batching and its outputs matched."""
 
 
 def validation_paths(home: Path, kind: str) -> tuple[Path, Path]:

@@ -32,6 +32,11 @@ def validate(home: Path) -> None:
         console.print(f"[red]✗ {model.name}: validation failed[/red]\n{report.diff}")
         raise typer.Exit(1)
     console.print(f"[green]✓ {model.name}[/green] ({model.kind}): {report.rows} rows match")
+    if report.batching is not None:
+        console.print(
+            f"[green]✓ batching[/green]: {report.batching.rows} rows predicted one by one "
+            "and together agree"
+        )
 
 
 @app.command()
@@ -61,6 +66,13 @@ def package(
         f"[green]✓ {version.ref}[/green] packaged: image {image.get('tag')} "
         f"({image.get('id', '')[:19]}, {size_mb:.0f} MB, built in {image.get('build_seconds')} s)"
     )
+    batching = (version.record.validation or {}).get("batching") or {}
+    if batching.get("enabled"):
+        console.print(
+            f"  batching on (max_rows {batching.get('max_rows')}, max_delay_ms "
+            f"{batching.get('max_delay_ms')}): {batching.get('rows_checked')} validation rows "
+            "predicted one by one and together agree"
+        )
 
 
 @models_app.callback(invoke_without_command=True)

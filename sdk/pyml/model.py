@@ -70,7 +70,10 @@ class Model:
         return decode_payload(kind, self._dataplane.predict_arrow(kind, payload))
 
     def validate(self, raise_on_mismatch: bool = True) -> ValidationReport:
-        """Run the stored validation input through the serving path and compare outputs."""
+        """Run the stored validation input through the serving path and compare outputs.
+
+        With `batching = true` in pyml.toml, the rows are also predicted one by one and
+        together, and answers that differ fail the validation (`report.batching`)."""
         # Re-read the home's validation files: they may have been written since loading.
         self._dataplane = Dataplane.for_home(self._loaded, self.home)
         report = self._dataplane.run_validation()

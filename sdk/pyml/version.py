@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pyml._internal.registry_manifest import batching_summary
 from pyml.registry import Registry, VersionRecord
 
 if TYPE_CHECKING:
@@ -158,13 +159,14 @@ def package_home(
                 progress=progress,
                 allow_no_validation=allow_no_validation,
             )
+            validated = _validated(built, batching_summary(source, record.kind))
         except ImageBuildError as error:
             registry.mark_failed(record.ref, str(error), error.log_tail)
             raise PackagingFailed(record, str(error), error.log_tail) from None
         except BaseException as error:  # interrupted or a PyML bug: never half-registered
             registry.mark_failed(record.ref, f"{type(error).__name__}: {error}", "")
             raise
-    ready = registry.mark_ready(record.ref, image=_image_info(built), validation=_validated(built))
+    ready = registry.mark_ready(record.ref, image=_image_info(built), validation=validated)
     return ModelVersion(ready, registry)
 
 
@@ -179,5 +181,10 @@ def _image_info(built: BuiltImage) -> dict[str, Any]:
     }
 
 
-def _validated(built: BuiltImage) -> dict[str, Any]:
-    return {"passed": True, "where": "image build", "image_id": built.image_id}
+def _validated(built: BuiltImage, batching: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "passed": True,
+        "where": "image build",
+        "image_id": built.image_id,
+        "batching": batching,
+    }

@@ -68,3 +68,22 @@ def test_no_validation_data_fails_unless_allowed(scorer_home: Path) -> None:
     assert "validation" in refused.stderr
     assert allowed.returncode == 0, allowed.stderr
     assert "no validation data, outputs not checked" in allowed.stdout
+
+
+def test_batching_is_checked_one_by_one_and_together(scorer_home: Path) -> None:
+    with (scorer_home / "pyml.toml").open("a") as toml:
+        toml.write("\n[batching]\nmax_rows = 3\n")
+    result = validate(scorer_home)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "model 'scorer': batching check passed (4 rows predicted one by one and together agree)"
+    ) in result.stdout
+
+
+def test_batching_without_validation_data_exits_2(scorer_home: Path) -> None:
+    toml = scorer_home / "pyml.toml"
+    toml.write_text("batching = true\n" + toml.read_text())  # before the [validation] table
+    shutil.rmtree(scorer_home / "validation")
+    result = validate(scorer_home, "--allow-no-validation-data")
+    assert result.returncode == 2
+    assert "sets batching = true in pyml.toml but has no validation data" in result.stderr

@@ -58,6 +58,8 @@ def test_serve_dataframe_model(scorer_home: Path, socket_dir: Path) -> None:
 
         _assert_model_error(runtime)
         _assert_invalid_input(runtime)
+        _assert_batch_outcomes(runtime)
+        assert not meta.batching.enabled  # pyml.toml does not turn batching on
 
         assert runtime.stop() == 0
     assert not socket.exists()
@@ -87,6 +89,34 @@ def _assert_invalid_input(runtime: Runtime) -> None:
     trailers = dict(call.trailing_metadata() or ())
     assert trailers["pyml-error"] == "INVALID_INPUT"
     assert "pyml-exception-type" not in trailers
+
+
+def _assert_batch_outcomes(runtime: Runtime) -> None:
+    """PredictBatch answers each payload as Predict would: an answer, or the same error."""
+    payloads = [
+        scorer_input(),
+        scorer_input().assign(x=[-1.0, 0.0, 0.0, 0.0]),
+        scorer_input().drop(columns=["name"]),
+    ]
+    request = runtime_pb2.PredictBatchRequest(
+        payloads=[
+            payload_pb2.Payload(kind=DATAFRAME, arrow_ipc=codec.encode_dataframe(df))
+            for df in payloads
+        ]
+    )
+    good, raised, invalid = runtime.stub.PredictBatch(request, timeout=10).outcomes
+    assert codec.decode_dataframe(good.payload.arrow_ipc)["label"].tolist()[:2] == ["A", "B"]
+    assert (raised.error.code, raised.error.kind, raised.error.exception_type) == (
+        grpc.StatusCode.INTERNAL.value[0],
+        "MODEL_ERROR",
+        "ValueError",
+    )
+    assert raised.error.message == "model 'scorer-live' raised ValueError: x must be non-negative"
+    assert (invalid.error.code, invalid.error.kind) == (
+        grpc.StatusCode.INVALID_ARGUMENT.value[0],
+        "INVALID_INPUT",
+    )
+    assert "missing column 'name'" in invalid.error.message
 
 
 def test_serve_tensor_model(doubler_home: Path, socket_dir: Path) -> None:

@@ -28,6 +28,8 @@ from pyml._internal.registry_archive import ArchiveInfo
 from pyml._internal.registry_errors import RegistryError
 from pyml.contract import ModelKind
 from pyml_runtime import codec
+from pyml_runtime.batching import MAX_CHECKED_ROWS
+from pyml_runtime.config import load_config
 from pyml_runtime.errors import PymlError
 from pyml_runtime.loader import load_model_class
 from pyml_runtime.validation import has_validation, load_validation
@@ -201,3 +203,32 @@ def _schema_text(data: pd.DataFrame | Mapping[str, np.ndarray]) -> str:
         table = codec.tensors_to_table(data)
     # Without the pandas metadata blob: the text is for people (as in GetMetadata).
     return str(table.schema.remove_metadata())
+
+
+def batching_summary(home: Path, kind: ModelKind) -> dict[str, Any]:
+    """What the manifest records of adaptive batching for a home whose image built.
+
+    The image build's validation step (`pyml-runtime validate`) predicts the validation rows
+    one by one and together when batching is on and fails the build when they differ (or
+    when there is no validation data), so a built image passed it.
+    """
+    try:
+        config = load_config(home).batching
+        if not config.enabled:
+            return {"enabled": False}
+        data = load_validation(home, kind).input
+    except PymlError as exc:
+        raise RegistryError(f"{home}: {exc}") from exc
+    rows = len(data) if isinstance(data, pd.DataFrame) else _first_dimension(data)
+    return {
+        "enabled": True,
+        "max_rows": config.max_rows,
+        "max_delay_ms": config.max_delay_ms,
+        "rows_checked": min(rows, MAX_CHECKED_ROWS),
+        "passed": True,
+        "check": "validation rows predicted one by one and together agree (image build)",
+    }
+
+
+def _first_dimension(tensors: Mapping[str, np.ndarray]) -> int:
+    return max((int(a.shape[0]) for a in tensors.values() if a.ndim), default=0)

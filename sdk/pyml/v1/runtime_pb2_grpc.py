@@ -40,6 +40,11 @@ class ModelRuntimeStub:
                 request_serializer=pyml_dot_v1_dot_payload__pb2.Payload.SerializeToString,
                 response_deserializer=pyml_dot_v1_dot_payload__pb2.Payload.FromString,
                 _registered_method=True)
+        self.PredictBatch = channel.unary_unary(
+                '/pyml.v1.ModelRuntime/PredictBatch',
+                request_serializer=pyml_dot_v1_dot_runtime__pb2.PredictBatchRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_runtime__pb2.PredictBatchResponse.FromString,
+                _registered_method=True)
         self.GetMetadata = channel.unary_unary(
                 '/pyml.v1.ModelRuntime/GetMetadata',
                 request_serializer=pyml_dot_v1_dot_runtime__pb2.GetMetadataRequest.SerializeToString,
@@ -63,6 +68,15 @@ class ModelRuntimeServicer:
     def Predict(self, request, context):
         """Decode → model.predict → encode. Errors carry trailers `pyml-error` (the error
         kind, e.g. MODEL_ERROR) and, for model errors, `pyml-exception-type`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PredictBatch(self, request, context):
+        """Several calls' payloads at once (adaptive batching, for models whose pyml.toml opts in):
+        the runtime merges their rows into as few model calls as it can and answers one outcome
+        per payload, in order, each with its own answer or its own error.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -95,6 +109,11 @@ def add_ModelRuntimeServicer_to_server(servicer, server):
                     servicer.Predict,
                     request_deserializer=pyml_dot_v1_dot_payload__pb2.Payload.FromString,
                     response_serializer=pyml_dot_v1_dot_payload__pb2.Payload.SerializeToString,
+            ),
+            'PredictBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.PredictBatch,
+                    request_deserializer=pyml_dot_v1_dot_runtime__pb2.PredictBatchRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_runtime__pb2.PredictBatchResponse.SerializeToString,
             ),
             'GetMetadata': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMetadata,
@@ -139,6 +158,33 @@ class ModelRuntime:
             '/pyml.v1.ModelRuntime/Predict',
             pyml_dot_v1_dot_payload__pb2.Payload.SerializeToString,
             pyml_dot_v1_dot_payload__pb2.Payload.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PredictBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.ModelRuntime/PredictBatch',
+            pyml_dot_v1_dot_runtime__pb2.PredictBatchRequest.SerializeToString,
+            pyml_dot_v1_dot_runtime__pb2.PredictBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

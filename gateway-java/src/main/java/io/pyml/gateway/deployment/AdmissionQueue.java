@@ -18,54 +18,96 @@ import java.util.function.LongFunction;
  * own deadline (then DEADLINE_EXCEEDED). Room is offered to the head only: a large call is not
  * overtaken for ever by small ones.
  *
- * <p>The interface is what batching would build on: {@link #admit} takes a call's size and
- * time, {@link #roomFreed} is told whenever a runtime may take more.
+ * <p>Adaptive batching ({@link Gathering}): when a replica has room, the head takes the calls
+ * waiting behind it along, up to a count and a byte budget, and the {@link Sender} sends them
+ * as one batch. A runtime busy with a batch lets the next calls gather, so batches grow with
+ * the load and cost no wait when there is none; a {@code maxDelay} may hold a not-full batch
+ * a little longer for more calls.
+ *
+ * @param <T> what the deployment keeps of a call (its payload, the future its answer goes to)
  */
-final class AdmissionQueue {
-  /** A call waiting for room: its payload size and the future that hands it a replica. */
-  private record Waiting(long bytes, CompletableFuture<Replica> placed) {}
+final class AdmissionQueue<T> {
+  /** Sends calls placed at a replica, whose room is reserved: one call, or one batch. */
+  interface Sender<T> {
+    void send(Replica replica, List<Admitted<T>> calls);
+  }
+
+  /** A call with its payload size and when it arrived (queue delay is measured from it). */
+  record Admitted<T>(T call, long bytes, long arrivedNanos) {}
+
+  /**
+   * How many waiting calls one placement takes along and how long a not-full batch may wait.
+   *
+   * @param maxCalls calls in one placement; 1: no batching
+   * @param maxBytes payload bytes of one batch at most (a call alone may be larger)
+   */
+  record Gathering(int maxCalls, long maxBytes, Duration maxDelay) {
+    static final Gathering ONE_AT_A_TIME = new Gathering(1, Long.MAX_VALUE, Duration.ZERO);
+  }
+
+  /** A call waiting for room: it and the future that completes when it is handed over. */
+  private record Waiting<T>(Admitted<T> admitted, CompletableFuture<Void> placed) {}
 
   private final String model;
   private final int maxCalls;
   private final long maxBytes;
   /** Reserves room for a call of so many bytes at some replica; null when none has room. */
   private final LongFunction<Replica> placer;
+  private final Sender<T> sender;
   // Guarded by this.
-  private final Deque<Waiting> waiting = new ArrayDeque<>();
+  private final Deque<Waiting<T>> waiting = new ArrayDeque<>();
+  private Gathering gathering = Gathering.ONE_AT_A_TIME;
   private long waitingBytes;
   private long rejections;
+  private boolean wakeScheduled;
 
-  AdmissionQueue(String model, int maxCalls, long maxBytes, LongFunction<Replica> placer) {
+  AdmissionQueue(String model, int maxCalls, long maxBytes, LongFunction<Replica> placer,
+      Sender<T> sender) {
     this.model = model;
     this.maxCalls = maxCalls;
     this.maxBytes = maxBytes;
     this.placer = placer;
+    this.sender = sender;
+  }
+
+  synchronized void gather(Gathering rule) {
+    this.gathering = rule;
   }
 
   /**
-   * Completes with a replica that has room reserved for the call (the caller unreserves it
-   * when the runtime's call ends, then calls {@link #roomFreed}); or exceptionally when the
-   * queue is full or the call's time ran out while it waited.
+   * Hands the call to the sender once a replica has room for it (at once when nothing waits,
+   * before this returns). The result fails when the queue is full or the call's time ran out
+   * while it waited; it completes when the call was handed over.
    */
-  CompletableFuture<Replica> admit(long bytes, Duration timeout) {
-    Waiting call;
+  CompletableFuture<Void> admit(T call, long bytes, Duration timeout) {
+    Admitted<T> admitted = new Admitted<>(call, bytes, System.nanoTime());
+    Waiting<T> waiter;
+    List<Runnable> handOver;
     synchronized (this) {
-      if (waiting.isEmpty()) {
+      if (waiting.isEmpty() && gathering.maxDelay().isZero()) {
         Replica replica = placer.apply(bytes);
         if (replica != null) {
-          return CompletableFuture.completedFuture(replica);
+          handOver = List.of(() -> sender.send(replica, List.of(admitted)));
+          waiter = null;
+        } else {
+          handOver = null;
+          waiter = enqueue(admitted);
         }
+      } else {
+        waiter = enqueue(admitted);
+        handOver = waiter == null ? null : gatherLocked();
       }
-      if (waiting.size() >= maxCalls || waitingBytes + bytes > maxBytes) {
-        rejections++;
-        return CompletableFuture.failedFuture(full(bytes));
-      }
-      call = new Waiting(bytes, new CompletableFuture<>()); // only a call that waits
-      waiting.addLast(call);
-      waitingBytes += bytes;
     }
-    Timeouts.onTimeout(call.placed(), timeout, () -> expire(call, timeout));
-    return call.placed();
+    if (waiter == null && handOver == null) {
+      return CompletableFuture.failedFuture(full(bytes));
+    }
+    if (waiter != null) {
+      Timeouts.onTimeout(waiter.placed(), timeout, () -> expire(waiter, timeout));
+    }
+    if (handOver != null) {
+      handOver.forEach(Runnable::run); // outside the lock: this sends calls
+    }
+    return waiter == null ? CompletableFuture.completedFuture(null) : waiter.placed();
   }
 
   /** A runtime finished a call or became ready: the waiting heads that now fit are placed. */
@@ -75,28 +117,14 @@ final class AdmissionQueue {
       if (waiting.isEmpty()) {
         return; // the common case: nobody waits
       }
-      handOver = new ArrayList<>();
-      while (!waiting.isEmpty()) {
-        Waiting head = waiting.peekFirst();
-        Replica replica = placer.apply(head.bytes());
-        if (replica == null) {
-          break;
-        }
-        remove(head);
-        handOver.add(() -> {
-          if (!head.placed().complete(replica)) {
-            replica.unreserve(head.bytes()); // it expired meanwhile: give the room back
-            roomFreed();
-          }
-        });
-      }
+      handOver = gatherLocked();
     }
-    handOver.forEach(Runnable::run); // outside the lock: completing sends the call
+    handOver.forEach(Runnable::run); // outside the lock: this sends calls
   }
 
   /** Fails every waiting call (the deployment is going away). */
   void failAll(GatewayException why) {
-    List<Waiting> dropped;
+    List<Waiting<T>> dropped;
     synchronized (this) {
       dropped = List.copyOf(waiting);
       waiting.clear();
@@ -118,7 +146,87 @@ final class AdmissionQueue {
     return rejections;
   }
 
-  private void expire(Waiting call, Duration timeout) {
+  /** Under the lock: the call queued, or null (and counted) when the queue is full. */
+  private Waiting<T> enqueue(Admitted<T> admitted) {
+    if (waiting.size() >= maxCalls || waitingBytes + admitted.bytes() > maxBytes) {
+      rejections++;
+      return null;
+    }
+    Waiting<T> waiter = new Waiting<>(admitted, new CompletableFuture<>());
+    waiting.addLast(waiter);
+    waitingBytes += admitted.bytes();
+    return waiter;
+  }
+
+  /** Under the lock: the placements that fit now, each the head and the calls it takes along. */
+  private List<Runnable> gatherLocked() {
+    List<Runnable> handOver = new ArrayList<>();
+    while (!waiting.isEmpty()) {
+      Waiting<T> head = waiting.peekFirst();
+      if (holds(head)) {
+        wakeAfterDelay(head);
+        break;
+      }
+      Replica replica = placer.apply(head.admitted().bytes());
+      if (replica == null) {
+        break;
+      }
+      List<Waiting<T>> batch = takeAlong(head, replica);
+      handOver.add(() -> handOver(replica, batch));
+    }
+    return handOver;
+  }
+
+  /** Under the lock: a not-full batch may wait for more calls until its head's delay is up. */
+  private boolean holds(Waiting<T> head) {
+    long waited = System.nanoTime() - head.admitted().arrivedNanos();
+    return waited < gathering.maxDelay().toNanos() && waiting.size() < gathering.maxCalls()
+        && waitingBytes < gathering.maxBytes();
+  }
+
+  private void wakeAfterDelay(Waiting<T> head) {
+    if (wakeScheduled) {
+      return;
+    }
+    wakeScheduled = true;
+    long waited = System.nanoTime() - head.admitted().arrivedNanos();
+    Timeouts.schedule(() -> {
+      synchronized (this) {
+        wakeScheduled = false;
+      }
+      roomFreed();
+    }, gathering.maxDelay().minusNanos(waited));
+  }
+
+  /** Under the lock: the head, and the calls behind it that fit the batch and the replica. */
+  private List<Waiting<T>> takeAlong(Waiting<T> head, Replica replica) {
+    List<Waiting<T>> batch = new ArrayList<>();
+    remove(head);
+    batch.add(head);
+    long bytes = head.admitted().bytes();
+    while (batch.size() < gathering.maxCalls() && !waiting.isEmpty()) {
+      Waiting<T> next = waiting.peekFirst();
+      long size = next.admitted().bytes();
+      if (bytes + size > gathering.maxBytes() || !replica.tryGrow(size)) {
+        break;
+      }
+      remove(next);
+      batch.add(next);
+      bytes += size;
+    }
+    return batch;
+  }
+
+  /** Outside the lock. A call removed from the queue can no longer expire there. */
+  private void handOver(Replica replica, List<Waiting<T>> batch) {
+    try {
+      sender.send(replica, batch.stream().map(Waiting::admitted).toList());
+    } finally {
+      batch.forEach(call -> call.placed().complete(null)); // sent: its queue timer is done
+    }
+  }
+
+  private void expire(Waiting<T> call, Duration timeout) {
     boolean removed;
     synchronized (this) {
       removed = remove(call);
@@ -131,18 +239,20 @@ final class AdmissionQueue {
   }
 
   /** Under the lock; false when the call no longer waits. */
-  private boolean remove(Waiting call) {
+  private boolean remove(Waiting<T> call) {
     if (!waiting.remove(call)) {
       return false;
     }
-    waitingBytes -= call.bytes();
+    waitingBytes -= call.admitted().bytes();
     return true;
   }
 
   private GatewayException full(long bytes) {
-    return new GatewayException(ErrorKind.RESOURCE_EXHAUSTED, "model '" + model
-        + "' is at capacity: its runtimes are busy and " + waiting.size() + " calls ("
-        + waitingBytes + " bytes) already wait; the queue holds at most " + maxCalls
-        + " calls and " + maxBytes + " bytes (this call: " + bytes + " bytes); retry later");
+    synchronized (this) {
+      return new GatewayException(ErrorKind.RESOURCE_EXHAUSTED, "model '" + model
+          + "' is at capacity: its runtimes are busy and " + waiting.size() + " calls ("
+          + waitingBytes + " bytes) already wait; the queue holds at most " + maxCalls
+          + " calls and " + maxBytes + " bytes (this call: " + bytes + " bytes); retry later");
+    }
   }
 }

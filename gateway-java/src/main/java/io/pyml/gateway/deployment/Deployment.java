@@ -5,12 +5,14 @@ import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Timeouts;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
+import io.pyml.gateway.sidecar.BatchOutcome;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * One deployment of a model version: its replicas, the routing of calls among them, and its
@@ -28,8 +30,10 @@ public final class Deployment {
   private final LeastLoaded router = new LeastLoaded();
   private final DeploymentLifecycle lifecycle;
   private final CallsInFlight calls = new CallsInFlight();
-  private final AdmissionQueue queue;
+  private final AdmissionQueue<Pending> queue;
   private final Duration hungCallGrace;
+  private final long bytesPerReplica;
+  private final BatchStats batchStats = new BatchStats();
 
   // Guarded by this.
   private PayloadKind kind = PayloadKind.UNSPECIFIED;
@@ -44,14 +48,14 @@ public final class Deployment {
   Deployment(long id, DeploySpec spec, AdmissionLimits admission) {
     this.id = id;
     this.spec = spec;
-    long bytesPerReplica = admission.bytesPerReplica(spec.runtime().limits());
+    this.bytesPerReplica = admission.bytesPerReplica(spec.runtime().limits());
     List<Replica> slots = new ArrayList<>();
     for (int i = 0; i < spec.replicas(); i++) {
       slots.add(new Replica(spec.name(), i, admission.callsPerReplica(), bytesPerReplica));
     }
     this.replicas = List.copyOf(slots);
-    this.queue = new AdmissionQueue(spec.name(), admission.queueCalls(), admission.queueBytes(),
-        bytes -> router.reserve(replicas, bytes));
+    this.queue = new AdmissionQueue<>(spec.name(), admission.queueCalls(),
+        admission.queueBytes(), bytes -> router.reserve(replicas, bytes), this::send);
     this.hungCallGrace = admission.hungCallGrace();
     this.lifecycle = new DeploymentLifecycle(this, spec.name(), spec.version(), id, this::view);
   }
@@ -104,7 +108,8 @@ public final class Deployment {
   /** What admission holds now: for metrics. */
   DeploymentView.AdmissionView admission() {
     long bytes = replicas.stream().mapToLong(Replica::bytesInFlight).sum();
-    return new DeploymentView.AdmissionView(queue.length(), queue.rejections(), bytes);
+    return new DeploymentView.AdmissionView(queue.length(), queue.rejections(), bytes,
+        batchStats.batchSizes(), batchStats.queueDelays());
   }
 
   /**
@@ -149,6 +154,12 @@ public final class Deployment {
 
   synchronized void setMetadata(RuntimeMetadata runtimeMetadata) {
     this.metadata = runtimeMetadata;
+    RuntimeMetadata.Batching batching = runtimeMetadata.batching();
+    if (batching.enabled()) {
+      // One batch at a time per runtime: calls that arrive meanwhile gather into the next.
+      replicas.forEach(replica -> replica.limitCalls(BatchStats.BATCHES_PER_REPLICA));
+      queue.gather(BatchStats.gathering(batching, bytesPerReplica));
+    }
   }
 
   /** Hands a started runtime to its replica; false when the deployment ended meanwhile. */
@@ -235,52 +246,109 @@ public final class Deployment {
     return Optional.of(answer.whenComplete((value, error) -> calls.exit()));
   }
 
-  /** Waits in the admission queue for room at a replica, then sends there. */
-  private CompletableFuture<Payload> admitted(Payload payload, Duration timeout) {
-    long size = payload.sizeBytes();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    return queue.admit(size, timeout)
-        .thenCompose(replica -> sendPlaced(replica, payload, size, deadline, timeout));
+  /** A client call: its payload, when its time is up, and where its answer goes. */
+  private record Pending(Payload payload, long deadlineNanos, Duration timeout,
+      CompletableFuture<Payload> answer) {
+    Duration left() {
+      return Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime()));
+    }
   }
 
-  /** Sends a call to the replica that reserved room for it; the room is freed when it ends. */
-  private CompletableFuture<Payload> sendPlaced(Replica replica, Payload payload, long size,
-      long deadline, Duration timeout) {
-    Duration left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
+  /** Waits in the admission queue for room at a replica; the queue then sends it. */
+  private CompletableFuture<Payload> admitted(Payload payload, Duration timeout) {
+    Pending call = new Pending(payload, System.nanoTime() + timeout.toNanos(), timeout,
+        new CompletableFuture<>());
+    queue.admit(call, payload.sizeBytes(), timeout).whenComplete((placed, error) -> {
+      if (error != null) {
+        call.answer().completeExceptionally(error);
+      }
+    });
+    return call.answer();
+  }
+
+  /** The queue placed these calls at the replica, which reserved room for them. */
+  private void send(Replica replica, List<AdmissionQueue.Admitted<Pending>> calls) {
+    batchStats.record(calls);
+    if (calls.size() == 1) {
+      sendOne(replica, calls.get(0));
+    } else {
+      sendBatch(replica, calls);
+    }
+  }
+
+  /** Sends one call as a Predict; the room is freed when it ends. */
+  private void sendOne(Replica replica, AdmissionQueue.Admitted<Pending> placed) {
+    Pending call = placed.call();
+    Duration left = call.left();
     CompletableFuture<Payload> answer;
     try {
-      answer = replica.call(payload, left, hungCallGrace);
+      answer = replica.call(call.payload(), left, hungCallGrace);
     } catch (RuntimeException e) {
       answer = CompletableFuture.failedFuture(e);
     }
     if (answer == null) { // it went down after it was placed
-      answer = CompletableFuture.failedFuture(new GatewayException(ErrorKind.UNAVAILABLE,
-          "model '" + name() + "' has no ready runtime (" + state() + ")"));
+      answer = CompletableFuture.failedFuture(noRuntime());
     }
     // Held until the runtime's call ends, which may be after the client's deadline: the
     // runtime is busy with it until then.
-    answer.whenComplete((value, error) -> {
-      replica.unreserve(size);
-      queue.roomFreed();
-    });
-    return withinDeadline(answer, left, timeout);
+    answer.whenComplete((value, error) -> freed(replica, placed.bytes()));
+    deliver(call, answer, left);
   }
 
-  /** The runtime's answer, or DEADLINE_EXCEEDED once the client's time is up. */
-  private CompletableFuture<Payload> withinDeadline(CompletableFuture<Payload> answer,
-      Duration left, Duration timeout) {
-    CompletableFuture<Payload> toClient = new CompletableFuture<>();
+  /**
+   * Sends several calls as one PredictBatch; each gets its own outcome, and its own deadline
+   * (the batch runs until the latest of them).
+   */
+  private void sendBatch(Replica replica, List<AdmissionQueue.Admitted<Pending>> placed) {
+    List<Pending> calls = placed.stream().map(AdmissionQueue.Admitted::call).toList();
+    long bytes = placed.stream().mapToLong(AdmissionQueue.Admitted::bytes).sum();
+    Duration longest = calls.stream().map(Pending::left).max(Duration::compareTo).orElseThrow();
+    CompletableFuture<List<BatchOutcome>> outcomes;
+    try {
+      outcomes = replica.callBatch(calls.stream().map(Pending::payload).toList(), longest,
+          hungCallGrace);
+    } catch (RuntimeException e) {
+      outcomes = CompletableFuture.failedFuture(e);
+    }
+    if (outcomes == null) {
+      outcomes = CompletableFuture.failedFuture(noRuntime());
+    }
+    outcomes.whenComplete((value, error) -> freed(replica, bytes));
+    for (int i = 0; i < calls.size(); i++) {
+      int index = i;
+      deliver(calls.get(i), outcomes.thenCompose(all -> {
+        BatchOutcome outcome = all.get(index);
+        return outcome.error() == null ? CompletableFuture.completedFuture(outcome.answer())
+            : CompletableFuture.failedFuture(outcome.error());
+      }), calls.get(i).left());
+    }
+  }
+
+  private void freed(Replica replica, long bytes) {
+    replica.unreserve(bytes);
+    queue.roomFreed();
+  }
+
+  private GatewayException noRuntime() {
+    return new GatewayException(ErrorKind.UNAVAILABLE,
+        "model '" + name() + "' has no ready runtime (" + state() + ")");
+  }
+
+  /** The runtime's answer to the client, or DEADLINE_EXCEEDED once the client's time is up. */
+  private void deliver(Pending call, CompletableFuture<Payload> answer, Duration left) {
+    CompletableFuture<Payload> toClient = call.answer();
     answer.whenComplete((value, error) -> {
       if (error == null) {
         toClient.complete(value);
       } else {
-        toClient.completeExceptionally(error);
+        toClient.completeExceptionally(error instanceof CompletionException
+            && error.getCause() != null ? error.getCause() : error);
       }
     });
     Timeouts.onTimeout(toClient, left, () ->
         toClient.completeExceptionally(new GatewayException(ErrorKind.DEADLINE_EXCEEDED,
-            "model '" + name() + "' did not answer within " + timeout.toMillis() + " ms")));
-    return toClient;
+            "model '" + name() + "' did not answer within " + call.timeout().toMillis()
+            + " ms")));
   }
 
   /** Sends to one replica, outside admission (validation uses this); null when it has no runtime. */

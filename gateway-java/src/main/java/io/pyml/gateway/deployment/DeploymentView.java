@@ -1,5 +1,6 @@
 package io.pyml.gateway.deployment;
 
+import io.pyml.gateway.core.Histogram;
 import io.pyml.gateway.core.PayloadKind;
 import java.time.Instant;
 import java.util.List;
@@ -37,6 +38,9 @@ public record DeploymentView(
    * @param queued calls waiting for room at a runtime now
    * @param rejections calls refused because the queue was full
    * @param bytesInFlight payload bytes of the calls its runtimes hold now
+   * @param batchSizes calls sent to a runtime together (1 without batching)
+   * @param queueDelays seconds from a call's arrival until it was sent to a runtime
    */
-  public record AdmissionView(int queued, long rejections, long bytesInFlight) {}
+  public record AdmissionView(int queued, long rejections, long bytesInFlight,
+      Histogram.Snapshot batchSizes, Histogram.Snapshot queueDelays) {}
 }

@@ -3,14 +3,17 @@ package io.pyml.gateway.deployment;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
+import io.pyml.gateway.sidecar.BatchOutcome;
 import io.pyml.gateway.sidecar.RunningSidecar;
 import io.pyml.gateway.sidecar.SidecarClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * One of a deployment's runtime slots. Its runtime comes and goes (restarts); the slot stays.
@@ -36,9 +39,9 @@ final class Replica {
 
   private final String model;
   private final int index;
-  private final int maxCalls;
   private final long maxBytes;
   // Guarded by this.
+  private int maxCalls;
   private Runtime runtime;
   private boolean ready;
   private int calls;
@@ -101,6 +104,23 @@ final class Replica {
     return true;
   }
 
+  /**
+   * Adds a call of {@code size} bytes to the batch this replica reserved room for (one call in
+   * flight, as a batch is one call to the runtime); false when it would go over the budget.
+   */
+  synchronized boolean tryGrow(long size) {
+    if (bytes + size > maxBytes) {
+      return false;
+    }
+    bytes += size;
+    return true;
+  }
+
+  /** Batching deployments send one batch at a time to a runtime: calls then count batches. */
+  synchronized void limitCalls(int calls) {
+    maxCalls = calls;
+  }
+
   synchronized void unreserve(long size) {
     calls--;
     bytes -= size;
@@ -119,6 +139,17 @@ final class Replica {
    * reason (its exit, why it was stopped), never an earlier one.
    */
   CompletableFuture<Payload> call(Payload payload, Duration timeout, Duration grace) {
+    return send(client -> client.predict(payload, timeout.plus(grace)), timeout, grace);
+  }
+
+  /** The same for several calls sent as one PredictBatch: one outcome per payload. */
+  CompletableFuture<List<BatchOutcome>> callBatch(List<Payload> payloads, Duration timeout,
+      Duration grace) {
+    return send(client -> client.predictBatch(payloads, timeout.plus(grace)), timeout, grace);
+  }
+
+  private <T> CompletableFuture<T> send(Function<SidecarClient, CompletableFuture<T>> rpc,
+      Duration timeout, Duration grace) {
     Runtime used;
     synchronized (this) {
       used = runtime;
@@ -127,7 +158,7 @@ final class Replica {
       return null;
     }
     long sent = System.nanoTime();
-    CompletableFuture<Payload> answer = used.client().predict(payload, timeout.plus(grace));
+    CompletableFuture<T> answer = rpc.apply(used.client());
     answer.whenComplete((value, error) -> {
       Throwable cause = unwrap(error);
       if (error == null || isModelAnswer(cause)) {
@@ -171,7 +202,7 @@ final class Replica {
    * An unavailable runtime is described by what happened to it: the reason it was stopped, or
    * its exit (code, OOM) once that shows, which lags the broken socket by a moment.
    */
-  private CompletableFuture<Payload> withCurrentReason(Runtime used, Throwable cause) {
+  private <T> CompletableFuture<T> withCurrentReason(Runtime used, Throwable cause) {
     if (!(cause instanceof GatewayException e) || e.kind() != ErrorKind.UNAVAILABLE) {
       return CompletableFuture.failedFuture(cause);
     }
@@ -183,12 +214,12 @@ final class Replica {
         .completeOnTimeout(null, EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
         .thenCompose(code -> {
           if (code == null && used.down().get() == null) {
-            return CompletableFuture.failedFuture(e);
+            return CompletableFuture.<T>failedFuture(e);
           }
           if (code != null) {
             used.noteDown(used.sidecar().describeExit(code));
           }
-          return CompletableFuture.failedFuture(unavailable(used.down().get(), e));
+          return CompletableFuture.<T>failedFuture(unavailable(used.down().get(), e));
         });
   }
 

@@ -1,5 +1,6 @@
 package io.pyml.gateway.metrics;
 
+import io.pyml.gateway.core.Histogram;
 import io.pyml.gateway.deployment.DeploymentView;
 import java.util.List;
 import java.util.Locale;
@@ -47,6 +48,30 @@ public final class PrometheusText {
         "Payload bytes of the calls the runtimes hold now, by deployed model.");
     deployments.forEach(d -> sample(out, "pyml_admission_bytes_in_flight", d.name(),
         d.admission().bytesInFlight()));
+    header(out, "pyml_batch_size", "histogram",
+        "Calls sent to a runtime together (adaptive batching; 1 when sent alone), by deployed "
+        + "model.");
+    deployments.forEach(d -> histogram(out, "pyml_batch_size", escape(d.name()),
+        d.admission().batchSizes()));
+    header(out, "pyml_queue_delay_seconds", "histogram",
+        "Time from a call's arrival at its deployment until it was sent to a runtime, by "
+        + "deployed model.");
+    deployments.forEach(d -> histogram(out, "pyml_queue_delay_seconds", escape(d.name()),
+        d.admission().queueDelays()));
+  }
+
+  private static void histogram(StringBuilder out, String name, String model,
+      Histogram.Snapshot h) {
+    double[] bounds = h.bounds();
+    for (int i = 0; i <= bounds.length; i++) {
+      String le = i < bounds.length ? number(bounds[i]) : "+Inf";
+      out.append(name).append("_bucket{model=\"").append(model).append("\",le=\"").append(le)
+          .append("\"} ").append(h.cumulative()[i]).append('\n');
+    }
+    out.append(name).append("_sum{model=\"").append(model).append("\"} ")
+        .append(number(h.sum())).append('\n');
+    out.append(name).append("_count{model=\"").append(model).append("\"} ")
+        .append(h.count()).append('\n');
   }
 
   private static void histogram(StringBuilder out, String model, ModelMetrics m) {

@@ -19,9 +19,20 @@ public record RuntimeMetadata(
     Map<String, String> libraryVersions,
     String modelClass,
     ByteString inputSchema,
-    ByteString outputSchema) {
+    ByteString outputSchema,
+    Batching batching) {
 
   public RuntimeMetadata {
     libraryVersions = Map.copyOf(libraryVersions);
+  }
+
+  /**
+   * The model's adaptive batching settings (its pyml.toml), which the gateway follows.
+   *
+   * @param maxRows rows the runtime gives the model in one call at most
+   * @param maxDelayMs how long a not-full batch may wait for more calls (0: not at all)
+   */
+  public record Batching(boolean enabled, long maxRows, long maxDelayMs) {
+    public static final Batching OFF = new Batching(false, 0, 0);
   }
 }

@@ -48,7 +48,9 @@ final class RuntimeProtos {
         metadata.getLibraryVersionsMap(),
         metadata.getModelClass(),
         metadata.getInputSchema(),
-        metadata.getOutputSchema());
+        metadata.getOutputSchema(),
+        new RuntimeMetadata.Batching(metadata.getBatching().getEnabled(),
+            metadata.getBatching().getMaxRows(), metadata.getBatching().getMaxDelayMs()));
   }
 
   static ValidationResult fromProto(ValidationReport report) {

@@ -7,11 +7,14 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
 import io.pyml.proto.v1.GetMetadataRequest;
 import io.pyml.proto.v1.GetValidationInputRequest;
 import io.pyml.proto.v1.ModelRuntimeGrpc;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -58,6 +61,39 @@ public final class SidecarClient implements AutoCloseable {
           @Override
           public void onCompleted() {
             // onNext already completed the result; a unary call has nothing more to say.
+          }
+        }));
+    return result;
+  }
+
+  /**
+   * Several calls' payloads as one PredictBatch (adaptive batching); completes with one outcome
+   * per payload, in order, or exceptionally when the batch as a whole failed. Runs like
+   * {@link #predict}: in a context of its own, ended only by {@code timeout}.
+   */
+  public CompletableFuture<List<BatchOutcome>> predictBatch(List<Payload> payloads,
+      Duration timeout) {
+    CompletableFuture<List<BatchOutcome>> result = new CompletableFuture<>();
+    Context.current().fork().run(() -> runtime.withDeadlineAfter(timeout.toNanos(),
+        TimeUnit.NANOSECONDS).predictBatch(BatchProtos.toProto(payloads), new StreamObserver<>() {
+          @Override
+          public void onNext(io.pyml.proto.v1.PredictBatchResponse value) {
+            try {
+              result.complete(BatchProtos.fromProto(model, value, payloads.size(), timeout));
+            } catch (IllegalStateException e) {
+              result.completeExceptionally(new GatewayException(ErrorKind.INTERNAL,
+                  e.getMessage(), e));
+            }
+          }
+
+          @Override
+          public void onError(Throwable error) {
+            result.completeExceptionally(SidecarErrors.translate(model, error, timeout));
+          }
+
+          @Override
+          public void onCompleted() {
+            // onNext already completed the result.
           }
         }));
     return result;
