@@ -47,7 +47,7 @@ public final class Deployment {
     long bytesPerReplica = admission.bytesPerReplica(spec.runtime().limits());
     List<Replica> slots = new ArrayList<>();
     for (int i = 0; i < spec.replicas(); i++) {
-      slots.add(new Replica(spec.name(), i, admission.callsPerReplica(), bytesPerReplica));
+      slots.add(new Replica(spec.name(), i, admission.callsPerWorker(), bytesPerReplica));
     }
     this.replicas = List.copyOf(slots);
     this.queue = new AdmissionQueue(spec.name(), admission.queueCalls(), admission.queueBytes(),

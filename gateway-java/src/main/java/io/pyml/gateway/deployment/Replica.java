@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * One of a deployment's runtime slots. Its runtime comes and goes (restarts); the slot stays.
  * It keeps the room its runtime has (calls and payload bytes in flight, reserved by admission
  * before a call is sent) and whether its runtime is stuck in model code: a call that outlived
- * its deadline plus the grace while the runtime answered nothing since that call was sent.
+ * its deadline plus the grace while its runtime worker answered nothing since it was sent.
  */
 final class Replica {
   /** How long a failed call waits for its runtime's exit to say why (code, OOM). */
@@ -36,20 +36,27 @@ final class Replica {
 
   private final String model;
   private final int index;
-  private final int maxCalls;
+  private final int callsPerWorker;
   private final long maxBytes;
   // Guarded by this.
   private Runtime runtime;
+  private int maxCalls;
   private boolean ready;
   private int calls;
   private long bytes;
-  private long lastProgressNanos = System.nanoTime();
   private String stuck;
 
-  Replica(String model, int index, int maxCalls, long maxBytes) {
+  /**
+   * @param callsPerWorker calls in flight per runtime worker: a runtime with N workers is
+   *     given N times as many
+   * @param maxBytes payload bytes in flight at the runtime, whatever its workers (they share
+   *     its memory limit)
+   */
+  Replica(String model, int index, int callsPerWorker, long maxBytes) {
     this.model = model;
     this.index = index;
-    this.maxCalls = maxCalls;
+    this.callsPerWorker = callsPerWorker;
+    this.maxCalls = callsPerWorker;
     this.maxBytes = maxBytes;
   }
 
@@ -71,9 +78,9 @@ final class Replica {
 
   synchronized void attach(Runtime started) {
     this.runtime = started;
+    this.maxCalls = callsPerWorker * started.client().workers();
     this.ready = false;
     this.stuck = null;
-    this.lastProgressNanos = System.nanoTime();
   }
 
   synchronized void markReady() {
@@ -126,31 +133,24 @@ final class Replica {
     if (used == null) {
       return null;
     }
-    long sent = System.nanoTime();
     CompletableFuture<Payload> answer = used.client().predict(payload, timeout.plus(grace));
     answer.whenComplete((value, error) -> {
-      Throwable cause = unwrap(error);
-      if (error == null || isModelAnswer(cause)) {
-        progressed();
-      } else if (isDeadline(cause)) {
-        overran(used, sent, timeout, grace);
+      if (error != null && isDeadline(unwrap(error))) {
+        overran(used, timeout, grace);
       }
     });
     return answer.exceptionallyCompose(error -> withCurrentReason(used, unwrap(error)));
   }
 
-  private synchronized void progressed() {
-    lastProgressNanos = System.nanoTime();
-  }
-
-  private synchronized void overran(Runtime used, long sent, Duration timeout, Duration grace) {
-    if (runtime != used || stuck != null || lastProgressNanos - sent > 0) {
-      return; // another runtime now, already known, or the runtime answered others meanwhile
+  /** A call overran: its worker is stuck when it ran the model for no call since (the client knows). */
+  private synchronized void overran(Runtime used, Duration timeout, Duration grace) {
+    if (runtime != used || stuck != null) {
+      return; // another runtime now, or already known
     }
-    stuck = "a call was still in the model's predict " + (timeout.plus(grace)).toMillis()
-        + " ms after it was sent (its deadline " + timeout.toMillis() + " ms, plus a grace of "
-        + grace.toMillis() + " ms) and the runtime answered nothing meanwhile: it is stuck in "
-        + "model code";
+    used.client().stuckWorker().ifPresent(worker -> stuck = "a call was still in the model's "
+        + "predict " + (timeout.plus(grace)).toMillis() + " ms after it was sent (its deadline "
+        + timeout.toMillis() + " ms, plus a grace of " + grace.toMillis() + " ms) and runtime "
+        + "worker " + worker + " answered nothing meanwhile: it is stuck in model code");
   }
 
   private static Throwable unwrap(Throwable error) {
@@ -160,11 +160,6 @@ final class Replica {
 
   private static boolean isDeadline(Throwable cause) {
     return cause instanceof GatewayException e && e.kind() == ErrorKind.DEADLINE_EXCEEDED;
-  }
-
-  /** The runtime ran the model on the call (an answer, or the model's own error). */
-  private static boolean isModelAnswer(Throwable cause) {
-    return cause instanceof GatewayException e && e.kind() == ErrorKind.MODEL_ERROR;
   }
 
   /**
