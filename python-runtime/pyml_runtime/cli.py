@@ -63,19 +63,11 @@ def serve(
             "of their own beside --socket (default: PYML_RUNTIME_WORKERS, else 1).",
         ),
     ] = None,
-    worker: Annotated[
-        int | None, typer.Option("--worker", hidden=True, help="Set by the supervisor.")
-    ] = None,
 ) -> None:
     """Load the model and serve pyml.v1.ModelRuntime and grpc.health.v1 on a Unix socket."""
     from pyml_runtime import workers as runtime_workers
 
     _configure_logging()
-    if worker is not None:
-        _serve_one(
-            home, runtime_workers.worker_socket(socket, worker), name, socket_lock_seconds, worker
-        )
-        return
     try:
         count = runtime_workers.worker_count(workers, os.environ)
     except ValueError as exc:
@@ -84,14 +76,15 @@ def serve(
     if count == 1:
         _serve_one(home, socket, name, socket_lock_seconds, None)
         return
-    argv = ["--home", str(home), "--socket", str(socket)]
-    argv += ["--socket-lock-seconds", str(socket_lock_seconds)]
-    argv += ["--name", name] if name else []
+
+    def run_worker(index: int) -> int:
+        socket_path = runtime_workers.worker_socket(socket, index)
+        _serve_one(home, socket_path, name, socket_lock_seconds, index)
+        return 0
+
     stop = threading.Event()
     with runtime_workers.signals_set(stop):
-        code = runtime_workers.supervise(
-            lambda i: runtime_workers.worker_command(argv, i), count, stop
-        )
+        code = runtime_workers.supervise(run_worker, count, stop)
     raise SystemExit(code)
 
 

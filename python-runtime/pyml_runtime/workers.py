@@ -2,17 +2,17 @@
 
 Calls into one Python process are serialized (one interpreter, one model lock), so a model
 container given two CPUs would use one. `pyml-runtime serve --workers N` (N > 1) runs a small
-supervisor instead of the server: it starts N fresh interpreters
-(``python -m pyml_runtime serve ... --worker i``), and each of them is an ordinary runtime
+supervisor instead of the server: it forks N worker processes before anything of gRPC,
+pyarrow or the model is imported, and each of them is an ordinary runtime
 (`pyml_runtime.server.serve`) on `worker_socket(socket, i)` in the same folder: it binds its
 socket, waits for the socket-folder lock (the launcher locks the folder once all N sockets
 exist), loads the model and serves. Worker 0 serves on the given path, so one worker is
 exactly the runtime without a supervisor. The gateway connects to every worker's socket and
 spreads calls over them.
 
-Memory: every worker loads its own copy of the model (nothing is shared by forking: gRPC
-must not exist before a fork, and model code may start threads at load), and the container's
-one memory limit bounds all of them together.
+Memory: every worker loads its own copy of the model (the model is not loaded before the
+fork to share its pages: gRPC must not exist before a fork, and model code may start threads
+at load), and the container's one memory limit bounds all of them together.
 
 The supervisor forwards SIGTERM/SIGINT to the workers and returns 0 once they stopped (those
 that outlive the runtime's grace are killed). When a worker ends on its own (it crashed, was
@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -64,29 +64,51 @@ def worker_count(option: int | None, environ: Mapping[str, str]) -> int:
     return count
 
 
-def worker_command(argv: Sequence[str], index: int) -> list[str]:
-    """This interpreter running `serve` with `argv` (the supervisor's own options) as worker
-    `index`."""
-    return [sys.executable, "-m", "pyml_runtime", "serve", *argv, "--worker", str(index)]
-
-
-def supervise(command_for: Callable[[int], list[str]], workers: int, stop: threading.Event) -> int:
-    """Runs `workers` processes (`command_for(i)`) until `stop` is set or one of them ends;
-    returns the exit code of the runtime as a whole (see the module's docs)."""
-    environ = {k: v for k, v in os.environ.items() if k != WORKERS_ENV}
-    processes: list[subprocess.Popen[bytes]] = []
+def supervise(run_worker: Callable[[int], int], workers: int, stop: threading.Event) -> int:
+    """Runs `workers` processes, each forked from this one to return `run_worker(i)` as its
+    exit code, until `stop` is set or one of them ends; returns the exit code of the runtime
+    as a whole (see the module's docs)."""
+    running: dict[int, int] = {}  # pid -> worker index
     try:
         for index in range(workers):
-            processes.append(subprocess.Popen(command_for(index), env=environ))
+            running[_fork(run_worker, index)] = index
         while not stop.wait(POLL_SECONDS):
-            for index, process in enumerate(processes):
-                code = process.poll()
-                if code is not None:
-                    _report(index, process.pid, code)
+            for pid, index in list(running.items()):
+                ended, status = os.waitpid(pid, os.WNOHANG)
+                if ended:
+                    del running[pid]
+                    code = os.waitstatus_to_exitcode(status)
+                    _report(index, pid, code)
                     return _exit_code(code)
         return 0
     finally:
-        _stop_all(processes)
+        _stop_all(list(running))
+
+
+def _fork(run_worker: Callable[[int], int], index: int) -> int:
+    """A worker process: forked, not a new interpreter started from a file, because the runtime
+    user of a process runtime may not be allowed to run this Python's executable by its path
+    (a virtualenv under a private home); nothing of gRPC, pyarrow or the model is imported yet
+    in this process (`cli` imports them lazily), so the worker starts as clean as a new one."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        # Until the worker's server takes them over, SIGTERM/SIGINT simply end it.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        code = run_worker(index)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # a worker reports everything, and never returns into the supervisor
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
 
 
 def watch_parent(stop: threading.Event) -> None:
@@ -117,17 +139,18 @@ def _exit_code(code: int) -> int:
     return code if code > 0 else 1
 
 
-def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+def _stop_all(pids: list[int]) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_SECONDS
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+        time.sleep(POLL_SECONDS)
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 @contextmanager
