@@ -7,8 +7,8 @@ import java.util.Objects;
 /**
  * What one replica's runtime is given at once, and how long calls wait for it.
  *
- * <p>The bytes budget is a share of the runtime's memory limit (one for all its workers): a call's Arrow payload is
- * held several times over inside the runtime (gRPC's buffer, the request message, the decoded
+ * <p>The bytes budget is a share of the runtime's memory limit (one for all its workers): a
+ * call's Arrow payload is held several times over inside the runtime (gRPC's buffer, the request message, the decoded
  * table, the pandas frame the model gets, the output and its encoding). Measured with the
  * breast-cancer example in a 1 GiB container (tests/security/test_load.py): one 60 MiB call
  * alone peaked the container at 401 MiB, two at once (the 128 MiB budget of 1 GiB / 8) at

@@ -142,7 +142,7 @@ final class Replica {
     return answer.exceptionallyCompose(error -> withCurrentReason(used, unwrap(error)));
   }
 
-  /** A call overran: its worker is stuck when it ran the model for no call since (the client knows). */
+  /** A call overran: stuck when its worker ran the model for no call since (the client knows). */
   private synchronized void overran(Runtime used, Duration timeout, Duration grace) {
     if (runtime != used || stuck != null) {
       return; // another runtime now, or already known

@@ -11,7 +11,8 @@ import java.util.Optional;
 /**
  * Whether a container a previous run of the gateway left may serve {@code spec} again: it
  * runs, from the image the deployment wants, with the limits and runtime workers it would get
- * now, and every worker's socket, in a folder under the gateway's work dir, accepts. Anything else is replaced.
+ * now, and every worker's socket, in a folder under the gateway's work dir, accepts. Anything
+ * else is replaced.
  */
 final class LeftoverCheck {
   private LeftoverCheck() {}
@@ -47,7 +48,8 @@ final class LeftoverCheck {
         || !Objects.equals(host.getPidsLimit(), (long) limits.pids())) {
       return Optional.of("its limits differ from the deployment's (" + limits + ")");
     }
-    String labelled = container.getLabels().getOrDefault(DockerSidecarLauncher.WORKERS_LABEL, "1");
+    String labelled = container.getLabels()
+        .getOrDefault(DockerSidecarLauncher.WORKERS_LABEL, "1");
     if (!labelled.equals(Integer.toString(workers))) {
       return Optional.of("it runs " + labelled + " runtime worker(s), the deployment " + workers);
     }

@@ -56,8 +56,10 @@ public final class SidecarClient implements AutoCloseable {
     /** The call sent at {@code sentNanos} ended so; a deadline with no answer since: stuck. */
     void ended(Throwable error, long sentNanos) {
       calls.decrementAndGet();
-      if (error == null || error instanceof GatewayException e && e.kind() == ErrorKind.MODEL_ERROR) {
-        lastAnswerNanos = System.nanoTime(); // the model ran: the worker makes progress
+      boolean modelRan = error == null
+          || error instanceof GatewayException e && e.kind() == ErrorKind.MODEL_ERROR;
+      if (modelRan) {
+        lastAnswerNanos = System.nanoTime(); // an answer or the model's own error: progress
       } else if (error instanceof GatewayException e && e.kind() == ErrorKind.DEADLINE_EXCEEDED
           && lastAnswerNanos - sentNanos <= 0) {
         stuck = true;

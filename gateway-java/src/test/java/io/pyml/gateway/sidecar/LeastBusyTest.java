@@ -46,7 +46,8 @@ class LeastBusyTest {
     Path first = Path.of("/w/d1r0a0/model.sock");
     assertEquals(List.of(first, Path.of("/w/d1r0a0/model-1.sock"),
         Path.of("/w/d1r0a0/model-2.sock")), RuntimeWorkers.sockets(first, 3));
-    assertEquals(Path.of("/w/run/model-10.sock"), RuntimeWorkers.socket(Path.of("/w/run/model.sock"), 10));
+    assertEquals(Path.of("/w/run/model-10.sock"),
+        RuntimeWorkers.socket(Path.of("/w/run/model.sock"), 10));
   }
 
   @Test
