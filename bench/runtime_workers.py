@@ -29,7 +29,6 @@ from sklearn.datasets import load_breast_cancer
 from pyml._internal.gateway_process import start_gateway
 from pyml._internal.payloads import encode_payload
 from pyml.client import Client
-from pyml.contract import ModelKind
 from pyml.model import Model
 from pyml.v1 import payload_pb2, prediction_pb2, prediction_pb2_grpc
 
@@ -102,7 +101,7 @@ def main() -> None:
         model_name="breast_cancer_lr",
         payload=payload_pb2.Payload(
             kind=payload_pb2.PAYLOAD_KIND_DATAFRAME,
-            arrow_ipc=encode_payload(ModelKind.DATAFRAME, row),
+            arrow_ipc=encode_payload("dataframe", row),
         ),
     )
     results: dict[str, list[float]] = {name: [] for name in CONFIGS}
