@@ -11,6 +11,8 @@ Order of events, which the gateway relies on:
 4. SIGTERM or SIGINT: health NOT_SERVING, in-flight calls get 5 s to finish, the socket file is
    removed, `serve` returns.
 If loading fails, the server is stopped, the socket removed and the PymlError raised.
+With several runtime workers (`pyml_runtime.workers`) each worker is such a runtime, on a
+socket of its own.
 
 Health and metadata always find a thread: at most `max_concurrent_predicts` (default WORKERS - 2)
 of the WORKERS threads run Predict and the validation calls; one more is answered
