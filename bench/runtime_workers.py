@@ -5,9 +5,10 @@
 Packages the breast-cancer example into a throwaway registry, then in each round starts a
 gateway twice and serves the version from its image: "1 worker" (`--container-cpus 1
 --runtime-workers 1`, the defaults before runtime workers) and "defaults" (every CPU, one
-runtime worker per CPU). A grpc.aio client keeps 8 pre-encoded 1-row Predict calls in flight
-on one connection; the loop is bounded in count and in time. Prints req/s per round and the
-median ratio; the spread of the rounds is the noise of this (shared) machine.
+runtime worker per CPU). The load keeps 8 pre-encoded 1-row Predict calls in flight on one
+connection: h2load when it is installed (a C client: little of the machine's CPU), else a
+grpc.aio loop; both bounded in count and in time. Prints req/s per round and the median
+ratio; the spread of the rounds is the noise of this (shared) machine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -61,6 +63,23 @@ async def load(target: str, request: prediction_pb2.PredictRequest, seconds: flo
         return done / (time.monotonic() - start)
 
 
+def h2load(target: str, request: prediction_pb2.PredictRequest, seconds: float) -> float:
+    """Requests per second from h2load (one connection, IN_FLIGHT streams, `seconds`)."""
+    body = request.SerializeToString()
+    with tempfile.NamedTemporaryFile(suffix=".frame") as frame:
+        frame.write(b"\x00" + len(body).to_bytes(4, "big") + body)  # one gRPC message
+        frame.flush()
+        command = ["h2load", "-c", "1", "-m", str(IN_FLIGHT), "-D", str(int(seconds))]
+        command += ["-d", frame.name, "-H", "content-type: application/grpc", "-H", "te: trailers"]
+        command += [f"http://{target}/pyml.v1.PredictionService/Predict"]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    found = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out.stdout)
+    failed = re.search(r"(\d+) failed", out.stdout)
+    if not found or (failed and int(failed.group(1))):
+        raise RuntimeError(f"h2load: {out.stdout[-800:]}{out.stderr[-400:]}")
+    return float(found.group(1))
+
+
 def measure(
     flags: list[str], registry: Path, request: prediction_pb2.PredictRequest, seconds: float
 ) -> float:
@@ -73,6 +92,9 @@ def measure(
     try:
         with Client(gateway.target, timeout=120) as client:
             client.deploy("breast_cancer_lr")
+            if shutil.which("h2load"):
+                asyncio.run(load(gateway.target, request, 1.0))  # warm up (and check answers)
+                return h2load(gateway.target, request, seconds)
             return asyncio.run(load(gateway.target, request, seconds))
     finally:
         gateway.stop()
