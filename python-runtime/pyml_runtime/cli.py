@@ -1,7 +1,9 @@
 """`pyml-runtime`: the only place the runtime's argv is parsed.
 
 pyml-runtime serve --home DIR --socket PATH [--name NAME] [--socket-lock-seconds S]
-    exit 0 after SIGTERM/SIGINT, 1 when the model cannot be loaded or served
+                   [--workers N]
+    exit 0 after SIGTERM/SIGINT, 1 when the model cannot be loaded or served; with N > 1
+    runtime workers (`pyml_runtime.workers`), the code of a worker that ended on its own
 pyml-runtime validate --home DIR
     exit 0 when the outputs match, 1 with the diff when they do not (or the model raised),
     2 when the model or its validation data cannot be loaded
@@ -10,13 +12,16 @@ pyml-runtime validate --home DIR
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from pyml_runtime.errors import ErrorKind, PymlError
+if TYPE_CHECKING:
+    from pyml_runtime.errors import PymlError
 
 EXIT_MISMATCH = 1
 EXIT_LOAD_ERROR = 2
@@ -50,14 +55,55 @@ def serve(
             "folder read-only, waiting at most this long (0: do not wait).",
         ),
     ] = 0.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Runtime workers: processes that each load the model and serve on a socket "
+            "of their own beside --socket (default: PYML_RUNTIME_WORKERS, else 1).",
+        ),
+    ] = None,
 ) -> None:
     """Load the model and serve pyml.v1.ModelRuntime and grpc.health.v1 on a Unix socket."""
-    from pyml_runtime.server import report_load_failure
-    from pyml_runtime.server import serve as run_server
+    from pyml_runtime import workers as runtime_workers
 
     _configure_logging()
     try:
-        run_server(home, socket, name, socket_lock_seconds=socket_lock_seconds)
+        count = runtime_workers.worker_count(workers, os.environ)
+    except ValueError as exc:
+        print(f"pyml-runtime: invalid runtime setting: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if count == 1:
+        _serve_one(home, socket, name, socket_lock_seconds, None)
+        return
+
+    def run_worker(index: int) -> int:
+        socket_path = runtime_workers.worker_socket(socket, index)
+        _serve_one(home, socket_path, name, socket_lock_seconds, index)
+        return 0
+
+    stop = threading.Event()
+    with runtime_workers.signals_set(stop):
+        code = runtime_workers.supervise(run_worker, count, stop)
+    raise SystemExit(code)
+
+
+def _serve_one(
+    home: Path, socket: Path, name: str | None, socket_lock_seconds: float, worker: int | None
+) -> None:
+    """One runtime in this process (`worker`: its index under a supervisor, else None)."""
+    from pyml_runtime.errors import PymlError
+    from pyml_runtime.server import report_load_failure
+    from pyml_runtime.server import serve as run_server
+    from pyml_runtime.workers import watch_parent
+
+    stop = threading.Event()
+    if worker is not None:
+        watch_parent(stop)
+    try:
+        run_server(
+            home, socket, name, stop=stop, socket_lock_seconds=socket_lock_seconds, worker=worker
+        )
     except PymlError as error:
         report_load_failure(error)
         raise SystemExit(1) from None
@@ -72,6 +118,7 @@ def validate(
 ) -> None:
     """Run the stored validation input through the serving path and compare the outputs."""
     from pyml_runtime.dataplane import Dataplane
+    from pyml_runtime.errors import ErrorKind, PymlError
     from pyml_runtime.loader import load_model
     from pyml_runtime.validation import has_validation, load_validation
 

@@ -44,6 +44,7 @@ from pyml_runtime.errors import (
     resource_exhausted,
 )
 from pyml_runtime.fast_frames import CACHE_ENTRIES, MAX_CACHED_SCHEMA_BYTES, BoundedCache
+from pyml_runtime.settings import positive_int_setting
 
 ENV_PREFIX = "PYML_RUNTIME_"
 # The largest gRPC message the runtime receives: the decoded-bytes cap is derived from it.
@@ -91,23 +92,6 @@ class DecodeBudget:
             if value is not None:
                 values[item.name] = value
         return cls(**values)
-
-
-def positive_int_setting(environ: Mapping[str, str], name: str) -> int | None:
-    """The setting `name` as a positive integer (``_`` separators allowed); None when unset.
-
-    Anything else is a ValueError that names the setting and its value.
-    """
-    text = environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name}={text!r} (expected: a positive integer)")
-    return value
 
 
 DEFAULT_BUDGET = DecodeBudget()

@@ -11,6 +11,8 @@ Order of events, which the gateway relies on:
 4. SIGTERM or SIGINT: health NOT_SERVING, in-flight calls get 5 s to finish, the socket file is
    removed, `serve` returns.
 If loading fails, the server is stopped, the socket removed and the PymlError raised.
+With several runtime workers (`pyml_runtime.workers`) each worker is such a runtime, on a
+socket of its own.
 
 Health and metadata always find a thread: at most `max_concurrent_predicts` (default WORKERS - 2)
 of the WORKERS threads run Predict and the validation calls; one more is answered
@@ -27,17 +29,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import socket
 import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent import futures
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from types import FrameType
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -46,13 +46,15 @@ from pyml.v1 import runtime_pb2_grpc
 from pyml_runtime.config import load_config
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import PymlError, load_error
-from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget, positive_int_setting
+from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget
 from pyml_runtime.loader import load_model
 from pyml_runtime.servicer import (
     DEFAULT_MAX_CONCURRENT_PREDICTS,
     MAX_CONCURRENT_PREDICTS_ENV,
     ModelRuntimeServicer,
 )
+from pyml_runtime.settings import positive_int_setting
+from pyml_runtime.workers import signals_set
 
 GRACE_SECONDS = 5.0
 # Threads left for health checks and metadata whatever the predictions do.
@@ -80,6 +82,7 @@ def serve(
     *,
     stop: threading.Event | None = None,
     socket_lock_seconds: float = 0.0,
+    worker: int | None = None,
 ) -> None:
     """Serve the model in `home` on `unix:<socket_path>` until SIGTERM/SIGINT (or `stop`).
 
@@ -95,14 +98,15 @@ def serve(
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     runtime = ModelRuntimeServicer(slot.get, display_name, max_predicts)
     server = _make_server(health_servicer, runtime)
-    with _signals_set(stop):
+    with signals_set(stop):
         _bind(server, socket_path)
         try:
             if socket_lock_seconds > 0:
                 _await_locked(socket_path.parent, socket_lock_seconds, stop)
             slot.dataplane = _load(home, name, budget)
             _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
-            print(f"pyml-runtime serving {display_name} on {socket_path}", flush=True)
+            who = "" if worker is None else f" (worker {worker}, pid {os.getpid()})"
+            print(f"pyml-runtime serving {display_name} on {socket_path}{who}", flush=True)
             stop.wait()
             # Every service NOT_SERVING from now on, so the gateway stops routing here.
             health_servicer.enter_graceful_shutdown()
@@ -216,24 +220,6 @@ def _accepts_connections(socket_path: Path) -> bool:
         except OSError:
             return False
     return True
-
-
-@contextmanager
-def _signals_set(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT set `stop` (only the main thread may install handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def report_load_failure(error: PymlError) -> None:

@@ -3,6 +3,7 @@ exact answers, hardening, and the faults a production model server meets."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -67,7 +68,9 @@ def test_containers_run_hardened_and_labelled(serving: Client, gateway_id: str) 
         assert host["SecurityOpt"] == ["no-new-privileges"]
         assert "/tmp" in host["Tmpfs"]
         assert host["Memory"] == host["MemorySwap"] == 1024 * MiB
-        assert host["NanoCpus"] == 1_000_000_000
+        # Every CPU the gateway sees (as Java counts them), one runtime worker per CPU.
+        assert host["NanoCpus"] == len(os.sched_getaffinity(0)) * 1_000_000_000
+        assert container.labels["io.pyml.runtime-workers"] == str(len(os.sched_getaffinity(0)))
         assert host["PidsLimit"] == 256
         assert container.labels["io.pyml.model.version"] == "1"
         [mount] = container.attrs["Mounts"]

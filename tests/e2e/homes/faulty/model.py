@@ -4,7 +4,8 @@ x == 13 raises; x == -1 exits the runtime mid-request; x == -2 sleeps 4 s (past 
 deadline); x == -3 allocates 1 GiB (past a small container memory limit); x == -4 holds the
 call until a file `release` appears in the runtime's socket folder (at most 60 s): a test
 decides when an in-flight call ends, without guessing durations; x == -5 never returns (a
-predict stuck in model code: only killing the runtime ends it).
+predict stuck in model code: only killing the runtime ends it); x == -6 answers the process id
+of the runtime worker that ran it (which worker served a call).
 """
 
 import os
@@ -38,6 +39,8 @@ class Faulty(DataFrameModel):
             deadline = time.monotonic() + HOLD_SECONDS
             while not os.path.exists(RELEASE_FILE) and time.monotonic() < deadline:
                 time.sleep(0.05)
+        if (df["x"] == -6).any():
+            return pd.DataFrame({"y": df["x"] * 0 + os.getpid()})
         if (df["x"] == -3).any():
             hog = "x" * (1 << 30)  # every page written: the memory limit is really hit
             return pd.DataFrame({"y": df["x"] * len(hog)})

@@ -124,10 +124,11 @@ public final class Gateway implements AutoCloseable {
         .map(host -> new BindSources(config.workDir().orElseThrow(), Optional.of(host)))
         .orElseGet(BindSources::sameHost);
     DockerSidecarLauncher docker = new DockerSidecarLauncher(containers.dockerHost(),
-        containers.gatewayId(), containers.limits(), bindSources);
+        containers.gatewayId(), containers.limits(), containers.runtimeWorkers(), bindSources);
     docker.findLeftovers();
     return new RoutingSidecarLauncher(
-        new ProcessSidecarLauncher(config.runtimeCommand(), containers.limits()), docker);
+        new ProcessSidecarLauncher(config.runtimeCommand(), containers.limits(),
+            containers.runtimeWorkers()), docker);
   }
 
   /**

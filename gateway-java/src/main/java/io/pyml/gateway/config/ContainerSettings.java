@@ -1,6 +1,7 @@
 package io.pyml.gateway.config;
 
 import io.pyml.gateway.sidecar.ResourceLimits;
+import io.pyml.gateway.sidecar.RuntimeWorkers;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -17,9 +18,12 @@ import java.util.regex.Pattern;
  * @param hostWorkDir the work dir as the Docker engine sees it, when the gateway runs in a
  *     container (bind sources of socket folders must be paths on the engine's host); empty:
  *     the gateway's own paths
+ * @param runtimeWorkers runtime workers (Python processes, each loading the model) per runtime,
+ *     containers and development processes alike; 0 (the default): one per CPU of the runtime's
+ *     CPU limit, 1 to 8 ({@link RuntimeWorkers#resolve})
  */
 public record ContainerSettings(Path registryDir, String dockerHost, String gatewayId,
-    ResourceLimits limits, Optional<String> hostWorkDir) {
+    ResourceLimits limits, Optional<String> hostWorkDir, int runtimeWorkers) {
   public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
   public static final String DEFAULT_GATEWAY_ID = "default";
   /** Label values and log lines: keep ids plain. */
@@ -33,5 +37,15 @@ public record ContainerSettings(Path registryDir, String dockerHost, String gate
     if (!GATEWAY_ID.matcher(gatewayId).matches()) {
       throw new IllegalArgumentException("gateway id '" + gatewayId + "' is not valid");
     }
+    if (runtimeWorkers < 0 || runtimeWorkers > RuntimeWorkers.MAX) {
+      throw new IllegalArgumentException("runtime workers " + runtimeWorkers + " is out of "
+          + "range (expected: 0 for one per CPU, or 1 to " + RuntimeWorkers.MAX + ")");
+    }
+  }
+
+  /** One runtime worker per CPU of each runtime's limit. */
+  public ContainerSettings(Path registryDir, String dockerHost, String gatewayId,
+      ResourceLimits limits, Optional<String> hostWorkDir) {
+    this(registryDir, dockerHost, gatewayId, limits, hostWorkDir, 0);
   }
 }

@@ -3,6 +3,7 @@ package io.pyml.gateway.config;
 import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.ResourceLimits;
+import io.pyml.gateway.sidecar.RuntimeWorkers;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -38,9 +39,10 @@ public final class GatewayConfigParser {
     FLAGS.put("host-work-dir", "the work dir as the Docker engine sees it, when the gateway runs in a container (needs --work-dir)");
     FLAGS.put("gateway-id", "label value of this gateway's containers (default 'default')");
     FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
-    FLAGS.put("container-cpus", "CPU limit of each model container (default 1.0)");
+    FLAGS.put("container-cpus", "CPU limit of each model container (default: the host's CPU count)");
     FLAGS.put("container-pids", "process limit of each model container (default 256)");
-    FLAGS.put("replica-max-calls", "calls in flight at one model runtime, below the runtime's own limit of 6 (default 4)");
+    FLAGS.put("runtime-workers", "runtime worker processes per model container or process, each loading the model; 0: one per CPU of its CPU limit, at most 8 (default 0)");
+    FLAGS.put("replica-max-calls", "calls in flight at one runtime worker, below its own limit of 6; a runtime with N workers takes N times as many (default 4)");
     FLAGS.put("replica-memory-divisor", "payload bytes in flight at one runtime are at most its memory limit / this (default 8)");
     FLAGS.put("queue-max-calls", "calls of one model that may wait for a busy runtime; more are refused RESOURCE_EXHAUSTED (default 32)");
     FLAGS.put("queue-max-bytes", "payload bytes of one model that may wait for a busy runtime (default 268435456)");
@@ -79,8 +81,8 @@ public final class GatewayConfigParser {
       throw new ConfigException("host-work-dir needs --work-dir: the folder the gateway sees "
           + "at --work-dir is the one the Docker engine sees at --host-work-dir");
     }
-    ContainerSettings containers = containers(values, env);
     ResourceLimits maxima = maxima(values);
+    ContainerSettings containers = containers(values, env, maxima);
     Optional<String> problem = containers.limits().aboveMaximum(maxima);
     if (problem.isPresent()) {
       throw new ConfigException("the default container limit " + problem.get()
@@ -121,7 +123,7 @@ public final class GatewayConfigParser {
   private static AdmissionLimits admission(Map<String, String> values) throws ConfigException {
     AdmissionLimits defaults = AdmissionLimits.DEFAULTS;
     return new AdmissionLimits(
-        intValue(values, "replica-max-calls", defaults.callsPerReplica(), 1, 1024),
+        intValue(values, "replica-max-calls", defaults.callsPerWorker(), 1, 1024),
         intValue(values, "replica-memory-divisor", defaults.memoryDivisor(), 1, 1024),
         intValue(values, "queue-max-calls", defaults.queueCalls(), 0, 1_000_000),
         longValue(values, "queue-max-bytes", defaults.queueBytes()),
@@ -160,8 +162,8 @@ public final class GatewayConfigParser {
         .toList()).orElse(List.of());
   }
 
-  private static ContainerSettings containers(Map<String, String> values, Map<String, String> env)
-      throws ConfigException {
+  private static ContainerSettings containers(Map<String, String> values, Map<String, String> env,
+      ResourceLimits maxima) throws ConfigException {
     String registry = values.get("registry-dir");
     String gatewayId = values.getOrDefault("gateway-id", ContainerSettings.DEFAULT_GATEWAY_ID);
     if (!ContainerSettings.GATEWAY_ID.matcher(gatewayId).matches()) {
@@ -173,7 +175,8 @@ public final class GatewayConfigParser {
     try {
       limits = new ResourceLimits(
           longValue(values, "container-memory-bytes", defaults.memoryBytes()),
-          doubleValue(values, "container-cpus", defaults.cpus()),
+          // Default: every CPU, or as many as a deploy may ask for when that is fewer.
+          doubleValue(values, "container-cpus", Math.min(defaults.cpus(), maxima.cpus())),
           intValue(values, "container-pids", defaults.pids(), 1, 1_000_000));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
@@ -183,7 +186,8 @@ public final class GatewayConfigParser {
         values.getOrDefault("docker-host", ContainerSettings.DEFAULT_DOCKER_HOST),
         gatewayId,
         limits,
-        nonBlank(values, "host-work-dir"));
+        nonBlank(values, "host-work-dir"),
+        intValue(values, "runtime-workers", 0, 0, RuntimeWorkers.MAX));
   }
 
   private static Optional<String> nonBlank(Map<String, String> values, String name) {

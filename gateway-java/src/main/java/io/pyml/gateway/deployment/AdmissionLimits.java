@@ -7,8 +7,8 @@ import java.util.Objects;
 /**
  * What one replica's runtime is given at once, and how long calls wait for it.
  *
- * <p>The bytes budget is a share of the runtime's memory limit: a call's Arrow payload is
- * held several times over inside the runtime (gRPC's buffer, the request message, the decoded
+ * <p>The bytes budget is a share of the runtime's memory limit (one for all its workers): a
+ * call's Arrow payload is held several times over inside the runtime (gRPC's buffer, the request message, the decoded
  * table, the pandas frame the model gets, the output and its encoding). Measured with the
  * breast-cancer example in a 1 GiB container (tests/security/test_load.py): one 60 MiB call
  * alone peaked the container at 401 MiB, two at once (the 128 MiB budget of 1 GiB / 8) at
@@ -16,8 +16,9 @@ import java.util.Objects;
  * is always admitted alone, whatever its size (the payload limit and the runtime's own
  * decoding budgets bound it), so no valid call is refused for good.
  *
- * @param callsPerReplica calls in flight at one runtime; below the runtime's own limit of
- *     concurrent predicts (6 of its 8 threads), so its health checks stay answerable
+ * @param callsPerWorker calls in flight at one runtime worker (a runtime with N workers is
+ *     given N times as many); below a worker's own limit of concurrent predicts (6 of its 8
+ *     threads), so its health checks stay answerable
  * @param memoryDivisor bytes in flight at one runtime are at most its memory limit / this
  * @param queueCalls calls of one deployment that may wait for room at a runtime; beyond it a
  *     call is refused RESOURCE_EXHAUSTED at once
@@ -29,36 +30,36 @@ import java.util.Objects;
  * @param defaultMemoryBytes the memory limit of a runtime whose deploy sets none: the
  *     gateway's container default (a development process runtime is budgeted alike)
  */
-public record AdmissionLimits(int callsPerReplica, int memoryDivisor, int queueCalls,
+public record AdmissionLimits(int callsPerWorker, int memoryDivisor, int queueCalls,
     long queueBytes, Duration hungCallGrace, long defaultMemoryBytes) {
-  public static final int DEFAULT_CALLS_PER_REPLICA = 4;
+  public static final int DEFAULT_CALLS_PER_WORKER = 4;
   public static final int DEFAULT_MEMORY_DIVISOR = 8;
   public static final int DEFAULT_QUEUE_CALLS = 32;
   public static final long DEFAULT_QUEUE_BYTES = 256L * 1024 * 1024;
   public static final Duration DEFAULT_HUNG_CALL_GRACE = Duration.ofSeconds(10);
-  public static final AdmissionLimits DEFAULTS = new AdmissionLimits(DEFAULT_CALLS_PER_REPLICA,
+  public static final AdmissionLimits DEFAULTS = new AdmissionLimits(DEFAULT_CALLS_PER_WORKER,
       DEFAULT_MEMORY_DIVISOR, DEFAULT_QUEUE_CALLS, DEFAULT_QUEUE_BYTES, DEFAULT_HUNG_CALL_GRACE);
 
   /** With the default container memory limit. */
-  public AdmissionLimits(int callsPerReplica, int memoryDivisor, int queueCalls, long queueBytes,
+  public AdmissionLimits(int callsPerWorker, int memoryDivisor, int queueCalls, long queueBytes,
       Duration hungCallGrace) {
-    this(callsPerReplica, memoryDivisor, queueCalls, queueBytes, hungCallGrace,
+    this(callsPerWorker, memoryDivisor, queueCalls, queueBytes, hungCallGrace,
         ResourceLimits.DEFAULTS.memoryBytes());
   }
 
   public AdmissionLimits {
     Objects.requireNonNull(hungCallGrace, "hungCallGrace");
-    if (callsPerReplica < 1 || memoryDivisor < 1 || queueCalls < 0 || queueBytes < 0
+    if (callsPerWorker < 1 || memoryDivisor < 1 || queueCalls < 0 || queueBytes < 0
         || hungCallGrace.isNegative() || defaultMemoryBytes < 1) {
       throw new IllegalArgumentException("admission limits out of range: calls per replica "
-          + callsPerReplica + ", memory divisor " + memoryDivisor + ", queue " + queueCalls
+          + callsPerWorker + ", memory divisor " + memoryDivisor + ", queue " + queueCalls
           + " calls / " + queueBytes + " bytes, hung-call grace " + hungCallGrace);
     }
   }
 
   /** The same limits for runtimes whose deploy sets no memory limit and so get {@code bytes}. */
   public AdmissionLimits forDefaultMemory(long bytes) {
-    return new AdmissionLimits(callsPerReplica, memoryDivisor, queueCalls, queueBytes,
+    return new AdmissionLimits(callsPerWorker, memoryDivisor, queueCalls, queueBytes,
         hungCallGrace, bytes);
   }
 

@@ -11,10 +11,11 @@ import java.util.List;
  */
 final class BatchStats {
   /**
-   * Batches one runtime works on at once. One: the runtime runs one model call at a time, so a
-   * second batch would only wait inside it, and the calls it holds could have joined the next.
+   * Batches one runtime worker works on at once. One: a worker runs one model call at a time,
+   * so a second batch would only wait inside it, and the calls it holds could have joined the
+   * next.
    */
-  static final int BATCHES_PER_REPLICA = 1;
+  static final int BATCHES_PER_WORKER = 1;
   /** Calls in one batch at most: the admission queue's default length, twice over. */
   static final int MAX_BATCH_CALLS = 64;
   /** Payload bytes of one batch at most (a call alone may be larger: it goes as a Predict). */

@@ -51,7 +51,7 @@ public final class Deployment {
     this.bytesPerReplica = admission.bytesPerReplica(spec.runtime().limits());
     List<Replica> slots = new ArrayList<>();
     for (int i = 0; i < spec.replicas(); i++) {
-      slots.add(new Replica(spec.name(), i, admission.callsPerReplica(), bytesPerReplica));
+      slots.add(new Replica(spec.name(), i, admission.callsPerWorker(), bytesPerReplica));
     }
     this.replicas = List.copyOf(slots);
     this.queue = new AdmissionQueue<>(spec.name(), admission.queueCalls(),
@@ -156,8 +156,8 @@ public final class Deployment {
     this.metadata = runtimeMetadata;
     RuntimeMetadata.Batching batching = runtimeMetadata.batching();
     if (batching.enabled()) {
-      // One batch at a time per runtime: calls that arrive meanwhile gather into the next.
-      replicas.forEach(replica -> replica.limitCalls(BatchStats.BATCHES_PER_REPLICA));
+      // One batch at a time per runtime worker: calls that arrive meanwhile gather into the next.
+      replicas.forEach(replica -> replica.limitCallsPerWorker(BatchStats.BATCHES_PER_WORKER));
       queue.gather(BatchStats.gathering(batching, bytesPerReplica));
     }
   }

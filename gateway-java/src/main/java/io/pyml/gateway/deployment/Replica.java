@@ -3,8 +3,8 @@ package io.pyml.gateway.deployment;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
-import io.pyml.gateway.sidecar.BatchOutcome;
 import io.pyml.gateway.sidecar.RunningSidecar;
+import io.pyml.gateway.sidecar.BatchOutcome;
 import io.pyml.gateway.sidecar.SidecarClient;
 import java.time.Duration;
 import java.util.List;
@@ -19,7 +19,7 @@ import java.util.function.Function;
  * One of a deployment's runtime slots. Its runtime comes and goes (restarts); the slot stays.
  * It keeps the room its runtime has (calls and payload bytes in flight, reserved by admission
  * before a call is sent) and whether its runtime is stuck in model code: a call that outlived
- * its deadline plus the grace while the runtime answered nothing since that call was sent.
+ * its deadline plus the grace while its runtime worker answered nothing since it was sent.
  */
 final class Replica {
   /** How long a failed call waits for its runtime's exit to say why (code, OOM). */
@@ -41,18 +41,25 @@ final class Replica {
   private final int index;
   private final long maxBytes;
   // Guarded by this.
-  private int maxCalls;
+  private int callsPerWorker;
   private Runtime runtime;
+  private int maxCalls;
   private boolean ready;
   private int calls;
   private long bytes;
-  private long lastProgressNanos = System.nanoTime();
   private String stuck;
 
-  Replica(String model, int index, int maxCalls, long maxBytes) {
+  /**
+   * @param callsPerWorker calls in flight per runtime worker: a runtime with N workers is
+   *     given N times as many
+   * @param maxBytes payload bytes in flight at the runtime, whatever its workers (they share
+   *     its memory limit)
+   */
+  Replica(String model, int index, int callsPerWorker, long maxBytes) {
     this.model = model;
     this.index = index;
-    this.maxCalls = maxCalls;
+    this.callsPerWorker = callsPerWorker;
+    this.maxCalls = callsPerWorker;
     this.maxBytes = maxBytes;
   }
 
@@ -74,9 +81,9 @@ final class Replica {
 
   synchronized void attach(Runtime started) {
     this.runtime = started;
+    this.maxCalls = callsPerWorker * started.client().workers();
     this.ready = false;
     this.stuck = null;
-    this.lastProgressNanos = System.nanoTime();
   }
 
   synchronized void markReady() {
@@ -116,9 +123,13 @@ final class Replica {
     return true;
   }
 
-  /** Batching deployments send one batch at a time to a runtime: calls then count batches. */
-  synchronized void limitCalls(int calls) {
-    maxCalls = calls;
+  /**
+   * Batching deployments send one batch at a time to each runtime worker: calls then count
+   * batches, and a runtime with N workers takes N at once.
+   */
+  synchronized void limitCallsPerWorker(int limit) {
+    callsPerWorker = limit;
+    maxCalls = limit * (runtime != null ? runtime.client().workers() : 1);
   }
 
   synchronized void unreserve(long size) {
@@ -157,31 +168,24 @@ final class Replica {
     if (used == null) {
       return null;
     }
-    long sent = System.nanoTime();
     CompletableFuture<T> answer = rpc.apply(used.client());
     answer.whenComplete((value, error) -> {
-      Throwable cause = unwrap(error);
-      if (error == null || isModelAnswer(cause)) {
-        progressed();
-      } else if (isDeadline(cause)) {
-        overran(used, sent, timeout, grace);
+      if (error != null && isDeadline(unwrap(error))) {
+        overran(used, timeout, grace);
       }
     });
     return answer.exceptionallyCompose(error -> withCurrentReason(used, unwrap(error)));
   }
 
-  private synchronized void progressed() {
-    lastProgressNanos = System.nanoTime();
-  }
-
-  private synchronized void overran(Runtime used, long sent, Duration timeout, Duration grace) {
-    if (runtime != used || stuck != null || lastProgressNanos - sent > 0) {
-      return; // another runtime now, already known, or the runtime answered others meanwhile
+  /** A call overran: stuck when its worker ran the model for no call since (the client knows). */
+  private synchronized void overran(Runtime used, Duration timeout, Duration grace) {
+    if (runtime != used || stuck != null) {
+      return; // another runtime now, or already known
     }
-    stuck = "a call was still in the model's predict " + (timeout.plus(grace)).toMillis()
-        + " ms after it was sent (its deadline " + timeout.toMillis() + " ms, plus a grace of "
-        + grace.toMillis() + " ms) and the runtime answered nothing meanwhile: it is stuck in "
-        + "model code";
+    used.client().stuckWorker().ifPresent(worker -> stuck = "a call was still in the model's "
+        + "predict " + (timeout.plus(grace)).toMillis() + " ms after it was sent (its deadline "
+        + timeout.toMillis() + " ms, plus a grace of " + grace.toMillis() + " ms) and runtime "
+        + "worker " + worker + " answered nothing meanwhile: it is stuck in model code");
   }
 
   private static Throwable unwrap(Throwable error) {
@@ -193,22 +197,17 @@ final class Replica {
     return cause instanceof GatewayException e && e.kind() == ErrorKind.DEADLINE_EXCEEDED;
   }
 
-  /** The runtime ran the model on the call (an answer, or the model's own error). */
-  private static boolean isModelAnswer(Throwable cause) {
-    return cause instanceof GatewayException e && e.kind() == ErrorKind.MODEL_ERROR;
-  }
-
   /**
    * An unavailable runtime is described by what happened to it: the reason it was stopped, or
    * its exit (code, OOM) once that shows, which lags the broken socket by a moment.
    */
   private <T> CompletableFuture<T> withCurrentReason(Runtime used, Throwable cause) {
     if (!(cause instanceof GatewayException e) || e.kind() != ErrorKind.UNAVAILABLE) {
-      return CompletableFuture.failedFuture(cause);
+      return CompletableFuture.<T>failedFuture(cause);
     }
     String known = used.down().get();
     if (known != null) {
-      return CompletableFuture.failedFuture(unavailable(known, e));
+      return CompletableFuture.<T>failedFuture(unavailable(known, e));
     }
     return used.sidecar().onExit().copy() // a copy: the timeout must not complete the original
         .completeOnTimeout(null, EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)

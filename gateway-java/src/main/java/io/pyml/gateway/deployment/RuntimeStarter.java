@@ -135,7 +135,7 @@ final class RuntimeStarter {
         // The launcher could not start it (e.g. Docker is away): not the model's fault.
         throw new StartFailure(e.getMessage(), List.of(), e, true);
       }
-      SidecarClient client = transport.connect(deployment.name(), sidecar.socketPath());
+      SidecarClient client = transport.connect(deployment.name(), sidecar.socketPaths());
       Replica.Runtime runtime = new Replica.Runtime(sidecar, client);
       if (!deployment.attach(replica, runtime)) { // undeployed while launching
         client.closeNow();
@@ -144,8 +144,8 @@ final class RuntimeStarter {
             null);
       }
       RunningSidecar launched = sidecar;
-      waitUntil(deployment, launched, deadline, "the runtime to listen on its socket",
-          () -> SocketProbe.accepts(launched.socketPath()));
+      waitUntil(deployment, launched, deadline, "the runtime to listen on its sockets",
+          () -> launched.socketPaths().stream().allMatch(SocketProbe::accepts));
       deployment.reach(DeploymentState.LOADING);
       waitUntil(deployment, launched, deadline, "the model to load", () -> isServing(client));
       deployment.reach(DeploymentState.VALIDATING);
@@ -202,6 +202,15 @@ final class RuntimeStarter {
     deployment.setKind(metadata.kind());
     deployment.setMetadata(metadata);
     Payload input = client.validationInput(remaining(deadline));
+    // Each runtime worker loaded the model itself: each is checked. Idle workers take calls in
+    // turns, and nothing else calls this runtime before it is ready.
+    for (int i = 0; i < client.workers(); i++) {
+      validateOnce(deployment, replica, client, input, deadline);
+    }
+  }
+
+  private void validateOnce(Deployment deployment, Replica replica, SidecarClient client,
+      Payload input, Instant deadline) throws TimeoutException, InterruptedException {
     Duration left = remaining(deadline);
     Payload output;
     try {

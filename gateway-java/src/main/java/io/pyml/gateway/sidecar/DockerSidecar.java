@@ -25,7 +25,7 @@ final class DockerSidecar implements RunningSidecar {
   private final DockerClient docker;
   private final String id;
   private final Path socketDir;
-  private final Path socket;
+  private final List<Path> sockets;
   private final ResourceLimits limits;
   private static final long REWATCH_FIRST_MILLIS = 250;
   private static final long REWATCH_MAX_MILLIS = 5_000;
@@ -36,19 +36,24 @@ final class DockerSidecar implements RunningSidecar {
   private boolean stopped; // guarded by this
   private int lostWatches; // guarded by this
 
-  DockerSidecar(DockerClient docker, String id, Path socketDir, Path socket,
+  DockerSidecar(DockerClient docker, String id, Path socketDir, List<Path> sockets,
       ResourceLimits limits) {
     this.docker = docker;
     this.id = id;
     this.socketDir = socketDir;
-    this.socket = socket;
+    this.sockets = List.copyOf(sockets);
     this.limits = limits;
     watchExit();
   }
 
   @Override
   public Path socketPath() {
-    return socket;
+    return sockets.get(0);
+  }
+
+  @Override
+  public List<Path> socketPaths() {
+    return sockets;
   }
 
   @Override

@@ -42,10 +42,13 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   public static final String VERSION_LABEL = "io.pyml.model.version";
   /** The socket folder as the gateway sees it: where a restarted gateway finds the socket. */
   public static final String SOCKET_DIR_LABEL = "io.pyml.socket-dir";
+  /** How many runtime workers the container runs (one socket each); absent means 1. */
+  public static final String WORKERS_LABEL = "io.pyml.runtime-workers";
 
   private final String dockerHost;
   private final String gatewayId;
   private final ResourceLimits defaults;
+  private final int workersSetting;
   private final BindSources bindSources;
   private final DockerClient docker;
   /** Containers a previous run left, listed at start, not yet adopted or removed. */
@@ -56,11 +59,16 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   private boolean leftoversUnknown; // guarded by this
   private final ContainerPolicy policy = ContainerPolicy.load();
 
+  /**
+   * @param workersSetting runtime workers per container; 0: one per CPU of its limit
+   *     ({@link RuntimeWorkers#resolve})
+   */
   public DockerSidecarLauncher(String dockerHost, String gatewayId, ResourceLimits defaults,
-      BindSources bindSources) {
+      int workersSetting, BindSources bindSources) {
     this.dockerHost = dockerHost;
     this.gatewayId = gatewayId;
     this.defaults = defaults;
+    this.workersSetting = workersSetting;
     this.bindSources = bindSources;
     DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
         .withDockerHost(dockerHost).withDockerTlsVerify(false).build();
@@ -123,19 +131,23 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     // The runtime (uid 65534) creates its socket here, then the folder is locked (read-only
     // for it) before the model loads: see SocketDirLock.
     SocketDirLock.open(socketDir);
-    Path socket = socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE);
-    SocketDirs.checkSocketPath(socket);
+    int workers = RuntimeWorkers.resolve(workersSetting, limits.cpus());
+    List<Path> sockets = RuntimeWorkers.sockets(
+        socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE), workers);
+    SocketDirs.checkSocketPath(sockets.get(sockets.size() - 1));
     String id = null;
     try {
       id = docker.createContainerCmd(image)
           .withUser(policy.runtimeUser())
+          .withEnv(RuntimeWorkers.ENV + "=" + workers)
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
               VERSION_LABEL, Long.toString(spec.version()),
-              SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString()))
+              SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString(),
+              WORKERS_LABEL, Integer.toString(workers)))
           .withHostConfig(hostConfig(policy, bindSources.of(socketDir), limits))
           .exec().getId();
       docker.startContainerCmd(id).exec();
-      SocketDirLock.lockWhenBound(socket);
+      SocketDirLock.lockWhenBound(sockets);
     } catch (RuntimeException e) {
       if (id != null) {
         DockerSidecar.removeQuietly(docker, id);
@@ -145,8 +157,9 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
           + dockerHost + ": " + e.getMessage(), e);
     }
     LOG.info("model '" + spec.name() + "' version " + spec.version() + ": container "
-        + id.substring(0, 12) + " of image " + image + " started");
-    return new DockerSidecar(docker, id, socketDir, socket, limits);
+        + id.substring(0, 12) + " of image " + image + " started with " + workers
+        + " runtime worker(s)");
+    return new DockerSidecar(docker, id, socketDir, sockets, limits);
   }
 
   /**
@@ -198,14 +211,17 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
         continue;
       }
       it.remove();
-      Optional<String> refused = LeftoverCheck.refusal(docker, container, spec,
-          spec.limits().orElse(defaults), workDir);
+      ResourceLimits limits = spec.limits().orElse(defaults);
+      int workers = RuntimeWorkers.resolve(workersSetting, limits.cpus());
+      Optional<String> refused = LeftoverCheck.refusal(docker, container, spec, limits, workers,
+          workDir);
       if (refused.isEmpty()) {
         Path socketDir = Path.of(labels.get(SOCKET_DIR_LABEL));
         LOG.info("model '" + spec.name() + "' version " + spec.version() + ": adopted container "
             + container.getId().substring(0, 12) + " left by a previous run");
         return Optional.of(new DockerSidecar(docker, container.getId(), socketDir,
-            socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE), spec.limits().orElse(defaults)));
+            RuntimeWorkers.sockets(socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE),
+                workers), limits));
       }
       LOG.info("removing container " + container.getId().substring(0, 12) + " left by a "
           + "previous run: " + refused.get());

@@ -10,15 +10,16 @@ import java.util.Optional;
 
 /**
  * Whether a container a previous run of the gateway left may serve {@code spec} again: it
- * runs, from the image the deployment wants, with the limits it would get now, and its socket,
- * in a folder under the gateway's work dir, accepts. Anything else is replaced.
+ * runs, from the image the deployment wants, with the limits and runtime workers it would get
+ * now, and every worker's socket, in a folder under the gateway's work dir, accepts. Anything
+ * else is replaced.
  */
 final class LeftoverCheck {
   private LeftoverCheck() {}
 
   /** Why the container may not be adopted; empty when it may. */
   static Optional<String> refusal(DockerClient docker, Container container, RuntimeSpec spec,
-      ResourceLimits limits, Path workDir) {
+      ResourceLimits limits, int workers, Path workDir) {
     if (!"running".equals(container.getState())) {
       return Optional.of("it is " + container.getState());
     }
@@ -47,8 +48,16 @@ final class LeftoverCheck {
         || !Objects.equals(host.getPidsLimit(), (long) limits.pids())) {
       return Optional.of("its limits differ from the deployment's (" + limits + ")");
     }
-    if (!SocketProbe.accepts(socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE))) {
-      return Optional.of("its socket in " + socketDir + " does not answer");
+    String labelled = container.getLabels()
+        .getOrDefault(DockerSidecarLauncher.WORKERS_LABEL, "1");
+    if (!labelled.equals(Integer.toString(workers))) {
+      return Optional.of("it runs " + labelled + " runtime worker(s), the deployment " + workers);
+    }
+    for (Path socket : RuntimeWorkers.sockets(
+        socketDir.resolve(ProcessSidecarLauncher.SOCKET_FILE), workers)) {
+      if (!SocketProbe.accepts(socket)) {
+        return Optional.of("its socket " + socket + " does not answer");
+      }
     }
     return Optional.empty();
   }

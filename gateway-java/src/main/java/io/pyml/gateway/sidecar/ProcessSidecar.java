@@ -12,21 +12,26 @@ final class ProcessSidecar implements RunningSidecar {
 
   private final Process process;
   private final Path socketDir;
-  private final Path socket;
+  private final List<Path> sockets;
   private final Path log;
   private final CompletableFuture<Integer> onExit;
 
-  ProcessSidecar(Process process, Path socketDir, Path socket, Path log) {
+  ProcessSidecar(Process process, Path socketDir, List<Path> sockets, Path log) {
     this.process = process;
     this.socketDir = socketDir;
-    this.socket = socket;
+    this.sockets = List.copyOf(sockets);
     this.log = log;
     this.onExit = process.onExit().thenApply(Process::exitValue);
   }
 
   @Override
   public Path socketPath() {
-    return socket;
+    return sockets.get(0);
+  }
+
+  @Override
+  public List<Path> socketPaths() {
+    return sockets;
   }
 
   @Override

@@ -12,7 +12,9 @@ import java.util.Map;
  * Runs {@code <runtime-command> serve --home HOME --socket SOCK --name NAME} as a child process,
  * from an argument list (never a shell), confined by a {@link ProcessSandbox} (clean
  * environment, limits, uid 65534 when the gateway is root), with stdout and stderr in
- * {@code socketDir/runtime.log} and the socket in {@code socketDir/run/}.
+ * {@code socketDir/runtime.log} and the sockets (one per runtime worker, {@link RuntimeWorkers})
+ * in {@code socketDir/run/}. The workers run as one process tree; rlimits apply to each of them
+ * (RLIMIT_DATA bounds each worker's memory, not their sum as a container's limit does).
  */
 public final class ProcessSidecarLauncher implements SidecarLauncher {
   public static final String SOCKET_FILE = "model.sock";
@@ -20,15 +22,27 @@ public final class ProcessSidecarLauncher implements SidecarLauncher {
 
   private final List<String> runtimeCommand;
   private final ProcessSandbox sandbox;
+  private final int workers;
 
-  /** {@code limits}: the containers' defaults, applied to processes as far as rlimits go. */
+  /** One runtime worker per CPU of {@code limits} ({@link RuntimeWorkers#resolve}). */
   public ProcessSidecarLauncher(List<String> runtimeCommand, ResourceLimits limits) {
-    this(runtimeCommand, ProcessSandbox.forThisProcess(limits));
+    this(runtimeCommand, limits, 0);
   }
 
-  ProcessSidecarLauncher(List<String> runtimeCommand, ProcessSandbox sandbox) {
+  /**
+   * {@code limits}: the containers' defaults, applied to processes as far as rlimits go;
+   * {@code workersSetting}: runtime workers per runtime, 0 for one per CPU of the limits.
+   */
+  public ProcessSidecarLauncher(List<String> runtimeCommand, ResourceLimits limits,
+      int workersSetting) {
+    this(runtimeCommand, ProcessSandbox.forThisProcess(limits),
+        RuntimeWorkers.resolve(workersSetting, limits.cpus()));
+  }
+
+  ProcessSidecarLauncher(List<String> runtimeCommand, ProcessSandbox sandbox, int workers) {
     this.runtimeCommand = List.copyOf(runtimeCommand);
     this.sandbox = sandbox;
+    this.workers = workers;
   }
 
   @Override
@@ -36,7 +50,8 @@ public final class ProcessSidecarLauncher implements SidecarLauncher {
     Path home = spec.home().orElseThrow(() ->
         new IllegalArgumentException("a process runtime needs a home folder"));
     Path socket = socketDir.resolve("run").resolve(SOCKET_FILE);
-    SocketDirs.checkSocketPath(socket);
+    List<Path> sockets = RuntimeWorkers.sockets(socket, workers);
+    SocketDirs.checkSocketPath(sockets.get(sockets.size() - 1));
     Process process;
     try {
       ProcessSandbox.Layout layout = sandbox.prepare(home, socketDir);
@@ -46,7 +61,7 @@ public final class ProcessSidecarLauncher implements SidecarLauncher {
       throw new IOException("cannot start runtime command " + runtimeCommand + ": "
           + e.getMessage(), e);
     }
-    return new ProcessSidecar(process, socketDir, socket, socketDir.resolve(LOG_FILE));
+    return new ProcessSidecar(process, socketDir, sockets, socketDir.resolve(LOG_FILE));
   }
 
   private Process start(String name, ProcessSandbox.Layout layout, Path socket, Path log)
@@ -68,6 +83,7 @@ public final class ProcessSidecarLauncher implements SidecarLauncher {
     Map<String, String> env = builder.environment();
     env.clear(); // nothing of the gateway's own environment reaches model code
     env.putAll(ProcessSandbox.environment(executable, layout.tmpDir()));
+    env.put(RuntimeWorkers.ENV, Integer.toString(workers));
     return builder.start();
   }
 }

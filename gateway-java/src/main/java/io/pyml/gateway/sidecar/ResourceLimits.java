@@ -8,8 +8,13 @@ import java.util.Optional;
  */
 public record ResourceLimits(long memoryBytes, double cpus, int pids) {
   public static final ResourceLimits NONE = new ResourceLimits(0, 0, 0);
-  /** As `pyml_launcher.local` runs a model image: enough for the examples, small on 2 cores. */
-  public static final ResourceLimits DEFAULTS = new ResourceLimits(1024L * 1024 * 1024, 1.0, 256);
+  /**
+   * 1 GiB (enough for the examples), every CPU the gateway sees (a runtime runs a worker per
+   * CPU, {@link RuntimeWorkers}: a 1-CPU default would make a 2-core machine serve like a
+   * 1-core one; containers share the CPUs, they are not reserved), 256 processes.
+   */
+  public static final ResourceLimits DEFAULTS = new ResourceLimits(1024L * 1024 * 1024,
+      Runtime.getRuntime().availableProcessors(), 256);
   /** Docker refuses less than 6 MiB; a runtime would not even start below a few dozen. */
   public static final long MIN_MEMORY_BYTES = 6L * 1024 * 1024;
   /**

@@ -9,6 +9,14 @@ public interface RunningSidecar {
   /** The Unix socket the runtime serves on (it may not exist yet right after launch). */
   Path socketPath();
 
+  /**
+   * The sockets of every runtime worker, worker 0's ({@link #socketPath}) first; the runtime
+   * serves once all of them answer.
+   */
+  default List<Path> socketPaths() {
+    return List.of(socketPath());
+  }
+
   /** Completes with the exit code when the runtime ends, for whatever reason. */
   CompletableFuture<Integer> onExit();
 

@@ -14,48 +14,193 @@ import io.pyml.proto.v1.GetMetadataRequest;
 import io.pyml.proto.v1.GetValidationInputRequest;
 import io.pyml.proto.v1.ModelRuntimeGrpc;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
- * The gateway's client of one model runtime, over its Unix socket. Every call carries a
- * deadline; failures arrive as {@link io.pyml.gateway.core.GatewayException}s naming the model.
+ * The gateway's client of one model runtime: a channel to each of its runtime workers (one
+ * Unix socket each, {@link RuntimeWorkers}). Each call goes to the worker with the fewest calls
+ * in flight ({@link LeastBusy}). Every call carries a deadline; failures arrive as
+ * {@link io.pyml.gateway.core.GatewayException}s naming the model.
  */
 public final class SidecarClient implements AutoCloseable {
   private final String model;
-  private final ManagedChannel channel;
-  private final ModelRuntimeGrpc.ModelRuntimeStub runtime;
-  private final ModelRuntimeGrpc.ModelRuntimeBlockingStub blockingRuntime;
-  private final HealthGrpc.HealthBlockingStub health;
+  private final List<Worker> workers;
+  private final LeastBusy choice = new LeastBusy();
 
+  /** One runtime worker: its channel, its calls in flight, when it last ran the model. */
+  private static final class Worker {
+    final int index;
+    final ManagedChannel channel;
+    final ModelRuntimeGrpc.ModelRuntimeStub runtime;
+    final ModelRuntimeGrpc.ModelRuntimeBlockingStub blockingRuntime;
+    final HealthGrpc.HealthBlockingStub health;
+    final AtomicInteger calls = new AtomicInteger();
+    volatile long lastAnswerNanos = System.nanoTime();
+    volatile boolean stuck;
+
+    Worker(int index, ManagedChannel channel) {
+      this.index = index;
+      this.channel = channel;
+      this.runtime = ModelRuntimeGrpc.newStub(channel);
+      this.blockingRuntime = ModelRuntimeGrpc.newBlockingStub(channel);
+      this.health = HealthGrpc.newBlockingStub(channel);
+    }
+
+    /** The call sent at {@code sentNanos} ended so; a deadline with no answer since: stuck. */
+    void ended(Throwable error, long sentNanos) {
+      calls.decrementAndGet();
+      boolean modelRan = error == null
+          || error instanceof GatewayException e && e.kind() == ErrorKind.MODEL_ERROR;
+      if (modelRan) {
+        lastAnswerNanos = System.nanoTime(); // an answer or the model's own error: progress
+      } else if (error instanceof GatewayException e && e.kind() == ErrorKind.DEADLINE_EXCEEDED
+          && lastAnswerNanos - sentNanos <= 0) {
+        stuck = true;
+      }
+    }
+  }
+
+  /** A client of a runtime with one worker. */
   public SidecarClient(String model, ManagedChannel channel) {
+    this(model, List.of(channel));
+  }
+
+  /** {@code channels}: one per runtime worker, worker 0's first. */
+  public SidecarClient(String model, List<ManagedChannel> channels) {
+    if (channels.isEmpty()) {
+      throw new IllegalArgumentException("a runtime has at least one worker");
+    }
     this.model = model;
-    this.channel = channel;
-    this.runtime = ModelRuntimeGrpc.newStub(channel);
-    this.blockingRuntime = ModelRuntimeGrpc.newBlockingStub(channel);
-    this.health = HealthGrpc.newBlockingStub(channel);
+    List<Worker> list = new ArrayList<>(channels.size());
+    for (int i = 0; i < channels.size(); i++) {
+      list.add(new Worker(i, channels.get(i)));
+    }
+    this.workers = List.copyOf(list);
+  }
+
+  /** How many runtime workers this client spreads calls over. */
+  public int workers() {
+    return workers.size();
   }
 
   /**
    * Forwards the payload as is; completes with the runtime's answer or a GatewayException.
    * The call runs in a context of its own, not the client's: a client that gives up or goes
    * away does not end it, since model code cannot be interrupted and the runtime stays busy
-   * with it anyway. Its own {@code timeout} ends it.
+   * with it anyway. Its own {@code timeout} ends it. Idle workers take the calls in turns.
    */
   public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
-    CompletableFuture<Payload> result = new CompletableFuture<>();
-    Context.current().fork().run(() -> runtime.withDeadlineAfter(timeout.toNanos(),
-        TimeUnit.NANOSECONDS).predict(RuntimeProtos.toProto(payload), new StreamObserver<>() {
+    io.pyml.proto.v1.Payload request = RuntimeProtos.toProto(payload);
+    return this.<io.pyml.proto.v1.Payload>unary(timeout,
+        (stub, answer) -> stub.predict(request, answer)).thenApply(RuntimeProtos::fromProto);
+  }
+
+  /**
+   * Several calls' payloads as one PredictBatch (adaptive batching); completes with one outcome
+   * per payload, in order, or exceptionally when the batch as a whole failed. Runs like
+   * {@link #predict}: in a context of its own, ended only by {@code timeout}.
+   */
+  public CompletableFuture<List<BatchOutcome>> predictBatch(List<Payload> payloads,
+      Duration timeout) {
+    io.pyml.proto.v1.PredictBatchRequest request = BatchProtos.toProto(payloads);
+    return this.<io.pyml.proto.v1.PredictBatchResponse>unary(timeout,
+        (stub, answer) -> stub.predictBatch(request, answer)).thenApply(response -> {
+          try {
+            return BatchProtos.fromProto(model, response, payloads.size(), timeout);
+          } catch (IllegalStateException e) {
+            throw new GatewayException(ErrorKind.INTERNAL, e.getMessage(), e);
+          }
+        });
+  }
+
+  /**
+   * The first worker that is stuck in model code: a call to it outlived its deadline while it
+   * ran the model for no call since that call was sent. Empty while every worker progresses.
+   */
+  public Optional<Integer> stuckWorker() {
+    return workers.stream().filter(w -> w.stuck).map(w -> w.index).findFirst();
+  }
+
+  /** SERVING only when every worker is. */
+  public RuntimeHealth health(Duration timeout) {
+    for (Worker worker : workers) {
+      HealthCheckResponse response = call(timeout, () -> deadline(worker.health, timeout)
+          .check(HealthCheckRequest.newBuilder().setService("").build()));
+      if (response.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
+        return RuntimeHealth.NOT_SERVING;
+      }
+    }
+    return RuntimeHealth.SERVING;
+  }
+
+  public RuntimeMetadata metadata(Duration timeout) {
+    return RuntimeProtos.fromProto(call(timeout, () -> deadline(first().blockingRuntime, timeout)
+        .getMetadata(GetMetadataRequest.getDefaultInstance())));
+  }
+
+  public Payload validationInput(Duration timeout) {
+    return RuntimeProtos.fromProto(call(timeout, () ->
+        deadline(first().blockingRuntime, timeout)
+            .getValidationInput(GetValidationInputRequest.getDefaultInstance())));
+  }
+
+  public ValidationResult checkValidationOutput(Payload output, Duration timeout) {
+    return RuntimeProtos.fromProto(call(timeout, () -> deadline(first().blockingRuntime, timeout)
+        .checkValidationOutput(RuntimeProtos.toProto(output))));
+  }
+
+  /** Lets in-flight calls finish, refuses new ones (an orderly switch to another runtime). */
+  @Override
+  public void close() {
+    workers.forEach(w -> w.channel.shutdown());
+  }
+
+  /** Fails in-flight calls at once with UNAVAILABLE (the runtime is gone: never wait). */
+  public void closeNow() {
+    workers.forEach(w -> w.channel.shutdownNow());
+  }
+
+  public boolean awaitClosed(Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    for (Worker worker : workers) {
+      if (!worker.channel.awaitTermination(end - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Sends one unary call of the runtime's service to the least busy worker (each call of the
+   * service is one line over this): counts it in flight there until it ends, and notes
+   * whether that worker still runs the model.
+   */
+  private <T> CompletableFuture<T> unary(Duration timeout,
+      BiConsumer<ModelRuntimeGrpc.ModelRuntimeStub, StreamObserver<T>> rpc) {
+    Worker worker = workers.get(choice.choose(workers.size(), i -> workers.get(i).calls.get()));
+    worker.calls.incrementAndGet();
+    long sent = System.nanoTime();
+    CompletableFuture<T> result = new CompletableFuture<>();
+    Context.current().fork().run(() -> rpc.accept(deadline(worker.runtime, timeout),
+        new StreamObserver<>() {
           @Override
-          public void onNext(io.pyml.proto.v1.Payload value) {
-            result.complete(RuntimeProtos.fromProto(value));
+          public void onNext(T value) {
+            worker.ended(null, sent);
+            result.complete(value);
           }
 
           @Override
           public void onError(Throwable error) {
-            result.completeExceptionally(SidecarErrors.translate(model, error, timeout));
+            GatewayException translated = SidecarErrors.translate(model, error, timeout);
+            worker.ended(translated, sent);
+            result.completeExceptionally(translated);
           }
 
           @Override
@@ -66,75 +211,8 @@ public final class SidecarClient implements AutoCloseable {
     return result;
   }
 
-  /**
-   * Several calls' payloads as one PredictBatch (adaptive batching); completes with one outcome
-   * per payload, in order, or exceptionally when the batch as a whole failed. Runs like
-   * {@link #predict}: in a context of its own, ended only by {@code timeout}.
-   */
-  public CompletableFuture<List<BatchOutcome>> predictBatch(List<Payload> payloads,
-      Duration timeout) {
-    CompletableFuture<List<BatchOutcome>> result = new CompletableFuture<>();
-    Context.current().fork().run(() -> runtime.withDeadlineAfter(timeout.toNanos(),
-        TimeUnit.NANOSECONDS).predictBatch(BatchProtos.toProto(payloads), new StreamObserver<>() {
-          @Override
-          public void onNext(io.pyml.proto.v1.PredictBatchResponse value) {
-            try {
-              result.complete(BatchProtos.fromProto(model, value, payloads.size(), timeout));
-            } catch (IllegalStateException e) {
-              result.completeExceptionally(new GatewayException(ErrorKind.INTERNAL,
-                  e.getMessage(), e));
-            }
-          }
-
-          @Override
-          public void onError(Throwable error) {
-            result.completeExceptionally(SidecarErrors.translate(model, error, timeout));
-          }
-
-          @Override
-          public void onCompleted() {
-            // onNext already completed the result.
-          }
-        }));
-    return result;
-  }
-
-  public RuntimeHealth health(Duration timeout) {
-    HealthCheckResponse response = call(timeout, () ->
-        deadline(health, timeout).check(HealthCheckRequest.newBuilder().setService("").build()));
-    return response.getStatus() == HealthCheckResponse.ServingStatus.SERVING
-        ? RuntimeHealth.SERVING : RuntimeHealth.NOT_SERVING;
-  }
-
-  public RuntimeMetadata metadata(Duration timeout) {
-    return RuntimeProtos.fromProto(call(timeout, () ->
-        deadline(blockingRuntime, timeout).getMetadata(GetMetadataRequest.getDefaultInstance())));
-  }
-
-  public Payload validationInput(Duration timeout) {
-    return RuntimeProtos.fromProto(call(timeout, () ->
-        deadline(blockingRuntime, timeout)
-            .getValidationInput(GetValidationInputRequest.getDefaultInstance())));
-  }
-
-  public ValidationResult checkValidationOutput(Payload output, Duration timeout) {
-    return RuntimeProtos.fromProto(call(timeout, () ->
-        deadline(blockingRuntime, timeout).checkValidationOutput(RuntimeProtos.toProto(output))));
-  }
-
-  /** Lets in-flight calls finish, refuses new ones (an orderly switch to another runtime). */
-  @Override
-  public void close() {
-    channel.shutdown();
-  }
-
-  /** Fails in-flight calls at once with UNAVAILABLE (the runtime is gone: never wait). */
-  public void closeNow() {
-    channel.shutdownNow();
-  }
-
-  public boolean awaitClosed(Duration timeout) throws InterruptedException {
-    return channel.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  private Worker first() {
+    return workers.get(0);
   }
 
   private static <S extends io.grpc.stub.AbstractStub<S>> S deadline(S stub, Duration timeout) {

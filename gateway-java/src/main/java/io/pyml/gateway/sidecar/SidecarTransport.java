@@ -1,5 +1,6 @@
 package io.pyml.gateway.sidecar;
 
+import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -9,6 +10,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,13 +35,23 @@ public final class SidecarTransport implements AutoCloseable {
   }
 
   public SidecarClient connect(String model, Path socket) {
-    return new SidecarClient(model, NettyChannelBuilder
+    return connect(model, List.of(socket));
+  }
+
+  /** A client of a runtime's workers: a channel to each of {@code sockets}, worker 0's first. */
+  public SidecarClient connect(String model, List<Path> sockets) {
+    return new SidecarClient(model, sockets.stream().map(this::channel).toList());
+  }
+
+  /** The one place a runtime channel is built: every worker's channel is alike. */
+  private ManagedChannel channel(Path socket) {
+    return NettyChannelBuilder
         .forAddress(new DomainSocketAddress(socket.toString()))
         .eventLoopGroup(eventLoop)
         .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
         .usePlaintext()
         .maxInboundMessageSize(maxInboundMessageBytes)
-        .build());
+        .build();
   }
 
   @Override

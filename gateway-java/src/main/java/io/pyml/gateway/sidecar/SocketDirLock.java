@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -44,25 +45,28 @@ final class SocketDirLock {
     Files.setPosixFilePermissions(socketDir, OPEN);
   }
 
-  /** Locks the folder as soon as {@code socket} exists (polled, bounded; off the caller). */
-  static void lockWhenBound(Path socket) {
+  /**
+   * Locks the folder as soon as every one of {@code sockets} (one per runtime worker, all in
+   * the folder) exists (polled, bounded; off the caller).
+   */
+  static void lockWhenBound(List<Path> sockets) {
     long giveUp = System.nanoTime() + GIVE_UP_AFTER.toNanos();
     AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
     task.set(POLLER.scheduleWithFixedDelay(() -> {
-      if (tryLock(socket) || System.nanoTime() > giveUp) {
+      if (tryLock(sockets) || System.nanoTime() > giveUp) {
         task.get().cancel(false);
       }
     }, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS));
   }
 
   /** True when done: locked now, or nothing left to lock (the folder is gone). */
-  static boolean tryLock(Path socket) {
-    Path dir = socket.getParent();
+  static boolean tryLock(List<Path> sockets) {
+    Path dir = sockets.get(0).getParent();
     try {
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
         return true;
       }
-      if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+      if (!sockets.stream().allMatch(s -> Files.exists(s, LinkOption.NOFOLLOW_LINKS))) {
         return false;
       }
       Files.setPosixFilePermissions(dir, LOCKED);

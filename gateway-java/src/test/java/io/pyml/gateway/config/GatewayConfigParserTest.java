@@ -16,6 +16,20 @@ import org.junit.jupiter.api.Test;
 class GatewayConfigParserTest {
 
   @Test
+  void runtimeWorkersAndTheDefaultCpusFollowTheHost() throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0], Map.of());
+    assertEquals(0, defaults.containers().runtimeWorkers(), "0: one worker per CPU");
+    assertEquals(Runtime.getRuntime().availableProcessors(), defaults.containers().limits().cpus());
+    GatewayConfig set = GatewayConfigParser.parse(new String[] {"--runtime-workers", "3"},
+        Map.of("PYML_GATEWAY_MAX_CONTAINER_CPUS", "1"));
+    assertEquals(3, set.containers().runtimeWorkers());
+    assertEquals(1.0, set.containers().limits().cpus(), "the default stays within the maximum");
+    ConfigException above = assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--runtime-workers", "33"}, Map.of()));
+    assertTrue(above.getMessage().contains("runtime-workers"), above.getMessage());
+  }
+
+  @Test
   void defaultsApplyWhenNothingIsSet() throws ConfigException {
     GatewayConfig config = GatewayConfigParser.parse(new String[0], Map.of());
     assertEquals("127.0.0.1", config.host());

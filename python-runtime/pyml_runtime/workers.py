@@ -1,0 +1,171 @@
+"""Runtime workers: several Python processes serve one model, each on a socket of its own.
+
+Calls into one Python process are serialized (one interpreter, one model lock), so a model
+container given two CPUs would use one. `pyml-runtime serve --workers N` (N > 1) runs a small
+supervisor instead of the server: it forks N worker processes before anything of gRPC,
+pyarrow or the model is imported, and each of them is an ordinary runtime
+(`pyml_runtime.server.serve`) on `worker_socket(socket, i)` in the same folder: it binds its
+socket, waits for the socket-folder lock (the launcher locks the folder once all N sockets
+exist), loads the model and serves. Worker 0 serves on the given path, so one worker is
+exactly the runtime without a supervisor. The gateway connects to every worker's socket and
+spreads calls over them.
+
+Memory: every worker loads its own copy of the model (the model is not loaded before the
+fork to share its pages: gRPC must not exist before a fork, and model code may start threads
+at load), and the container's one memory limit bounds all of them together.
+
+The supervisor forwards SIGTERM/SIGINT to the workers and returns 0 once they stopped (those
+that outlive the runtime's grace are killed). When a worker ends on its own (it crashed, was
+killed, or its model failed to load), the supervisor stops the others and returns that
+worker's code (128 + the signal when a signal ended it, 1 for a clean exit nobody asked for):
+the container ends and the gateway starts a new one, so a replica never serves half alive.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import FrameType
+
+from pyml_runtime.settings import positive_int_setting
+
+WORKERS_ENV = "PYML_RUNTIME_WORKERS"
+# More processes than that would only contend for a container's CPUs (and its pids limit).
+MAX_WORKERS = 32
+POLL_SECONDS = 0.05
+# The server's own grace (5 s) plus time to unwind; then SIGKILL.
+STOP_SECONDS = 10.0
+PARENT_CHECK_SECONDS = 1.0
+
+
+def worker_socket(socket: Path, index: int) -> Path:
+    """The socket of worker `index`: `socket` itself for worker 0, else ``<stem>-<index><suffix>``
+    beside it (``model.sock``, ``model-1.sock``, ...). The gateway's Java side
+    (``RuntimeSockets.workerSocket``) follows the same rule."""
+    if index == 0:
+        return socket
+    return socket.with_name(f"{socket.stem}-{index}{socket.suffix}")
+
+
+def worker_count(option: int | None, environ: Mapping[str, str]) -> int:
+    """`--workers`, else PYML_RUNTIME_WORKERS, else 1; a ValueError naming the setting when
+    out of range."""
+    count = option if option is not None else positive_int_setting(environ, WORKERS_ENV)
+    count = 1 if count is None else count
+    if not 1 <= count <= MAX_WORKERS:
+        raise ValueError(f"{count} runtime workers (expected: 1 to {MAX_WORKERS})")
+    return count
+
+
+def supervise(run_worker: Callable[[int], int], workers: int, stop: threading.Event) -> int:
+    """Runs `workers` processes, each forked from this one to return `run_worker(i)` as its
+    exit code, until `stop` is set or one of them ends; returns the exit code of the runtime
+    as a whole (see the module's docs)."""
+    running: dict[int, int] = {}  # pid -> worker index
+    try:
+        for index in range(workers):
+            running[_fork(run_worker, index)] = index
+        while not stop.wait(POLL_SECONDS):
+            for pid, index in list(running.items()):
+                ended, status = os.waitpid(pid, os.WNOHANG)
+                if ended:
+                    del running[pid]
+                    code = os.waitstatus_to_exitcode(status)
+                    _report(index, pid, code)
+                    return _exit_code(code)
+        return 0
+    finally:
+        _stop_all(list(running))
+
+
+def _fork(run_worker: Callable[[int], int], index: int) -> int:
+    """A worker process: forked, not a new interpreter started from a file, because the runtime
+    user of a process runtime may not be allowed to run this Python's executable by its path
+    (a virtualenv under a private home); nothing of gRPC, pyarrow or the model is imported yet
+    in this process (`cli` imports them lazily), so the worker starts as clean as a new one."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        # Until the worker's server takes them over, SIGTERM/SIGINT simply end it.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        code = run_worker(index)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # a worker reports everything, and never returns into the supervisor
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
+
+
+def watch_parent(stop: threading.Event) -> None:
+    """Sets `stop` once this worker's supervisor is gone (it was killed): a worker never
+    outlives it (a process runtime's stop signals the supervisor only)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(PARENT_CHECK_SECONDS):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch, name="pyml-parent-watch", daemon=True).start()
+
+
+def _report(index: int, pid: int, code: int) -> None:
+    how = f"signal {-code}" if code < 0 else f"code {code}"
+    print(
+        f"pyml-runtime: worker {index} (pid {pid}) ended with {how}; stopping the others",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _exit_code(code: int) -> int:
+    if code < 0:
+        return 128 - code  # as a shell reports a process ended by a signal
+    return code if code > 0 else 1
+
+
+def _stop_all(pids: list[int]) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if os.waitpid(pid, os.WNOHANG) == (0, 0)]
+        time.sleep(POLL_SECONDS)
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+@contextmanager
+def signals_set(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT set `stop` (only the main thread may install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

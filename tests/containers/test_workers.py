@@ -1,0 +1,78 @@
+"""Runtime workers in a real container: a replica serves on two Python processes, the gateway
+spreads calls over both, and a worker that dies takes its container down and gets it restarted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from pyml._internal.gateway_process import start_gateway
+from pyml.client import Client
+from pyml.version import ModelVersion
+from tests.containers.conftest import await_gone, labelled
+from tests.polling import await_deployment
+
+WHO_ANSWERS = pd.DataFrame({"x": [-6.0]})  # the faulty model answers its worker's pid
+
+
+def _await(done: Callable[[], bool], within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not done():
+        assert time.monotonic() < deadline, f"not done after {within} s"
+        time.sleep(0.1)
+
+
+def _worker_pids(client: Client, calls: int) -> set[int]:
+    # One call at a time: idle workers take calls in turns, so both answer.
+    return {int(client.predict("faulty", WHO_ANSWERS)["y"][0]) for _ in range(calls)}
+
+
+def test_two_workers_share_the_calls_and_a_killed_worker_restarts_the_replica(
+    pyml_home: Path, packaged_faulty: ModelVersion
+) -> None:
+    gateway_id = f"pyml-wk-{os.getpid()}"
+    work = Path(tempfile.mkdtemp(prefix="pyml-wk-", dir="/tmp"))
+    gateway = start_gateway(
+        ["--work-dir", str(work), "--runtime-workers", "2", "--deploy-timeout-ms", "90000"],
+        registry_dir=pyml_home / "registry",
+        gateway_id=gateway_id,
+    )
+    try:
+        with Client(gateway.target, timeout=60) as client:
+            client.deploy("faulty")
+            [container] = labelled(gateway_id, "faulty")
+            assert container.labels["io.pyml.runtime-workers"] == "2"
+            pids = _worker_pids(client, 6)
+            assert len(pids) == 2, pids
+            assert client.predict("faulty", pd.DataFrame({"x": [1.0, 2.0]}))["y"].tolist() == [
+                2.0,
+                4.0,
+            ]
+
+            victim = min(pids)
+            container.exec_run(["python", "-c", f"import os; os.kill({victim}, 9)"])
+            info = await_deployment(
+                client, "faulty", lambda d: d.restarts >= 1 and d.ready_replicas == 1, 90
+            )
+            assert info.state == "READY"
+            _await(lambda: [c.id for c in labelled(gateway_id, "faulty")] != [container.id])
+            assert container.id not in [c.id for c in labelled(gateway_id, "faulty")]
+            assert len(_worker_pids(client, 6)) == 2
+
+            client.undeploy("faulty")
+            await_gone(gateway_id, "faulty")
+    finally:
+        gateway.stop()
+        left = labelled(gateway_id)
+        for leftover in left:
+            leftover.remove(force=True)
+        folders = sorted(p.name for p in work.iterdir())
+        shutil.rmtree(work, ignore_errors=True)
+    assert not left, f"containers left: {[c.name for c in left]}"
+    assert not folders, f"socket folders left: {folders}"
