@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.sidecar.SidecarClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +26,9 @@ class AdmissionQueueTest {
 
   private Replica replica(int calls, long bytes) {
     Replica replica = new Replica("m", 0, calls, bytes);
-    replica.attach(new Replica.Runtime(null, null));
+    // A client whose channel is never used: the queue only asks how many workers it has.
+    replica.attach(new Replica.Runtime(null, new SidecarClient("m",
+        NettyChannelBuilder.forAddress("localhost", 1).usePlaintext().build())));
     replica.markReady();
     return replica;
   }
