@@ -441,6 +441,22 @@ def test_extension_columns_take_the_general_path_without_the_private_accessor(
     assert_same_table(codec.dataframe_to_table(df), pa.Table.from_pandas(df, preserve_index=False))
 
 
+@pytest.mark.parametrize(
+    ("columns", "shown"),
+    [
+        (["a", "b", "a"], "'a'"),
+        ([1, 2, 1], "'1'"),
+        ([np.nan, np.nan], "'nan'"),
+        (["x", 1, "x"], "'x'"),
+    ],
+)
+def test_frames_with_duplicate_labels_are_refused(columns: list[object], shown: str) -> None:
+    df = pd.DataFrame([list(range(len(columns)))], columns=columns)
+    with pytest.raises(PymlError) as info:
+        codec.dataframe_to_table(df)
+    assert info.value.message == f"duplicate column names: {shown}"
+
+
 def test_decoded_frames_share_the_column_lookup_but_not_the_name() -> None:
     # The column index of each decoded frame is its own object (a model may rename it), over
     # the same labels: the lookup table pandas builds on first use is built once per schema.
