@@ -104,9 +104,12 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
         return None
     # Each column's dtype without df.dtypes, which builds a Series (~15 µs a call).
     column_arrays = _column_arrays(df)
-    dtypes = [getattr(values, "dtype", None) for values in column_arrays]
-    if not all(isinstance(dtype, np.dtype) and dtype in _FAST_DTYPES for dtype in dtypes):
-        return None
+    dtypes: list[np.dtype[np.generic]] = []
+    for values in column_arrays:
+        dtype = getattr(values, "dtype", None)
+        if not isinstance(dtype, np.dtype) or dtype not in _FAST_DTYPES:
+            return None
+        dtypes.append(dtype)
     key = (tuple(names), tuple(dtypes))
     plan = _ENCODE_PLANS.get(key)
     if plan is None:
