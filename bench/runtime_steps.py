@@ -10,12 +10,16 @@ runtime (the dataplane called as the servicer calls it, then a real `pyml-runtim
 Unix socket for gRPC's own share):
   Payload parse -> codec.read_table (DecodeBudget) -> conform columns -> table -> pandas ->
   model.predict -> pandas -> table -> IPC encode -> Payload serialize; and the round trip
-  over the socket, whose part outside `Dataplane.predict_arrow` is gRPC's (both ends).
+  over the socket, whose part outside the runtime's own work is gRPC's (both ends).
+  Each step is timed as the serving chain cut after it, from the request's bytes, minus the
+  chain cut before it: every step gets fresh objects, as when serving (a step timed alone on
+  one object profits from what pandas caches on it). After the model, the chain starts from
+  a new frame of the model's output columns, so the model's variance stays out of them.
 client (pyml.Client.predict's own work): DataFrame -> Arrow IPC -> PredictRequest serialize;
   PredictResponse parse -> Arrow IPC -> DataFrame.
 
-Each step is timed alone, in a loop bounded in count and time, on the input the step gets
-when serving; the steps are timed in turns (round robin) so load changes hit each alike.
+Every loop is bounded in count and time; the chains (and the client's steps) are timed in
+turns (round robin) so load changes hit each alike.
 """
 
 from __future__ import annotations
@@ -93,31 +97,79 @@ def frame(rows: int) -> pd.DataFrame:
 
 
 def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, float]:
+    """The serving chain cut after each step: a step's cost is the difference of two prefixes.
+
+    Each prefix starts from the request's bytes, so every step gets fresh objects, as when
+    serving (a step timed alone on one object profits from what pandas caches on it).
+    """
     request = payload_pb2.Payload(kind=1, arrow_ipc=codec.encode_dataframe(df))
     wire = request.SerializeToString()
-    arrow_ipc = request.arrow_ipc
-    table = dp._read(arrow_ipc)
     assert dp._input_table is not None
     expected = dp._input_table.schema
-    conformed = dp._conform_columns(table, expected)
-    model_input = codec.table_to_dataframe(conformed)
-    output = dp.model.instance.predict(model_input)
-    out_table = codec.dataframe_to_table(output)
-    answer = codec.encode_table(out_table)
-    steps: dict[str, Callable[[], object]] = {
-        "Payload parse (FromString)": lambda: payload_pb2.Payload.FromString(wire),
-        "codec.read_table (DecodeBudget)": lambda: dp._read(arrow_ipc),
-        "conform columns": lambda: dp._conform_columns(table, expected),
-        "table -> pandas": lambda: codec.table_to_dataframe(conformed),
-        "model.predict": lambda: dp.model.instance.predict(model_input),
-        "pandas -> table": lambda: codec.dataframe_to_table(output),
-        "table -> IPC bytes": lambda: codec.encode_table(out_table),
-        "Payload build + serialize": lambda: payload_pb2.Payload(
-            kind=1, arrow_ipc=answer
-        ).SerializeToString(),
-        "= Dataplane.predict_arrow (all of the above)": lambda: dp.predict_arrow(1, arrow_ipc),
+    model = dp.model.instance
+
+    def parse() -> bytes:
+        data: bytes = payload_pb2.Payload.FromString(wire).arrow_ipc
+        return data
+
+    def read() -> pa.Table:
+        return dp._read(parse())
+
+    def conform() -> pa.Table:
+        return dp._conform_columns(read(), expected)
+
+    def to_pandas() -> pd.DataFrame:
+        return codec.table_to_dataframe(conform())
+
+    def predict() -> pd.DataFrame:
+        output: pd.DataFrame = model.predict(to_pandas())
+        return output
+
+    # After the model: a new frame of the model's output columns each call (what the model
+    # returns), so the model's own variance does not drown the small steps after it.
+    output = predict()
+    labels, columns = [str(c) for c in output.columns], [output[c].to_numpy() for c in output]
+
+    def model_output() -> pd.DataFrame:
+        return pd.DataFrame(dict(zip(labels, columns, strict=True)))
+
+    def to_table() -> pa.Table:
+        return codec.dataframe_to_table(model_output())
+
+    def encode() -> bytes:
+        return codec.encode_table(to_table())
+
+    def reply() -> bytes:
+        return payload_pb2.Payload(kind=1, arrow_ipc=encode()).SerializeToString()
+
+    prefixes: dict[str, Callable[[], object]] = {
+        "Payload parse (FromString) + arrow_ipc": parse,
+        "codec.read_table (DecodeBudget)": read,
+        "conform columns": conform,
+        "table -> pandas": to_pandas,
+        "model.predict": predict,
+        "(a new output frame: not counted)": model_output,
+        "pandas -> table": to_table,
+        "table -> IPC bytes": encode,
+        "Payload build + serialize": reply,
     }
-    return show(f"runtime, {len(df)} row(s), in process", measure(steps, repeats))
+    samples = measure(prefixes, repeats)
+    whole = measure({"whole": lambda: dp.predict_arrow(1, parse())}, repeats)["whole"]
+    print(f"\nruntime, {len(df)} row(s), in process (a step: its prefix's median minus the last)")
+    print(f"  {'step':<44} {'median us':>10}")
+    medians: dict[str, float] = {}
+    previous = 0.0
+    for label, values in samples.items():
+        total = statistics.median(values)
+        if label.startswith("("):
+            previous = total
+            continue
+        medians[label] = total - previous
+        print(f"  {label:<44} {total - previous:10.1f}")
+        previous = total
+    medians["whole"] = statistics.median(whole) + medians["Payload build + serialize"]
+    print(f"  {'= parse + Dataplane.predict_arrow + reply':<44} {medians['whole']:10.1f}")
+    return medians
 
 
 def client_steps(df: pd.DataFrame, answer: bytes, repeats: int) -> dict[str, float]:
@@ -190,7 +242,7 @@ def main() -> None:
     answer = dp.predict_arrow(1, codec.encode_dataframe(df))
     client_steps(df, answer, args.repeats)
     trip = socket_round_trip(df, args.repeats)
-    whole = runtime["= Dataplane.predict_arrow (all of the above)"]
+    whole = runtime["whole"]
     rt = trip["gRPC round trip on the Unix socket"]
     print(f"\n  gRPC's share of the socket round trip (minus predict_arrow): {rt - whole:.1f} us")
 
