@@ -102,11 +102,8 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
     names = list(df.columns)
     if not all(type(name) is str for name in names):
         return None
-    # Each column's dtype without df.dtypes, which builds a Series (~15 µs a call).
-    column_arrays = _column_arrays(df)
     dtypes: list[np.dtype[np.generic]] = []
-    for values in column_arrays:
-        dtype = getattr(values, "dtype", None)
+    for dtype in _column_dtypes(df):
         if not isinstance(dtype, np.dtype) or dtype not in _FAST_DTYPES:
             return None
         dtypes.append(dtype)
@@ -127,14 +124,22 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
         flat = _numpy_to_arrow(by_column.reshape(-1), schema.field(0).type)
         arrays = [flat.slice(j * rows, rows) for j in range(len(names))]
     else:
-        columns = [values for values in column_arrays if isinstance(values, np.ndarray)]
-        if len(columns) != len(dtypes):
+        columns = [values for values in _column_arrays(df) if isinstance(values, np.ndarray)]
+        if [values.dtype for values in columns] != dtypes:
             return None
         arrays = [
             _numpy_to_arrow(values, field.type)
             for values, field in zip(columns, schema, strict=True)
         ]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _column_dtypes(df: pd.DataFrame) -> list[object]:
+    """Each column's dtype: pandas' own list, not df.dtypes, which builds a Series (~14 µs)."""
+    get_dtypes = getattr(getattr(df, "_mgr", None), "get_dtypes", None)
+    if get_dtypes is None:  # the public way, should a pandas release drop the private one
+        return list(df.dtypes)
+    return list(get_dtypes())
 
 
 def _column_arrays(df: pd.DataFrame) -> list[object]:

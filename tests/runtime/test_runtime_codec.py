@@ -469,6 +469,16 @@ def test_decoded_frames_share_the_column_lookup_but_not_the_name() -> None:
     assert codec.decode_dataframe(data).columns.name is None
 
 
+def test_column_dtypes_without_pandas_private_list() -> None:
+    df = GENERAL["all-dtypes"]
+
+    class PublicOnly:  # a pandas whose frames had no block manager list of dtypes
+        dtypes = df.dtypes
+
+    assert fast_frames._column_dtypes(df) == list(df.dtypes)
+    assert fast_frames._column_dtypes(PublicOnly()) == list(df.dtypes)  # type: ignore[arg-type]
+
+
 def test_wide_frames_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_frames, "_MAX_FAST_COLUMNS", 2)
     df = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
