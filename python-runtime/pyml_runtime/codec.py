@@ -221,7 +221,7 @@ def schema_from_bytes(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.
 def dataframe_to_table(df: pd.DataFrame) -> pa.Table:
     if not isinstance(df, pd.DataFrame):
         raise invalid_input(f"{type(df).__name__} (expected: a pandas DataFrame)")
-    if not df.columns.is_unique:
+    if not _unique_labels(df.columns):
         duplicates = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
         raise invalid_input(f"duplicate column names: {', '.join(map(repr, duplicates))}")
     try:
@@ -237,6 +237,18 @@ def dataframe_to_table(df: pd.DataFrame) -> pa.Table:
         raise invalid_input(
             describe_arrow_error(exc, "cannot convert the DataFrame to Arrow")
         ) from exc
+
+
+def _unique_labels(columns: pd.Index) -> bool:
+    """`columns.is_unique`, without building the Index's hash table for string labels.
+
+    A model's output frame is new every call, so is its column Index: is_unique would build
+    its lookup table each time (~85 µs for 2 columns); a set of the labels takes ~1 µs.
+    """
+    labels = list(columns)
+    if all(type(label) is str for label in labels):
+        return len(set(labels)) == len(labels)
+    return bool(columns.is_unique)
 
 
 def table_to_dataframe(table: pa.Table) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import grpc
 
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of
 from pyml.contract import ModelKind
-from pyml.v1 import admin_pb2, admin_pb2_grpc, payload_pb2, prediction_pb2, prediction_pb2_grpc
+from pyml.v1 import admin_pb2, admin_pb2_grpc, payload_pb2, prediction_pb2
 
 if TYPE_CHECKING:
     from pyml.version import ModelVersion
@@ -25,6 +25,11 @@ _KIND_TO_WIRE: dict[ModelKind, payload_pb2.PayloadKind] = {
 }
 _WIRE_TO_KIND = {wire: kind for kind, wire in _KIND_TO_WIRE.items()}
 _Response = TypeVar("_Response")
+_PREDICT_METHOD = "/pyml.v1.PredictionService/Predict"
+# PredictRequest.payload and Payload's fields, as the wire names them: (number << 3) | type.
+_PAYLOAD_FIELD = b"\x1a"  # PredictRequest.payload = 3, length-delimited
+_KIND_FIELD = b"\x08"  # Payload.kind = 1, varint
+_ARROW_IPC_FIELD = b"\x12"  # Payload.arrow_ipc = 2, length-delimited
 # Large frames must fit: the gateway enforces its own limit and answers RESOURCE_EXHAUSTED.
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", -1),
@@ -105,7 +110,12 @@ class Client:
         self.target = target
         self.timeout = timeout
         self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
-        self._predictions = prediction_pb2_grpc.PredictionServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        # Predict serializes its request itself (see _serialize_predict).
+        self._predict = self._channel.unary_unary(
+            _PREDICT_METHOD,
+            request_serializer=_serialize_predict,
+            response_deserializer=prediction_pb2.PredictResponse.FromString,
+        )
         self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> Client:
@@ -138,16 +148,11 @@ class Client:
         timeout: float | None = None,
     ) -> prediction_pb2.PredictResponse:
         """Send already-encoded Arrow IPC bytes (benchmarks, other codecs, bad-input tests)."""
-        request = prediction_pb2.PredictRequest(
-            model_name=model,
-            payload=payload_pb2.Payload(kind=_KIND_TO_WIRE[kind], arrow_ipc=arrow_ipc),
-            request_id=str(uuid.uuid4()),
-        )
+        header = prediction_pb2.PredictRequest(model_name=model, request_id=str(uuid.uuid4()))
         if version is not None:
-            request.model_version = version
-        response: prediction_pb2.PredictResponse = self._call(
-            self._predictions.Predict, request, timeout
-        )
+            header.model_version = version
+        request = _PredictRequest(header, _KIND_TO_WIRE[kind], arrow_ipc)
+        response: prediction_pb2.PredictResponse = self._call(self._predict, request, timeout)
         return response
 
     def deploy(
@@ -252,6 +257,47 @@ class Client:
             return method(request, timeout=timeout or self.timeout)
         except grpc.RpcError as error:
             raise _remote_error(error) from None
+
+
+@dataclass(frozen=True)
+class _PredictRequest:
+    """A PredictRequest whose payload is serialized apart: `header` holds the other fields."""
+
+    header: prediction_pb2.PredictRequest
+    kind: int
+    arrow_ipc: bytes
+
+
+def _serialize_predict(request: _PredictRequest) -> bytes:
+    """The PredictRequest's wire bytes with the Arrow bytes copied once.
+
+    Building the message (payload_pb2.Payload, then PredictRequest) and serializing it copies
+    the Arrow bytes several times: ~77 ms of CPU for 24 MB (100,000 rows x 30 columns),
+    against ~2 ms here. Protobuf parsers merge the fields of concatenated serializations, so
+    the header's fields and the payload field, written here, make the same message.
+    """
+    payload_head = _KIND_FIELD + _varint(request.kind) if request.kind else b""
+    payload_head += _ARROW_IPC_FIELD + _varint(len(request.arrow_ipc)) if request.arrow_ipc else b""
+    payload_size = len(payload_head) + (len(request.arrow_ipc) if request.arrow_ipc else 0)
+    return b"".join(
+        (
+            request.header.SerializeToString(),
+            _PAYLOAD_FIELD,
+            _varint(payload_size),
+            payload_head,
+            request.arrow_ipc,
+        )
+    )
+
+
+def _varint(value: int) -> bytes:
+    """A non-negative int as a protobuf base-128 varint."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,17 @@ def test_versions_serve_exactly_what_the_model_predicts_in_process(
     assert serving.deployment("softmax_tensor").image == packaged_tensor.image["id"]
 
 
+def test_a_100000_row_request_through_the_gateway_gets_the_in_process_answer(
+    serving: Client, cancer_home: Path, cancer_rows: pd.DataFrame
+) -> None:
+    # ~24 MB of Arrow: parsed by the gateway with one copy, forwarded, decoded in the container.
+    rows = cancer_rows.sample(100_000, replace=True, random_state=0).reset_index(drop=True)
+    online = serving.predict("breast_cancer_lr", rows, timeout=120)
+    pd.testing.assert_frame_equal(
+        online, Model.from_home(cancer_home).predict(rows), rtol=0, atol=0
+    )
+
+
 def test_containers_run_hardened_and_labelled(serving: Client, gateway_id: str) -> None:
     await_deployment(serving, "breast_cancer_lr", lambda d: d.ready_replicas == 2)
     containers = labelled(gateway_id, "breast_cancer_lr")

@@ -423,6 +423,62 @@ def test_numeric_frame_fast_path_without_the_private_column_accessor() -> None:
     assert_same_table(fast, pa.Table.from_pandas(df, preserve_index=False))
 
 
+@pytest.mark.parametrize(
+    "df",
+    [
+        pd.DataFrame({"c": pd.Categorical([1, 2, 1])}),  # its to_numpy() is plain int64
+        pd.DataFrame({"n": pd.array([1, None, 3], dtype="Int64")}),
+        pd.DataFrame({"t": pd.date_range("2024-01-01", periods=3, tz="UTC")}),
+        pd.DataFrame({"x": [1.0, 2.0, 3.0], "b": pd.array([True, None, False], dtype="boolean")}),
+    ],
+    ids=["int-category", "nullable-int", "zoned", "nullable-bool"],
+)
+def test_extension_columns_take_the_general_path_without_the_private_accessor(
+    df: pd.DataFrame,
+) -> None:
+    df = _FrameWithoutColumnAccessor(df)
+    assert fast_frames.numeric_frame_to_table(df) is None
+    assert_same_table(codec.dataframe_to_table(df), pa.Table.from_pandas(df, preserve_index=False))
+
+
+@pytest.mark.parametrize(
+    ("columns", "shown"),
+    [
+        (["a", "b", "a"], "'a'"),
+        ([1, 2, 1], "'1'"),
+        ([np.nan, np.nan], "'nan'"),
+        (["x", 1, "x"], "'x'"),
+    ],
+)
+def test_frames_with_duplicate_labels_are_refused(columns: list[object], shown: str) -> None:
+    df = pd.DataFrame([list(range(len(columns)))], columns=columns)
+    with pytest.raises(PymlError) as info:
+        codec.dataframe_to_table(df)
+    assert info.value.message == f"duplicate column names: {shown}"
+
+
+def test_decoded_frames_share_the_column_lookup_but_not_the_name() -> None:
+    # The column index of each decoded frame is its own object (a model may rename it), over
+    # the same labels: the lookup table pandas builds on first use is built once per schema.
+    data = codec.encode_dataframe(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    one, two = codec.decode_dataframe(data), codec.decode_dataframe(data)
+    assert one.columns is not two.columns
+    assert one[["b", "a"]].columns.tolist() == ["b", "a"]
+    one.columns.name = "renamed"
+    assert two.columns.name is None
+    assert codec.decode_dataframe(data).columns.name is None
+
+
+def test_column_dtypes_without_pandas_private_list() -> None:
+    df = GENERAL["all-dtypes"]
+
+    class PublicOnly:  # a pandas whose frames had no block manager list of dtypes
+        dtypes = df.dtypes
+
+    assert fast_frames._column_dtypes(df) == list(df.dtypes)
+    assert fast_frames._column_dtypes(PublicOnly()) == list(df.dtypes)  # type: ignore[arg-type]
+
+
 def test_wide_frames_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fast_frames, "_MAX_FAST_COLUMNS", 2)
     df = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})

@@ -10,7 +10,8 @@ import pytest
 
 from pyml._internal.files import read_input, write_output
 from pyml._internal.payloads import kind_of
-from pyml.client import Client, Resources, parse_memory
+from pyml.client import Client, Resources, _PredictRequest, _serialize_predict, parse_memory
+from pyml.v1 import payload_pb2, prediction_pb2
 
 
 def test_inputs_are_read_by_suffix(tmp_path: Path) -> None:
@@ -83,3 +84,25 @@ def test_resources_refuse_what_they_cannot_mean() -> None:
         Resources.of({"gpus": 1})
     wire = Resources.of({"memory": "256m", "cpus": 1}).to_wire()
     assert (wire.memory_bytes, wire.cpus, wire.pids) == (256 * 2**20, 1.0, 0)
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 16_383, 16_384, 2_097_152])
+@pytest.mark.parametrize("kind", [0, 1, 2, 300])
+@pytest.mark.parametrize("version", [None, 0, 7, 2**40])
+def test_predict_requests_serialized_apart_parse_as_the_message(
+    size: int, kind: int, version: int | None
+) -> None:
+    arrow_ipc = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    header = prediction_pb2.PredictRequest(model_name="m", request_id="r-1")
+    if version is not None:
+        header.model_version = version
+    wire = _serialize_predict(_PredictRequest(header, kind, arrow_ipc))
+    expected = prediction_pb2.PredictRequest()
+    expected.CopyFrom(header)
+    expected.payload.CopyFrom(payload_pb2.Payload(kind=kind, arrow_ipc=arrow_ipc))  # type: ignore[arg-type]
+    parsed = prediction_pb2.PredictRequest.FromString(wire)
+    assert parsed == expected
+    assert parsed.HasField("payload")
+    assert parsed.HasField("model_version") == (version is not None)
+    # The same bytes a protobuf serializer writes, but for the fields' order.
+    assert len(wire) == expected.ByteSize()

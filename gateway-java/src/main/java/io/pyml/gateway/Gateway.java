@@ -168,7 +168,7 @@ public final class Gateway implements AutoCloseable {
         .builder(new InetSocketAddress(config.host(), config.grpcPort()))
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
-        .addService(new PredictionGrpcService(dispatcher))
+        .addService(PredictionGrpcService.definition(dispatcher))
         .addService(new AdminGrpcService(deployments, rules))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())

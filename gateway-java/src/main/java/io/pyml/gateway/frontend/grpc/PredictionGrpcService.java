@@ -1,6 +1,7 @@
 package io.pyml.gateway.frontend.grpc;
 
 import io.grpc.Context;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.proto.v1.PredictRequest;
@@ -13,6 +14,12 @@ public final class PredictionGrpcService extends PredictionServiceGrpc.Predictio
 
   public PredictionGrpcService(Dispatcher dispatcher) {
     this.dispatcher = dispatcher;
+  }
+
+  /** The service to add to a server: requests parsed with one copy of their Arrow bytes. */
+  public static ServerServiceDefinition definition(Dispatcher dispatcher) {
+    return SingleCopyMarshaller.forRequests(new PredictionGrpcService(dispatcher).bindService(),
+        PredictionServiceGrpc.getPredictMethod(), PredictRequest.getDefaultInstance());
   }
 
   @Override
