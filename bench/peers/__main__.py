@@ -36,6 +36,12 @@ EXAMPLE = REPO / "examples" / "breast_cancer_lr"
 NAME = "breast_cancer_lr"
 # Requests of the warm-up (and rate estimate) per row count: a few seconds each.
 WARM_UP = {1: 1000, 1000: 150, 100_000: 16}
+# PyML as the example is (off), and with the model opted in to adaptive batching (on).
+VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
+    "off": [("PyML", [])],
+    "on": [("PyML batching", ["batching = true"])],
+    "both": [("PyML", []), ("PyML batching", ["batching = true"])],
+}
 # pyml.Client.predict's p50 at c=1: so many calls at most, within so many seconds.
 CLIENT_CALLS = 1000
 CLIENT_SECONDS = 15.0
@@ -90,7 +96,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="pyml-bench-peers-"))
     workdir.chmod(0o711)  # a root gateway's runtime user (65534) passes through to its sockets
     try:
-        home = make_home(workdir, args.pyml_toml)
+        home = make_home(workdir / "home", args.pyml_toml)
         data = tiled_rows([*plan.rows, 1, 100_000])
         model_file = home / "model.joblib"
         pipeline = joblib.load(model_file)
@@ -108,12 +114,20 @@ def main() -> None:
         deploy = parse_pairs(args.deploy, "--deploy")
         if args.resources:
             deploy["resources"] = parse_pairs(args.resources, "--resources")
-        with pyml_server(home, workdir, deploy, args.gateway_arg) as server:
-            print(f"PyML gateway on {server.gateway.target}, {NAME} deployed", flush=True)
-            results["pyml"] = measure_pyml(server, plan, data, expected, workdir)
-        load["after PyML"] = list(os.getloadavg())
+        variants: dict[str, object] = {}
+        results["pyml"] = variants
+        for label, extra in VARIANTS[args.batching]:
+            variant_dir = workdir / label.replace(" ", "-")
+            variant_dir.mkdir(mode=0o711)
+            variant_home = make_home(variant_dir, [*args.pyml_toml, *extra])
+            with pyml_server(variant_home, variant_dir, deploy, args.gateway_arg) as server:
+                print(f"{label}: gateway on {server.gateway.target}, {NAME} deployed", flush=True)
+                variants[label] = measure_pyml(server, plan, data, expected, variant_dir)
+            load[f"after {label}"] = list(os.getloadavg())
         print("in-process floor: two processes calling predict_proba", flush=True)
-        results["floor"] = {str(n): floor(model_file, data[n], plan.floor_s) for n in (1, 100_000)}
+        floors = {str(n): floor(model_file, data[n], plan.floor_s) for n in (1, 100_000)}
+        floors["1 (numpy)"] = floor(model_file, data[1].to_numpy(), plan.floor_s)
+        results["floor"] = floors
         results["seconds"] = time.monotonic() - started
         report.write(results, REPO / "bench" / "peers" / "results")
     finally:
@@ -143,6 +157,13 @@ def parse_args() -> argparse.Namespace:
         default=[],
         metavar="LINE",
         help="a line appended to the bench model's pyml.toml (e.g. 'batching = true'); repeatable",
+    )
+    parser.add_argument(
+        "--batching",
+        choices=sorted(VARIANTS),
+        default="both",
+        help="PyML as the example is (off), opted in to adaptive batching (on), or both one "
+        "after the other (default)",
     )
     parser.add_argument(
         "--gateway-arg",

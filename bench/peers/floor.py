@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 
 
-def _calls(model_file: Path, rows: pd.DataFrame, max_calls: int, seconds: float) -> float:
+def _calls(
+    model_file: Path, rows: pd.DataFrame | np.ndarray, max_calls: int, seconds: float
+) -> float:
     """Calls per second of one process (after one warm-up call), bounded in count and time."""
     pipeline = joblib.load(model_file)
     pipeline.predict_proba(rows)
@@ -25,7 +28,7 @@ def _calls(model_file: Path, rows: pd.DataFrame, max_calls: int, seconds: float)
 
 
 def floor(
-    model_file: Path, rows: pd.DataFrame, seconds: float, processes: int = 2
+    model_file: Path, rows: pd.DataFrame | np.ndarray, seconds: float, processes: int = 2
 ) -> dict[str, float]:
     """Calls/s and rows/s of `processes` processes together."""
     context = multiprocessing.get_context("spawn")

@@ -34,12 +34,20 @@ def markdown(results: dict[str, Any]) -> str:
             f"{k} {', '.join(f'{v:.1f}' for v in vs)}" for k, vs in results["load"].items()
         ),
         "",
-        *h2load_table(results),
-        "",
-        *perf_table(results),
-        "",
-        *client_line(results),
-        "",
+        *[
+            line
+            for label, pyml in results["pyml"].items()
+            for line in (
+                f"## {label} (÷ MLServer in the same run)",
+                "",
+                *h2load_table(results, pyml),
+                "",
+                *perf_table(results, pyml),
+                "",
+                *client_line(pyml),
+                "",
+            )
+        ],
         *floor_table(results),
         "",
     ]
@@ -73,7 +81,7 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b and not (math.isnan(a) or math.isnan(b)) else "n/a"
 
 
-def h2load_table(results: dict[str, Any]) -> list[str]:
+def h2load_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
     peer = {(c["rows"], c["streams"]): c["runs"] for c in results["mlserver"]["h2load"]}
     floor_rows = results["floor"].get("100000", {}).get("rows_per_s", float("nan"))
     lines = [
@@ -82,7 +90,7 @@ def h2load_table(results: dict[str, Any]) -> list[str]:
         "| p50 PyML÷ML | req/s PyML÷ML | rows/s PyML÷floor |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for cell in results["pyml"]["h2load"]:
+    for cell in pyml["h2load"]:
         rows, streams, mine = cell["rows"], cell["streams"], cell["runs"]
         theirs = peer.get((rows, streams), [])
         ml_p50, ml_p50_text = _stat(theirs, "p50_ms") if theirs else (math.nan, "n/a")
@@ -103,7 +111,7 @@ def h2load_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def perf_table(results: dict[str, Any]) -> list[str]:
+def perf_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
     lines = [
         "perf_analyzer on each OIP gRPC port (V2 ModelInfer), count windows:",
         "",
@@ -111,9 +119,9 @@ def perf_table(results: dict[str, Any]) -> list[str]:
         "| PyML OIP÷native gRPC |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    native = {(c["rows"], c["streams"]): c["runs"] for c in results["pyml"]["h2load"]}
+    native = {(c["rows"], c["streams"]): c["runs"] for c in pyml["h2load"]}
     notes = []
-    for rows, mine in results["pyml"]["perf_analyzer"].items():
+    for rows, mine in pyml["perf_analyzer"].items():
         theirs = results["mlserver"]["perf_analyzer"].get(rows)
         if isinstance(theirs, str):
             notes.append(f"MLServer, {rows} rows: {_one_line(theirs)}")
@@ -144,22 +152,24 @@ def _one_line(error: str) -> str:
 
 def floor_table(results: dict[str, Any]) -> list[str]:
     lines = [
-        "In-process floor (two processes calling predict_proba on the same rows):",
+        "In-process floor (two processes calling the pipeline's predict_proba on the same rows:"
+        " a DataFrame as PyML's model gets, or a numpy array as MLServer's sklearn runtime"
+        " passes):",
         "",
         "| rows | calls/s | rows/s |",
         "|---:|---:|---:|",
     ]
     for rows, point in results["floor"].items():
-        lines.append(
-            f"| {int(rows):,} | {_num(point['calls_per_s'])} | {_num(point['rows_per_s'])} |"
-        )
+        count, _, kind = rows.partition(" ")
+        label = f"{int(count):,} {kind}".strip()
+        lines.append(f"| {label} | {_num(point['calls_per_s'])} | {_num(point['rows_per_s'])} |")
     return lines
 
 
-def client_line(results: dict[str, Any]) -> list[str]:
+def client_line(pyml: dict[str, Any]) -> list[str]:
     """pyml.Client.predict's p50 beside h2load's (1 row, c=1): the Python client's cost."""
-    client = results["pyml"].get("client")
-    cells = [c for c in results["pyml"]["h2load"] if c["rows"] == 1 and c["streams"] == 1]
+    client = pyml.get("client")
+    cells = [c for c in pyml["h2load"] if c["rows"] == 1 and c["streams"] == 1]
     if not client or not cells:
         return []
     h2load_p50, _ = _stat(cells[0]["runs"], "p50_ms")
