@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyml.v1 import payload_pb2, runtime_pb2
-from pyml_runtime import payload_wire
+from pyml_runtime import codec, payload_wire
 from pyml_runtime.errors import ErrorKind, PymlError
 from pyml_runtime.payload_wire import WireFormatError, WirePayload
 from pyml_runtime.servicer import _batch_response, _error_message
@@ -144,6 +146,16 @@ def test_large_arrow_bytes_are_a_view_of_the_message_not_a_copy() -> None:
     assert payload.arrow_ipc.obj is message
     assert payload.arrow_ipc == arrow_ipc
     assert payload_wire.payload_message(1, payload.arrow_ipc) == message
+
+
+def test_arrow_reads_the_view_without_copying() -> None:
+    table = pa.table({"x": np.arange(100_000, dtype=np.float64)})
+    message = proto(1, codec.encode_table(table))
+    read = codec.read_table(payload_wire.read_payload(message).arrow_ipc)
+    assert read.equals(table)
+    values = read.column("x").chunks[0].buffers()[1]
+    start = pa.py_buffer(message).address
+    assert start <= values.address < start + len(message)
 
 
 def test_batch_requests_read_as_protobuf_does() -> None:
