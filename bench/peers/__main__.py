@@ -36,6 +36,9 @@ EXAMPLE = REPO / "examples" / "breast_cancer_lr"
 NAME = "breast_cancer_lr"
 # Requests of the warm-up (and rate estimate) per row count: a few seconds each.
 WARM_UP = {1: 1000, 1000: 150, 100_000: 16}
+# pyml.Client.predict's p50 at c=1: so many calls at most, within so many seconds.
+CLIENT_CALLS = 1000
+CLIENT_SECONDS = 15.0
 
 
 @dataclass
@@ -243,6 +246,8 @@ def measure_pyml(
         print(f"  PyML {n} rows: answer checked (max |diff| {probe.max_abs_diff:.1e})")
         frame = write_frame(workdir, f"pyml-{n}", message)
         cells += h2load_cells(url, frame, probe, n, plan, server)
+    client = client_p50(server, data[1])
+    print(f"  pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms", flush=True)
     port = server.gateway.oip_port
     oip = {
         str(n): perf.run_perf_analyzer(
@@ -250,7 +255,21 @@ def measure_pyml(
         )
         for n in plan.perf_rows
     }
-    return {"h2load": [vars(c) for c in cells], "perf_analyzer": oip}
+    return {"h2load": [vars(c) for c in cells], "perf_analyzer": oip, "client": client}
+
+
+def client_p50(server: PymlServer, rows: pd.DataFrame) -> dict[str, float]:
+    """`pyml.Client.predict` one call at a time (the Python client's own encode and decode
+    included): its p50, to set beside h2load's at c=1. Bounded in calls and time."""
+    for _ in range(20):  # warm-up
+        server.client.predict(NAME, rows)
+    times: list[float] = []
+    end = time.monotonic() + CLIENT_SECONDS
+    while len(times) < CLIENT_CALLS and time.monotonic() < end:
+        start = time.perf_counter()
+        server.client.predict(NAME, rows)
+        times.append(time.perf_counter() - start)
+    return {"p50_ms": float(np.median(times)) * 1000, "calls": len(times)}
 
 
 def write_frame(workdir: Path, name: str, message: bytes) -> Path:

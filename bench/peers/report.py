@@ -38,6 +38,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *perf_table(results),
         "",
+        *client_line(results),
+        "",
         *floor_table(results),
         "",
     ]
@@ -152,3 +154,17 @@ def floor_table(results: dict[str, Any]) -> list[str]:
             f"| {int(rows):,} | {_num(point['calls_per_s'])} | {_num(point['rows_per_s'])} |"
         )
     return lines
+
+
+def client_line(results: dict[str, Any]) -> list[str]:
+    """pyml.Client.predict's p50 beside h2load's (1 row, c=1): the Python client's cost."""
+    client = results["pyml"].get("client")
+    cells = [c for c in results["pyml"]["h2load"] if c["rows"] == 1 and c["streams"] == 1]
+    if not client or not cells:
+        return []
+    h2load_p50, _ = _stat(cells[0]["runs"], "p50_ms")
+    return [
+        f"pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms over "
+        f"{client['calls']} calls; h2load p50 {h2load_p50:.2f} ms; "
+        f"client ÷ h2load {_ratio(client['p50_ms'], h2load_p50)}"
+    ]

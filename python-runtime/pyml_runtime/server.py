@@ -47,6 +47,7 @@ from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import PymlError, load_error
 from pyml_runtime.ipc_budget import MAX_MESSAGE_BYTES, DecodeBudget
 from pyml_runtime.loader import load_model
+from pyml_runtime.memory import return_freed_memory
 from pyml_runtime.servicer import (
     DEFAULT_MAX_CONCURRENT_PREDICTS,
     MAX_CONCURRENT_PREDICTS_ENV,
@@ -88,6 +89,7 @@ def serve(
 
     `socket_lock_seconds` > 0: before loading the model, wait (at most that long) until the
     socket's folder is no longer writable by this process."""
+    return_freed_memory()  # before the model and any call allocate
     home = Path(home).resolve()
     socket_path = Path(socket_path).absolute()
     display_name = name or load_config(home).name or home.name

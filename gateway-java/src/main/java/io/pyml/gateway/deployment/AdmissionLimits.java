@@ -19,7 +19,8 @@ import java.util.Objects;
  * @param callsPerWorker calls in flight at one runtime worker (a runtime with N workers is
  *     given N times as many); below a worker's own limit of concurrent predicts (6 of its 8
  *     threads), so its health checks stay answerable
- * @param memoryDivisor bytes in flight at one runtime are at most its memory limit / this
+ * @param memoryDivisor bytes in flight at one runtime are at most its memory limit / this,
+ *     divided by its runtime workers (each is a process with its own copies and peak)
  * @param queueCalls calls of one deployment that may wait for room at a runtime; beyond it a
  *     call is refused RESOURCE_EXHAUSTED at once
  * @param queueBytes payload bytes of one deployment that may wait (they are held by the
@@ -63,7 +64,10 @@ public record AdmissionLimits(int callsPerWorker, int memoryDivisor, int queueCa
         hungCallGrace, bytes);
   }
 
-  /** The payload bytes one runtime with these (deploy request's) limits may hold at once. */
+  /**
+   * The payload bytes one runtime worker with these (deploy request's) limits may hold at once:
+   * a replica divides it by its runtime's workers.
+   */
   public long bytesPerReplica(ResourceLimits limits) {
     long memory = limits.memoryBytes() > 0 ? limits.memoryBytes() : defaultMemoryBytes;
     return memory / memoryDivisor;
