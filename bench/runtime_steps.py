@@ -8,8 +8,8 @@ of every step a request takes, in the order it takes them:
 
 runtime (the dataplane called as the servicer calls it, then a real `pyml-runtime serve` on a
 Unix socket for gRPC's own share):
-  Payload parse -> codec.read_table (DecodeBudget) -> conform columns -> table -> pandas ->
-  model.predict -> pandas -> table -> IPC encode -> Payload serialize; and the round trip
+  Payload read -> codec.read_table (DecodeBudget) -> conform columns -> table -> pandas ->
+  model.predict -> pandas -> table -> IPC encode -> Payload written; and the round trip
   over the socket, whose part outside the runtime's own work is gRPC's (both ends).
   Each step is timed as the serving chain cut after it, from the request's bytes, minus the
   chain cut before it: every step gets fresh objects, as when serving (a step timed alone on
@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from pyml._internal.payloads import decode_payload, encode_payload
 from pyml.v1 import payload_pb2, prediction_pb2, runtime_pb2_grpc
-from pyml_runtime import codec
+from pyml_runtime import codec, payload_wire
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.loader import load_model
 
@@ -108,9 +108,8 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
     expected = dp._input_table.schema
     model = dp.model.instance
 
-    def parse() -> bytes:
-        data: bytes = payload_pb2.Payload.FromString(wire).arrow_ipc
-        return data
+    def parse() -> memoryview:
+        return payload_wire.read_payload(wire).arrow_ipc
 
     def read() -> pa.Table:
         return dp._read(parse())
@@ -136,25 +135,25 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
     def to_table() -> pa.Table:
         return codec.dataframe_to_table(model_output())
 
-    def encode() -> bytes:
-        return codec.encode_table(to_table())
+    def encode() -> pa.Buffer:
+        return codec.encode_buffer(to_table())
 
     def reply() -> bytes:
-        return payload_pb2.Payload(kind=1, arrow_ipc=encode()).SerializeToString()
+        return payload_wire.payload_message(1, encode())
 
     prefixes: dict[str, Callable[[], object]] = {
-        "Payload parse (FromString) + arrow_ipc": parse,
+        "Payload read (payload_wire, a view)": parse,
         "codec.read_table (DecodeBudget)": read,
         "conform columns": conform,
         "table -> pandas": to_pandas,
         "model.predict": predict,
         "(a new output frame: not counted)": model_output,
         "pandas -> table": to_table,
-        "table -> IPC bytes": encode,
-        "Payload build + serialize": reply,
+        "table -> IPC buffer": encode,
+        "Payload written (payload_wire, one copy)": reply,
     }
     samples = measure(prefixes, repeats)
-    whole = measure({"whole": lambda: dp.predict_arrow(1, parse())}, repeats)["whole"]
+    whole = measure({"whole": lambda: dp.predict_buffer(1, parse())}, repeats)["whole"]
     print(f"\nruntime, {len(df)} row(s), in process (a step: its prefix's median minus the last)")
     print(f"  {'step':<44} {'median us':>10}")
     medians: dict[str, float] = {}
@@ -167,8 +166,10 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
         medians[label] = total - previous
         print(f"  {label:<44} {total - previous:10.1f}")
         previous = total
-    medians["whole"] = statistics.median(whole) + medians["Payload build + serialize"]
-    print(f"  {'= parse + Dataplane.predict_arrow + reply':<44} {medians['whole']:10.1f}")
+    medians["whole"] = (
+        statistics.median(whole) + medians["Payload written (payload_wire, one copy)"]
+    )
+    print(f"  {'= read + Dataplane.predict_buffer + write':<44} {medians['whole']:10.1f}")
     return medians
 
 

@@ -47,7 +47,7 @@ class _Request:
 
 
 def predict_batch(
-    dp: Dataplane, payloads: Sequence[tuple[PayloadKindName | int, bytes]]
+    dp: Dataplane, payloads: Sequence[tuple[PayloadKindName | int, bytes | memoryview]]
 ) -> list[bytes | PymlError]:
     """One outcome per payload, in order: its Arrow answer or its own error."""
     outcomes: list[bytes | PymlError | None] = [None] * len(payloads)

@@ -29,6 +29,7 @@ Fast paths for plain numeric frames live in `fast_frames` (same results, less ti
 
 from __future__ import annotations
 
+import re
 import struct
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -57,8 +58,10 @@ _SCHEMA_VERDICTS: BoundedCache[bytes, str] = BoundedCache(CACHE_ENTRIES)
 # --- untrusted bytes -------------------------------------------------------------------------
 
 
-def read_table(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.Table:
+def read_table(data: bytes | memoryview, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.Table:
     """Read one Arrow IPC stream from untrusted bytes; any problem is INVALID_INPUT.
+
+    The table's buffers are views of `data` (no copy): a memoryview keeps its message alive.
 
     Over a size budget (batches, rows, values, decoded bytes) it is RESOURCE_EXHAUSTED.
     """
@@ -84,12 +87,13 @@ def read_table(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pa.Table:
     return table
 
 
-def _refuse_python_extension_names(data: bytes) -> None:
+def _refuse_python_extension_names(data: bytes | memoryview) -> None:
     # A flatbuffers string is stored as <uint32 length><bytes><NUL>: if a registered Python
-    # extension type's name is in the schema, these exact bytes are in the stream.
+    # extension type's name is in the schema, these exact bytes are in the stream. (re, not
+    # `in`: `bytes in memoryview` compares single items and is always False.)
     for ext_type in _python_extension_types():
         name = str(ext_type.extension_name).encode()
-        if struct.pack("<I", len(name)) + name + b"\0" in data:
+        if re.search(re.escape(struct.pack("<I", len(name)) + name + b"\0"), data):
             raise invalid_input(
                 f"extension type '{name.decode()}' is not accepted (expected: {TENSOR_EXTENSION})"
             )
@@ -170,17 +174,23 @@ def _check_extension(column: str, field: pa.Field) -> None:
 
 
 def encode_table(table: pa.Table) -> bytes:
+    return bytes(encode_buffer(table).to_pybytes())
+
+
+def encode_buffer(table: pa.Table) -> pa.Buffer:
+    """`encode_table`'s stream in the Arrow buffer it was written to: a server copies it once,
+    into its answer's message (bytes would be one more copy)."""
     if table.num_rows * table.num_columns < _PRESIZE_FROM_CELLS:
         sink = pa.BufferOutputStream()
         _write_stream(table, sink)
-        return bytes(sink.getvalue().to_pybytes())
+        return sink.getvalue()
     # Large: measure the stream first (no data is copied), then write it once into a buffer of
     # that size, rather than into one that grows (and copies) as it fills.
     mock = pa.MockOutputStream()
     _write_stream(table, mock)
     buffer = pa.allocate_buffer(mock.size())
     _write_stream(table, pa.FixedSizeBufferWriter(buffer))
-    return bytes(buffer.to_pybytes())
+    return buffer
 
 
 def _write_stream(table: pa.Table, sink: pa.NativeFile) -> None:

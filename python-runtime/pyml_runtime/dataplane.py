@@ -97,18 +97,23 @@ class Dataplane:
 
     # --- predict -----------------------------------------------------------------------------
 
-    def predict_arrow(self, kind: PayloadKindName | int, data: bytes) -> bytes:
+    def predict_arrow(self, kind: PayloadKindName | int, data: bytes | memoryview) -> bytes:
         """Arrow IPC stream in (untrusted) → model.predict → Arrow IPC stream out."""
-        self._check_kind(kind)
-        return codec.encode_table(self.predict_table(kind, self._read(data)))
+        return bytes(self.predict_buffer(kind, data).to_pybytes())
 
-    def _read(self, data: bytes) -> pa.Table:
+    def predict_buffer(self, kind: PayloadKindName | int, data: bytes | memoryview) -> pa.Buffer:
+        """`predict_arrow`, whose answer is left in the Arrow buffer it was written to (the
+        servicer copies it once, into its message)."""
+        self._check_kind(kind)
+        return codec.encode_buffer(self.predict_table(kind, self._read(data)))
+
+    def _read(self, data: bytes | memoryview) -> pa.Table:
         try:
             return codec.read_table(data, self.budget)
         except PymlError as exc:  # the codec knows bytes, not models: name the model here
             raise PymlError(exc.kind, f"model '{self.name}': {exc.message}") from exc
 
-    def checked_input(self, kind: PayloadKindName | int, data: bytes) -> pa.Table:
+    def checked_input(self, kind: PayloadKindName | int, data: bytes | memoryview) -> pa.Table:
         """A payload decoded and checked as `predict_arrow` does it, before the model runs."""
         self._check_kind(kind)
         table = self._read(data)
@@ -119,7 +124,7 @@ class Dataplane:
         return self._conform_tensors(table, self._input_table.schema)
 
     def predict_batch(
-        self, payloads: list[tuple[PayloadKindName | int, bytes]]
+        self, payloads: list[tuple[PayloadKindName | int, bytes | memoryview]]
     ) -> list[bytes | PymlError]:
         """Several requests' payloads: rows merged into few model calls (`batching`)."""
         return batching.predict_batch(self, payloads)

@@ -134,7 +134,7 @@ class _SchemaOutcome:
 _SCHEMAS: BoundedCache[tuple[DecodeBudget, bytes], _SchemaOutcome] = BoundedCache(CACHE_ENTRIES)
 
 
-def check_stream(data: bytes, budget: DecodeBudget) -> StreamCheck:
+def check_stream(data: bytes | memoryview, budget: DecodeBudget) -> StreamCheck:
     """Check every message's declared sizes, the schema's fields, names and metadata."""
     limit = budget.decoded_bytes_limit(len(data))
     totals = _Totals()
@@ -203,7 +203,7 @@ def _walk_schema_message(metadata: bytes, budget: DecodeBudget) -> _SchemaOutcom
     return _SchemaOutcome(text.total, text.entries, view_columns, None)
 
 
-def _messages(data: bytes) -> Iterator[pa.ipc.Message]:
+def _messages(data: bytes | memoryview) -> Iterator[pa.ipc.Message]:
     try:
         reader = pa.ipc.MessageReader.open_stream(pa.py_buffer(data))
         while True:

@@ -42,7 +42,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from pyml.v1 import runtime_pb2_grpc
 from pyml_runtime.config import load_config
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.errors import PymlError, load_error
@@ -53,6 +52,7 @@ from pyml_runtime.servicer import (
     DEFAULT_MAX_CONCURRENT_PREDICTS,
     MAX_CONCURRENT_PREDICTS_ENV,
     ModelRuntimeServicer,
+    add_to_server,
 )
 from pyml_runtime.settings import positive_int_setting
 from pyml_runtime.workers import signals_set
@@ -173,7 +173,7 @@ def _make_server(
         ],
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    runtime_pb2_grpc.add_ModelRuntimeServicer_to_server(runtime, server)  # type: ignore[no-untyped-call]
+    add_to_server(runtime, server)
     return server
 
 

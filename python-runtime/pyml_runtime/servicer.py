@@ -9,21 +9,28 @@ status details and two trailers for machines:
 Predict and the validation calls hold one of `max_calls` slots while they run (decoding, the
 model, encoding); without a free slot a call is answered RESOURCE_EXHAUSTED at once, so the
 server's other threads stay free for health checks and metadata.
+
+Predict and PredictBatch take and answer wire bytes (`add_to_server` registers them so), read
+and written with `payload_wire`: the Arrow bytes of a request are views of its message (not
+copied by protobuf twice) and those of an answer are copied once, into its message. A
+malformed message is INVALID_INPUT, like a malformed Arrow stream.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn, TypeVar
 
 import grpc
 
 from pyml.v1 import payload_pb2, runtime_pb2, runtime_pb2_grpc
+from pyml_runtime import payload_wire
 from pyml_runtime.dataplane import Dataplane, RuntimeMetadata
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, resource_exhausted
 from pyml_runtime.ipc_budget import ENV_PREFIX
+from pyml_runtime.payload_wire import WireFormatError, WirePayload
 
 # Payloads in one PredictBatch at most (the gateway sends far fewer).
 MAX_BATCH_PAYLOADS = 1024
@@ -36,6 +43,13 @@ _KIND_TO_PROTO = {
     "dataframe": payload_pb2.PAYLOAD_KIND_DATAFRAME,
     "tensors": payload_pb2.PAYLOAD_KIND_TENSORS,
 }
+
+# The methods whose requests and answers are wire bytes, read and written here.
+WIRE_METHODS = ("Predict", "PredictBatch")
+_BATCH_PAYLOADS = runtime_pb2.PredictBatchRequest.PAYLOADS_FIELD_NUMBER
+_BATCH_OUTCOMES = runtime_pb2.PredictBatchResponse.OUTCOMES_FIELD_NUMBER
+_OUTCOME_PAYLOAD = runtime_pb2.PredictOutcome.PAYLOAD_FIELD_NUMBER
+_OUTCOME_ERROR = runtime_pb2.PredictOutcome.ERROR_FIELD_NUMBER
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,31 +69,29 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
         self._max_calls = max_calls
         self._slots = threading.BoundedSemaphore(max_calls)
 
-    def Predict(
-        self, request: payload_pb2.Payload, context: grpc.ServicerContext
-    ) -> payload_pb2.Payload:
-        def predict(dp: Dataplane) -> payload_pb2.Payload:
-            output = dp.predict_arrow(request.kind, request.arrow_ipc)
-            return payload_pb2.Payload(kind=_KIND_TO_PROTO[dp.kind], arrow_ipc=output)
+    def Predict(self, request: bytes, context: grpc.ServicerContext) -> bytes:
+        """A Payload's wire bytes in, a Payload's wire bytes out."""
+
+        def predict(dp: Dataplane) -> bytes:
+            payload = _read(dp, "Payload", lambda: payload_wire.read_payload(request))
+            output = dp.predict_buffer(payload.kind, payload.arrow_ipc)
+            return payload_wire.payload_message(_KIND_TO_PROTO[dp.kind], output)
 
         return self._run_bounded(context, predict)
 
-    def PredictBatch(
-        self, request: runtime_pb2.PredictBatchRequest, context: grpc.ServicerContext
-    ) -> runtime_pb2.PredictBatchResponse:
-        """One slot for the whole batch; one outcome per payload, errors as Predict's."""
+    def PredictBatch(self, request: bytes, context: grpc.ServicerContext) -> bytes:
+        """A PredictBatchRequest's wire bytes in, a PredictBatchResponse's out. One slot for
+        the whole batch; one outcome per payload, errors as Predict's."""
 
-        def predict(dp: Dataplane) -> runtime_pb2.PredictBatchResponse:
-            if len(request.payloads) > MAX_BATCH_PAYLOADS:
+        def predict(dp: Dataplane) -> bytes:
+            payloads = _read(dp, "PredictBatchRequest", lambda: _batch_payloads(request))
+            if len(payloads) > MAX_BATCH_PAYLOADS:
                 raise invalid_input(
-                    f"model '{dp.name}': a batch of {len(request.payloads)} payloads "
+                    f"model '{dp.name}': a batch of {len(payloads)} payloads "
                     f"(expected: at most {MAX_BATCH_PAYLOADS})"
                 )
-            outcomes = dp.predict_batch([(p.kind, p.arrow_ipc) for p in request.payloads])
-            kind = _KIND_TO_PROTO[dp.kind]
-            return runtime_pb2.PredictBatchResponse(
-                outcomes=[_outcome(kind, outcome) for outcome in outcomes]
-            )
+            outcomes = dp.predict_batch([(p.kind, p.arrow_ipc) for p in payloads])
+            return _batch_response(_KIND_TO_PROTO[dp.kind], outcomes)
 
         return self._run_bounded(context, predict)
 
@@ -146,6 +158,69 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
             return PymlError(ErrorKind.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
 
 
+def add_to_server(servicer: ModelRuntimeServicer, server: grpc.Server) -> None:
+    """The generated registration, but for `WIRE_METHODS`, whose messages stay bytes."""
+    generated = _GeneratedHandlers()
+    runtime_pb2_grpc.add_ModelRuntimeServicer_to_server(servicer, generated)  # type: ignore[no-untyped-call]
+    handlers = dict(generated.handlers)
+    for method in WIRE_METHODS:
+        # No (de)serializer: gRPC hands over the request's bytes and sends the answer's.
+        handlers[method] = grpc.unary_unary_rpc_method_handler(getattr(servicer, method))
+    service = runtime_pb2.DESCRIPTOR.services_by_name["ModelRuntime"].full_name
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+    server.add_registered_method_handlers(service, handlers)  # type: ignore[attr-defined]
+
+
+class _GeneratedHandlers:
+    """Stands in for a server to catch the method handlers the generated code registers."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, grpc.RpcMethodHandler[object, object]] = {}
+
+    def add_generic_rpc_handlers(self, _: object) -> None:
+        pass
+
+    def add_registered_method_handlers(
+        self, _: str, handlers: dict[str, grpc.RpcMethodHandler[object, object]]
+    ) -> None:
+        self.handlers = handlers
+
+
+def _read(dp: Dataplane, message: str, read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except WireFormatError as exc:
+        raise invalid_input(f"model '{dp.name}': malformed {message} message: {exc}") from None
+
+
+def _batch_payloads(request: bytes) -> list[WirePayload]:
+    payloads = []
+    for index, view in enumerate(payload_wire.read_messages(request, _BATCH_PAYLOADS)):
+        try:
+            payloads.append(payload_wire.read_payload(view))
+        except WireFormatError as exc:
+            raise WireFormatError(f"payload {index}: {exc}") from None
+    return payloads
+
+
+def _batch_response(kind: int, outcomes: list[bytes | PymlError]) -> bytes:
+    """A PredictBatchResponse's wire bytes, each answer's Arrow bytes copied once."""
+    return b"".join(piece for outcome in outcomes for piece in _outcome_wire(kind, outcome))
+
+
+def _outcome_wire(kind: int, outcome: bytes | PymlError) -> Iterator[bytes]:
+    """One PredictOutcome as a field of a PredictBatchResponse, in pieces."""
+    if isinstance(outcome, PymlError):
+        error = _error_message(outcome).SerializeToString()
+        body = [payload_wire.field_head(_OUTCOME_ERROR, len(error)), error]
+    else:
+        head = payload_wire.payload_head(kind, len(outcome))
+        size = len(head) + len(outcome)
+        body = [payload_wire.field_head(_OUTCOME_PAYLOAD, size), head, outcome]
+    yield payload_wire.field_head(_BATCH_OUTCOMES, sum(len(piece) for piece in body))
+    yield from body
+
+
 def _abort(context: grpc.ServicerContext, error: PymlError) -> NoReturn:
     trailers: tuple[tuple[str, str | bytes], ...] = ((ERROR_TRAILER, error.kind.name),)
     if error.exception_type:
@@ -154,19 +229,13 @@ def _abort(context: grpc.ServicerContext, error: PymlError) -> NoReturn:
     context.abort(error.grpc_status, error.message)
 
 
-def _outcome(
-    kind: payload_pb2.PayloadKind, outcome: bytes | PymlError
-) -> runtime_pb2.PredictOutcome:
-    if isinstance(outcome, PymlError):
-        return runtime_pb2.PredictOutcome(
-            error=runtime_pb2.PredictError(
-                code=outcome.grpc_status.value[0],
-                message=outcome.message,
-                kind=outcome.kind.name,
-                exception_type=_ascii(outcome.exception_type or ""),
-            )
-        )
-    return runtime_pb2.PredictOutcome(payload=payload_pb2.Payload(kind=kind, arrow_ipc=outcome))
+def _error_message(error: PymlError) -> runtime_pb2.PredictError:
+    return runtime_pb2.PredictError(
+        code=error.grpc_status.value[0],
+        message=error.message,
+        kind=error.kind.name,
+        exception_type=_ascii(error.exception_type or ""),
+    )
 
 
 def _ascii(text: str) -> str:

@@ -15,6 +15,7 @@ import grpc
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of
 from pyml.contract import ModelKind
 from pyml.v1 import admin_pb2, admin_pb2_grpc, payload_pb2, prediction_pb2
+from pyml_runtime import payload_wire
 
 if TYPE_CHECKING:
     from pyml.version import ModelVersion
@@ -26,10 +27,6 @@ _KIND_TO_WIRE: dict[ModelKind, payload_pb2.PayloadKind] = {
 _WIRE_TO_KIND = {wire: kind for kind, wire in _KIND_TO_WIRE.items()}
 _Response = TypeVar("_Response")
 _PREDICT_METHOD = "/pyml.v1.PredictionService/Predict"
-# PredictRequest.payload and Payload's fields, as the wire names them: (number << 3) | type.
-_PAYLOAD_FIELD = b"\x1a"  # PredictRequest.payload = 3, length-delimited
-_KIND_FIELD = b"\x08"  # Payload.kind = 1, varint
-_ARROW_IPC_FIELD = b"\x12"  # Payload.arrow_ipc = 2, length-delimited
 # Large frames must fit: the gateway enforces its own limit and answers RESOURCE_EXHAUSTED.
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", -1),
@@ -276,28 +273,18 @@ def _serialize_predict(request: _PredictRequest) -> bytes:
     against ~2 ms here. Protobuf parsers merge the fields of concatenated serializations, so
     the header's fields and the payload field, written here, make the same message.
     """
-    payload_head = _KIND_FIELD + _varint(request.kind) if request.kind else b""
-    payload_head += _ARROW_IPC_FIELD + _varint(len(request.arrow_ipc)) if request.arrow_ipc else b""
-    payload_size = len(payload_head) + (len(request.arrow_ipc) if request.arrow_ipc else 0)
+    payload_head = payload_wire.payload_head(request.kind, len(request.arrow_ipc))
+    payload_size = len(payload_head) + len(request.arrow_ipc)
     return b"".join(
         (
             request.header.SerializeToString(),
-            _PAYLOAD_FIELD,
-            _varint(payload_size),
+            payload_wire.field_head(
+                prediction_pb2.PredictRequest.PAYLOAD_FIELD_NUMBER, payload_size
+            ),
             payload_head,
             request.arrow_ipc,
         )
     )
-
-
-def _varint(value: int) -> bytes:
-    """A non-negative int as a protobuf base-128 varint."""
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 @dataclass(frozen=True)

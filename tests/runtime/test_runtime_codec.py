@@ -163,7 +163,9 @@ def test_python_extension_type_that_would_unpickle_is_refused(tmp_path: Path) ->
     assert not marker.exists()
 
 
-def test_registered_python_extension_type_is_refused_before_deserializing() -> None:
+@pytest.mark.parametrize("view", [False, True], ids=["bytes", "memoryview"])
+def test_registered_python_extension_type_is_refused_before_deserializing(view: bool) -> None:
+    # The servicer passes a view of the request's message (`bytes in memoryview` is False).
     calls: list[bytes] = []
 
     class Registered(pa.ExtensionType):  # type: ignore[misc]
@@ -183,7 +185,7 @@ def test_registered_python_extension_type_is_refused_before_deserializing() -> N
         column = pa.ExtensionArray.from_storage(Registered(), pa.array([1, 2]))
         data = _stream(pa.table({"nested": pa.StructArray.from_arrays([column], ["inner"])}))
         with pytest.raises(PymlError, match=r"extension type 'test\.registered'"):
-            codec.read_table(data)
+            codec.read_table(memoryview(b"head" + data)[4:] if view else data)
     finally:
         pa.unregister_extension_type("test.registered")
     assert calls == []

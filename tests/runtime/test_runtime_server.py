@@ -58,6 +58,7 @@ def test_serve_dataframe_model(scorer_home: Path, socket_dir: Path) -> None:
 
         _assert_model_error(runtime)
         _assert_invalid_input(runtime)
+        _assert_malformed_messages_are_invalid_input(runtime)
         _assert_batch_outcomes(runtime)
         assert not meta.batching.enabled  # pyml.toml does not turn batching on
 
@@ -89,6 +90,26 @@ def _assert_invalid_input(runtime: Runtime) -> None:
     trailers = dict(call.trailing_metadata() or ())
     assert trailers["pyml-error"] == "INVALID_INPUT"
     assert "pyml-exception-type" not in trailers
+
+
+def _assert_malformed_messages_are_invalid_input(runtime: Runtime) -> None:
+    """Predict and PredictBatch read their messages themselves (no protobuf parse): bytes that
+    are no message are the caller's error, named, not an internal one."""
+    cases = {
+        "Predict": (b"\x12\x05ab", "malformed Payload message: field 2 says 5 bytes at byte 2"),
+        "PredictBatch": (
+            b"\x0a\x02\x08\x80",
+            "malformed PredictBatchRequest message: payload 0: field 1's varint at byte 1 is cut",
+        ),
+    }
+    for method, (message, what) in cases.items():
+        call_raw = runtime.channel.unary_unary(f"/pyml.v1.ModelRuntime/{method}")
+        with pytest.raises(grpc.RpcError) as caught:
+            call_raw(message, timeout=10)
+        call: grpc.Call = caught.value  # type: ignore[assignment]
+        assert call.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert (call.details() or "").startswith(f"model 'scorer-live': {what}")
+        assert dict(call.trailing_metadata() or ())["pyml-error"] == "INVALID_INPUT"
 
 
 def _assert_batch_outcomes(runtime: Runtime) -> None:

@@ -2,17 +2,22 @@ package io.pyml.gateway.sidecar;
 
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
+import io.pyml.gateway.core.SingleCopyMarshaller;
 import io.pyml.proto.v1.GetMetadataRequest;
 import io.pyml.proto.v1.GetValidationInputRequest;
 import io.pyml.proto.v1.ModelRuntimeGrpc;
+import io.pyml.proto.v1.PredictBatchRequest;
+import io.pyml.proto.v1.PredictBatchResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +25,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -30,6 +34,18 @@ import java.util.function.Supplier;
  * {@link io.pyml.gateway.core.GatewayException}s naming the model.
  */
 public final class SidecarClient implements AutoCloseable {
+  /**
+   * Predict and PredictBatch with their answers parsed with one copy of their Arrow bytes
+   * (grpc-java's marshaller copies answers over 4 MiB twice). Their requests are written by
+   * grpc-java straight from the payload's ByteString into the transport's buffers.
+   */
+  static final MethodDescriptor<io.pyml.proto.v1.Payload, io.pyml.proto.v1.Payload> PREDICT =
+      SingleCopyMarshaller.forResponses(ModelRuntimeGrpc.getPredictMethod(),
+          io.pyml.proto.v1.Payload.getDefaultInstance());
+  static final MethodDescriptor<PredictBatchRequest, PredictBatchResponse> PREDICT_BATCH =
+      SingleCopyMarshaller.forResponses(ModelRuntimeGrpc.getPredictBatchMethod(),
+          PredictBatchResponse.getDefaultInstance());
+
   private final String model;
   private final List<Worker> workers;
   private final LeastBusy choice = new LeastBusy();
@@ -97,9 +113,8 @@ public final class SidecarClient implements AutoCloseable {
    * with it anyway. Its own {@code timeout} ends it. Idle workers take the calls in turns.
    */
   public CompletableFuture<Payload> predict(Payload payload, Duration timeout) {
-    io.pyml.proto.v1.Payload request = RuntimeProtos.toProto(payload);
-    return this.<io.pyml.proto.v1.Payload>unary(timeout,
-        (stub, answer) -> stub.predict(request, answer)).thenApply(RuntimeProtos::fromProto);
+    return unary(timeout, PREDICT, RuntimeProtos.toProto(payload))
+        .thenApply(RuntimeProtos::fromProto);
   }
 
   /**
@@ -109,9 +124,7 @@ public final class SidecarClient implements AutoCloseable {
    */
   public CompletableFuture<List<BatchOutcome>> predictBatch(List<Payload> payloads,
       Duration timeout) {
-    io.pyml.proto.v1.PredictBatchRequest request = BatchProtos.toProto(payloads);
-    return this.<io.pyml.proto.v1.PredictBatchResponse>unary(timeout,
-        (stub, answer) -> stub.predictBatch(request, answer)).thenApply(response -> {
+    return unary(timeout, PREDICT_BATCH, BatchProtos.toProto(payloads)).thenApply(response -> {
           try {
             return BatchProtos.fromProto(model, response, payloads.size(), timeout);
           } catch (IllegalStateException e) {
@@ -182,14 +195,16 @@ public final class SidecarClient implements AutoCloseable {
    * service is one line over this): counts it in flight there until it ends, and notes
    * whether that worker still runs the model.
    */
-  private <T> CompletableFuture<T> unary(Duration timeout,
-      BiConsumer<ModelRuntimeGrpc.ModelRuntimeStub, StreamObserver<T>> rpc) {
+  private <Q, T> CompletableFuture<T> unary(Duration timeout, MethodDescriptor<Q, T> method,
+      Q request) {
     Worker worker = workers.get(choice.choose(workers.size(), i -> workers.get(i).calls.get()));
     worker.calls.incrementAndGet();
     long sent = System.nanoTime();
     CompletableFuture<T> result = new CompletableFuture<>();
-    Context.current().fork().run(() -> rpc.accept(deadline(worker.runtime, timeout),
-        new StreamObserver<>() {
+    ModelRuntimeGrpc.ModelRuntimeStub stub = deadline(worker.runtime, timeout);
+    Context.current().fork().run(() -> ClientCalls.asyncUnaryCall(
+        stub.getChannel().newCall(method, stub.getCallOptions()), request,
+        new StreamObserver<T>() {
           @Override
           public void onNext(T value) {
             worker.ended(null, sent);

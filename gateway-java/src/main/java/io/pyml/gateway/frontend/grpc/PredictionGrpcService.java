@@ -3,6 +3,7 @@ package io.pyml.gateway.frontend.grpc;
 import io.grpc.Context;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.StreamObserver;
+import io.pyml.gateway.core.SingleCopyMarshaller;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.proto.v1.PredictRequest;
 import io.pyml.proto.v1.PredictResponse;

@@ -1,4 +1,4 @@
-package io.pyml.gateway.frontend.grpc;
+package io.pyml.gateway.core;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.ExtensionRegistryLite;
@@ -19,8 +19,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Parses a request with ONE copy of its bytes: from gRPC's network buffers into an array of the
- * message's size, whose bytes fields ({@code Payload.arrow_ipc}) are views of that array.
+ * Parses a message with ONE copy of its bytes: from gRPC's network buffers into an array of the
+ * message's size, whose bytes fields ({@code Payload.arrow_ipc}) are views of that array. Used
+ * for the client API's requests (the front end) and for the runtime's answers (the sidecar
+ * client): both carry Arrow payloads of up to 64 MiB.
  *
  * <p>grpc-java's own protobuf marshaller parses messages over 4 MiB from a stream: a 24 MB
  * Arrow payload is read in chunks and copied again into the field's own array. Here the size is
@@ -28,23 +30,29 @@ import java.util.List;
  * with aliasing. The network buffers themselves are not aliased (zero copies): a request may
  * wait in a model's queue after its client call ended, when those buffers are already reused.
  * Writing is grpc-java's ({@link ProtoUtils}): it already drains the message straight into
- * the transport's buffers.
+ * the transport's buffers (one copy, from the message's arrays).
  */
-final class SingleCopyMarshaller<T extends Message>
+public final class SingleCopyMarshaller<T extends Message>
     implements MethodDescriptor.PrototypeMarshaller<T> {
   private final T prototype;
   private final Parser<T> parser;
   private final MethodDescriptor.Marshaller<T> writer;
 
   @SuppressWarnings("unchecked")
-  SingleCopyMarshaller(T prototype) {
+  public SingleCopyMarshaller(T prototype) {
     this.prototype = prototype;
     this.parser = (Parser<T>) prototype.getParserForType();
     this.writer = ProtoUtils.marshaller(prototype);
   }
 
+  /** {@code method} (of a client) with its responses parsed by a SingleCopyMarshaller. */
+  public static <Q, R extends Message> MethodDescriptor<Q, R> forResponses(
+      MethodDescriptor<Q, R> method, R prototype) {
+    return method.toBuilder().setResponseMarshaller(new SingleCopyMarshaller<>(prototype)).build();
+  }
+
   /** {@code service} with {@code method}'s requests parsed by a SingleCopyMarshaller. */
-  static <Q extends Message, R> ServerServiceDefinition forRequests(
+  public static <Q extends Message, R> ServerServiceDefinition forRequests(
       ServerServiceDefinition service, MethodDescriptor<Q, R> method, Q prototype) {
     ServiceDescriptor original = service.getServiceDescriptor();
     ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(original.getName())

@@ -1,36 +1,25 @@
-package io.pyml.gateway.frontend.grpc;
+package io.pyml.gateway.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
-import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.ProtoUtils;
+import io.pyml.gateway.testing.Allocations;
+import io.pyml.gateway.testing.Allocations.KnownLengthStream;
 import io.pyml.proto.v1.Payload;
 import io.pyml.proto.v1.PayloadKind;
 import io.pyml.proto.v1.PredictRequest;
-import io.pyml.proto.v1.PredictionServiceGrpc;
 import java.io.ByteArrayInputStream;
-import java.lang.management.ManagementFactory;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SingleCopyMarshallerTest {
   private static final int ARROW_BYTES = 24 * 1024 * 1024; // 100,000 rows x 30 float64
-
-  /** What gRPC hands a marshaller: a stream that knows its length (here, over a heap array). */
-  private static final class KnownLengthStream extends ByteArrayInputStream
-      implements KnownLength {
-    KnownLengthStream(byte[] bytes) {
-      super(bytes);
-    }
-  }
 
   private static PredictRequest request(int arrowBytes) {
     byte[] arrow = new byte[arrowBytes];
@@ -43,14 +32,6 @@ class SingleCopyMarshallerTest {
             .setKind(PayloadKind.PAYLOAD_KIND_DATAFRAME)
             .setArrowIpc(ByteString.copyFrom(arrow)))
         .build();
-  }
-
-  private static long allocatedBy(Runnable work) {
-    var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-    long id = Thread.currentThread().getId();
-    long before = threads.getThreadAllocatedBytes(id);
-    work.run();
-    return threads.getThreadAllocatedBytes(id) - before;
   }
 
   @Test
@@ -75,8 +56,8 @@ class SingleCopyMarshallerTest {
     ours.parse(new KnownLengthStream(wire));
     grpcJava.parse(new KnownLengthStream(wire));
     PredictRequest[] parsed = new PredictRequest[2];
-    long oursBytes = allocatedBy(() -> parsed[0] = ours.parse(new KnownLengthStream(wire)));
-    long theirBytes = allocatedBy(() -> parsed[1] = grpcJava.parse(new KnownLengthStream(wire)));
+    long oursBytes = Allocations.allocatedBy(() -> parsed[0] = ours.parse(new KnownLengthStream(wire)));
+    long theirBytes = Allocations.allocatedBy(() -> parsed[1] = grpcJava.parse(new KnownLengthStream(wire)));
     assertEquals(parsed[1], parsed[0]);
     // One array of the message's size; the Arrow bytes are a view of it, not a second copy.
     assertTrue(oursBytes < wire.length + (1 << 20),
@@ -92,17 +73,4 @@ class SingleCopyMarshallerTest {
         () -> marshaller.parse(new KnownLengthStream(new byte[] {0x0a, 0x7f, 1, 2})));
     assertEquals(Status.Code.INTERNAL, error.getStatus().getCode());
   }
-
-  @Test
-  void predictServiceParsesItsRequestsOnce() {
-    ServerServiceDefinition service = PredictionGrpcService.definition(null);
-    MethodDescriptor<?, ?> predict = service
-        .getMethod(PredictionServiceGrpc.getPredictMethod().getFullMethodName())
-        .getMethodDescriptor();
-    assertInstanceOf(SingleCopyMarshaller.class, predict.getRequestMarshaller());
-    assertEquals(PredictionServiceGrpc.getServiceDescriptor().getMethods().size(),
-        service.getMethods().size());
-    assertEquals(PredictionServiceGrpc.SERVICE_NAME, service.getServiceDescriptor().getName());
-  }
-
 }
