@@ -42,6 +42,10 @@ def packaged_faulty(pyml_home: Path, faulty_home: Path) -> Iterator[ModelVersion
         docker.from_env().images.remove(tag, force=True, noprune=False)
 
 
+# docker-py lists containers, then inspects each one: a removal in between is retried.
+LIST_ATTEMPTS = 5
+
+
 def labelled(
     gateway_id: str, model: str | None = None, version: int | None = None
 ) -> list[docker.models.containers.Container]:
@@ -51,7 +55,13 @@ def labelled(
         labels.append(f"io.pyml.model.name={model}")
     if version is not None:
         labels.append(f"io.pyml.model.version={version}")
-    return list(docker.from_env().containers.list(all=True, filters={"label": labels}))
+    engine = docker.from_env()
+    for _ in range(LIST_ATTEMPTS - 1):
+        try:
+            return list(engine.containers.list(all=True, filters={"label": labels}))
+        except docker.errors.NotFound:
+            continue  # docker-py lists, then inspects each: one was removed in between
+    return list(engine.containers.list(all=True, filters={"label": labels}))
 
 
 @pytest.fixture(scope="session")
