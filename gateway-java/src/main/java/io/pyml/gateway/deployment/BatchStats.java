@@ -20,6 +20,8 @@ final class BatchStats {
   static final int MAX_BATCH_CALLS = 64;
   /** Payload bytes of one batch at most (a call alone may be larger: it goes as a Predict). */
   static final long MAX_BATCH_BYTES = 64L * 1024 * 1024;
+  /** The longest `max_delay_ms` a model's pyml.toml may set (pyml_runtime.config). */
+  static final long MAX_DELAY_MS = 1000;
   private static final double[] SIZES = {1, 2, 4, 8, 16, 32, 64};
   private static final double[] DELAYS = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
@@ -28,12 +30,17 @@ final class BatchStats {
   private final Histogram batchSizes = new Histogram(SIZES);
   private final Histogram queueDelays = new Histogram(DELAYS);
 
-  /** The gathering rule for a model's batching settings and a replica's byte budget. */
+  /**
+   * The gathering rule for a model's batching settings and a replica's byte budget. The
+   * settings come from the runtime, where model code runs: they are held to the bounds
+   * `pyml.toml` allows, whatever the runtime reports.
+   */
   static AdmissionQueue.Gathering gathering(RuntimeMetadata.Batching batching,
       long bytesPerReplica) {
     int calls = (int) Math.max(1, Math.min(MAX_BATCH_CALLS, batching.maxRows()));
+    long delayMs = Math.max(0, Math.min(MAX_DELAY_MS, batching.maxDelayMs()));
     return new AdmissionQueue.Gathering(calls, Math.min(MAX_BATCH_BYTES, bytesPerReplica),
-        Duration.ofMillis(batching.maxDelayMs()));
+        Duration.ofMillis(delayMs));
   }
 
   void record(List<? extends AdmissionQueue.Admitted<?>> sent) {
