@@ -25,6 +25,10 @@ from dataclasses import dataclass
 # Fields a message may have at most, unknown ones included (a PredictBatchRequest has one per
 # payload; the servicer takes 1,024 payloads at most).
 MAX_FIELDS = 4096
+# The same for a Payload, which has two fields: a batch of many payloads must not multiply the
+# outer cap (1,024 payloads x 4,096 fields kept this loop busy for about 10 s). Room is left
+# for the 100-deep groups protobuf accepts (every group's start and end count).
+MAX_PAYLOAD_FIELDS = 256
 # Groups nested in groups, as protobuf's parser allows.
 MAX_GROUP_DEPTH = 100
 PAYLOAD_KIND = 1  # Payload.kind
@@ -58,7 +62,7 @@ def read_payload(message: bytes | memoryview) -> WirePayload:
     view = memoryview(message)
     kind = 0
     arrow_ipc = view[0:0]
-    for number, value in _fields(view):
+    for number, value in _fields(view, MAX_PAYLOAD_FIELDS):
         if number == PAYLOAD_KIND and isinstance(value, int):
             kind = _int32(value)
         elif number == PAYLOAD_ARROW_IPC and isinstance(value, memoryview):
@@ -70,20 +74,20 @@ def read_messages(message: bytes | memoryview, field_number: int) -> list[memory
     """The values of a repeated message field, in order, as views of `message`."""
     return [
         value
-        for number, value in _fields(memoryview(message))
+        for number, value in _fields(memoryview(message), MAX_FIELDS)
         if number == field_number and isinstance(value, memoryview)
     ]
 
 
-def _fields(view: memoryview) -> Iterator[tuple[int, int | memoryview]]:
+def _fields(view: memoryview, max_fields: int) -> Iterator[tuple[int, int | memoryview]]:
     """(field number, value) of each top-level field of wire type varint (an int) or
     length-delimited (a view). The others (fixed32, fixed64, groups) are checked, skipped."""
     pos, count = 0, 0
     groups: list[int] = []  # the field numbers of the groups open at `pos`, innermost last
     while pos < len(view):
         count += 1
-        if count > MAX_FIELDS:
-            raise WireFormatError(f"more than {MAX_FIELDS} fields")
+        if count > max_fields:
+            raise WireFormatError(f"more than {max_fields} fields")
         start = pos
         tag, pos = _varint(view, pos, _MAX_TAG_BYTES, "a field's tag")
         number, wire_type = tag >> 3, tag & 7

@@ -84,12 +84,17 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
         the whole batch; one outcome per payload, errors as Predict's."""
 
         def predict(dp: Dataplane) -> bytes:
-            payloads = _read(dp, "PredictBatchRequest", lambda: _batch_payloads(request))
-            if len(payloads) > MAX_BATCH_PAYLOADS:
+            views = _read(
+                dp,
+                "PredictBatchRequest",
+                lambda: payload_wire.read_messages(request, _BATCH_PAYLOADS),
+            )
+            if len(views) > MAX_BATCH_PAYLOADS:  # counted before any payload is read
                 raise invalid_input(
-                    f"model '{dp.name}': a batch of {len(payloads)} payloads "
+                    f"model '{dp.name}': a batch of {len(views)} payloads "
                     f"(expected: at most {MAX_BATCH_PAYLOADS})"
                 )
+            payloads = _read(dp, "PredictBatchRequest", lambda: _batch_payloads(views))
             outcomes = dp.predict_batch([(p.kind, p.arrow_ipc) for p in payloads])
             return _batch_response(_KIND_TO_PROTO[dp.kind], outcomes)
 
@@ -193,9 +198,9 @@ def _read(dp: Dataplane, message: str, read: Callable[[], T]) -> T:
         raise invalid_input(f"model '{dp.name}': malformed {message} message: {exc}") from None
 
 
-def _batch_payloads(request: bytes) -> list[WirePayload]:
+def _batch_payloads(views: list[memoryview]) -> list[WirePayload]:
     payloads = []
-    for index, view in enumerate(payload_wire.read_messages(request, _BATCH_PAYLOADS)):
+    for index, view in enumerate(views):
         try:
             payloads.append(payload_wire.read_payload(view))
         except WireFormatError as exc:

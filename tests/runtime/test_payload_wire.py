@@ -134,8 +134,15 @@ def test_edges_protobuf_accepts() -> None:
 
 def test_too_many_fields_are_refused() -> None:
     fields = b"\x08\x01" * payload_wire.MAX_FIELDS
-    assert payload_wire.read_payload(fields).kind == 1
+    assert payload_wire.read_messages(fields, 2) == []
     with pytest.raises(WireFormatError, match=f"more than {payload_wire.MAX_FIELDS} fields"):
+        payload_wire.read_messages(fields + b"\x08\x01", 2)
+
+
+def test_a_payload_has_few_fields_so_a_batch_cannot_multiply_the_cap() -> None:
+    fields = b"\x08\x01" * payload_wire.MAX_PAYLOAD_FIELDS
+    assert payload_wire.read_payload(fields).kind == 1
+    with pytest.raises(WireFormatError, match=f"more than {payload_wire.MAX_PAYLOAD_FIELDS}"):
         payload_wire.read_payload(fields + b"\x08\x01")
 
 
