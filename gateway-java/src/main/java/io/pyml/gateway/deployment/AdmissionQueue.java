@@ -177,11 +177,15 @@ final class AdmissionQueue<T> {
     return handOver;
   }
 
-  /** Under the lock: a not-full batch may wait for more calls until its head's delay is up. */
+  /**
+   * Under the lock: a not-full batch may wait for more calls until its head's delay is up. A
+   * full queue is a full batch too: held longer, it would refuse calls while a runtime idles.
+   */
   private boolean holds(Waiting<T> head) {
     long waited = System.nanoTime() - head.admitted().arrivedNanos();
-    return waited < gathering.maxDelay().toNanos() && waiting.size() < gathering.maxCalls()
-        && waitingBytes < gathering.maxBytes();
+    return waited < gathering.maxDelay().toNanos()
+        && waiting.size() < Math.min(gathering.maxCalls(), maxCalls)
+        && waitingBytes < Math.min(gathering.maxBytes(), maxBytes);
   }
 
   private void wakeAfterDelay(Waiting<T> head) {

@@ -141,10 +141,12 @@ public final class SidecarClient implements AutoCloseable {
     return workers.stream().filter(w -> w.stuck).map(w -> w.index).findFirst();
   }
 
-  /** SERVING only when every worker is. */
+  /** SERVING only when every worker is; {@code timeout} is for all of them together. */
   public RuntimeHealth health(Duration timeout) {
+    long end = System.nanoTime() + timeout.toNanos();
     for (Worker worker : workers) {
-      HealthCheckResponse response = call(timeout, () -> deadline(worker.health, timeout)
+      Duration left = Duration.ofNanos(Math.max(1, end - System.nanoTime()));
+      HealthCheckResponse response = call(left, () -> deadline(worker.health, left)
           .check(HealthCheckRequest.newBuilder().setService("").build()));
       if (response.getStatus() != HealthCheckResponse.ServingStatus.SERVING) {
         return RuntimeHealth.NOT_SERVING;

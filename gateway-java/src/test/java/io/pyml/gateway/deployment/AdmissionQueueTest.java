@@ -116,6 +116,19 @@ class AdmissionQueueTest {
   }
 
   @Test
+  void aFullQueueSendsItsHeldBatchRatherThanRefuseTheNextCall() {
+    Replica replica = replica(1, 1000);
+    AdmissionQueue<String> queue = new AdmissionQueue<>("m", 2, 1 << 20,
+        bytes -> replica.tryReserve(bytes) ? replica : null, (placed, calls) ->
+            sent.add(calls.stream().map(AdmissionQueue.Admitted::call).toList()));
+    queue.gather(new AdmissionQueue.Gathering(64, 1000, Duration.ofMinutes(1)));
+    queue.admit("a", 10, LONG);
+    queue.admit("b", 10, LONG);
+    assertEquals(List.of(List.of("a", "b")), sent, "the queue is full: the batch goes");
+    assertTrue(!queue.admit("c", 10, LONG).isCompletedExceptionally(), "c waits, not refused");
+  }
+
+  @Test
   void aHeldBatchIsSentWhenItsDelayIsUp() throws Exception {
     Replica replica = replica(1, 1000);
     AdmissionQueue<String> queue = queue(replica,
