@@ -85,16 +85,24 @@ def supervise(run_worker: Callable[[int], int], workers: int, stop: threading.Ev
         _stop_all(list(running))
 
 
+# In a worker: its supervisor's pid, noted before the fork (after it, getppid() may already
+# name whoever adopted the worker if the supervisor died in between).
+_supervisor: int | None = None
+
+
 def _fork(run_worker: Callable[[int], int], index: int) -> int:
     """A worker process: forked, not a new interpreter started from a file, because the runtime
     user of a process runtime may not be allowed to run this Python's executable by its path
     (a virtualenv under a private home); nothing of gRPC, pyarrow or the model is imported yet
     in this process (`cli` imports them lazily), so the worker starts as clean as a new one."""
+    global _supervisor
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    supervisor = os.getpid()
     pid = os.fork()
     if pid:
         return pid
+    _supervisor = supervisor
     code = 1
     try:
         # Until the worker's server takes them over, SIGTERM/SIGINT simply end it.
@@ -114,7 +122,7 @@ def _fork(run_worker: Callable[[int], int], index: int) -> int:
 def watch_parent(stop: threading.Event) -> None:
     """Sets `stop` once this worker's supervisor is gone (it was killed): a worker never
     outlives it (a process runtime's stop signals the supervisor only)."""
-    parent = os.getppid()
+    parent = _supervisor if _supervisor is not None else os.getppid()
 
     def watch() -> None:
         while not stop.wait(PARENT_CHECK_SECONDS):
