@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import grpc
 import pytest
@@ -54,6 +57,19 @@ def _serving(socket: Path) -> bool:
     return bool(reply.status == SERVING)
 
 
+def _lines(stream: IO[str], count: int, within: float, why: Callable[[], str]) -> list[str]:
+    """`count` lines of a child's output, waiting at most `within` s for them in all (read in a
+    thread: a buffered text stream cannot be polled line by line)."""
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(stream.readline() for _ in range(count)), daemon=True
+    )
+    reader.start()
+    reader.join(within)
+    assert not reader.is_alive(), f"not {count} serving lines after {within:g} s: {why()}"
+    return lines
+
+
 def _worker_pids(runtime: Runtime, sockets: list[Path]) -> dict[int, int]:
     """Waits until every worker serves; its log lines give worker index -> pid."""
     runtime.wait_for(SERVING)  # worker 0, through the fixture's channel (bounded: 30 s)
@@ -63,7 +79,7 @@ def _worker_pids(runtime: Runtime, sockets: list[Path]) -> dict[int, int]:
         assert time.monotonic() < deadline, "not every worker serves after 30 s"
         time.sleep(0.05)
     assert runtime.process.stdout is not None
-    lines = [runtime.process.stdout.readline() for _ in sockets]
+    lines = _lines(runtime.process.stdout, len(sockets), within=30, why=runtime.stderr)
     found = (re.search(r"\(worker (\d+), pid (\d+)\)", line) for line in lines)
     return {int(m.group(1)): int(m.group(2)) for m in found if m}
 
