@@ -1,4 +1,5 @@
-"""Bounded waits on a gateway's deployments, shared by the end-to-end suites."""
+"""Bounded waits (on a gateway's deployments, or any condition), shared by the end-to-end
+suites."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def await_deployment(
         info = client.deployment(name)
     assert done(info), info
     return info
+
+
+def await_true(condition: Callable[[], bool], within: float, what: str) -> None:
+    """Polls (bounded) until `condition` holds; fails naming `what`."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} within {within} s"
+        time.sleep(0.1)

@@ -375,6 +375,9 @@ def wait_ready(server: PymlServer, timeout: float = 120.0) -> None:
         if server.client.deployment(server.name).state == "READY":
             return
         time.sleep(0.5)
+    # The next cells would measure a deployment that does not serve: stop the run instead.
+    info = server.client.deployment(server.name)
+    raise RuntimeError(f"{server.name} not READY {timeout:.0f} s after a restart: {info}")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -16,16 +14,9 @@ from pyml._internal.gateway_process import start_gateway
 from pyml.client import Client
 from pyml.version import ModelVersion
 from tests.containers.conftest import await_gone, labelled
-from tests.polling import await_deployment
+from tests.polling import await_deployment, await_true
 
 WHO_ANSWERS = pd.DataFrame({"x": [-6.0]})  # the faulty model answers its worker's pid
-
-
-def _await(done: Callable[[], bool], within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not done():
-        assert time.monotonic() < deadline, f"not done after {within} s"
-        time.sleep(0.1)
 
 
 def _worker_pids(client: Client, calls: int) -> set[int]:
@@ -61,7 +52,11 @@ def test_two_workers_share_the_calls_and_a_killed_worker_restarts_the_replica(
                 client, "faulty", lambda d: d.restarts >= 1 and d.ready_replicas == 1, 90
             )
             assert info.state == "READY"
-            _await(lambda: [c.id for c in labelled(gateway_id, "faulty")] != [container.id])
+            await_true(
+                lambda: [c.id for c in labelled(gateway_id, "faulty")] != [container.id],
+                30.0,
+                "a new container",
+            )
             assert container.id not in [c.id for c in labelled(gateway_id, "faulty")]
             assert len(_worker_pids(client, 6)) == 2
 

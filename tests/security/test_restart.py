@@ -17,7 +17,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -28,7 +28,7 @@ from pyml._internal.gateway_process import GatewayProcess, start_gateway
 from pyml.client import Client
 from pyml.version import ModelVersion
 from pyml_runtime.validation import load_validation
-from tests.polling import await_deployment
+from tests.polling import await_deployment, await_true
 from tests.security.bystander import Bystander
 
 GATEWAY_LABEL = "io.pyml.gateway"
@@ -50,13 +50,6 @@ def labelled(gateway_id: str, model: str | None = None) -> list[str]:
 def remove_labelled(gateway_id: str) -> None:
     for container_id in labelled(gateway_id):
         docker.from_env().containers.get(container_id).remove(force=True)
-
-
-def await_true(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"not {what} within {within} s"
-        time.sleep(0.1)
 
 
 @pytest.fixture()
