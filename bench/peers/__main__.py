@@ -24,11 +24,12 @@ from bench.peers.frames import (
     PYML_PREDICT_PATH,
     V2_INFER_PATH,
     grpc_frame,
+    pyml_oip_request,
     pyml_predict_request,
     v2_infer_request,
 )
 from bench.peers.h2load import H2loadResult, ensure_h2load, run_h2load
-from bench.peers.probe import Probe, probe_pyml, probe_v2
+from bench.peers.probe import Probe, call_raw, probe_pyml, probe_pyml_oip, probe_v2
 from bench.peers.servers import PymlServer, mlserver, pyml_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -270,8 +271,13 @@ def measure_pyml(
         print(f"  PyML {n} rows: answer checked (max |diff| {probe.max_abs_diff:.1e})")
         frame = write_frame(workdir, f"pyml-{n}", message)
         cells += h2load_cells(url, frame, probe, n, plan, server)
-    client = client_p50(server, data[1])
-    print(f"  pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms", flush=True)
+    client = client_p50(server, data[1], url, workdir)
+    print(
+        f"  pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms; h2load in turns "
+        f"{client['h2load_p50_ms']:.2f} ms",
+        flush=True,
+    )
+    turns = oip_in_turns(server, plan, data, expected, workdir)
     port = server.gateway.oip_port
     oip = {
         str(n): perf.run_perf_analyzer(
@@ -279,21 +285,95 @@ def measure_pyml(
         )
         for n in plan.perf_rows
     }
-    return {"h2load": [vars(c) for c in cells], "perf_analyzer": oip, "client": client}
+    return {
+        "h2load": [vars(c) for c in cells],
+        "perf_analyzer": oip,
+        "client": client,
+        "oip_h2load": turns,
+    }
 
 
-def client_p50(server: PymlServer, rows: pd.DataFrame) -> dict[str, float]:
+def oip_in_turns(
+    server: PymlServer,
+    plan: Plan,
+    data: dict[int, pd.DataFrame],
+    expected: dict[int, np.ndarray],
+    workdir: Path,
+) -> list[dict[str, object]]:
+    """The same rows through PyML's OIP port and its native gRPC port, h2load on both, in
+    turns (native, OIP, native, OIP): the one tool on both paths, so the ratio is the paths'."""
+    native_url = f"http://{server.gateway.target}{PYML_PREDICT_PATH}"
+    oip_target = f"127.0.0.1:{server.gateway.oip_port}"
+    oip_url = f"http://{oip_target}{V2_INFER_PATH}"
+    results: list[dict[str, object]] = []
+    for n in plan.perf_rows:
+        native = pyml_predict_request(NAME, data[n]).SerializeToString()
+        oip = pyml_oip_request(NAME, data[n]).SerializeToString()  # type: ignore[attr-defined]
+        native_probe = probe_pyml(
+            server.gateway.target, PYML_PREDICT_PATH, native, expected[n][:, 0]
+        )
+        oip_probe = probe_pyml_oip(oip_target, V2_INFER_PATH, oip, expected[n][:, 0])
+        frames = {
+            "native": (native_url, write_frame(workdir, f"turn-native-{n}", native), native_probe),
+            "oip": (oip_url, write_frame(workdir, f"turn-oip-{n}", oip), oip_probe),
+        }
+        warm = run_h2load(
+            oip_url, frames["oip"][1], oip_probe.answer_bytes, WARM_UP[n] // 4, 8, time_cap_s=180
+        )
+        rate = max(warm.ok_per_s, 1.0)
+        for streams in (1, 8):
+            requests = max(streams, min(100_000, round(rate * plan.cell_s / 2)))
+            runs: dict[str, list[dict[str, object]]] = {"native": [], "oip": []}
+            for _ in range(2):
+                for path, (url, frame, probe) in frames.items():
+                    result = run_h2load(
+                        url,
+                        frame,
+                        probe.answer_bytes,
+                        requests,
+                        streams,
+                        max(90.0, 10 * plan.cell_s),
+                    )
+                    runs[path].append(result.as_dict())
+            results.append({"rows": n, "streams": streams, **runs})
+            print(
+                f"  {n} rows c={streams}: native "
+                + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["native"])
+                + " req/s; OIP "
+                + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["oip"])
+                + " req/s",
+                flush=True,
+            )
+    return results
+
+
+def client_p50(server: PymlServer, rows: pd.DataFrame, url: str, workdir: Path) -> dict[str, float]:
     """`pyml.Client.predict` one call at a time (the Python client's own encode and decode
-    included): its p50, to set beside h2load's at c=1. Bounded in calls and time."""
+    included): its p50, and h2load's at c=1 on the same rows, in turns (h2load, client,
+    h2load, client) so that both meet the same load on a shared machine. Bounded in calls and
+    time."""
+    message = pyml_predict_request(NAME, rows).SerializeToString()
+    frame = write_frame(workdir, "client-turns", message)
+    answer = 5 + len(call_raw(server.gateway.target, PYML_PREDICT_PATH, message))
     for _ in range(20):  # warm-up
         server.client.predict(NAME, rows)
     times: list[float] = []
-    end = time.monotonic() + CLIENT_SECONDS
-    while len(times) < CLIENT_CALLS and time.monotonic() < end:
-        start = time.perf_counter()
-        server.client.predict(NAME, rows)
-        times.append(time.perf_counter() - start)
-    return {"p50_ms": float(np.median(times)) * 1000, "calls": len(times)}
+    h2load_p50: list[float] = []
+    for _ in range(2):
+        result = run_h2load(url, frame, answer, CLIENT_CALLS // 2, 1, CLIENT_SECONDS * 4)
+        h2load_p50.append(result.p50_ms)
+        end = time.monotonic() + CLIENT_SECONDS / 2
+        for _ in range(CLIENT_CALLS // 2):
+            if time.monotonic() > end:
+                break
+            start = time.perf_counter()
+            server.client.predict(NAME, rows)
+            times.append(time.perf_counter() - start)
+    return {
+        "p50_ms": float(np.median(times)) * 1000,
+        "calls": len(times),
+        "h2load_p50_ms": float(np.median(h2load_p50)),
+    }
 
 
 def write_frame(workdir: Path, name: str, message: bytes) -> Path:

@@ -77,11 +77,29 @@ def v2_infer_request(model: str, rows: pd.DataFrame) -> object:
     return request
 
 
-def v2_proba(response: object) -> np.ndarray:
-    """The [n, 2] probabilities of a ModelInferResponse (raw or typed contents)."""
-    [output] = [o for o in response.outputs if o.name == V2_PROBA_OUTPUT]  # type: ignore[attr-defined]
+def pyml_oip_request(model: str, rows: pd.DataFrame) -> object:
+    """A V2 ModelInferRequest for PyML's OIP port: one FP64 [n] input per DataFrame column, in
+    raw_input_contents (docs/wire-format.md; the layout perf_analyzer sends it)."""
+    request = v2().ModelInferRequest(model_name=model)
+    for name in rows.columns:
+        request.inputs.add(name=str(name), datatype="FP64", shape=[len(rows)])
+        column = np.ascontiguousarray(rows[name].to_numpy(dtype=np.float64))
+        request.raw_input_contents.append(column.tobytes())
+    return request
+
+
+def v2_output(response: object, name: str) -> np.ndarray:
+    """One output of a ModelInferResponse as float64 (raw or typed contents)."""
+    [output] = [o for o in response.outputs if o.name == name]  # type: ignore[attr-defined]
     if response.raw_output_contents:  # type: ignore[attr-defined]
-        values = np.frombuffer(response.raw_output_contents[0], dtype=np.float64)  # type: ignore[attr-defined]
+        index = list(response.outputs).index(output)  # type: ignore[attr-defined]
+        raw = response.raw_output_contents[index]  # type: ignore[attr-defined]
+        values = np.frombuffer(raw, dtype=np.float64)
     else:
         values = np.asarray(output.contents.fp64_contents, dtype=np.float64)
     return values.reshape(list(output.shape))
+
+
+def v2_proba(response: object) -> np.ndarray:
+    """The [n, 2] probabilities of a ModelInferResponse (raw or typed contents)."""
+    return v2_output(response, V2_PROBA_OUTPUT)

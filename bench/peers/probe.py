@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 import numpy as np
 
-from bench.peers.frames import v2, v2_proba
+from bench.peers.frames import v2, v2_output, v2_proba
 from pyml._internal.payloads import decode_payload
 from pyml.v1 import prediction_pb2
 
@@ -48,3 +48,10 @@ def probe_v2(target: str, method: str, message: bytes, expected: np.ndarray) -> 
     answer = call_raw(target, method, message)
     got = v2_proba(v2().ModelInferResponse.FromString(answer))
     return _checked(answer, got, expected, "MLServer")
+
+
+def probe_pyml_oip(target: str, method: str, message: bytes, expected: np.ndarray) -> Probe:
+    """PyML's OIP port: `expected` as for `probe_pyml`, in the output named after the column."""
+    answer = call_raw(target, method, message)
+    got = v2_output(v2().ModelInferResponse.FromString(answer), "malignant_proba")
+    return _checked(answer, got, expected, "PyML OIP")

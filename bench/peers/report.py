@@ -44,6 +44,8 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 *perf_table(results, pyml),
                 "",
+                *oip_turns_table(pyml),
+                "",
                 *client_line(pyml),
                 "",
             )
@@ -144,6 +146,31 @@ def perf_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
     return lines + [""] + [f"- {note}" for note in notes]
 
 
+def oip_turns_table(pyml: dict[str, Any]) -> list[str]:
+    """PyML's OIP port against its native gRPC port, both with h2load, run in turns."""
+    turns = pyml.get("oip_h2load")
+    if not turns:
+        return []
+    lines = [
+        "PyML's OIP port vs its native gRPC port, h2load on both (native, OIP, native, OIP):",
+        "",
+        "| rows | c | native req/s | p50 ms | OIP req/s | p50 ms | OIP÷native req/s "
+        "| OIP p50 ÷ native |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for turn in turns:
+        native_rate, native_text = _stat(turn["native"], "ok_per_s")
+        oip_rate, oip_text = _stat(turn["oip"], "ok_per_s")
+        native_p50, native_p50_text = _stat(turn["native"], "p50_ms")
+        oip_p50, oip_p50_text = _stat(turn["oip"], "p50_ms")
+        lines.append(
+            f"| {turn['rows']:,} | {turn['streams']} | {native_text} | {native_p50_text} "
+            f"| {oip_text} | {oip_p50_text} | {_ratio(oip_rate, native_rate)} "
+            f"| {_ratio(oip_p50, native_p50)} |"
+        )
+    return lines
+
+
 def _one_line(error: str) -> str:
     """perf_analyzer's error line (MLServer 1.7 has no ModelConfig, which perf_analyzer asks)."""
     found = [line.strip() for line in error.splitlines() if "error" in line.lower()]
@@ -173,8 +200,10 @@ def client_line(pyml: dict[str, Any]) -> list[str]:
     if not client or not cells:
         return []
     h2load_p50, _ = _stat(cells[0]["runs"], "p50_ms")
+    # h2load's p50 measured in turns with the client (newer results): the same conditions.
+    h2load_p50 = client.get("h2load_p50_ms", h2load_p50)
     return [
         f"pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms over "
-        f"{client['calls']} calls; h2load p50 {h2load_p50:.2f} ms; "
+        f"{client['calls']} calls; h2load p50 {h2load_p50:.2f} ms (in turns with it); "
         f"client ÷ h2load {_ratio(client['p50_ms'], h2load_p50)}"
     ]

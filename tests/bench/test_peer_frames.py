@@ -19,9 +19,11 @@ from bench.peers.frames import (
     V2_INFER_PATH,
     V2_INPUT,
     grpc_frame,
+    pyml_oip_request,
     pyml_predict_request,
     v2,
     v2_infer_request,
+    v2_output,
 )
 from pyml._internal.payloads import decode_payload
 from pyml.v1 import prediction_pb2
@@ -126,3 +128,28 @@ def test_v2_infer_frame_parses_into_the_rows(
     assert (tensor.name, tensor.datatype, list(tensor.shape)) == (V2_INPUT, "FP64", [3, 30])
     matrix = np.frombuffer(request.raw_input_contents[0], dtype=np.float64).reshape(3, 30)  # type: ignore[attr-defined]
     np.testing.assert_array_equal(matrix, rows.to_numpy())
+
+
+def test_pyml_oip_frame_parses_into_one_column_per_input(
+    server: tuple[int, dict[str, object]], rows: pd.DataFrame
+) -> None:
+    port, seen = server
+    frame = grpc_frame(pyml_oip_request("breast_cancer_lr", rows).SerializeToString())  # type: ignore[attr-defined]
+
+    assert send_frame(port, V2_INFER_PATH, frame) == "0"
+    request = seen["v2"]
+    inputs = list(request.inputs)  # type: ignore[attr-defined]
+    assert [t.name for t in inputs] == list(rows.columns)
+    assert {(t.datatype, tuple(t.shape)) for t in inputs} == {("FP64", (3,))}
+    for index, name in enumerate(rows.columns):
+        column = np.frombuffer(request.raw_input_contents[index], dtype=np.float64)  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(column, rows[name].to_numpy())
+
+
+def test_v2_output_reads_the_named_output_of_raw_contents() -> None:
+    pb = v2()
+    response = pb.ModelInferResponse()
+    for name, values in (("malignant", [1.0, 0.0]), ("malignant_proba", [0.25, 0.5])):
+        response.outputs.add(name=name, datatype="FP64", shape=[2])
+        response.raw_output_contents.append(np.asarray(values).tobytes())
+    np.testing.assert_array_equal(v2_output(response, "malignant_proba"), [0.25, 0.5])

@@ -29,10 +29,11 @@ import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * Tensors ⇄ PyML's Arrow payloads (docs/wire-format.md), the one place the gateway re-encodes:
- * OIP clients do not speak Arrow. DataFrame: one 1-D tensor per column. Tensors: one row, each
- * column an {@code arrow.fixed_shape_tensor} (a fixed-size list plus the extension's name and
- * its JSON metadata, which pyarrow reads as the extension type).
+ * Tensors ⇄ PyML's Arrow payloads (docs/wire-format.md), where the gateway re-encodes: OIP
+ * clients do not speak Arrow. DataFrame: one 1-D tensor per column (requests are written by
+ * {@link ColumnsEncoder}). Tensors: one row, each column an {@code arrow.fixed_shape_tensor} (a
+ * fixed-size list plus the extension's name and its JSON metadata, which pyarrow reads as the
+ * extension type).
  */
 final class ArrowTensors {
   static final String EXTENSION_NAME = "ARROW:extension:name";
@@ -42,27 +43,21 @@ final class ArrowTensors {
 
   private ArrowTensors() {}
 
-  static byte[] encode(BufferAllocator allocator, PayloadKind kind, List<Tensor> tensors) {
+  /** A tensors model's request: one row, a fixed-shape tensor column per tensor. */
+  static byte[] encode(BufferAllocator allocator, List<Tensor> tensors) {
     List<Field> fields = new ArrayList<>();
     for (Tensor tensor : tensors) {
-      fields.add(kind == PayloadKind.TENSORS ? tensorField(tensor)
-          : new Field(tensor.name(), FieldType.nullable(tensor.datatype().arrow), null));
+      fields.add(tensorField(tensor));
     }
     try (VectorSchemaRoot root = VectorSchemaRoot.create(new Schema(fields), allocator)) {
       for (int i = 0; i < tensors.size(); i++) {
-        Tensor tensor = tensors.get(i);
-        FieldVector vector = root.getVector(i);
-        if (vector instanceof FixedSizeListVector list) {
-          list.allocateNew();
-          fill(list.getDataVector(), tensor);
-          list.setNotNull(0);
-          list.setValueCount(1);
-        } else {
-          fill(vector, tensor);
-        }
+        FixedSizeListVector list = (FixedSizeListVector) root.getVector(i);
+        list.allocateNew();
+        fill(list.getDataVector(), tensors.get(i));
+        list.setNotNull(0);
+        list.setValueCount(1);
       }
-      root.setRowCount(kind == PayloadKind.TENSORS ? 1
-          : tensors.isEmpty() ? 0 : (int) tensors.get(0).elements());
+      root.setRowCount(1);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       try (ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
         writer.start();

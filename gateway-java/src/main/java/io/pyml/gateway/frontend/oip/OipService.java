@@ -1,5 +1,6 @@
 package io.pyml.gateway.frontend.oip;
 
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.StreamObserver;
@@ -39,6 +40,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -53,6 +55,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   private final Dispatcher dispatcher;
   private final DeploymentManager deployments;
   private final BufferAllocator allocator;
+  /** Per model name: the tensors its runtime metadata describes, read once per metadata. */
+  private final Map<String, Schemas> described = new ConcurrentHashMap<>();
 
   public OipService(Dispatcher dispatcher, DeploymentManager deployments,
       BufferAllocator allocator) {
@@ -139,9 +143,11 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
       Deployment deployment = live(request.getModelName(), request.getModelVersion());
       kind = deployment.kind();
       List<Tensor> inputs = V2Tensors.inputs(request);
-      InputCheck.against(deployment.name(), kind, schemas(deployment).inputs(), inputs);
-      Payload payload = new Payload(kind, com.google.protobuf.UnsafeByteOperations.unsafeWrap(
-          ArrowTensors.encode(allocator, kind, inputs)));
+      Schemas schemas = schemas(deployment);
+      InputCheck.against(deployment.name(), kind, schemas.inputs(), inputs);
+      byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
+          : ArrowTensors.encode(allocator, inputs);
+      Payload payload = new Payload(kind, UnsafeByteOperations.unsafeWrap(arrow));
       Deadline deadline = Context.current().getDeadline();
       PredictCall call = new PredictCall(request.getModelName(), version(request.getModelVersion()),
           payload, request.getId(), Optional.ofNullable(deadline)
@@ -171,15 +177,29 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     }
   }
 
-  private record Schemas(List<TensorSpec> inputs, List<TensorSpec> outputs) {}
+  /**
+   * A model's tensors, from one runtime metadata; {@code columns}: how a DataFrame model's
+   * inputs are encoded (null for a tensors model).
+   */
+  private record Schemas(RuntimeMetadata metadata, List<TensorSpec> inputs,
+      List<TensorSpec> outputs, ColumnsEncoder columns) {}
 
-  private static Schemas schemas(Deployment deployment) {
+  /** The deployment's tensors; read again only when its runtime metadata changes (a swap). */
+  private Schemas schemas(Deployment deployment) {
     RuntimeMetadata metadata = deployment.metadata().orElseThrow(() -> new GatewayException(
         ErrorKind.UNAVAILABLE, "model '" + deployment.name() + "' is not ready: "
             + deployment.state()));
-    return new Schemas(
-        ArrowTensors.specs(deployment.kind(), metadata.inputSchema().toByteArray()),
-        ArrowTensors.specs(deployment.kind(), metadata.outputSchema().toByteArray()));
+    Schemas known = described.get(deployment.name());
+    if (known != null && known.metadata() == metadata) {
+      return known;
+    }
+    PayloadKind kind = deployment.kind();
+    List<TensorSpec> inputs = ArrowTensors.specs(kind, metadata.inputSchema().toByteArray());
+    Schemas schemas = new Schemas(metadata, inputs,
+        ArrowTensors.specs(kind, metadata.outputSchema().toByteArray()),
+        kind == PayloadKind.DATAFRAME ? new ColumnsEncoder(inputs) : null);
+    described.put(deployment.name(), schemas);
+    return schemas;
   }
 
   /** The live deployment; the dispatcher repeats these checks on the predict path itself. */

@@ -81,7 +81,7 @@ class OipConvertersTest {
     Tensor matrix = new Tensor("x", Datatype.FP32, new long[] {2, 2}, floats(1, 2, 3, 4));
     Tensor scalar = new Tensor("n", Datatype.INT8, new long[] {}, new byte[] {7});
     List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.TENSORS,
-        ArrowTensors.encode(ALLOCATOR, PayloadKind.TENSORS, List.of(matrix, scalar)));
+        ArrowTensors.encode(ALLOCATOR, List.of(matrix, scalar)));
     assertEquals(2, back.size());
     assertArrayEquals(new long[] {2, 2}, back.get(0).shape());
     assertArrayEquals(matrix.data(), back.get(0).data());
@@ -91,11 +91,31 @@ class OipConvertersTest {
     Tensor flags = new Tensor("flag", Datatype.BOOL, new long[] {3}, new byte[] {1, 0, 1});
     Tensor values = new Tensor("v", Datatype.FP32, new long[] {3}, floats(5, 6, 7));
     back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME,
-        ArrowTensors.encode(ALLOCATOR, PayloadKind.DATAFRAME, List.of(flags, values)));
+        columns("flag", Datatype.BOOL, "v", Datatype.FP32).encode(ALLOCATOR,
+            List.of(flags, values)));
     assertEquals(Datatype.BOOL, back.get(0).datatype());
     assertArrayEquals(new byte[] {1, 0, 1}, back.get(0).data());
     assertArrayEquals(new long[] {3}, back.get(1).shape());
     assertArrayEquals(values.data(), back.get(1).data());
+  }
+
+  @Test
+  void columnsAreWrittenInTheModelsOrderWithTheirBitsPacked() {
+    byte[] bits = {1, 0, 0, 1, 1, 0, 1, 0, 0, 1, 1};
+    Tensor flags = new Tensor("flag", Datatype.BOOL, new long[] {11}, bits);
+    Tensor counts = new Tensor("n", Datatype.INT64, new long[] {11}, new byte[88]);
+    ColumnsEncoder encoder = columns("n", Datatype.INT64, "flag", Datatype.BOOL);
+    byte[] first = encoder.encode(ALLOCATOR, List.of(flags, counts));
+    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, first);
+    assertEquals(List.of("n", "flag"), back.stream().map(Tensor::name).toList());
+    assertArrayEquals(bits, back.get(1).data());
+    assertArrayEquals(first, encoder.encode(ALLOCATOR, List.of(counts, flags)));
+    assertEquals(0, ALLOCATOR.getAllocatedMemory());
+  }
+
+  static ColumnsEncoder columns(String name, Datatype type, String otherName, Datatype other) {
+    return new ColumnsEncoder(List.of(new TensorSpec(name, type, List.of(-1L)),
+        new TensorSpec(otherName, other, List.of(-1L))));
   }
 
   @Test
