@@ -1,5 +1,6 @@
 package io.pyml.gateway.frontend.oip;
 
+import com.google.protobuf.UnsafeByteOperations;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.PayloadKind;
@@ -92,10 +93,10 @@ final class ArrowTensors {
     ArrowBuf data = vector.getDataBuffer();
     if (vector instanceof BitVector) {
       for (int i = 0; i < count; i++) {
-        BitVectorHelper.setValidityBit(data, i, tensor.data()[i] != 0 ? 1 : 0);
+        BitVectorHelper.setValidityBit(data, i, tensor.data().byteAt(i) != 0 ? 1 : 0);
       }
     } else {
-      data.setBytes(0, tensor.data());
+      data.setBytes(0, tensor.data().asReadOnlyByteBuffer());
     }
     for (int i = 0; i < count; i++) {
       BitVectorHelper.setBit(validity, i);
@@ -131,7 +132,7 @@ final class ArrowTensors {
         long[] shape = kind == PayloadKind.TENSORS ? spec.shape().stream()
             .mapToLong(Long::longValue).toArray() : new long[] {rows[0]};
         tensors.add(new Tensor(field.getName(), spec.datatype(), shape,
-            columns.get(i).toByteArray()));
+            UnsafeByteOperations.unsafeWrap(columns.get(i).toByteArray())));
       }
       return tensors;
     } catch (IOException e) {

@@ -25,9 +25,13 @@ import org.apache.arrow.vector.types.pojo.Schema;
 /**
  * A DataFrame model's OIP inputs (one 1-D tensor per column) as one Arrow IPC stream, in the
  * model's column order. Made once per model from its input columns: the schema message is
- * serialized once, and each request writes only its record batch (one buffer allocation and
- * one copy per column; no validity buffers, since V2 tensors have no nulls). A 1-row request
- * of 30 columns cost more in Arrow's vector set-up and schema writing than in its values.
+ * written once, and each request writes only its record batch (one buffer allocation and one
+ * copy per column; no validity buffers, since V2 tensors have no nulls). A 1-row request of 30
+ * columns cost more in Arrow's vector set-up and schema writing than in its values.
+ *
+ * <p>The schema message is the model's own when the runtime described its inputs with one (its
+ * validation input's, pandas metadata included): the runtime then takes the columns as they
+ * come, where another schema has it rebuild the table with its validation data's schema.
  *
  * <p>The tensors must have passed {@link OipService.InputCheck} against the same columns: each
  * column once, with its datatype, and one row count.
@@ -39,7 +43,16 @@ final class ColumnsEncoder {
   private final Map<String, Integer> positions = new HashMap<>();
   private final byte[] schemaMessage;
 
+  /** An encoder whose schema message is written from the columns (no pandas metadata). */
   ColumnsEncoder(List<TensorSpec> columns) {
+    this(columns, new byte[0]);
+  }
+
+  /**
+   * @param modelSchema the model's input schema as an Arrow IPC schema message, whose fields
+   *     are {@code columns} (what they were read from); empty: write one from the columns
+   */
+  ColumnsEncoder(List<TensorSpec> columns, byte[] modelSchema) {
     this.columns = List.copyOf(columns);
     List<Field> fields = new ArrayList<>();
     for (int i = 0; i < this.columns.size(); i++) {
@@ -47,13 +60,17 @@ final class ColumnsEncoder {
       positions.put(column.name(), i);
       fields.add(new Field(column.name(), FieldType.nullable(column.datatype().arrow), null));
     }
+    this.schemaMessage = modelSchema.length > 0 ? modelSchema.clone() : schemaMessage(fields);
+  }
+
+  private static byte[] schemaMessage(List<Field> fields) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), new Schema(fields));
     } catch (IOException e) {
       throw new GatewayException(ErrorKind.INTERNAL, "cannot write Arrow: " + e.getMessage(), e);
     }
-    this.schemaMessage = out.toByteArray();
+    return out.toByteArray();
   }
 
   byte[] encode(BufferAllocator allocator, List<Tensor> tensors) {
@@ -66,7 +83,7 @@ final class ColumnsEncoder {
     long body = 0;
     for (int i = 0; i < ordered.length; i++) {
       sizes[i] = columns.get(i).datatype() == Datatype.BOOL
-          ? BitVectorHelper.getValidityBufferSizeFromCount(rows) : ordered[i].data().length;
+          ? BitVectorHelper.getValidityBufferSizeFromCount(rows) : ordered[i].data().size();
       body += padded(sizes[i]);
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(
@@ -97,12 +114,12 @@ final class ColumnsEncoder {
   /** The values little-endian as V2 sends them; BOOL (a byte each) packed into Arrow's bits. */
   private static void write(ArrowBuf values, long offset, Tensor tensor, int rows) {
     if (tensor.datatype() != Datatype.BOOL) {
-      values.setBytes(offset, tensor.data());
+      values.setBytes(offset, tensor.data().asReadOnlyByteBuffer());
       return;
     }
     values.setZero(offset, BitVectorHelper.getValidityBufferSizeFromCount(rows));
     for (int row = 0; row < rows; row++) {
-      if (tensor.data()[row] != 0) {
+      if (tensor.data().byteAt(row) != 0) {
         long at = offset + (row >> 3);
         values.setByte(at, values.getByte(at) | (1 << (row & 7)));
       }

@@ -1,9 +1,12 @@
 package io.pyml.gateway.frontend.oip;
 
 import io.grpc.Server;
+import io.pyml.gateway.core.SingleCopyMarshaller;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.dispatch.Dispatcher;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
+import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
+import io.pyml.oip.v2.ModelInferRequest;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -29,8 +32,10 @@ public final class OipFrontEnd implements AutoCloseable {
     BufferAllocator allocator = new RootAllocator();
     Server server = transport.builder(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxMessageBytes)
-        .addService(TritonExtension.withModelConfig(
-            new OipService(dispatcher, deployments, allocator)))
+        // Requests parsed with one copy of their tensors' bytes, which are read as views.
+        .addService(SingleCopyMarshaller.forRequests(TritonExtension.withModelConfig(
+            new OipService(dispatcher, deployments, allocator)),
+            GRPCInferenceServiceGrpc.getModelInferMethod(), ModelInferRequest.getDefaultInstance()))
         .build();
     try {
       server.start();

@@ -144,7 +144,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
       kind = deployment.kind();
       List<Tensor> inputs = V2Tensors.inputs(request);
       Schemas schemas = schemas(deployment);
-      InputCheck.against(deployment.name(), kind, schemas.inputs(), inputs);
+      schemas.check().check(deployment.name(), kind, inputs);
       byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
           : ArrowTensors.encode(allocator, inputs);
       Payload payload = new Payload(kind, UnsafeByteOperations.unsafeWrap(arrow));
@@ -182,7 +182,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
    * inputs are encoded (null for a tensors model).
    */
   private record Schemas(RuntimeMetadata metadata, List<TensorSpec> inputs,
-      List<TensorSpec> outputs, ColumnsEncoder columns) {}
+      List<TensorSpec> outputs, InputCheck check, ColumnsEncoder columns) {}
 
   /** The deployment's tensors; read again only when its runtime metadata changes (a swap). */
   private Schemas schemas(Deployment deployment) {
@@ -196,8 +196,9 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     PayloadKind kind = deployment.kind();
     List<TensorSpec> inputs = ArrowTensors.specs(kind, metadata.inputSchema().toByteArray());
     Schemas schemas = new Schemas(metadata, inputs,
-        ArrowTensors.specs(kind, metadata.outputSchema().toByteArray()),
-        kind == PayloadKind.DATAFRAME ? new ColumnsEncoder(inputs) : null);
+        ArrowTensors.specs(kind, metadata.outputSchema().toByteArray()), new InputCheck(inputs),
+        kind == PayloadKind.DATAFRAME
+            ? new ColumnsEncoder(inputs, metadata.inputSchema().toByteArray()) : null);
     described.put(deployment.name(), schemas);
     return schemas;
   }
@@ -230,14 +231,24 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     answer.onCompleted();
   }
 
-  /** Names and datatypes of the inputs against the model's; shapes are the runtime's to judge. */
+  /**
+   * Names and datatypes of the inputs against the model's; shapes are the runtime's to judge.
+   * Made once per model's inputs.
+   */
   static final class InputCheck {
-    private InputCheck() {}
+    private final Map<String, TensorSpec> byName;
+
+    InputCheck(List<TensorSpec> expected) {
+      byName = expected.stream()
+          .collect(Collectors.toMap(TensorSpec::name, Function.identity()));
+    }
 
     static void against(String model, PayloadKind kind, List<TensorSpec> expected,
         List<Tensor> inputs) {
-      Map<String, TensorSpec> byName = expected.stream()
-          .collect(Collectors.toMap(TensorSpec::name, Function.identity()));
+      new InputCheck(expected).check(model, kind, inputs);
+    }
+
+    void check(String model, PayloadKind kind, List<Tensor> inputs) {
       Set<String> seen = new HashSet<>();
       long rows = -1;
       for (Tensor input : inputs) {

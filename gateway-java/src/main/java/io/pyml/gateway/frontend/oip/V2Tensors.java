@@ -1,6 +1,7 @@
 package io.pyml.gateway.frontend.oip;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.oip.v2.InferTensorContents;
@@ -45,24 +46,24 @@ final class V2Tensors {
       } catch (ArithmeticException e) {
         throw invalid("input '" + name + "': shape " + Tensor.shapeText(shape) + " is too large");
       }
-      byte[] data = raw != 0 ? rawBytes(name, type, shape, elements, request.getRawInputContents(i))
+      ByteString data = raw != 0 ? rawBytes(name, type, shape, elements, request.getRawInputContents(i))
           : typedBytes(name, type, shape, elements, input.getContents());
       tensors.add(new Tensor(name, type, shape, data));
     }
     return tensors;
   }
 
-  private static byte[] rawBytes(String name, Datatype type, long[] shape, long elements,
+  private static ByteString rawBytes(String name, Datatype type, long[] shape, long elements,
       ByteString raw) {
     long expected = elements * type.width;
     if (raw.size() != expected) {
       throw invalid("input '" + name + "': " + raw.size() + " bytes of raw contents for shape "
           + Tensor.shapeText(shape) + " of " + type + " (expected: " + expected + " bytes)");
     }
-    return raw.toByteArray();
+    return raw;
   }
 
-  private static byte[] typedBytes(String name, Datatype type, long[] shape, long elements,
+  private static ByteString typedBytes(String name, Datatype type, long[] shape, long elements,
       InferTensorContents contents) {
     int count = switch (type) {
       case BOOL -> contents.getBoolContentsCount();
@@ -93,7 +94,7 @@ final class V2Tensors {
         case FP64 -> out.putDouble(contents.getFp64Contents(i));
       }
     }
-    return out.array();
+    return UnsafeByteOperations.unsafeWrap(out.array());
   }
 
   /** Outputs as raw little-endian contents (what Triton answers); only those asked for, if any. */
@@ -111,7 +112,7 @@ final class V2Tensors {
         output.addShape(dimension);
       }
       response.addOutputs(output);
-      response.addRawOutputContents(ByteString.copyFrom(tensor.data()));
+      response.addRawOutputContents(tensor.data());
     }
   }
 

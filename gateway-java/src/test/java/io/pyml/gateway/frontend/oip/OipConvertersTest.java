@@ -12,9 +12,17 @@ import io.pyml.oip.v2.InferTensorContents;
 import io.pyml.oip.v2.ModelInferRequest;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.util.List;
+import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -54,8 +62,8 @@ class OipConvertersTest {
         .addInputs(input("x", "FP32", 2, 2).setContents(InferTensorContents.newBuilder()
             .addFp32Contents(1).addFp32Contents(2).addFp32Contents(3).addFp32Contents(4)))
         .build();
-    assertArrayEquals(V2Tensors.inputs(raw).get(0).data(), V2Tensors.inputs(typed).get(0).data());
-    assertArrayEquals(floats(1, 2, 3, 4), V2Tensors.inputs(typed).get(0).data());
+    assertEquals(V2Tensors.inputs(raw).get(0).data(), V2Tensors.inputs(typed).get(0).data());
+    assertArrayEquals(floats(1, 2, 3, 4), V2Tensors.inputs(typed).get(0).data().toByteArray());
   }
 
   @Test
@@ -84,9 +92,9 @@ class OipConvertersTest {
         ArrowTensors.encode(ALLOCATOR, List.of(matrix, scalar)));
     assertEquals(2, back.size());
     assertArrayEquals(new long[] {2, 2}, back.get(0).shape());
-    assertArrayEquals(matrix.data(), back.get(0).data());
+    assertArrayEquals(matrix.data().toByteArray(), back.get(0).data().toByteArray());
     assertArrayEquals(new long[] {}, back.get(1).shape());
-    assertArrayEquals(new byte[] {7}, back.get(1).data());
+    assertArrayEquals(new byte[] {7}, back.get(1).data().toByteArray());
 
     Tensor flags = new Tensor("flag", Datatype.BOOL, new long[] {3}, new byte[] {1, 0, 1});
     Tensor values = new Tensor("v", Datatype.FP32, new long[] {3}, floats(5, 6, 7));
@@ -94,9 +102,9 @@ class OipConvertersTest {
         columns("flag", Datatype.BOOL, "v", Datatype.FP32).encode(ALLOCATOR,
             List.of(flags, values)));
     assertEquals(Datatype.BOOL, back.get(0).datatype());
-    assertArrayEquals(new byte[] {1, 0, 1}, back.get(0).data());
+    assertArrayEquals(new byte[] {1, 0, 1}, back.get(0).data().toByteArray());
     assertArrayEquals(new long[] {3}, back.get(1).shape());
-    assertArrayEquals(values.data(), back.get(1).data());
+    assertArrayEquals(values.data().toByteArray(), back.get(1).data().toByteArray());
   }
 
   @Test
@@ -108,9 +116,27 @@ class OipConvertersTest {
     byte[] first = encoder.encode(ALLOCATOR, List.of(flags, counts));
     List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, first);
     assertEquals(List.of("n", "flag"), back.stream().map(Tensor::name).toList());
-    assertArrayEquals(bits, back.get(1).data());
+    assertArrayEquals(bits, back.get(1).data().toByteArray());
     assertArrayEquals(first, encoder.encode(ALLOCATOR, List.of(counts, flags)));
     assertEquals(0, ALLOCATOR.getAllocatedMemory());
+  }
+
+  @Test
+  void theModelsOwnSchemaMessageLeadsItsRequests() throws Exception {
+    Schema model = new Schema(List.of(
+        new Field("v", FieldType.nullable(Datatype.FP64.arrow), null)),
+        Map.of("pandas", "{\"columns\": []}"));
+    java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream();
+    MessageSerializer.serialize(new WriteChannel(Channels.newChannel(message)), model);
+    List<TensorSpec> specs = ArrowTensors.specs(PayloadKind.DATAFRAME, message.toByteArray());
+    byte[] stream = new ColumnsEncoder(specs, message.toByteArray()).encode(ALLOCATOR,
+        List.of(new Tensor("v", Datatype.FP64, new long[] {1}, new byte[8])));
+    try (ArrowStreamReader reader = new ArrowStreamReader(
+        new java.io.ByteArrayInputStream(stream), ALLOCATOR)) {
+      assertEquals(model, reader.getVectorSchemaRoot().getSchema());
+      assertEquals(true, reader.loadNextBatch());
+      assertEquals(1, reader.getVectorSchemaRoot().getRowCount());
+    }
   }
 
   static ColumnsEncoder columns(String name, Datatype type, String otherName, Datatype other) {
