@@ -255,7 +255,7 @@ def _unique_labels(columns: pd.Index) -> bool:
     A model's output frame is new every call, so is its column Index: is_unique would build
     its lookup table each time (~85 µs for 2 columns); a set of the labels takes ~1 µs.
     """
-    labels = list(columns)
+    labels = columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
     if all(type(label) is str for label in labels):
         return len(set(labels)) == len(labels)
     return bool(columns.is_unique)

@@ -99,7 +99,7 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
         or not 0 < len(df.columns) <= _MAX_FAST_COLUMNS
     ):
         return None
-    names = list(df.columns)
+    names = df.columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
     if not all(type(name) is str for name in names):
         return None
     dtypes: list[np.dtype[np.generic]] = []
