@@ -9,7 +9,7 @@ import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.deployment.HomeDeployPolicy;
-import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
@@ -43,7 +43,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /**
- * The running gateway: wires config, runtimes, dispatcher and front ends, and stops them in
+ * The running gateway: wires config, runtimes, the data plane and front ends, and stops them in
  * order. {@link Main} and the tests start it through the same {@link #start} functions.
  */
 public final class Gateway implements AutoCloseable {
@@ -160,7 +160,7 @@ public final class Gateway implements AutoCloseable {
       throw new IOException(e.getMessage(), e);
     }
     GatewayMetrics metrics = new GatewayMetrics();
-    Dispatcher dispatcher = new Dispatcher(deployments, config.maxPayloadBytes(),
+    DataPlane plane = new DataPlane(deployments, rules, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics);
     HealthStatusManager health = new HealthStatusManager();
     GrpcTransport grpcTransport = new GrpcTransport(config.transport());
@@ -168,8 +168,8 @@ public final class Gateway implements AutoCloseable {
         .builder(new InetSocketAddress(config.host(), config.grpcPort()))
         // gRPC itself refuses far larger messages before they are buffered whole.
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
-        .addService(PredictionGrpcService.definition(dispatcher))
-        .addService(new AdminGrpcService(deployments, rules))
+        .addService(PredictionGrpcService.definition(plane))
+        .addService(new AdminGrpcService(plane))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -193,11 +193,11 @@ public final class Gateway implements AutoCloseable {
           config.transport().requestReadTimeout()));
       http = MetricsHttpServer.start(config.host(), config.httpPort(), httpIdle,
           config.transport().maxConnectionsPerPort(), metrics, deployments);
-      // The same dispatcher as gRPC: one routing, limit and error path for every protocol.
+      // The same data plane as gRPC: one routing, limit and error path for every protocol.
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
-          config.transport(), dispatcher, deployments);
+          config.transport(), plane);
       oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, grpcTransport,
-          dispatcher, deployments);
+          plane);
     } catch (IOException e) {
       if (thrift != null) {
         thrift.close();

@@ -175,7 +175,8 @@ class GatewayWiringTest {
     StatusRuntimeException error = client.predictFails(request("steady",
         PayloadKind.PAYLOAD_KIND_DATAFRAME, ByteString.copyFrom(new byte[LIMIT + 1])));
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, error.getStatus().getCode());
-    assertEquals("payload of 4097 bytes is over the gateway's limit of 4096 bytes",
+    assertEquals(
+        "payload of 4097 bytes for model 'steady' is over the gateway's limit of 4096 bytes",
         error.getStatus().getDescription());
     // Far over: gRPC's own inbound limit answers before the message is handled.
     error = client.predictFails(request("steady", PayloadKind.PAYLOAD_KIND_DATAFRAME,

@@ -89,6 +89,13 @@ public final class Deployment {
     return lifecycle.reason();
   }
 
+  /** The error of a call that needs this deployment READY while it is not. */
+  public GatewayException notReady() {
+    String reason = lifecycle.reason();
+    return new GatewayException(ErrorKind.UNAVAILABLE, "model '" + name() + "' is not ready: "
+        + lifecycle.state() + (reason.isEmpty() ? "" : " (" + reason + ")"));
+  }
+
   public synchronized PayloadKind kind() {
     return kind;
   }
@@ -224,10 +231,7 @@ public final class Deployment {
         return Optional.empty();
       }
       if (state != DeploymentState.READY) {
-        String reason = lifecycle.reason();
-        return Optional.of(CompletableFuture.failedFuture(new GatewayException(
-            ErrorKind.UNAVAILABLE, "model '" + name() + "' is not ready: " + state
-            + (reason.isEmpty() ? "" : " (" + reason + ")"))));
+        return Optional.of(CompletableFuture.failedFuture(notReady()));
       }
       if (payload.kind() != kind) {
         return Optional.of(CompletableFuture.failedFuture(new GatewayException(

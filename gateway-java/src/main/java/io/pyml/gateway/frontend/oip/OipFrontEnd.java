@@ -2,8 +2,7 @@ package io.pyml.gateway.frontend.oip;
 
 import io.grpc.Server;
 import io.pyml.gateway.core.SingleCopyMarshaller;
-import io.pyml.gateway.deployment.DeploymentManager;
-import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
 import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
 import io.pyml.oip.v2.ModelInferRequest;
@@ -27,14 +26,14 @@ public final class OipFrontEnd implements AutoCloseable {
   }
 
   public static OipFrontEnd start(String host, int port, int maxMessageBytes,
-      GrpcTransport transport, Dispatcher dispatcher, DeploymentManager deployments)
+      GrpcTransport transport, DataPlane plane)
       throws IOException {
     BufferAllocator allocator = new RootAllocator();
     Server server = transport.builder(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxMessageBytes)
         // Requests parsed with one copy of their tensors' bytes, which are read as views.
         .addService(SingleCopyMarshaller.forRequests(TritonExtension.withModelConfig(
-            new OipService(dispatcher, deployments, allocator)),
+            new OipService(plane, allocator)),
             GRPCInferenceServiceGrpc.getModelInferMethod(), ModelInferRequest.getDefaultInstance()))
         .build();
     try {

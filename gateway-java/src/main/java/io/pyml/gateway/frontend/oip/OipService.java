@@ -4,16 +4,12 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.StreamObserver;
-import io.pyml.gateway.core.ErrorKind;
-import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
-import io.pyml.gateway.deployment.Deployment;
-import io.pyml.gateway.deployment.DeploymentManager;
-import io.pyml.gateway.deployment.DeploymentState;
-import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.dispatch.DataPlane;
+import io.pyml.gateway.dispatch.DataPlane.ServedModel;
 import io.pyml.gateway.dispatch.PredictCall;
-import io.pyml.gateway.frontend.grpc.GrpcErrors;
+import io.pyml.gateway.frontend.grpc.GrpcReplies;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
 import io.pyml.oip.v2.ModelConfig;
@@ -48,76 +44,68 @@ import org.apache.arrow.memory.BufferAllocator;
 
 /**
  * The Open Inference Protocol ("V2") over gRPC: V2 tensors become the model's Arrow payload,
- * which goes through the same {@link Dispatcher} as every other protocol; the answer comes back
- * as V2 tensors. OIP is gRPC, so errors use the gRPC front end's one table ({@link GrpcErrors}).
+ * which goes through the same {@link DataPlane} as every other protocol; the answer comes back
+ * as V2 tensors. OIP is gRPC, so it answers as the gRPC front ends do ({@link GrpcReplies}).
  */
 public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
-  private final Dispatcher dispatcher;
-  private final DeploymentManager deployments;
+  private final DataPlane plane;
   private final BufferAllocator allocator;
   /** Per model name: the tensors its runtime metadata describes, read once per metadata. */
   private final Map<String, Schemas> described = new ConcurrentHashMap<>();
 
-  public OipService(Dispatcher dispatcher, DeploymentManager deployments,
-      BufferAllocator allocator) {
-    this.dispatcher = dispatcher;
-    this.deployments = deployments;
+  public OipService(DataPlane plane, BufferAllocator allocator) {
+    this.plane = plane;
     this.allocator = allocator;
   }
 
   @Override
   public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> answer) {
-    reply(answer, ServerLiveResponse.newBuilder().setLive(true).build());
+    GrpcReplies.reply(answer, () -> ServerLiveResponse.newBuilder().setLive(true).build());
   }
 
   @Override
   public void serverReady(ServerReadyRequest request,
       StreamObserver<ServerReadyResponse> answer) {
-    reply(answer, ServerReadyResponse.newBuilder().setReady(true).build());
+    GrpcReplies.reply(answer, () -> ServerReadyResponse.newBuilder().setReady(true).build());
   }
 
   @Override
   public void serverMetadata(ServerMetadataRequest request,
       StreamObserver<ServerMetadataResponse> answer) {
-    reply(answer, ServerMetadataResponse.newBuilder().setName("pyml-gateway")
+    GrpcReplies.reply(answer, () -> ServerMetadataResponse.newBuilder().setName("pyml-gateway")
         .setVersion("0.1.0").build());
   }
 
   @Override
   public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> answer) {
-    boolean ready = deployments.route(request.getName())
-        .filter(d -> d.state() == DeploymentState.READY)
-        .filter(d -> matches(d, request.getVersion()))
-        .isPresent();
-    reply(answer, ModelReadyResponse.newBuilder().setReady(ready).build());
+    GrpcReplies.reply(answer, () -> ModelReadyResponse.newBuilder()
+        .setReady(plane.ready(request.getName(), version(request.getName(), request.getVersion())))
+        .build());
   }
 
   @Override
   public void modelMetadata(ModelMetadataRequest request,
       StreamObserver<ModelMetadataResponse> answer) {
-    try {
-      Deployment deployment = live(request.getName(), request.getVersion());
-      Schemas schemas = schemas(deployment);
-      reply(answer, ModelMetadataResponse.newBuilder()
-          .setName(deployment.name())
-          .addVersions(Long.toString(deployment.version()))
-          .setPlatform(platform(deployment))
+    GrpcReplies.reply(answer, () -> {
+      Schemas schemas = schemas(request.getName(), request.getVersion());
+      ServedModel model = schemas.model();
+      return ModelMetadataResponse.newBuilder()
+          .setName(model.name())
+          .addVersions(Long.toString(model.version()))
+          .setPlatform(platform(model))
           .addAllInputs(schemas.inputs().stream().map(V2Tensors::toV2).toList())
           .addAllOutputs(schemas.outputs().stream().map(V2Tensors::toV2).toList())
-          .build());
-    } catch (RuntimeException e) {
-      answer.onError(GrpcErrors.toStatus(e));
-    }
+          .build();
+    });
   }
 
   /** Triton's ModelConfig extension (see {@link TritonExtension}): what perf_analyzer asks. */
   void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> answer) {
-    try {
-      Deployment deployment = live(request.getName(), request.getVersion());
-      Schemas schemas = schemas(deployment);
+    GrpcReplies.reply(answer, () -> {
+      Schemas schemas = schemas(request.getName(), request.getVersion());
       ModelConfig.Builder config = ModelConfig.newBuilder()
-          .setName(deployment.name())
-          .setPlatform(platform(deployment))
+          .setName(schemas.model().name())
+          .setPlatform(platform(schemas.model()))
           .setBackend("pyml")
           .setMaxBatchSize(0);
       schemas.inputs().forEach(spec -> config.addInput(ModelInput.newBuilder()
@@ -126,109 +114,84 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
       schemas.outputs().forEach(spec -> config.addOutput(ModelOutput.newBuilder()
           .setName(spec.name()).setDataType(TritonExtension.dataType(spec.datatype()))
           .addAllDims(spec.shape())));
-      reply(answer, ModelConfigResponse.newBuilder().setConfig(config).build());
-    } catch (RuntimeException e) {
-      answer.onError(GrpcErrors.toStatus(e));
-    }
+      return ModelConfigResponse.newBuilder().setConfig(config).build();
+    });
   }
 
-  private static String platform(Deployment deployment) {
-    return "pyml_" + deployment.kind().name().toLowerCase(java.util.Locale.ROOT);
+  private static String platform(ServedModel model) {
+    return "pyml_" + model.kind().name().toLowerCase(java.util.Locale.ROOT);
   }
 
+  /**
+   * The model is resolved once, and its tensors encoded for the model that serves now (its
+   * kind and schema, one snapshot). A swap in between routes the call to the successor, which
+   * takes it if it is of the same kind and refuses it (INVALID_INPUT) otherwise, as it would
+   * a native call; the runtime checks the columns.
+   */
   @Override
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> answer) {
-    PayloadKind kind;
-    try {
-      Deployment deployment = live(request.getModelName(), request.getModelVersion());
-      kind = deployment.kind();
+    Set<String> requested = new HashSet<>();
+    request.getOutputsList().forEach(o -> requested.add(o.getName()));
+    GrpcReplies.answer(answer, () -> {
+      Schemas schemas = schemas(request.getModelName(), request.getModelVersion());
+      ServedModel model = schemas.model();
       List<Tensor> inputs = V2Tensors.inputs(request);
-      Schemas schemas = schemas(deployment);
-      schemas.check().check(deployment.name(), kind, inputs);
+      schemas.check().check(model.name(), model.kind(), inputs);
       byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
           : ArrowTensors.encode(allocator, inputs);
-      Payload payload = new Payload(kind, UnsafeByteOperations.unsafeWrap(arrow));
+      Payload payload = new Payload(model.kind(), UnsafeByteOperations.unsafeWrap(arrow));
       Deadline deadline = Context.current().getDeadline();
-      PredictCall call = new PredictCall(request.getModelName(), version(request.getModelVersion()),
-          payload, request.getId(), Optional.ofNullable(deadline)
-              .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS))));
-      Set<String> requested = new HashSet<>();
-      request.getOutputsList().forEach(o -> requested.add(o.getName()));
-      PayloadKind payloadKind = kind;
-      dispatcher.predict(call).whenComplete((result, error) -> {
-        if (error != null) {
-          answer.onError(GrpcErrors.toStatus(error));
-          return;
-        }
-        try {
-          ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
-              .setModelName(result.modelName())
-              .setModelVersion(Long.toString(result.modelVersion()))
-              .setId(request.getId());
-          V2Tensors.outputs(ArrowTensors.decode(allocator, payloadKind,
-              result.payload().arrowIpc().toByteArray()), requested, response);
-          reply(answer, response.build());
-        } catch (RuntimeException e) {
-          answer.onError(GrpcErrors.toStatus(e));
-        }
-      });
-    } catch (RuntimeException e) {
-      answer.onError(GrpcErrors.toStatus(e));
-    }
+      return plane.predict(new PredictCall(model.name(),
+          version(model.name(), request.getModelVersion()), payload, request.getId(), Optional.ofNullable(deadline)
+              .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS)))));
+    }, result -> {
+      ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
+          .setModelName(result.modelName())
+          .setModelVersion(Long.toString(result.modelVersion()))
+          .setId(request.getId());
+      V2Tensors.outputs(ArrowTensors.decode(allocator, result.payload().kind(),
+          result.payload().arrowIpc().toByteArray()), requested, response);
+      return response.build();
+    });
   }
 
   /**
    * A model's tensors, from one runtime metadata; {@code columns}: how a DataFrame model's
    * inputs are encoded (null for a tensors model).
    */
-  private record Schemas(RuntimeMetadata metadata, List<TensorSpec> inputs,
-      List<TensorSpec> outputs, InputCheck check, ColumnsEncoder columns) {}
+  private record Schemas(ServedModel model, List<TensorSpec> inputs, List<TensorSpec> outputs,
+      InputCheck check, ColumnsEncoder columns) {}
 
-  /** The deployment's tensors; read again only when its runtime metadata changes (a swap). */
-  private Schemas schemas(Deployment deployment) {
-    RuntimeMetadata metadata = deployment.metadata().orElseThrow(() -> new GatewayException(
-        ErrorKind.UNAVAILABLE, "model '" + deployment.name() + "' is not ready: "
-            + deployment.state()));
-    Schemas known = described.get(deployment.name());
-    if (known != null && known.metadata() == metadata) {
-      return known;
+  /** The serving model's tensors; read again only when its runtime metadata changes (a swap). */
+  private Schemas schemas(String name, String versionText) {
+    ServedModel model = plane.served(name, version(name, versionText));
+    Schemas known = described.get(model.name());
+    if (known != null && known.model().metadata() == model.metadata()) {
+      return known.model().equals(model) ? known : new Schemas(model, known.inputs(),
+          known.outputs(), known.check(), known.columns());
     }
-    PayloadKind kind = deployment.kind();
+    PayloadKind kind = model.kind();
+    RuntimeMetadata metadata = model.metadata();
     List<TensorSpec> inputs = ArrowTensors.specs(kind, metadata.inputSchema().toByteArray());
-    Schemas schemas = new Schemas(metadata, inputs,
+    Schemas schemas = new Schemas(model, inputs,
         ArrowTensors.specs(kind, metadata.outputSchema().toByteArray()), new InputCheck(inputs),
         kind == PayloadKind.DATAFRAME
             ? new ColumnsEncoder(inputs, metadata.inputSchema().toByteArray()) : null);
-    described.put(deployment.name(), schemas);
+    described.put(model.name(), schemas);
     return schemas;
   }
 
-  /** The live deployment; the dispatcher repeats these checks on the predict path itself. */
-  private Deployment live(String name, String version) {
-    Deployment deployment = deployments.route(name).orElseThrow(() ->
-        new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' is not deployed"));
-    if (!matches(deployment, version)) {
-      throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' version " + version
-          + " is not deployed (live version: " + deployment.version() + ")");
+  /** V2 versions are strings: empty for the live version, else a version number. */
+  private static OptionalLong version(String model, String text) {
+    if (text.isEmpty()) {
+      return OptionalLong.empty();
     }
-    if (deployment.state() != DeploymentState.READY) {
-      throw new GatewayException(ErrorKind.UNAVAILABLE, "model '" + name + "' is not ready: "
-          + deployment.state());
+    try {
+      return OptionalLong.of(Long.parseLong(text));
+    } catch (NumberFormatException e) {
+      throw V2Tensors.invalid("model '" + model + "': version '" + text
+          + "' (expected: a version number, or empty for the live version)");
     }
-    return deployment;
-  }
-
-  private static boolean matches(Deployment deployment, String version) {
-    return version.isEmpty() || version.equals(Long.toString(deployment.version()));
-  }
-
-  private static OptionalLong version(String text) {
-    return text.isEmpty() ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(text));
-  }
-
-  private static <T> void reply(StreamObserver<T> answer, T value) {
-    answer.onNext(value);
-    answer.onCompleted();
   }
 
   /**

@@ -1,8 +1,7 @@
 package io.pyml.gateway.frontend.thrift;
 
 import io.pyml.gateway.config.TransportLimits;
-import io.pyml.gateway.deployment.DeploymentManager;
-import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.thrift.v1.PredictionService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -45,7 +44,7 @@ public final class ThriftFrontEnd implements AutoCloseable {
 
   /** Binds now (so a taken port fails here) and serves on a thread of its own. */
   public static ThriftFrontEnd start(String host, int port, int maxFrameBytes,
-      TransportLimits limits, Dispatcher dispatcher, DeploymentManager deployments)
+      TransportLimits limits, DataPlane plane)
       throws IOException {
     // A direct hand-off: when every thread holds a connection, a new one is refused (closed).
     ThreadPoolExecutor workers = new ThreadPoolExecutor(0, limits.maxConnectionsPerPort(),
@@ -66,7 +65,7 @@ public final class ThriftFrontEnd implements AutoCloseable {
     }
     TThreadPoolServer.Args args = new TThreadPoolServer.Args(socket)
         .processor(new PredictionService.Processor<>(
-            new ThriftPredictionHandler(dispatcher, deployments)))
+            new ThriftPredictionHandler(plane)))
         .transportFactory(BoundedFramedTransport.factory(maxFrameBytes,
             limits.connectionIdle(), limits.requestReadTimeout()))
         // Lengths inside a message cannot exceed the frame that holds them.

@@ -2,35 +2,52 @@ package io.pyml.gateway.frontend.thrift;
 
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
-import io.pyml.gateway.deployment.Deployment;
-import io.pyml.gateway.deployment.DeploymentManager;
-import io.pyml.gateway.dispatch.Dispatcher;
+import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.thrift.v1.ModelInfo;
 import io.pyml.thrift.v1.PredictRequest;
 import io.pyml.thrift.v1.PredictResponse;
 import io.pyml.thrift.v1.PredictionService;
 import io.pyml.thrift.v1.PymlError;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
 
 /**
- * The Thrift API: convert, call the dispatcher (the same one as gRPC), map errors. Each
- * connection has a thread of its own (see {@link ThriftFrontEnd}), which waits for its call.
+ * The Thrift API: its structs to and from the data plane's calls (the same as gRPC's), errors
+ * in the one Thrift table ({@link ThriftErrors}). Each connection has a thread of its own (see
+ * {@link ThriftFrontEnd}), which waits for its call.
  */
 final class ThriftPredictionHandler implements PredictionService.Iface {
-  private final Dispatcher dispatcher;
-  private final DeploymentManager deployments;
+  private final DataPlane plane;
 
-  ThriftPredictionHandler(Dispatcher dispatcher, DeploymentManager deployments) {
-    this.dispatcher = dispatcher;
-    this.deployments = deployments;
+  ThriftPredictionHandler(DataPlane plane) {
+    this.plane = plane;
   }
 
   @Override
   public PredictResponse predict(PredictRequest request) throws PymlError {
+    // The data plane ends every call by its deadline, so this wait is bounded.
+    return answer(() -> plane.predict(ThriftConverters.toCall(request))
+        .thenApply(ThriftConverters::toThrift));
+  }
+
+  @Override
+  public List<ModelInfo> listModels() throws PymlError {
+    return answer(() -> CompletableFuture.completedFuture(
+        plane.deployments().stream().map(ThriftConverters::toThrift).toList()));
+  }
+
+  @Override
+  public ModelInfo getModel(String modelName) throws PymlError {
+    return answer(() -> CompletableFuture.completedFuture(
+        ThriftConverters.toThrift(plane.deployment(modelName))));
+  }
+
+  /** The call's value, or its error as the PymlError every Thrift method throws. */
+  private static <T> T answer(Supplier<CompletableFuture<T>> call) throws PymlError {
     try {
-      // The dispatcher ends every call by its deadline, so this wait is bounded.
-      return ThriftConverters.toThrift(dispatcher.predict(ThriftConverters.toCall(request)).get());
+      return call.get().get();
     } catch (ExecutionException e) {
       throw ThriftErrors.toPymlError(e.getCause());
     } catch (InterruptedException e) {
@@ -40,17 +57,5 @@ final class ThriftPredictionHandler implements PredictionService.Iface {
     } catch (RuntimeException e) {
       throw ThriftErrors.toPymlError(e);
     }
-  }
-
-  @Override
-  public List<ModelInfo> listModels() {
-    return deployments.list().stream().map(d -> ThriftConverters.toThrift(d.view())).toList();
-  }
-
-  @Override
-  public ModelInfo getModel(String modelName) throws PymlError {
-    return deployments.find(modelName).map(Deployment::view).map(ThriftConverters::toThrift)
-        .orElseThrow(() -> ThriftErrors.toPymlError(new GatewayException(ErrorKind.NOT_FOUND,
-            "model '" + modelName + "' is not deployed")));
   }
 }

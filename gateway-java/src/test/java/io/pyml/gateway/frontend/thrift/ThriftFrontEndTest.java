@@ -102,7 +102,7 @@ class ThriftFrontEndTest {
   }
 
   @Test
-  void predictsThroughTheSameDispatcherAsGrpc() throws TException {
+  void predictsThroughTheSameDataPlaneAsGrpc() throws TException {
     PredictResponse response = call(c -> c.predict(request("steady", "abc")
         .setRequestId("r-1").setModelVersion(3).setTimeoutMs(5000)));
     assertEquals("cba", text(response));
@@ -152,7 +152,8 @@ class ThriftFrontEndTest {
     error = fails(c -> c.predict(new PredictRequest().setModelName("steady").setPayload(
         new Payload(PayloadKind.DATAFRAME, ByteBuffer.wrap(new byte[LIMIT + 1])))));
     assertEquals(ErrorCode.RESOURCE_EXHAUSTED, error.getCode());
-    assertEquals("payload of 4097 bytes is over the gateway's limit of 4096 bytes",
+    assertEquals(
+        "payload of 4097 bytes for model 'steady' is over the gateway's limit of 4096 bytes",
         error.getMessage());
   }
 

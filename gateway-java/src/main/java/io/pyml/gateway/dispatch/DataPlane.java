@@ -1,0 +1,174 @@
+package io.pyml.gateway.dispatch;
+
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.Payload;
+import io.pyml.gateway.core.PayloadKind;
+import io.pyml.gateway.deployment.DeployRules;
+import io.pyml.gateway.deployment.DeploySpec;
+import io.pyml.gateway.deployment.Deployment;
+import io.pyml.gateway.deployment.DeploymentManager;
+import io.pyml.gateway.deployment.DeploymentState;
+import io.pyml.gateway.deployment.DeploymentView;
+import io.pyml.gateway.metrics.GatewayMetrics;
+import io.pyml.gateway.sidecar.ResourceLimits;
+import io.pyml.gateway.sidecar.RuntimeMetadata;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The gateway's one data plane: predict, a model's readiness and description, and the
+ * deployments (list, get, deploy, undeploy). Every front end (gRPC Predict and Admin, Thrift,
+ * OIP) calls these and only translates its protocol to and from them: here alone a model, its
+ * version and its readiness are resolved and every error about them is built, so a case means
+ * the same on every protocol (ConformanceTest runs one table of cases over all of them).
+ */
+public final class DataPlane {
+  /**
+   * A deployment replaced or undeployed between routing and the call refuses the call, and it
+   * is routed again: its successor is live by then. More than one swap in that instant is rare.
+   */
+  private static final int ROUTE_ATTEMPTS = 3;
+
+  private final DeploymentManager deployments;
+  private final DeployRules rules;
+  private final int maxPayloadBytes;
+  private final Duration defaultDeadline;
+  private final GatewayMetrics metrics;
+
+  public DataPlane(DeploymentManager deployments, DeployRules rules, int maxPayloadBytes,
+      Duration defaultDeadline, GatewayMetrics metrics) {
+    this.deployments = deployments;
+    this.rules = rules;
+    this.metrics = metrics;
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.defaultDeadline = defaultDeadline;
+  }
+
+  /** A model as it serves now: its live, READY deployment and what its runtime said of it. */
+  public record ServedModel(String name, long version, PayloadKind kind,
+      RuntimeMetadata metadata) {}
+
+  // --- predict ---------------------------------------------------------------------------
+
+  /** Completes with the result, or exceptionally with a {@link GatewayException}. */
+  public CompletableFuture<PredictResult> predict(PredictCall call) {
+    boolean known = deployments.route(call.modelName()).isPresent();
+    return metrics.track(call.modelName(), known, route(call));
+  }
+
+  private CompletableFuture<PredictResult> route(PredictCall call) {
+    try {
+      check(call);
+      String requestId = call.requestId().isEmpty() ? UUID.randomUUID().toString()
+          : call.requestId();
+      for (int attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
+        Deployment deployment = live(call.modelName(), call.version());
+        Optional<CompletableFuture<Payload>> answer =
+            deployment.predict(call.payload(), timeout(call));
+        if (answer.isPresent()) {
+          return answer.get().thenApply(output ->
+              new PredictResult(deployment.name(), deployment.version(), output, requestId));
+        }
+      }
+      throw new GatewayException(ErrorKind.UNAVAILABLE, "model '" + call.modelName()
+          + "' was replaced " + ROUTE_ATTEMPTS + " times while this request was routed");
+    } catch (GatewayException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** What is wrong with the request whatever is deployed. */
+  private void check(PredictCall call) {
+    String name = call.modelName();
+    if (name.isEmpty()) {
+      throw new GatewayException(ErrorKind.INVALID_INPUT, "model_name is empty");
+    }
+    if (call.payload() == null) {
+      throw new GatewayException(ErrorKind.INVALID_INPUT,
+          "the request for model '" + name + "' has no payload");
+    }
+    int size = call.payload().sizeBytes();
+    if (size > maxPayloadBytes) {
+      throw new GatewayException(ErrorKind.RESOURCE_EXHAUSTED, "payload of " + size
+          + " bytes for model '" + name + "' is over the gateway's limit of " + maxPayloadBytes
+          + " bytes");
+    }
+  }
+
+  /** The client's deadline, but never longer than the gateway's default. */
+  private Duration timeout(PredictCall call) {
+    return call.clientTimeout()
+        .filter(client -> client.compareTo(defaultDeadline) < 0)
+        .orElse(defaultDeadline);
+  }
+
+  // --- models ----------------------------------------------------------------------------
+
+  /** The model serving now under {@code name} (and {@code version}, if given); or the error. */
+  public ServedModel served(String name, OptionalLong version) {
+    Deployment deployment = live(name, version);
+    Optional<RuntimeMetadata> metadata = deployment.metadata();
+    if (deployment.state() != DeploymentState.READY || metadata.isEmpty()) {
+      throw deployment.notReady();
+    }
+    return new ServedModel(deployment.name(), deployment.version(), deployment.kind(),
+        metadata.get());
+  }
+
+  /** Whether {@link #served} answers: the model (and version) is deployed and READY. */
+  public boolean ready(String name, OptionalLong version) {
+    try {
+      served(name, version);
+      return true;
+    } catch (GatewayException e) {
+      return false;
+    }
+  }
+
+  /** The live deployment of {@code name}, if it is the version asked for (empty: any). */
+  private Deployment live(String name, OptionalLong version) {
+    Deployment deployment = deployments.route(name).orElseThrow(() -> notDeployed(name));
+    if (version.isPresent() && version.getAsLong() != deployment.version()) {
+      throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' version "
+          + version.getAsLong() + " is not deployed (live version: " + deployment.version()
+          + ")");
+    }
+    return deployment;
+  }
+
+  private static GatewayException notDeployed(String name) {
+    return new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' is not deployed");
+  }
+
+  // --- deployments -----------------------------------------------------------------------
+
+  public List<DeploymentView> deployments() {
+    return deployments.list().stream().map(Deployment::view).toList();
+  }
+
+  /** The deployment named so, whatever its state; NOT_FOUND when there is none. */
+  public DeploymentView deployment(String name) {
+    return deployments.find(name).map(Deployment::view).orElseThrow(() -> notDeployed(name));
+  }
+
+  /**
+   * Deploys (or swaps to) a version; with {@code wait}, completes once it is READY and routed
+   * (the lifecycle itself is bounded by the deploy timeout, so this ends), else at once.
+   */
+  public CompletableFuture<DeploymentView> deploy(String name, long version, String homePath,
+      int replicas, ResourceLimits limits, boolean wait) {
+    Deployment deployment = deployments.deploy(
+        DeploySpec.of(name, version, homePath, replicas, limits, rules));
+    return wait ? deployments.settledAndRouted(deployment)
+        : CompletableFuture.completedFuture(deployment.view());
+  }
+
+  public CompletableFuture<Void> undeploy(String name) {
+    return deployments.undeploy(name);
+  }
+}
