@@ -6,11 +6,17 @@ import java.time.Duration;
 /**
  * How a {@link FakeRuntime} behaves. Predict answers with the input bytes reversed, except for
  * a few magic inputs: "hang" never answers, "hold" answers once the test releases it, "boom"
- * raises like a model, "badcol" is refused as bad input. Validation passes only when the
- * output is the reversed validation input.
+ * raises like a model, "badcol" is refused as bad input; a {@code hangs} model never answers
+ * any call but its validation. Validation passes only when the output is the reversed
+ * validation input. A DataFrame model says it takes one FP64 column, "x".
  */
 public record FakeModel(PayloadKind kind, Duration loadTime, boolean passValidation,
-    boolean exitOnLoad) {
+    boolean exitOnLoad, boolean hangs) {
+
+  public FakeModel(PayloadKind kind, Duration loadTime, boolean passValidation,
+      boolean exitOnLoad) {
+    this(kind, loadTime, passValidation, exitOnLoad, false);
+  }
 
   public static final String HANG = "hang";
   public static final String HOLD = "hold";
@@ -28,10 +34,18 @@ public record FakeModel(PayloadKind kind, Duration loadTime, boolean passValidat
   }
 
   public FakeModel failingValidation() {
-    return new FakeModel(kind, loadTime, false, exitOnLoad);
+    return new FakeModel(kind, loadTime, false, exitOnLoad, hangs);
   }
 
   public FakeModel exitingOnLoad() {
-    return new FakeModel(kind, loadTime, passValidation, true);
+    return new FakeModel(kind, loadTime, passValidation, true, hangs);
+  }
+
+  public FakeModel hanging() {
+    return new FakeModel(kind, loadTime, passValidation, exitOnLoad, true);
+  }
+
+  public FakeModel loadingFor(Duration time) {
+    return new FakeModel(kind, time, passValidation, exitOnLoad, hangs);
   }
 }

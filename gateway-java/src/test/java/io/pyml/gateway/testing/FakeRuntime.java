@@ -104,12 +104,31 @@ public final class FakeRuntime implements AutoCloseable {
     };
   }
 
+  /** A DataFrame fake's input schema: one FP64 column "x" (an Arrow IPC schema message). */
+  static final ByteString INPUT_SCHEMA = schemaMessage();
+
+  private static ByteString schemaMessage() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try {
+      org.apache.arrow.vector.ipc.message.MessageSerializer.serialize(
+          new org.apache.arrow.vector.ipc.WriteChannel(java.nio.channels.Channels.newChannel(out)),
+          new org.apache.arrow.vector.types.pojo.Schema(List.of(
+              org.apache.arrow.vector.types.pojo.Field.nullable("x",
+                  new org.apache.arrow.vector.types.pojo.ArrowType.FloatingPoint(
+                      org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)))));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return ByteString.copyFrom(out.toByteArray());
+  }
+
   private final class Service extends ModelRuntimeGrpc.ModelRuntimeImplBase {
     @Override
     public void predict(Payload request, StreamObserver<Payload> response) {
       received.add(request.getArrowIpc());
       String text = request.getArrowIpc().toStringUtf8();
-      if (text.equals(FakeModel.HANG)) {
+      if (text.equals(FakeModel.HANG)
+          || model.hangs() && !text.equals(FakeModel.VALIDATION_INPUT)) {
         ((ServerCallStreamObserver<Payload>) response).setOnCancelHandler(hangCancelled::countDown);
         hangStarted.countDown();
         return; // never answers
@@ -145,8 +164,12 @@ public final class FakeRuntime implements AutoCloseable {
 
     @Override
     public void getMetadata(GetMetadataRequest request, StreamObserver<ModelMetadata> response) {
-      response.onNext(ModelMetadata.newBuilder().setName(name).setKind(wireKind())
-          .setModelClass("model.Fake").setRuntimeVersion("fake").build());
+      ModelMetadata.Builder metadata = ModelMetadata.newBuilder().setName(name)
+          .setKind(wireKind()).setModelClass("model.Fake").setRuntimeVersion("fake");
+      if (model.kind() == io.pyml.gateway.core.PayloadKind.DATAFRAME) {
+        metadata.setInputSchema(INPUT_SCHEMA);
+      }
+      response.onNext(metadata.build());
       response.onCompleted();
     }
 

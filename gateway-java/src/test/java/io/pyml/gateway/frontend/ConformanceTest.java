@@ -1,0 +1,230 @@
+package io.pyml.gateway.frontend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.pyml.gateway.Gateway;
+import io.pyml.gateway.sidecar.SocketDirs;
+import io.pyml.gateway.testing.FakeLauncher;
+import io.pyml.gateway.testing.FakeModel;
+import io.pyml.gateway.testing.TestClient;
+import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
+import io.pyml.oip.v2.ModelInferRequest;
+import io.pyml.proto.v1.DeployRequest;
+import io.pyml.proto.v1.Payload;
+import io.pyml.proto.v1.PayloadKind;
+import io.pyml.proto.v1.PredictRequest;
+import io.pyml.thrift.v1.PredictionService;
+import io.pyml.thrift.v1.PymlError;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.apache.thrift.protocol.TBinaryProtocol;
+import org.apache.thrift.transport.TSocket;
+import org.apache.thrift.transport.TTransport;
+import org.apache.thrift.transport.layered.TFramedTransport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * One table of cases, run against every protocol that predicts (grpc-java's way: one suite
+ * over every transport): each case must mean the same on gRPC, Thrift and OIP, that is the
+ * same status and the same words, except where the words are about the protocol's own payload
+ * format (then they must still name the model). The real gateway and data plane, with fake
+ * runtimes on Unix sockets. The unauthenticated and forbidden rows come with identities.
+ */
+class ConformanceTest {
+  static final int LIMIT = 4096;
+  static final FakeLauncher LAUNCHER = new FakeLauncher()
+      .model("loading", FakeModel.dataframe().loadingFor(Duration.ofMinutes(10)))
+      .model("hanging", FakeModel.dataframe().hanging());
+
+  static Path work;
+  static Gateway gateway;
+
+  @BeforeAll
+  static void start() throws Exception {
+    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-conf-");
+    Path home = Files.createDirectories(work.resolve("home"));
+    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
+        .withMaxPayloadBytes(LIMIT)
+        .withDeployTimeout(Duration.ofMinutes(15)), LAUNCHER);
+    try (TestClient grpc = new TestClient(gateway.grpcPort())) {
+      grpc.deploy("steady", 3, home);
+      grpc.deploy("hanging", 1, home);
+      grpc.admin.deploy(DeployRequest.newBuilder().setModelName("loading").setModelVersion(1)
+          .setHomePath(home.toString()).build()); // not waited for: it stays loading
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    gateway.close();
+    SocketDirs.deleteRecursively(work);
+  }
+
+  /** What a client asks, said once for every protocol. */
+  record Ask(String model, OptionalLong version, boolean wrongPayload, int valueBytes,
+      Duration deadline) {
+    static Ask of(String model) {
+      return new Ask(model, OptionalLong.empty(), false, 8, Duration.ofSeconds(10));
+    }
+
+    Ask withVersion(long number) {
+      return new Ask(model, OptionalLong.of(number), wrongPayload, valueBytes, deadline);
+    }
+
+    Ask withWrongPayload() {
+      return new Ask(model, version, true, valueBytes, deadline);
+    }
+
+    Ask withValueBytes(int bytes) {
+      return new Ask(model, version, wrongPayload, bytes, deadline);
+    }
+
+    Ask withDeadline(Duration time) {
+      return new Ask(model, version, wrongPayload, valueBytes, time);
+    }
+  }
+
+  /** The status (gRPC's code names; Thrift's ErrorCode has the same) and the words. */
+  record Outcome(String code, String message) {}
+
+  /**
+   * A row: what is asked, the status every protocol answers, and the words: {@code same}
+   * gives the exact words every protocol must use; else each protocol's words must pass
+   * {@code words} (they are about its payload format).
+   */
+  record Case(String name, Ask ask, String code, String same, Predicate<String> words) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static final List<Case> CASES = List.of(
+      new Case("unknown model", Ask.of("nope"), "NOT_FOUND",
+          "model 'nope' is not deployed", null),
+      new Case("wrong version", Ask.of("steady").withVersion(9), "NOT_FOUND",
+          "model 'steady' version 9 is not deployed (live version: 3)", null),
+      new Case("not ready", Ask.of("loading"), "UNAVAILABLE", null,
+          words -> words.startsWith("model 'loading' is not ready: ")),
+      new Case("bad payload", Ask.of("steady").withWrongPayload(), "INVALID_ARGUMENT", null,
+          words -> words.contains("model 'steady'")),
+      new Case("too large", Ask.of("steady").withValueBytes(LIMIT + 8), "RESOURCE_EXHAUSTED", null,
+          words -> words.startsWith("payload of ") && words.endsWith(
+              " bytes for model 'steady' is over the gateway's limit of 4096 bytes")),
+      new Case("deadline", Ask.of("hanging").withDeadline(Duration.ofMillis(300)),
+          "DEADLINE_EXCEEDED", null, words -> true));
+
+  enum Protocol {
+    GRPC {
+      @Override
+      Outcome ask(Ask ask) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", gateway.grpcPort())
+            .usePlaintext().build();
+        try {
+          PredictRequest.Builder request = PredictRequest.newBuilder().setModelName(ask.model())
+              .setPayload(Payload.newBuilder().setKind(ask.wrongPayload()
+                  ? PayloadKind.PAYLOAD_KIND_TENSORS : PayloadKind.PAYLOAD_KIND_DATAFRAME)
+                  .setArrowIpc(ByteString.copyFrom(new byte[ask.valueBytes()])));
+          ask.version().ifPresent(request::setModelVersion);
+          StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () ->
+              io.pyml.proto.v1.PredictionServiceGrpc.newBlockingStub(channel)
+                  .withDeadlineAfter(ask.deadline().toMillis(), TimeUnit.MILLISECONDS)
+                  .predict(request.build()));
+          return new Outcome(error.getStatus().getCode().name(),
+              error.getStatus().getDescription());
+        } finally {
+          channel.shutdownNow();
+        }
+      }
+    },
+    THRIFT {
+      @Override
+      Outcome ask(Ask ask) {
+        io.pyml.thrift.v1.PredictRequest request = new io.pyml.thrift.v1.PredictRequest()
+            .setModelName(ask.model())
+            .setPayload(new io.pyml.thrift.v1.Payload(ask.wrongPayload()
+                ? io.pyml.thrift.v1.PayloadKind.TENSORS : io.pyml.thrift.v1.PayloadKind.DATAFRAME,
+                ByteBuffer.wrap(new byte[ask.valueBytes()])))
+            .setTimeoutMs(ask.deadline().toMillis());
+        ask.version().ifPresent(request::setModelVersion);
+        PymlError error = assertThrows(PymlError.class, () -> {
+          try (TTransport transport = new TFramedTransport(new TSocket("127.0.0.1",
+              gateway.thriftPort(), 10_000))) {
+            transport.open();
+            new PredictionService.Client(new TBinaryProtocol(transport)).predict(request);
+          }
+        });
+        return new Outcome(error.getCode().name(), error.getMessage());
+      }
+    },
+    OIP {
+      @Override
+      Outcome ask(Ask ask) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", gateway.oipPort())
+            .usePlaintext().build();
+        try {
+          int rows = Math.max(1, ask.valueBytes() / 8);
+          ModelInferRequest request = ModelInferRequest.newBuilder()
+              .setModelName(ask.model())
+              .setModelVersion(ask.version().isPresent()
+                  ? Long.toString(ask.version().getAsLong()) : "")
+              .addInputs(ModelInferRequest.InferInputTensor.newBuilder()
+                  .setName(ask.wrongPayload() ? "y" : "x").setDatatype("FP64").addShape(rows))
+              .addRawInputContents(ByteString.copyFrom(new byte[rows * 8]))
+              .build();
+          StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () ->
+              GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                  .withDeadlineAfter(ask.deadline().toMillis(), TimeUnit.MILLISECONDS)
+                  .modelInfer(request));
+          return new Outcome(error.getStatus().getCode().name(),
+              error.getStatus().getDescription());
+        } finally {
+          channel.shutdownNow();
+        }
+      }
+    };
+
+    abstract Outcome ask(Ask ask);
+  }
+
+  static Stream<Arguments> table() {
+    List<Arguments> rows = new ArrayList<>();
+    for (Case row : CASES) {
+      for (Protocol protocol : Protocol.values()) {
+        rows.add(Arguments.of(row, protocol));
+      }
+    }
+    return rows.stream();
+  }
+
+  @ParameterizedTest(name = "{0} over {1}")
+  @MethodSource("table")
+  void everyProtocolAnswersTheSame(Case row, Protocol protocol) {
+    Outcome outcome = protocol.ask(row.ask());
+    assertEquals(row.code(), outcome.code(), outcome.toString());
+    if (row.same() != null) {
+      assertEquals(row.same(), outcome.message());
+    } else {
+      assertTrue(row.words().test(String.valueOf(outcome.message())), outcome.toString());
+    }
+  }
+}
