@@ -11,8 +11,9 @@ from pyml_launcher.container_policy import (
     default_runtime_limits,
     hardened_run_options,
 )
-from pyml_launcher.dockerfile import RUN_USER, SOCKET_DIR
+from pyml_launcher.dockerfile import render_dockerfile
 from tests.conftest import REPO
+from tests.launcher.test_dockerfile import BARE
 
 POLICY_FILE = REPO / "launcher" / "pyml_launcher" / "container_policy.json"
 
@@ -21,10 +22,11 @@ def test_the_loaded_policy_is_the_one_file() -> None:
     assert container_policy() == json.loads(Path(POLICY_FILE).read_text())
 
 
-def test_the_policy_matches_the_image() -> None:
+def test_the_image_is_built_for_the_policy() -> None:
     runtime = container_policy()["runtime"]
-    assert runtime["user"] == RUN_USER  # the image's USER
-    assert runtime["socket_dir"] == SOCKET_DIR  # where the entrypoint's socket lives
+    text = render_dockerfile(BARE)
+    assert f"USER {runtime['user']}" in text  # the image's USER
+    assert f"{runtime['socket_dir']}/model.sock" in text  # where the entrypoint's socket lives
 
 
 def test_every_use_gets_the_shared_settings_and_its_own_section() -> None:
