@@ -26,14 +26,17 @@ import json
 import sys
 from dataclasses import dataclass
 
+from pyml_launcher.container_policy import container_policy
+
 MODEL_DIR = "/opt/pyml/model"
 VENV_DIR = "/opt/pyml/venv"
 BUILD_DIR = "/opt/pyml/build"
-SOCKET_DIR = "/run/pyml"
+# The image's user and socket folder are the container policy's: one place to change them.
+SOCKET_DIR: str = container_policy()["runtime"]["socket_dir"]
 SOCKET_PATH = f"{SOCKET_DIR}/model.sock"
 # How long a runtime waits for its launcher to lock the socket folder before it gives up.
 SOCKET_LOCK_SECONDS = 60
-RUN_USER = "65534:65534"
+RUN_USER: str = container_policy()["runtime"]["user"]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CONSTRAINTS = f"{BUILD_DIR}/constraints.txt"
 CA_BUNDLE = f"{BUILD_DIR}/ca.pem"

@@ -7,7 +7,8 @@ data scientist who wants the exact production container locally.
 
 The container has no network, a read-only root filesystem with a tmpfs ``/tmp``, all
 capabilities dropped, ``no-new-privileges``, uid 65534, memory/CPU/pids limits, and the label
-``io.pyml.launcher=1``, and a size-capped log. The runtime listens on
+``io.pyml.launcher=1``, and a size-capped log: all of it from ``container_policy.json``,
+the file the gateway reads too. The runtime listens on
 ``/run/pyml/model.sock`` inside, which is ``socket_dir/model.sock`` here: the folder is
 writable for uid 65534 only until the socket exists, then read-only (the runtime loads the
 model only after that, so model code can never write to this host folder).
@@ -23,7 +24,7 @@ from typing import Any
 
 import grpc
 
-from pyml_launcher.container_policy import hardened_run_options
+from pyml_launcher.container_policy import default_runtime_limits, hardened_run_options
 from pyml_launcher.dockerfile import SOCKET_DIR, SOCKET_LOCK_SECONDS, SOCKET_PATH
 from pyml_launcher.engine import docker_client
 
@@ -102,15 +103,19 @@ def run_model_container(
     socket_dir: Path,
     *,
     name: str | None = None,
-    memory: str = "1g",
-    pids: int = 256,
+    memory: str | int | None = None,
+    pids: int | None = None,
     cpus: float = 1.0,
     labels: dict[str, str] | None = None,
 ) -> ModelContainer:
     """Start `image` hardened, with `socket_dir` mounted at /run/pyml (see module docs).
 
     `labels` are added to ``io.pyml.launcher=1`` (tests tag their containers to clean up).
+    `memory` and `pids` default to the gateway's (container_policy.json); one CPU, one worker.
     """
+    default_memory, default_pids = default_runtime_limits()
+    memory = default_memory if memory is None else memory
+    pids = default_pids if pids is None else pids
     socket_dir = Path(socket_dir).absolute()
     socket_path = socket_dir / Path(SOCKET_PATH).name
     if len(str(socket_path).encode()) > MAX_SOCKET_PATH:
@@ -124,7 +129,7 @@ def run_model_container(
         image,
         detach=True,
         name=name,
-        **hardened_run_options(runtime=True),  # user, network, root, /tmp, capabilities, log
+        **hardened_run_options("runtime"),  # user, network, root, /tmp, capabilities, log
         mem_limit=memory,
         memswap_limit=memory,  # no swap: the limit is the limit
         nano_cpus=int(cpus * 1e9),

@@ -13,7 +13,6 @@ to open with pyspark from the host) and has more memory, processes and /tmp (a J
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -221,19 +220,16 @@ def _run_container(
         image_id,  # the exact image the online path serves, by content id
         entrypoint=argv,
         detach=True,
-        user=f"{os.getuid()}:{os.getgid()}",
         environment=_environment(settings),
         # No network (local mode talks over loopback only), read-only root, no capabilities,
-        # no-new-privileges, a capped log: as every model container (container_policy.json).
-        **hardened_run_options(runtime=False),
-        # Without a network the container's own name resolves nowhere; log4j and the JVM look
-        # it up at start and log a stack trace for each failure. "localhost" is in /etc/hosts.
-        hostname="localhost",
-        tmpfs={"/tmp": "rw,nosuid,nodev,exec,size=2g"},
+        # no-new-privileges, a capped log: as every model container; and what the job needs
+        # unlike a runtime (the caller's uid, hostname "localhost" since without a network
+        # the container's own name resolves nowhere, an executable /tmp, pids for the JVM's
+        # threads), named in container_policy.json's "offline" section.
+        **hardened_run_options("offline"),
         mem_limit=settings.memory,
         memswap_limit=settings.memory,
         nano_cpus=int(settings.cores * 1e9),
-        pids_limit=4096,  # JVM threads count as processes
         volumes=volumes,
         labels={**settings.labels, OFFLINE_LABEL: ref},
     )

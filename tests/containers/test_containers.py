@@ -20,8 +20,10 @@ from pyml._internal.gateway_process import GatewayProcess, start_gateway
 from pyml.client import Client, DeploymentInfo, RemoteError
 from pyml.model import Model
 from pyml.version import ModelVersion
+from pyml_launcher.container_policy import default_runtime_limits
 from pyml_runtime.validation import load_validation
 from tests.containers.conftest import await_gone, labelled, metric_samples
+from tests.hardening import assert_hardened
 from tests.polling import await_deployment
 
 MiB = 1024 * 1024
@@ -71,18 +73,14 @@ def test_containers_run_hardened_and_labelled(serving: Client, gateway_id: str) 
     containers = labelled(gateway_id, "breast_cancer_lr")
     assert len(containers) == 2
     for container in containers:
+        assert_hardened(container.attrs, "runtime")  # container_policy.json, as Python reads it
         host = container.attrs["HostConfig"]
-        assert container.attrs["Config"]["User"] == "65534:65534"
-        assert host["NetworkMode"] == "none"
-        assert host["ReadonlyRootfs"] is True
-        assert host["CapDrop"] == ["ALL"]
-        assert host["SecurityOpt"] == ["no-new-privileges"]
-        assert "/tmp" in host["Tmpfs"]
-        assert host["Memory"] == host["MemorySwap"] == 1024 * MiB
+        memory, pids = default_runtime_limits()
+        assert host["Memory"] == host["MemorySwap"] == memory == 1024 * MiB
         # Every CPU the gateway sees (as Java counts them), one runtime worker per CPU.
         assert host["NanoCpus"] == len(os.sched_getaffinity(0)) * 1_000_000_000
         assert container.labels["io.pyml.runtime-workers"] == str(len(os.sched_getaffinity(0)))
-        assert host["PidsLimit"] == 256
+        assert host["PidsLimit"] == pids == 256
         assert container.labels["io.pyml.model.version"] == "1"
         [mount] = container.attrs["Mounts"]
         assert mount["Destination"] == "/run/pyml"

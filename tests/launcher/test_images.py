@@ -13,11 +13,13 @@ import pytest
 
 from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml_launcher.base_image import DEFAULT_BASE_TAG, resolve_base_image
+from pyml_launcher.container_policy import default_runtime_limits
 from pyml_launcher.context import image_tag
 from pyml_launcher.image import BuiltImage
 from pyml_launcher.local import ModelContainer, run_model_container
 from pyml_runtime.codec import decode_dataframe, decode_tensors, encode_dataframe, encode_tensors
 from pyml_runtime.validation import compare_dataframes, compare_tensors, load_validation
+from tests.hardening import assert_hardened
 from tests.launcher.conftest import CANCER, FAKE_SHA, TENSOR
 
 RTOL, ATOL = 1e-6, 1e-9
@@ -93,12 +95,11 @@ def test_container_runs_hardened(
         denied = container.exec_run(["touch", "/opt/pyml/model/new-file"])
         assert denied.exit_code != 0 and b"Read-only file system" in denied.output
         assert container.exec_run(["touch", "/tmp/scratch"]).exit_code == 0
+        assert_hardened(container.attrs, "runtime")
         host = container.attrs["HostConfig"]
-        assert host["NetworkMode"] == "none"
-        assert host["ReadonlyRootfs"] is True
-        assert host["CapDrop"] == ["ALL"]
-        assert host["SecurityOpt"] == ["no-new-privileges"]
-        assert host["PidsLimit"] == 256 and host["Memory"] == 1024**3
+        # The gateway's default limits (the same file), one CPU.
+        assert (host["Memory"], host["PidsLimit"]) == default_runtime_limits() == (1024**3, 256)
+        assert host["NanoCpus"] == 1_000_000_000
         assert container.labels["io.pyml.launcher"] == "1"
         assert f"pyml-runtime serving {TENSOR} on /run/pyml/model.sock" in model.logs()
     assert not socket_dir.joinpath("model.sock").exists()

@@ -38,9 +38,11 @@ public final class GatewayConfigParser {
     FLAGS.put("docker-host", "Docker engine for model containers (default unix:///var/run/docker.sock)");
     FLAGS.put("host-work-dir", "the work dir as the Docker engine sees it, when the gateway runs in a container (needs --work-dir)");
     FLAGS.put("gateway-id", "label value of this gateway's containers (default 'default')");
-    FLAGS.put("container-memory-bytes", "memory limit of each model container (default 1073741824)");
+    FLAGS.put("container-memory-bytes", "memory limit of each model container (default "
+        + ResourceLimits.DEFAULTS.memoryBytes() + ", from container_policy.json)");
     FLAGS.put("container-cpus", "CPU limit of each model container (default: the host's CPU count)");
-    FLAGS.put("container-pids", "process limit of each model container (default 256)");
+    FLAGS.put("container-pids", "process limit of each model container (default "
+        + ResourceLimits.DEFAULTS.pids() + ", from container_policy.json)");
     FLAGS.put("runtime-workers", "runtime worker processes per model container or process, each loading the model; 0: one per CPU of its CPU limit, at most 8 (default 0)");
     FLAGS.put("replica-max-calls", "calls in flight at one runtime worker, below its own limit of 6; a runtime with N workers takes N times as many (default 4)");
     FLAGS.put("replica-memory-divisor", "payload bytes in flight at one runtime are at most its memory limit / this (default 8)");

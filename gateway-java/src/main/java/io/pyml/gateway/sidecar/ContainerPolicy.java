@@ -13,12 +13,15 @@ import java.util.Map;
 /**
  * How model containers are hardened: {@code container_policy.json}, the one file that
  * pyml_launcher (local runs, the offline job) reads too; the build copies it into the jar
- * next to this class. Limits (memory, CPUs, pids) are per deployment, not policy.
+ * next to this class. Limits (memory, CPUs, pids) are per deployment; the runtime's defaults
+ * for memory and pids are the file's ({@link ResourceLimits#DEFAULTS}). The file's "offline"
+ * section is the offline job's alone: the gateway does not read it.
  */
 public record ContainerPolicy(
     String networkMode, boolean readOnlyRootfs, List<String> capDrop, List<String> securityOpt,
     String logType, Map<String, String> logConfig, String runtimeUser,
-    Map<String, String> runtimeTmpfs, String socketDir) {
+    Map<String, String> runtimeTmpfs, String socketDir, long runtimeDefaultMemoryBytes,
+    int runtimeDefaultPids) {
   static final String RESOURCE = "container_policy.json";
 
   public ContainerPolicy {
@@ -52,7 +55,9 @@ public record ContainerPolicy(
         map(required(log, "config")),
         required(runtime, "user").asText(),
         map(required(runtime, "tmpfs")),
-        required(runtime, "socket_dir").asText());
+        required(runtime, "socket_dir").asText(),
+        required(runtime, "default_memory_bytes").asLong(),
+        required(runtime, "default_pids_limit").asInt());
   }
 
   private static JsonNode required(JsonNode node, String field) {

@@ -9,12 +9,12 @@ import java.util.Optional;
 public record ResourceLimits(long memoryBytes, double cpus, int pids) {
   public static final ResourceLimits NONE = new ResourceLimits(0, 0, 0);
   /**
-   * 1 GiB (enough for the examples), every CPU the gateway sees (a runtime runs a worker per
-   * CPU, {@link RuntimeWorkers}: a 1-CPU default would make a 2-core machine serve like a
-   * 1-core one; containers share the CPUs, they are not reserved), 256 processes.
+   * Memory and processes from container_policy.json (1 GiB, enough for the examples; 256
+   * processes: pyml_launcher.local's defaults too), every CPU the gateway sees (a runtime runs
+   * a worker per CPU, {@link RuntimeWorkers}: a 1-CPU default would make a 2-core machine serve
+   * like a 1-core one; containers share the CPUs, they are not reserved).
    */
-  public static final ResourceLimits DEFAULTS = new ResourceLimits(1024L * 1024 * 1024,
-      Runtime.getRuntime().availableProcessors(), 256);
+  public static final ResourceLimits DEFAULTS = policyDefaults(ContainerPolicy.load());
   /** Docker refuses less than 6 MiB; a runtime would not even start below a few dozen. */
   public static final long MIN_MEMORY_BYTES = 6L * 1024 * 1024;
   /**
@@ -55,6 +55,11 @@ public record ResourceLimits(long memoryBytes, double cpus, int pids) {
           + " (--max-container-pids)");
     }
     return Optional.empty();
+  }
+
+  static ResourceLimits policyDefaults(ContainerPolicy policy) {
+    return new ResourceLimits(policy.runtimeDefaultMemoryBytes(),
+        Runtime.getRuntime().availableProcessors(), policy.runtimeDefaultPids());
   }
 
   public ResourceLimits orElse(ResourceLimits defaults) {
