@@ -15,8 +15,12 @@ import pytest
 
 from pyml_launcher.context import image_tag
 from pyml_launcher.image import BuiltImage, ImageBuildError
+from pyml_launcher.local import LAUNCHER_LABEL
+from pyml_offline.runner import OFFLINE_LABEL
 
 Build = Callable[..., BuiltImage]
+# The labels of the containers PyML runs (not builds): gateway, local launcher, offline job.
+RUN_LABELS = {"io.pyml.gateway", LAUNCHER_LABEL, OFFLINE_LABEL}
 
 
 @pytest.fixture()
@@ -24,9 +28,15 @@ def leaves_nothing(docker_engine: Any) -> Iterator[Callable[[str], None]]:
     """check(tag): no image under `tag`, no container and no dangling image the build created."""
 
     # Ids straight from the list calls: the docker SDK's high-level lists inspect each item
-    # afterwards and fail when another session removes one in between.
+    # afterwards and fail when another session removes one in between. Containers that PyML
+    # runs (a gateway's, the local launcher's, an offline job's) carry a label saying so: other
+    # work on the same engine runs those meanwhile; a build's own containers carry none.
     def containers() -> set[str]:
-        return {c["Id"] for c in docker_engine.api.containers(all=True, quiet=True)}
+        return {
+            c["Id"]
+            for c in docker_engine.api.containers(all=True)
+            if not RUN_LABELS & set(c.get("Labels") or {})
+        }
 
     def dangling() -> set[str]:
         return set(docker_engine.api.images(filters={"dangling": True}, quiet=True))
