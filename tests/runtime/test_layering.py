@@ -2,48 +2,44 @@
 
 Model images, the offline job and the SDK all stand on pyml_runtime; an import of the SDK from
 the runtime would make a cycle (the SDK imports the runtime) and drag the SDK into every runtime.
+tests/packaging runs the same check inside a model image.
 """
 
 from __future__ import annotations
 
-import pkgutil
 import subprocess
 import sys
 
-import pyml_runtime
-
-# Runs in a fresh interpreter: `pyml` (and any submodule) fails to import, then every
-# pyml_runtime module is imported; the first failure is printed and fails the process.
-_IMPORT_ALL_WITHOUT_PYML = """
-import importlib, sys
+# Runs in a fresh interpreter (here or in a model image): `pyml` and its submodules fail to
+# import, then every pyml_runtime module is imported (not __main__, which would run the CLI);
+# the failures are printed and fail the process.
+IMPORT_RUNTIME_WITHOUT_SDK = """
+import importlib, pkgutil, sys
 sys.modules["pyml"] = None  # "import pyml" and "from pyml.x import y" now raise ImportError
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-    except ImportError as error:
-        sys.exit(f"{name}: {error}")
+import pyml_runtime
+names = [m.name for m in pkgutil.walk_packages(pyml_runtime.__path__, "pyml_runtime.")]
+failures = []
+for name in sorted(names):
+    if not name.endswith(".__main__"):
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            failures.append(f"{name}: {error}")
+print(len(names), "modules")
+sys.exit("\\n".join(failures) or None)
 """
 
 
-def _runtime_modules() -> list[str]:
-    found = pkgutil.walk_packages(pyml_runtime.__path__, prefix="pyml_runtime.")
-    # __main__ would run the CLI; it imports only pyml_runtime.cli.
-    names = sorted(module.name for module in found if not module.name.endswith(".__main__"))
-    return ["pyml_runtime", *names]
-
-
 def test_the_runtime_imports_nothing_from_the_sdk() -> None:
-    modules = _runtime_modules()
-    assert "pyml_runtime.servicer" in modules and "pyml_runtime.loader" in modules
-
     result = subprocess.run(
-        [sys.executable, "-c", _IMPORT_ALL_WITHOUT_PYML, *modules],
+        [sys.executable, "-c", IMPORT_RUNTIME_WITHOUT_SDK],
         capture_output=True,
         text=True,
         timeout=120,
     )
 
     assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[0]) > 10  # the walk found the package's modules
 
 
 def test_the_sdk_re_exports_the_runtime_contract_and_stubs() -> None:
