@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from pyml.contract import DataFrameModel, ModelKind, TensorModel
 from pyml_runtime.config import ModelConfig, load_config
+from pyml_runtime.contract import DataFrameModel, ModelKind, TensorModel
 from pyml_runtime.errors import load_error
 
 MODEL_FILE = "model.py"

@@ -25,12 +25,12 @@ from typing import NoReturn, TypeVar
 
 import grpc
 
-from pyml.v1 import payload_pb2, runtime_pb2, runtime_pb2_grpc
 from pyml_runtime import payload_wire
 from pyml_runtime.dataplane import Dataplane, RuntimeMetadata
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, resource_exhausted
 from pyml_runtime.ipc_budget import ENV_PREFIX
 from pyml_runtime.payload_wire import WireFormatError, WirePayload
+from pyml_runtime.v1 import payload_pb2, runtime_pb2, runtime_pb2_grpc
 
 # Payloads in one PredictBatch at most (the gateway sends far fewer).
 MAX_BATCH_PAYLOADS = 1024

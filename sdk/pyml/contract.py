@@ -1,58 +1,9 @@
-"""The model contract: what a data scientist's `model.py` implements.
+"""The model contract, re-exported from the runtime that owns it (`pyml_runtime.contract`).
 
-A home folder's `model.py` holds exactly one class deriving from one of these:
-
-    from pyml import DataFrameModel
-
-    class BreastCancer(DataFrameModel):
-        def __init__(self, home: str):
-            self.clf = joblib.load(f"{home}/model.joblib")
-
-        def predict(self, df: pd.DataFrame) -> pd.DataFrame:
-            return pd.DataFrame({"malignant_proba": self.clf.predict_proba(df)[:, 1]})
-
-The model never knows where it runs: in a notebook, behind the gateway or in a Spark job
-it gets the same inputs and must give the same outputs.
+The same class objects, not copies: a class deriving from `pyml.DataFrameModel` is a
+`pyml_runtime.contract.DataFrameModel` for the runtime's loader and `isinstance` checks.
 """
 
-from __future__ import annotations
+from pyml_runtime.contract import ContractClass, DataFrameModel, ModelKind, TensorModel
 
-import abc
-from typing import TYPE_CHECKING, ClassVar, Literal
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pandas as pd
-
-ModelKind = Literal["dataframe", "tensors"]
-
-
-class DataFrameModel(abc.ABC):
-    """A model that takes a pandas DataFrame and returns a pandas DataFrame."""
-
-    kind: ClassVar[ModelKind] = "dataframe"
-
-    @abc.abstractmethod
-    def __init__(self, home: str) -> None:
-        """Load artifacts from the home folder (its absolute path)."""
-
-    @abc.abstractmethod
-    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Return one output row per input row."""
-
-
-class TensorModel(abc.ABC):
-    """A model that takes named numpy arrays and returns named numpy arrays."""
-
-    kind: ClassVar[ModelKind] = "tensors"
-
-    @abc.abstractmethod
-    def __init__(self, home: str) -> None:
-        """Load artifacts from the home folder (its absolute path)."""
-
-    @abc.abstractmethod
-    def predict(self, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Return named output arrays."""
-
-
-ContractClass = type[DataFrameModel] | type[TensorModel]
+__all__ = ["ContractClass", "DataFrameModel", "ModelKind", "TensorModel"]

@@ -19,6 +19,7 @@ from pyml_launcher.local import run_model_container
 from pyml_runtime import codec
 from pyml_runtime.errors import PymlError
 from pyml_runtime.validation import compare_dataframes, compare_tensors, load_validation
+from tests.runtime.test_layering import IMPORT_RUNTIME_WITHOUT_SDK
 
 KINDS = {
     "dataframe": payload_pb2.PAYLOAD_KIND_DATAFRAME,
@@ -70,6 +71,21 @@ def test_the_image_answers_its_validation_data_through_the_socket(
             report = compare_tensors(got, data.expected, rtol=0, atol=0)
 
     assert report.passed, report.diff
+
+
+def test_the_runtime_in_the_image_imports_nothing_from_the_sdk(
+    packaged_tensor: ModelVersion,
+) -> None:
+    # The image's model.py imports `pyml` (its build validated through it); the runtime alone
+    # must not need it.
+    output = docker.from_env().containers.run(
+        packaged_tensor.image["tag"],
+        entrypoint=["python", "-c", IMPORT_RUNTIME_WITHOUT_SDK],
+        network_disabled=True,
+        remove=True,
+    )
+
+    assert b"modules" in output
 
 
 def test_another_user_downloads_the_exact_home(

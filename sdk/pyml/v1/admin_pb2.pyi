@@ -1,4 +1,4 @@
-from pyml.v1 import payload_pb2 as _payload_pb2
+from pyml_runtime.v1 import payload_pb2 as _payload_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

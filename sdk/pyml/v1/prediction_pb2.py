@@ -22,7 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from pyml.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
+from pyml_runtime.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
 
 
 DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18pyml/v1/prediction.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"\x89\x01\n\x0ePredictRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x1a\n\rmodel_version\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12!\n\x07payload\x18\x03 \x01(\x0b\x32\x10.pyml.v1.Payload\x12\x12\n\nrequest_id\x18\x04 \x01(\tB\x10\n\x0e_model_version\"s\n\x0fPredictResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12!\n\x07payload\x18\x03 \x01(\x0b\x32\x10.pyml.v1.Payload\x12\x12\n\nrequest_id\x18\x04 \x01(\t2Q\n\x11PredictionService\x12<\n\x07Predict\x12\x17.pyml.v1.PredictRequest\x1a\x18.pyml.v1.PredictResponseB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')

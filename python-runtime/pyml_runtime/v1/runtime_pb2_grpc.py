@@ -3,8 +3,8 @@
 import grpc
 import warnings
 
-from pyml.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
-from pyml.v1 import runtime_pb2 as pyml_dot_v1_dot_runtime__pb2
+from pyml_runtime.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
+from pyml_runtime.v1 import runtime_pb2 as pyml_dot_v1_dot_runtime__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
