@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 import pyml
-from pyml._internal.gateway_process import GatewayProcess, start_gateway
+from pyml._internal.gateway_process import GatewayProcess, GatewayStartError, start_gateway
 from pyml.client import Client, RemoteError
 from pyml.v1 import admin_pb2, admin_pb2_grpc
 from pyml.version import ModelVersion
@@ -415,3 +415,18 @@ def test_container_log_is_size_capped(secure: Served, packaged_writer: ModelVers
     assert log_config == {"Type": "json-file", "Config": {"max-file": "3", "max-size": "1m"}}
     # 8 MiB were printed; the current file stays under its cap (json-file wraps each line).
     assert size <= 1024 * 1024 + 64 * 1024, f"{log_file} is {size} bytes"
+
+
+def test_a_gateway_without_identities_refuses_a_host_other_than_loopback(
+    tmp_path: Path,
+) -> None:
+    """Secure by default (issue 14): with no identities, a reachable port is a full admin, so
+    `--host 0.0.0.0` stops the start-up with one line saying why and what to do."""
+    with pytest.raises(GatewayStartError) as refused:
+        start_gateway(
+            ["--work-dir", str(tmp_path / "w"), "--host", "0.0.0.0"],
+            gateway_id=f"pyml-host-exposed-{os.getpid()}",
+        )
+    text = str(refused.value)
+    assert "--host 0.0.0.0 is not a loopback address and no identities are configured" in text
+    assert "--insecure-no-auth true" in text

@@ -4,6 +4,7 @@ import io.grpc.Server;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
+import io.pyml.gateway.config.Exposure;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
@@ -92,6 +93,7 @@ public final class Gateway implements AutoCloseable {
    * the restored deployments adopt (the others are removed).
    */
   public static Gateway start(GatewayConfig config) throws IOException {
+    LOG.info(Exposure.check(config));
     // Before the container launcher exists: a refused second gateway must not touch (or, on
     // its way out, remove) the containers of the one that holds the lock.
     StateDirLock lock = lockState(config);
@@ -105,6 +107,7 @@ public final class Gateway implements AutoCloseable {
 
   /** With {@code launcher} (tests: fakes), under the state folder's lock like {@link #start}. */
   public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
+    LOG.info(Exposure.check(config));
     StateDirLock lock = lockState(config);
     try {
       return start(config, launcher, lock);

@@ -32,6 +32,9 @@ import java.util.function.Consumer;
  * @param containerMaxima the most a deploy request may set as a container's limits; the
  *     defaults in {@code containers} must be within them
  * @param transport connection, stream and timeout limits of every port
+ * @param insecureNoAuth development only: serve a {@code host} other than loopback although
+ *     no identities are configured (anyone who reaches a port is a full admin); false (the
+ *     default): such a host is refused at start
  */
 public record GatewayConfig(
     String host,
@@ -49,7 +52,8 @@ public record GatewayConfig(
     AdmissionLimits admission,
     StateSettings state,
     ResourceLimits containerMaxima,
-    TransportLimits transport) {
+    TransportLimits transport,
+    boolean insecureNoAuth) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -104,7 +108,16 @@ public record GatewayConfig(
         AdmissionLimits.DEFAULTS,
         StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
         ResourceLimits.DEFAULT_MAXIMA,
-        TransportLimits.DEFAULTS);
+        TransportLimits.DEFAULTS,
+        false);
+  }
+
+  public GatewayConfig withHost(String address) {
+    return copy(c -> c.host = address);
+  }
+
+  public GatewayConfig withInsecureNoAuth(boolean insecure) {
+    return copy(c -> c.insecureNoAuth = insecure);
   }
 
   public GatewayConfig withGrpcPort(int port) {
@@ -188,6 +201,7 @@ public record GatewayConfig(
     StateSettings state;
     ResourceLimits containerMaxima;
     TransportLimits transport;
+    boolean insecureNoAuth;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -206,12 +220,13 @@ public record GatewayConfig(
       state = c.state();
       containerMaxima = c.containerMaxima();
       transport = c.transport();
+      insecureNoAuth = c.insecureNoAuth();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
-          homeDeployRoots, admission, state, containerMaxima, transport);
+          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth);
     }
   }
 }

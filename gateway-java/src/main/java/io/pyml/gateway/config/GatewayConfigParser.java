@@ -61,10 +61,25 @@ public final class GatewayConfigParser {
     FLAGS.put("request-read-timeout-ms", "a request must arrive whole within this, or its call ends (default 30000)");
     FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
     FLAGS.put("max-arriving-requests", "gRPC/OIP requests per port whose message is still arriving; more are refused RESOURCE_EXHAUSTED (default 64)");
+    FLAGS.put("insecure-no-auth", "development only: true to serve a --host other than loopback although no identities are configured, so anyone who reaches a port is a full admin (default false: refused at start)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
   }
 
   private GatewayConfigParser() {}
+
+  private static boolean bool(Map<String, String> values, String name, boolean fallback)
+      throws ConfigException {
+    String text = values.get(name);
+    if (text == null) {
+      return fallback;
+    }
+    return switch (text.strip().toLowerCase(Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new ConfigException("--" + name + " '" + text + "' (expected: true or false)");
+    };
+  }
+
 
   public static String usage() {
     StringBuilder text = new StringBuilder("usage: pyml-gateway [flags]\n");
@@ -107,7 +122,8 @@ public final class GatewayConfigParser {
         admission(values),
         state(values, env, containers.gatewayId()),
         maxima,
-        transport(values));
+        transport(values),
+        bool(values, "insecure-no-auth", defaults.insecureNoAuth()));
   }
 
   private static TransportLimits transport(Map<String, String> values) throws ConfigException {
