@@ -1,0 +1,107 @@
+package io.pyml.gateway.identity;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.flywaydb.core.Flyway;
+
+/**
+ * {@link IdentityStore} over JDBC: an SQLite file by default ({@code jdbc:sqlite:<path>}),
+ * PostgreSQL when a URL says so. Its schema is created and upgraded by Flyway from
+ * {@code io/pyml/gateway/identity/migration} when the store opens, so a newer gateway
+ * migrates an older gateway's file. One connection, used under this object's lock: the state
+ * is small and written rarely (token and grant changes), read once per new token.
+ */
+public final class JdbcIdentityStore implements IdentityStore {
+  private static final String MIGRATIONS = "classpath:io/pyml/gateway/identity/migration";
+
+  private final Connection connection;
+
+  private JdbcIdentityStore(Connection connection) {
+    this.connection = connection;
+  }
+
+  /** Opens (creating or migrating the schema first) the store at {@code jdbcUrl}. */
+  public static JdbcIdentityStore open(String jdbcUrl) {
+    try {
+      Flyway.configure().dataSource(jdbcUrl, null, null).locations(MIGRATIONS).load().migrate();
+      return new JdbcIdentityStore(DriverManager.getConnection(jdbcUrl));
+    } catch (SQLException | RuntimeException e) {
+      throw new IdentityStoreException("cannot open the identity store at " + jdbcUrl + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized void addToken(TokenInfo info, String secretSha256) {
+    update("INSERT INTO tokens (id, identity, secret_sha256, created_at) VALUES (?, ?, ?, ?)",
+        info.id(), info.identity(), secretSha256, info.created().toEpochMilli());
+  }
+
+  @Override
+  public synchronized Optional<StoredToken> token(String id) {
+    List<StoredToken> found = query("SELECT * FROM tokens WHERE id = ?", id);
+    return found.stream().findFirst();
+  }
+
+  @Override
+  public synchronized List<TokenInfo> tokens() {
+    return query("SELECT * FROM tokens ORDER BY created_at, id").stream()
+        .map(StoredToken::info).toList();
+  }
+
+  @Override
+  public synchronized boolean revokeToken(String id, Instant when) {
+    return update("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        when.toEpochMilli(), id) == 1;
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      throw new IdentityStoreException("cannot close the identity store: " + e.getMessage(), e);
+    }
+  }
+
+  private int update(String sql, Object... values) {
+    try (PreparedStatement statement = prepared(sql, values)) {
+      return statement.executeUpdate();
+    } catch (SQLException e) {
+      throw new IdentityStoreException("identity store: " + e.getMessage(), e);
+    }
+  }
+
+  private List<StoredToken> query(String sql, Object... values) {
+    try (PreparedStatement statement = prepared(sql, values);
+        ResultSet rows = statement.executeQuery()) {
+      List<StoredToken> tokens = new ArrayList<>();
+      while (rows.next()) {
+        long revoked = rows.getLong("revoked_at");
+        Optional<Instant> revokedAt = rows.wasNull() ? Optional.empty()
+            : Optional.of(Instant.ofEpochMilli(revoked));
+        tokens.add(new StoredToken(new TokenInfo(rows.getString("id"),
+            rows.getString("identity"), Instant.ofEpochMilli(rows.getLong("created_at")),
+            revokedAt), rows.getString("secret_sha256")));
+      }
+      return tokens;
+    } catch (SQLException e) {
+      throw new IdentityStoreException("identity store: " + e.getMessage(), e);
+    }
+  }
+
+  private PreparedStatement prepared(String sql, Object... values) throws SQLException {
+    PreparedStatement statement = connection.prepareStatement(sql);
+    for (int i = 0; i < values.length; i++) {
+      statement.setObject(i + 1, values[i]);
+    }
+    return statement;
+  }
+}
