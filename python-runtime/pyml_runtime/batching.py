@@ -127,7 +127,7 @@ def _predict_group(dp: Dataplane, group: list[_Request]) -> list[bytes | PymlErr
 def _alone(dp: Dataplane, request: _Request) -> bytes | PymlError:
     """What Predict answers for this request alone."""
     try:
-        return codec.encode_table(dp.predict_table(dp.kind, request.table))
+        return codec.encode_table(dp.predict_checked(request.table))
     except PymlError as exc:
         if exc.kind is ErrorKind.MODEL_ERROR:
             log.warning("%s", exc.message, exc_info=exc.__cause__ or exc)
@@ -140,7 +140,8 @@ def predict_together(dp: Dataplane, tables: list[pa.Table], rows: list[int]) -> 
     Raises PymlError when the model raises or its output does not have a row per input row.
     """
     if dp.kind == "dataframe":
-        output = dp.predict_table(dp.kind, pa.concat_tables(tables))
+        # The requests were checked one by one (same schema): their rows together are too.
+        output = dp.predict_checked(pa.concat_tables(tables))
         return [output.slice(offset, count) for offset, count in _spans(rows)]
     inputs = [codec.table_to_tensors(table) for table in tables]
     merged = {name: np.concatenate([i[name] for i in inputs]) for name in inputs[0]}
@@ -177,7 +178,7 @@ def check_batching(dp: Dataplane) -> BatchingCheck:
     rows = _row_tables(dp, dp.input_rows())
     # Each row as its own payload, through the serving path's decoding and checks.
     requests = [dp.checked_input(dp.kind, codec.encode_table(row)) for row in rows]
-    alone = [dp.predict_table(dp.kind, request) for request in requests]
+    alone = [dp.predict_checked(request) for request in requests]
     together: list[pa.Table] = []
     size = config.batching.max_rows
     for start in range(0, len(requests), size):

@@ -116,7 +116,10 @@ class Dataplane:
     def checked_input(self, kind: PayloadKindName | int, data: bytes | memoryview) -> pa.Table:
         """A payload decoded and checked as `predict_arrow` does it, before the model runs."""
         self._check_kind(kind)
-        table = self._read(data)
+        return self._conformed(self._read(data))
+
+    def _conformed(self, table: pa.Table) -> pa.Table:
+        """The table checked against (and put in the shape of) the validation input."""
         if self._input_table is None:
             return table
         if self.kind == "dataframe":
@@ -132,6 +135,10 @@ class Dataplane:
     def predict_table(self, kind: PayloadKindName | int, table: pa.Table) -> pa.Table:
         """The same, for callers that hold Arrow data already (the Spark job's batches)."""
         self._check_kind(kind)
+        return self.predict_checked(self._conformed(table))
+
+    def predict_checked(self, table: pa.Table) -> pa.Table:
+        """`predict_table` of what `checked_input` returned (batches: checked once, not twice)."""
         if self.kind == "dataframe":
             return self._predict_dataframe(table)
         return self._predict_tensors(table)
@@ -143,8 +150,6 @@ class Dataplane:
             raise invalid_input(f"model '{self.name}' takes a {self.kind} payload (got: {got})")
 
     def _predict_dataframe(self, table: pa.Table) -> pa.Table:
-        if self._input_table is not None:
-            table = self._conform_columns(table, self._input_table.schema)
         df = codec.table_to_dataframe(table)
         output = self._call_model(df)
         if not isinstance(output, pd.DataFrame):
@@ -154,8 +159,6 @@ class Dataplane:
         return self._output_table(codec.dataframe_to_table, output)
 
     def _predict_tensors(self, table: pa.Table) -> pa.Table:
-        if self._input_table is not None:
-            table = self._conform_tensors(table, self._input_table.schema)
         output = self._call_model(codec.table_to_tensors(table))
         if not isinstance(output, Mapping):
             raise self._bad_output(f"{type(output).__name__} (expected: a dict of numpy arrays)")
