@@ -57,17 +57,19 @@ public final class DataPlane {
 
   /** Completes with the result, or exceptionally with a {@link GatewayException}. */
   public CompletableFuture<PredictResult> predict(PredictCall call) {
-    boolean known = deployments.route(call.modelName()).isPresent();
-    return metrics.track(call.modelName(), known, route(call));
+    // One lookup serves the metrics' label (known model or not) and the first attempt.
+    Optional<Deployment> routed = deployments.route(call.modelName());
+    return metrics.track(call.modelName(), routed.isPresent(), route(call, routed));
   }
 
-  private CompletableFuture<PredictResult> route(PredictCall call) {
+  private CompletableFuture<PredictResult> route(PredictCall call, Optional<Deployment> routed) {
     try {
       check(call);
       String requestId = call.requestId().isEmpty() ? UUID.randomUUID().toString()
           : call.requestId();
       for (int attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
-        Deployment deployment = live(call.modelName(), call.version());
+        Deployment deployment = live(call.modelName(), call.version(),
+            attempt == 0 ? routed : deployments.route(call.modelName()));
         Optional<CompletableFuture<Payload>> answer =
             deployment.predict(call.payload(), timeout(call));
         if (answer.isPresent()) {
@@ -111,7 +113,7 @@ public final class DataPlane {
 
   /** The model serving now under {@code name} (and {@code version}, if given); or the error. */
   public ServedModel served(String name, OptionalLong version) {
-    Deployment deployment = live(name, version);
+    Deployment deployment = live(name, version, deployments.route(name));
     Optional<RuntimeMetadata> metadata = deployment.metadata();
     if (deployment.state() != DeploymentState.READY || metadata.isEmpty()) {
       throw deployment.notReady();
@@ -130,9 +132,10 @@ public final class DataPlane {
     }
   }
 
-  /** The live deployment of {@code name}, if it is the version asked for (empty: any). */
-  private Deployment live(String name, OptionalLong version) {
-    Deployment deployment = deployments.route(name).orElseThrow(() -> notDeployed(name));
+  /** {@code routed}, the live deployment of {@code name}, if it is the version asked for. */
+  private static Deployment live(String name, OptionalLong version,
+      Optional<Deployment> routed) {
+    Deployment deployment = routed.orElseThrow(() -> notDeployed(name));
     if (version.isPresent() && version.getAsLong() != deployment.version()) {
       throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' version "
           + version.getAsLong() + " is not deployed (live version: " + deployment.version()

@@ -21,7 +21,9 @@ import io.pyml.proto.v1.ModelRuntimeGrpc;
 import io.pyml.proto.v1.Payload;
 import io.pyml.proto.v1.PayloadKind;
 import io.pyml.proto.v1.ValidationReport;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +32,12 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 
 /** A stand-in for the Python runtime: ModelRuntime + health on a real Unix socket. */
 public final class FakeRuntime implements AutoCloseable {
@@ -108,14 +116,11 @@ public final class FakeRuntime implements AutoCloseable {
   static final ByteString INPUT_SCHEMA = schemaMessage();
 
   private static ByteString schemaMessage() {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      org.apache.arrow.vector.ipc.message.MessageSerializer.serialize(
-          new org.apache.arrow.vector.ipc.WriteChannel(java.nio.channels.Channels.newChannel(out)),
-          new org.apache.arrow.vector.types.pojo.Schema(List.of(
-              org.apache.arrow.vector.types.pojo.Field.nullable("x",
-                  new org.apache.arrow.vector.types.pojo.ArrowType.FloatingPoint(
-                      org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)))));
+      MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)),
+          new Schema(List.of(Field.nullable("x",
+              new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)))));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }

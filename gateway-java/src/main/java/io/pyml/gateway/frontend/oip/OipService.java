@@ -87,8 +87,9 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   public void modelMetadata(ModelMetadataRequest request,
       StreamObserver<ModelMetadataResponse> answer) {
     GrpcReplies.reply(answer, () -> {
-      Schemas schemas = schemas(request.getName(), request.getVersion());
-      ServedModel model = schemas.model();
+      ServedModel model = plane.served(request.getName(),
+          version(request.getName(), request.getVersion()));
+      Schemas schemas = schemas(model);
       return ModelMetadataResponse.newBuilder()
           .setName(model.name())
           .addVersions(Long.toString(model.version()))
@@ -102,10 +103,12 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   /** Triton's ModelConfig extension (see {@link TritonExtension}): what perf_analyzer asks. */
   void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> answer) {
     GrpcReplies.reply(answer, () -> {
-      Schemas schemas = schemas(request.getName(), request.getVersion());
+      ServedModel model = plane.served(request.getName(),
+          version(request.getName(), request.getVersion()));
+      Schemas schemas = schemas(model);
       ModelConfig.Builder config = ModelConfig.newBuilder()
-          .setName(schemas.model().name())
-          .setPlatform(platform(schemas.model()))
+          .setName(model.name())
+          .setPlatform(platform(model))
           .setBackend("pyml")
           .setMaxBatchSize(0);
       schemas.inputs().forEach(spec -> config.addInput(ModelInput.newBuilder()
@@ -133,8 +136,9 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     Set<String> requested = new HashSet<>();
     request.getOutputsList().forEach(o -> requested.add(o.getName()));
     GrpcReplies.answer(answer, () -> {
-      Schemas schemas = schemas(request.getModelName(), request.getModelVersion());
-      ServedModel model = schemas.model();
+      ServedModel model = plane.served(request.getModelName(),
+          version(request.getModelName(), request.getModelVersion()));
+      Schemas schemas = schemas(model);
       List<Tensor> inputs = V2Tensors.inputs(request);
       schemas.check().check(model.name(), model.kind(), inputs);
       byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
@@ -159,21 +163,19 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
    * A model's tensors, from one runtime metadata; {@code columns}: how a DataFrame model's
    * inputs are encoded (null for a tensors model).
    */
-  private record Schemas(ServedModel model, List<TensorSpec> inputs, List<TensorSpec> outputs,
-      InputCheck check, ColumnsEncoder columns) {}
+  private record Schemas(RuntimeMetadata metadata, List<TensorSpec> inputs,
+      List<TensorSpec> outputs, InputCheck check, ColumnsEncoder columns) {}
 
-  /** The serving model's tensors; read again only when its runtime metadata changes (a swap). */
-  private Schemas schemas(String name, String versionText) {
-    ServedModel model = plane.served(name, version(name, versionText));
+  /** The model's tensors; read again only when its runtime metadata changes (a swap). */
+  private Schemas schemas(ServedModel model) {
+    RuntimeMetadata metadata = model.metadata();
     Schemas known = described.get(model.name());
-    if (known != null && known.model().metadata() == model.metadata()) {
-      return known.model().equals(model) ? known : new Schemas(model, known.inputs(),
-          known.outputs(), known.check(), known.columns());
+    if (known != null && known.metadata() == metadata) {
+      return known;
     }
     PayloadKind kind = model.kind();
-    RuntimeMetadata metadata = model.metadata();
     List<TensorSpec> inputs = ArrowTensors.specs(kind, metadata.inputSchema().toByteArray());
-    Schemas schemas = new Schemas(model, inputs,
+    Schemas schemas = new Schemas(metadata, inputs,
         ArrowTensors.specs(kind, metadata.outputSchema().toByteArray()), new InputCheck(inputs),
         kind == PayloadKind.DATAFRAME
             ? new ColumnsEncoder(inputs, metadata.inputSchema().toByteArray()) : null);
