@@ -62,7 +62,7 @@ public final class GatewayConfigParser {
     FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
     FLAGS.put("max-arriving-requests", "gRPC/OIP requests per port whose message is still arriving; more are refused RESOURCE_EXHAUSTED (default 64)");
     FLAGS.put("insecure-no-auth", "development only: true to serve a --host other than loopback although no identities are configured, so anyone who reaches a port is a full admin (default false: refused at start)");
-    FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
+    FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
   private GatewayConfigParser() {}

@@ -9,6 +9,7 @@ import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.dispatch.DataPlane.ServedModel;
 import io.pyml.gateway.dispatch.PredictCall;
+import io.pyml.gateway.frontend.transport.CallerCredentials;
 import io.pyml.gateway.frontend.grpc.GrpcReplies;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
@@ -79,7 +80,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   @Override
   public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> answer) {
     GrpcReplies.reply(answer, () -> ModelReadyResponse.newBuilder()
-        .setReady(plane.ready(request.getName(), version(request.getName(), request.getVersion())))
+        .setReady(plane.ready(CallerCredentials.current(), request.getName(), version(request.getName(), request.getVersion())))
         .build());
   }
 
@@ -87,7 +88,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   public void modelMetadata(ModelMetadataRequest request,
       StreamObserver<ModelMetadataResponse> answer) {
     GrpcReplies.reply(answer, () -> {
-      ServedModel model = plane.served(request.getName(),
+      ServedModel model = plane.served(CallerCredentials.current(), request.getName(),
           version(request.getName(), request.getVersion()));
       Schemas schemas = schemas(model);
       return ModelMetadataResponse.newBuilder()
@@ -103,7 +104,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   /** Triton's ModelConfig extension (see {@link TritonExtension}): what perf_analyzer asks. */
   void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> answer) {
     GrpcReplies.reply(answer, () -> {
-      ServedModel model = plane.served(request.getName(),
+      ServedModel model = plane.served(CallerCredentials.current(), request.getName(),
           version(request.getName(), request.getVersion()));
       Schemas schemas = schemas(model);
       ModelConfig.Builder config = ModelConfig.newBuilder()
@@ -136,7 +137,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     Set<String> requested = new HashSet<>();
     request.getOutputsList().forEach(o -> requested.add(o.getName()));
     GrpcReplies.answer(answer, () -> {
-      ServedModel model = plane.served(request.getModelName(),
+      ServedModel model = plane.served(CallerCredentials.current(), request.getModelName(),
           version(request.getModelName(), request.getModelVersion()));
       Schemas schemas = schemas(model);
       List<Tensor> inputs = V2Tensors.inputs(request);
@@ -147,7 +148,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
       Deadline deadline = Context.current().getDeadline();
       return plane.predict(new PredictCall(model.name(),
           version(model.name(), request.getModelVersion()), payload, request.getId(), Optional.ofNullable(deadline)
-              .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS)))));
+              .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS))),
+          CallerCredentials.current()));
     }, result -> {
       ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
           .setModelName(result.modelName())
