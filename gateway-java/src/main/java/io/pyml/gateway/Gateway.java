@@ -13,11 +13,12 @@ import io.pyml.gateway.deployment.HomeDeployPolicy;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.http.HttpFrontEnd;
+import io.pyml.gateway.frontend.http.MetricsRoutes;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
 import io.pyml.gateway.metrics.GatewayMetrics;
-import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.BindSources;
 import io.pyml.gateway.sidecar.DockerSidecarLauncher;
@@ -55,7 +56,7 @@ public final class Gateway implements AutoCloseable {
   static final Duration ADOPTION_WAIT = Duration.ofSeconds(10);
 
   private final Server server;
-  private final MetricsHttpServer http;
+  private final HttpFrontEnd http;
   private final ThriftFrontEnd thrift;
   private final OipFrontEnd oip;
   private final GrpcTransport grpcTransport;
@@ -68,7 +69,7 @@ public final class Gateway implements AutoCloseable {
   private final StateDirLock stateLock;
   private boolean closed;
 
-  private Gateway(Server server, MetricsHttpServer http, ThriftFrontEnd thrift, OipFrontEnd oip,
+  private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
       StateDirLock stateLock) {
@@ -186,7 +187,7 @@ public final class Gateway implements AutoCloseable {
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
-    MetricsHttpServer http = null;
+    HttpFrontEnd http = null;
     ThriftFrontEnd thrift = null;
     OipFrontEnd oip;
     int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
@@ -194,8 +195,9 @@ public final class Gateway implements AutoCloseable {
       // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
       Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
           config.transport().requestReadTimeout()));
-      http = MetricsHttpServer.start(config.host(), config.httpPort(), httpIdle,
-          config.transport().maxConnectionsPerPort(), metrics, deployments);
+      http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
+          config.transport().maxConnectionsPerPort(),
+          List.of(new MetricsRoutes(metrics, deployments)));
       // The same data plane as gRPC: one routing, limit and error path for every protocol.
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
           config.transport(), plane);
