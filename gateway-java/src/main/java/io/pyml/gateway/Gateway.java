@@ -15,6 +15,7 @@ import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
 import io.pyml.gateway.frontend.http.HttpFrontEnd;
 import io.pyml.gateway.frontend.http.MetricsRoutes;
+import io.pyml.gateway.frontend.http.V2Routes;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
@@ -189,26 +190,28 @@ public final class Gateway implements AutoCloseable {
     }
     HttpFrontEnd http = null;
     ThriftFrontEnd thrift = null;
-    OipFrontEnd oip;
+    OipFrontEnd oip = null;
     int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
     try {
-      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
-      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
-          config.transport().requestReadTimeout()));
-      http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
-          config.transport().maxConnectionsPerPort(),
-          List.of(new MetricsRoutes(metrics, deployments)));
       // The same data plane as gRPC: one routing, limit and error path for every protocol.
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
           config.transport(), plane);
       oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, grpcTransport,
           plane);
+      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
+      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
+          config.transport().requestReadTimeout()));
+      // V2 REST goes through OIP's service: one conversion of V2 tensors for both bindings.
+      http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
+          config.transport().maxConnectionsPerPort(),
+          List.of(new MetricsRoutes(metrics, deployments),
+              new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame)));
     } catch (IOException e) {
+      if (oip != null) {
+        oip.close();
+      }
       if (thrift != null) {
         thrift.close();
-      }
-      if (http != null) {
-        http.close();
       }
       server.shutdownNow();
       grpcTransport.close();
@@ -219,8 +222,9 @@ public final class Gateway implements AutoCloseable {
     }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
-        + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
+    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics and V2 REST"
+        + " inference on http://" + config.host() + ":" + http.port() + " (/metrics, /v2),"
+        + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
         launcher, workDir, ownsWorkDir, stateLock);
   }

@@ -1,0 +1,84 @@
+package io.pyml.gateway.frontend.http;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.Failures;
+import io.pyml.gateway.core.GatewayException;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The one table from the gateway's error vocabulary to HTTP statuses, and the one way an error
+ * is answered: {@code {"error": "<message>"}} (KServe V2's error body) with the status, and the
+ * {@code pyml-error} header naming the error kind, as the gRPC trailer of the same name does.
+ */
+public final class HttpErrors {
+  private static final Logger LOG = Logger.getLogger(HttpErrors.class.getName());
+  /** The header naming the gateway's error kind, as the gRPC trailer of the same name. */
+  public static final String ERROR_KIND = "pyml-error";
+  public static final String JSON = "application/json";
+  /** A body over the port's limit: refused by the HTTP layer itself (kind RESOURCE_EXHAUSTED). */
+  public static final int TOO_LARGE = 413;
+
+  static final Map<ErrorKind, Integer> STATUSES = new EnumMap<>(ErrorKind.class);
+
+  static {
+    STATUSES.put(ErrorKind.NOT_FOUND, 404);
+    STATUSES.put(ErrorKind.INVALID_INPUT, 400);
+    // The request is well formed, but what it names cannot be used as it is now.
+    STATUSES.put(ErrorKind.FAILED_PRECONDITION, 409);
+    STATUSES.put(ErrorKind.UNAVAILABLE, 503);
+    STATUSES.put(ErrorKind.DEADLINE_EXCEEDED, 504);
+    // A model's queue is full or a payload is over the gateway's limit: "not now, not this
+    // much". Bodies over the port's own limit are 413 (TOO_LARGE).
+    STATUSES.put(ErrorKind.RESOURCE_EXHAUSTED, 429);
+    STATUSES.put(ErrorKind.MODEL_ERROR, 500);
+    STATUSES.put(ErrorKind.INTERNAL, 500);
+  }
+
+  private HttpErrors() {}
+
+  public static int statusOf(ErrorKind kind) {
+    return STATUSES.get(kind);
+  }
+
+  /** Answers any failure; unknown exceptions are logged as bugs and answered INTERNAL. */
+  public static void reply(JsonFactory json, Response response, Callback callback,
+      Throwable error) {
+    Throwable cause = Failures.unwrap(error);
+    GatewayException failure;
+    if (cause instanceof GatewayException e) {
+      failure = e;
+    } else {
+      LOG.log(Level.SEVERE, "unexpected error in the gateway", cause);
+      failure = new GatewayException(ErrorKind.INTERNAL, "internal gateway error: " + cause,
+          cause);
+    }
+    reply(json, response, callback, statusOf(failure.kind()), failure);
+  }
+
+  /** Answers {@code failure} with {@code status}; a runtime's own trailers become headers. */
+  public static void reply(JsonFactory json, Response response, Callback callback, int status,
+      GatewayException failure) {
+    response.getHeaders().put(ERROR_KIND, failure.kind().name());
+    failure.runtimeStatus().ifPresent(runtime -> runtime.trailers().forEach((key, value) -> {
+      if (key.startsWith("pyml-") && printable(value)) {
+        response.getHeaders().put(key, value);
+      }
+    }));
+    HttpReplies.send(response, callback, status, JSON, HttpReplies.json(json, out -> {
+      out.writeStartObject();
+      out.writeStringField("error", failure.getMessage());
+      out.writeEndObject();
+    }));
+  }
+
+  /** A header value the runtime sent that HTTP can carry as it is. */
+  private static boolean printable(String value) {
+    return value.length() <= 1024 && value.chars().allMatch(c -> c >= 0x20 && c < 0x7f);
+  }
+}
