@@ -128,8 +128,12 @@ public final class V2Json {
     expect(name != null, model, where, "a 'name'");
     expect(datatype != null && shape != null && dataAt >= 0, model, "input '" + name + "'",
         "'datatype', 'shape' and 'data'");
-    Datatype type = V2Tensors.datatype(name, datatype);
-    return new Input(name, type, shape, V2Tensors.elements(name, type, shape), dataAt);
+    try {
+      Datatype type = V2Tensors.datatype(name, datatype);
+      return new Input(name, type, shape, V2Tensors.elements(name, type, shape), dataAt);
+    } catch (GatewayException e) {
+      throw V2Tensors.invalid("model '" + model + "': " + e.getMessage());
+    }
   }
 
   private static long[] shape(JsonParser parser, String model, String where) throws IOException {
