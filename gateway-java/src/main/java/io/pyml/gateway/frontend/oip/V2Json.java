@@ -85,6 +85,9 @@ public final class V2Json {
         }
       }
       expect(inputs != null, model, "the request body", "an 'inputs' array");
+      // Triton's binary tensor extension puts raw bytes after the JSON: not served.
+      expect(parser.nextToken() == null, model, "content after the JSON object",
+          "nothing: tensors' data as JSON, no binary data extension");
       return new Header(id, inputs, outputs);
     } catch (JsonProcessingException e) {
       throw notJson(model, e);

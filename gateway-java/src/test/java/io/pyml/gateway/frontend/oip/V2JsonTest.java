@@ -100,6 +100,8 @@ class V2JsonTest {
     assertTrue(refusal(tensor("FP64", "[1000000000]", "[1]")).contains("is too large"));
     assertTrue(refusal("{\"inputs\": [], \"inputs\": []}").contains("not valid V2 JSON"));
     assertTrue(refusal("{\"inputs\": [{\"name\": \"x\"").contains("not valid V2 JSON"));
+    assertTrue(refusal("{\"inputs\": []} {}").contains(
+        "content after the JSON object (expected: nothing: tensors' data as JSON"));
     String deep = "[".repeat(100) + "]".repeat(100);
     assertTrue(refusal(tensor("FP64", "[0]", deep)).contains("not valid V2 JSON"));
   }
