@@ -7,6 +7,7 @@ import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.frontend.oip.OipService;
 import io.pyml.gateway.frontend.oip.V2Json;
 import io.pyml.oip.v2.ModelInferRequest;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -137,13 +138,15 @@ public final class V2Routes implements HttpRoutes {
       }
       ModelInferRequest inference = V2Json.request(json, body, header, model, version);
       return oip.infer(inference, timeout);
-    }).whenComplete((answer, error) -> {
+    }).thenApply(answer -> V2Json.response(json, answer)).whenComplete((answer, error) -> {
+      // Every path answers or fails the callback, or the connection would wait for its idle
+      // timeout: conversions above fail the future, never this function.
       if (error == null) {
-        sendJson(response, callback, V2Json.response(json, answer));
+        sendJson(response, callback, answer);
       } else if (Failures.unwrap(error) instanceof HttpReplies.BodyTooLarge tooLarge) {
         HttpErrors.reply(json, response, callback, HttpErrors.TOO_LARGE,
             new GatewayException(ErrorKind.RESOURCE_EXHAUSTED, tooLarge.getMessage()));
-      } else if (Failures.unwrap(error) instanceof java.io.UncheckedIOException) {
+      } else if (Failures.unwrap(error) instanceof UncheckedIOException) {
         callback.failed(error); // the connection failed: nobody to answer
       } else {
         HttpErrors.reply(json, response, callback, error);
