@@ -6,6 +6,7 @@ import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.eclipse.jetty.server.Response;
@@ -46,9 +47,11 @@ public final class HttpErrors {
     return STATUSES.get(kind);
   }
 
-  /** Answers any failure; unknown exceptions are logged as bugs and answered INTERNAL. */
-  public static void reply(JsonFactory json, Response response, Callback callback,
-      Throwable error) {
+  /** What an error is answered with: a status, headers and the words of {"error"}. */
+  public record ErrorReply(int status, Map<String, String> headers, String message) {}
+
+  /** The answer to any failure; unknown exceptions are logged as bugs and answered INTERNAL. */
+  public static ErrorReply of(Throwable error) {
     Throwable cause = Failures.unwrap(error);
     GatewayException failure;
     if (cause instanceof GatewayException e) {
@@ -58,21 +61,37 @@ public final class HttpErrors {
       failure = new GatewayException(ErrorKind.INTERNAL, "internal gateway error: " + cause,
           cause);
     }
-    reply(json, response, callback, statusOf(failure.kind()), failure);
+    return of(statusOf(failure.kind()), failure);
   }
 
-  /** Answers {@code failure} with {@code status}; a runtime's own trailers become headers. */
-  public static void reply(JsonFactory json, Response response, Callback callback, int status,
-      GatewayException failure) {
-    response.getHeaders().put(ERROR_KIND, failure.kind().name());
+  /** {@code failure} answered with {@code status}; a runtime's own trailers become headers. */
+  public static ErrorReply of(int status, GatewayException failure) {
+    Map<String, String> headers = new TreeMap<>();
+    headers.put(ERROR_KIND, failure.kind().name());
     failure.runtimeStatus().ifPresent(runtime -> runtime.trailers().forEach((key, value) -> {
       if (key.startsWith("pyml-") && printable(value)) {
-        response.getHeaders().put(key, value);
+        headers.put(key, value);
       }
     }));
-    HttpReplies.send(response, callback, status, JSON, HttpReplies.json(json, out -> {
+    return new ErrorReply(status, headers, failure.getMessage());
+  }
+
+  public static void reply(JsonFactory json, Response response, Callback callback,
+      Throwable error) {
+    reply(json, response, callback, of(error));
+  }
+
+  public static void reply(JsonFactory json, Response response, Callback callback, int status,
+      GatewayException failure) {
+    reply(json, response, callback, of(status, failure));
+  }
+
+  public static void reply(JsonFactory json, Response response, Callback callback,
+      ErrorReply reply) {
+    reply.headers().forEach((name, value) -> response.getHeaders().put(name, value));
+    HttpReplies.send(response, callback, reply.status(), JSON, HttpReplies.json(json, out -> {
       out.writeStartObject();
-      out.writeStringField("error", failure.getMessage());
+      out.writeStringField("error", reply.message());
       out.writeEndObject();
     }));
   }
