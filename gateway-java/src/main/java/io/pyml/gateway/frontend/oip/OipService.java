@@ -3,6 +3,7 @@ package io.pyml.gateway.frontend.oip;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Context;
 import io.grpc.stub.StreamObserver;
+import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.dispatch.DataPlane;
@@ -106,7 +107,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
         .build();
   }
 
-  /** The model serving now under {@code name} (and V2 {@code version}), or the data plane's error. */
+  /** The model serving now under {@code name} (and V2 {@code version}); else the plane's error. */
   public ServedModel served(String name, String version) {
     return plane.served(name, version(name, version));
   }
@@ -151,6 +152,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
    * its JSON to the same request and calls this too: one conversion for both.
    *
    * @param clientTimeout the time the client still allows; empty when it set no deadline
+   * @throws GatewayException what is wrong before the model is called (unknown model, bad
+   *     tensors); the future fails with what goes wrong after
    */
   public CompletableFuture<ModelInferResponse> infer(ModelInferRequest request,
       Optional<Duration> clientTimeout) {
