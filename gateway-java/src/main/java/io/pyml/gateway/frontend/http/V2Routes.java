@@ -6,6 +6,7 @@ import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.frontend.oip.OipService;
 import io.pyml.gateway.frontend.oip.V2Json;
+import io.pyml.gateway.frontend.oip.V2JsonAnswers;
 import io.pyml.oip.v2.ModelInferRequest;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -102,7 +103,7 @@ public final class V2Routes implements HttpRoutes {
 
   private void metadata(Map<String, String> path, Request request, Response response,
       Callback callback) {
-    byte[] body = V2Json.metadata(json, oip.metadata(path.get("name"), version(path)));
+    byte[] body = V2JsonAnswers.metadata(json, oip.metadata(path.get("name"), version(path)));
     HttpReplies.send(response, callback, 200, HttpErrors.JSON, body);
   }
 
@@ -138,7 +139,7 @@ public final class V2Routes implements HttpRoutes {
       }
       ModelInferRequest inference = V2Json.request(json, body, header, model, version);
       return oip.infer(inference, timeout);
-    }).thenApply(answer -> V2Json.response(json, answer)).whenComplete((answer, error) -> {
+    }).thenApply(answer -> V2JsonAnswers.response(json, answer)).whenComplete((answer, error) -> {
       // Every path answers or fails the callback, or the connection would wait for its idle
       // timeout: conversions above fail the future, never this function.
       if (error == null) {

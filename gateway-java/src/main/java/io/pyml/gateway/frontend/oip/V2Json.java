@@ -1,7 +1,6 @@
 package io.pyml.gateway.frontend.oip;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -10,21 +9,16 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.oip.v2.InferTensorContents;
 import io.pyml.oip.v2.ModelInferRequest;
-import io.pyml.oip.v2.ModelInferResponse;
-import io.pyml.oip.v2.ModelMetadataResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The Open Inference Protocol's HTTP/REST binding (KServe V2 JSON) as the gRPC binding's
  * messages: a request body becomes the {@link ModelInferRequest} that {@link OipService#infer}
- * takes (typed contents), and its answer and a model's metadata become JSON. So both bindings
+ * takes (typed contents); its answer becomes JSON in {@link V2JsonAnswers}. So both bindings
  * share one conversion to and from Arrow.
  *
  * <p>Bodies are read as token streams, never as trees: first what the inputs are (names,
@@ -305,111 +299,6 @@ public final class V2Json {
       return V2Tensors.invalid("model '" + model + "': input '" + input.name() + "' ("
           + input.datatype() + "): " + what);
     }
-  }
-
-  // --- answers -----------------------------------------------------------------------------
-
-  /** An inference answer as V2 JSON: each output's data a flat row-major array. */
-  public static byte[] response(JsonFactory json, ModelInferResponse response) {
-    return write(json, out -> {
-      out.writeStartObject();
-      out.writeStringField("model_name", response.getModelName());
-      out.writeStringField("model_version", response.getModelVersion());
-      if (!response.getId().isEmpty()) {
-        out.writeStringField("id", response.getId());
-      }
-      out.writeArrayFieldStart("outputs");
-      for (int i = 0; i < response.getOutputsCount(); i++) {
-        ModelInferResponse.InferOutputTensor output = response.getOutputs(i);
-        Datatype type = Datatype.of(output.getDatatype()).orElseThrow();
-        out.writeStartObject();
-        out.writeStringField("name", output.getName());
-        out.writeStringField("datatype", type.name());
-        writeShape(out, output.getShapeList());
-        out.writeArrayFieldStart("data");
-        ByteBuffer raw = response.getRawOutputContents(i).asReadOnlyByteBuffer()
-            .order(ByteOrder.LITTLE_ENDIAN);
-        while (raw.hasRemaining()) {
-          writeValue(out, type, raw);
-        }
-        out.writeEndArray();
-        out.writeEndObject();
-      }
-      out.writeEndArray();
-      out.writeEndObject();
-    });
-  }
-
-  /** One little-endian value, as V2's raw contents hold it (BOOL: one byte). */
-  private static void writeValue(JsonGenerator out, Datatype type, ByteBuffer raw)
-      throws IOException {
-    switch (type) {
-      case BOOL -> out.writeBoolean(raw.get() != 0);
-      case INT8 -> out.writeNumber(raw.get());
-      case INT16 -> out.writeNumber(raw.getShort());
-      case INT32 -> out.writeNumber(raw.getInt());
-      case INT64 -> out.writeNumber(raw.getLong());
-      case UINT8 -> out.writeNumber(Byte.toUnsignedInt(raw.get()));
-      case UINT16 -> out.writeNumber(Short.toUnsignedInt(raw.getShort()));
-      case UINT32 -> out.writeNumber(Integer.toUnsignedLong(raw.getInt()));
-      case UINT64 -> out.writeNumber(Long.toUnsignedString(raw.getLong()));
-      case FP32 -> out.writeNumber(raw.getFloat());
-      case FP64 -> out.writeNumber(raw.getDouble());
-    }
-  }
-
-  /** A model's V2 metadata as JSON (the REST binding's names; shapes as numbers, -1: any). */
-  public static byte[] metadata(JsonFactory json, ModelMetadataResponse metadata) {
-    return write(json, out -> {
-      out.writeStartObject();
-      out.writeStringField("name", metadata.getName());
-      out.writeArrayFieldStart("versions");
-      for (String version : metadata.getVersionsList()) {
-        out.writeString(version);
-      }
-      out.writeEndArray();
-      out.writeStringField("platform", metadata.getPlatform());
-      writeTensors(out, "inputs", metadata.getInputsList());
-      writeTensors(out, "outputs", metadata.getOutputsList());
-      out.writeEndObject();
-    });
-  }
-
-  private static void writeTensors(JsonGenerator out, String field,
-      List<ModelMetadataResponse.TensorMetadata> tensors) throws IOException {
-    out.writeArrayFieldStart(field);
-    for (ModelMetadataResponse.TensorMetadata tensor : tensors) {
-      out.writeStartObject();
-      out.writeStringField("name", tensor.getName());
-      out.writeStringField("datatype", tensor.getDatatype());
-      writeShape(out, tensor.getShapeList());
-      out.writeEndObject();
-    }
-    out.writeEndArray();
-  }
-
-  private static void writeShape(JsonGenerator out, List<Long> shape) throws IOException {
-    out.writeArrayFieldStart("shape");
-    for (long dimension : shape) {
-      out.writeNumber(dimension);
-    }
-    out.writeEndArray();
-  }
-
-  /** What writes one JSON document. */
-  public interface Writer {
-    void write(JsonGenerator out) throws IOException;
-  }
-
-  /** The document {@code writer} writes, as UTF-8 bytes. */
-  public static byte[] write(JsonFactory json, Writer writer) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (JsonGenerator out = json.createGenerator(bytes)) {
-      writer.write(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // into memory: does not happen
-    }
-    return bytes.toByteArray();
   }
 
   // --- errors ------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ class V2JsonTest {
         .addOutputs(output("b", "BOOL", 2))
         .addRawOutputContents(ByteString.copyFrom(new byte[] {1, 0}))
         .build();
-    JsonNode json = new ObjectMapper().readTree(V2Json.response(JSON, response));
+    JsonNode json = new ObjectMapper().readTree(V2JsonAnswers.response(JSON, response));
     assertEquals("m", json.get("model_name").asText());
     assertEquals("3", json.get("model_version").asText());
     assertEquals("r1", json.get("id").asText());
@@ -146,7 +146,7 @@ class V2JsonTest {
         .build();
     assertEquals("{\"name\":\"m\",\"versions\":[\"3\"],\"platform\":\"pyml_dataframe\","
         + "\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP64\",\"shape\":[-1]}],\"outputs\":[]}",
-        new String(V2Json.metadata(JSON, metadata), StandardCharsets.UTF_8));
+        new String(V2JsonAnswers.metadata(JSON, metadata), StandardCharsets.UTF_8));
   }
 
   static String tensor(String datatype, String shape, String data) {
