@@ -13,6 +13,9 @@ import io.pyml.gateway.deployment.HomeDeployPolicy;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.http.HttpFrontEnd;
+import io.pyml.gateway.frontend.http.MetricsRoutes;
+import io.pyml.gateway.frontend.http.V2Routes;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
@@ -20,7 +23,6 @@ import io.pyml.gateway.identity.Access;
 import io.pyml.gateway.identity.IdentityStoreException;
 import io.pyml.gateway.identity.JdbcIdentityStore;
 import io.pyml.gateway.metrics.GatewayMetrics;
-import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.BindSources;
 import io.pyml.gateway.sidecar.DockerSidecarLauncher;
@@ -61,7 +63,7 @@ public final class Gateway implements AutoCloseable {
   static final String IDENTITIES_FILE = "identities.db";
 
   private final Server server;
-  private final MetricsHttpServer http;
+  private final HttpFrontEnd http;
   private final ThriftFrontEnd thrift;
   private final OipFrontEnd oip;
   private final GrpcTransport grpcTransport;
@@ -75,7 +77,7 @@ public final class Gateway implements AutoCloseable {
   private final Access access;
   private boolean closed;
 
-  private Gateway(Server server, MetricsHttpServer http, ThriftFrontEnd thrift, OipFrontEnd oip,
+  private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
       StateDirLock stateLock, Access access) {
@@ -212,27 +214,30 @@ public final class Gateway implements AutoCloseable {
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
-    MetricsHttpServer http = null;
+    HttpFrontEnd http = null;
     ThriftFrontEnd thrift = null;
-    OipFrontEnd oip;
+    OipFrontEnd oip = null;
     int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
     try {
-      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
-      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
-          config.transport().requestReadTimeout()));
-      http = MetricsHttpServer.start(config.host(), config.httpPort(), httpIdle,
-          config.transport().maxConnectionsPerPort(), metrics, deployments);
       // The same data plane as gRPC: one routing, limit and error path for every protocol.
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
           config.transport(), plane);
       oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, grpcTransport,
           plane);
+      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
+      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
+          config.transport().requestReadTimeout()));
+      // V2 REST goes through OIP's service: one conversion of V2 tensors for both bindings.
+      http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
+          config.transport().maxConnectionsPerPort(),
+          List.of(new MetricsRoutes(metrics, deployments),
+              new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame)));
     } catch (IOException e) {
+      if (oip != null) {
+        oip.close();
+      }
       if (thrift != null) {
         thrift.close();
-      }
-      if (http != null) {
-        http.close();
       }
       server.shutdownNow();
       grpcTransport.close();
@@ -243,8 +248,9 @@ public final class Gateway implements AutoCloseable {
     }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
-        + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
+    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics and V2 REST"
+        + " inference on http://" + config.host() + ":" + http.port() + " (/metrics, /v2),"
+        + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
         launcher, workDir, ownsWorkDir, stateLock, access);
   }

@@ -4,12 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.pyml.gateway.Gateway;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.frontend.grpc.GrpcErrors;
 import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
@@ -23,12 +26,18 @@ import io.pyml.proto.v1.PayloadKind;
 import io.pyml.proto.v1.PredictRequest;
 import io.pyml.thrift.v1.PredictionService;
 import io.pyml.thrift.v1.PymlError;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -45,7 +54,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One table of cases, run against every protocol that predicts (grpc-java's way: one suite
- * over every transport): each case must mean the same on gRPC, Thrift and OIP, that is the
+ * over every transport): each case must mean the same on gRPC, Thrift, OIP and HTTP (KServe V2
+ * REST), that is the
  * same status and the same words, except where the words are about the protocol's own payload
  * format (then they must still name the model). The real gateway and data plane, with fake
  * runtimes on Unix sockets, and identities: an admin (every row but the last ones) and "bob",
@@ -170,6 +180,12 @@ class ConformanceTest {
       new Case("allowed, and then as anyone", Ask.of("hanging").by(Who.BOB)
           .withDeadline(Duration.ofMillis(300)), "DEADLINE_EXCEEDED", null, words -> true));
 
+  /** What each HTTP status means, in gRPC's code names (several statuses may mean one code). */
+  static final Map<Integer, String> HTTP_MEANINGS = Map.of(
+      400, "INVALID_ARGUMENT", 401, "UNAUTHENTICATED", 403, "PERMISSION_DENIED",
+      404, "NOT_FOUND", 409, "FAILED_PRECONDITION", 413, "RESOURCE_EXHAUSTED",
+      429, "RESOURCE_EXHAUSTED", 500, "INTERNAL", 503, "UNAVAILABLE", 504, "DEADLINE_EXCEEDED");
+
   enum Protocol {
     GRPC {
       @Override
@@ -243,6 +259,45 @@ class ConformanceTest {
               error.getStatus().getDescription());
         } finally {
           channel.shutdownNow();
+        }
+      }
+    },
+    /** KServe V2 REST on the HTTP port: the same tensors as OIP, as JSON. */
+    HTTP {
+      @Override
+      Outcome ask(Ask ask) {
+        int rows = Math.max(1, ask.valueBytes() / 8);
+        String data = String.join(",", Collections.nCopies(rows, "0.0"));
+        String body = "{\"inputs\": [{\"name\": \"" + (ask.wrongPayload() ? "y" : "x")
+            + "\", \"shape\": [" + rows + "], \"datatype\": \"FP64\", \"data\": [" + data
+            + "]}]}";
+        String path = "/v2/models/" + ask.model() + (ask.version().isPresent()
+            ? "/versions/" + ask.version().getAsLong() : "") + "/infer";
+        HttpResponse<String> answer;
+        try {
+          HttpRequest.Builder request = HttpRequest.newBuilder(
+                  URI.create("http://127.0.0.1:" + gateway.httpPort() + path))
+              .header("pyml-timeout-ms", Long.toString(ask.deadline().toMillis()))
+              .timeout(Duration.ofSeconds(30))
+              .POST(HttpRequest.BodyPublishers.ofString(body));
+          if (!ask.token().isEmpty()) {
+            request.header("Authorization", "Bearer " + ask.token());
+          }
+          answer = HttpClient.newHttpClient().send(request.build(),
+              HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+        String code = HTTP_MEANINGS.getOrDefault(answer.statusCode(),
+            "HTTP " + answer.statusCode());
+        // The header names the gateway's error kind: it must mean the status's code too.
+        String kind = answer.headers().firstValue("pyml-error").orElse("(none)");
+        assertEquals(code, GrpcErrors.codeOf(ErrorKind.valueOf(kind)).name(), kind);
+        try {
+          return new Outcome(code, new ObjectMapper().readTree(answer.body()).get("error")
+              .asText());
+        } catch (Exception e) {
+          throw new AssertionError(answer.body(), e);
         }
       }
     };
