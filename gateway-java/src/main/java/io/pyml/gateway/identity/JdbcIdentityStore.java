@@ -15,8 +15,10 @@ import org.flywaydb.core.Flyway;
  * {@link IdentityStore} over JDBC: an SQLite file by default ({@code jdbc:sqlite:<path>}),
  * PostgreSQL when a URL says so. Its schema is created and upgraded by Flyway from
  * {@code io/pyml/gateway/identity/migration} when the store opens, so a newer gateway
- * migrates an older gateway's file. One connection, used under this object's lock: the state
- * is small and written rarely (token and grant changes), read once per new token.
+ * migrates an older gateway's file (on PostgreSQL, Flyway's lock lets several gateways open
+ * one database at once: one migrates, the others wait). One connection, used under this
+ * object's lock: the state is small and written rarely (token and grant changes), read once
+ * per new token.
  */
 public final class JdbcIdentityStore implements IdentityStore {
   private static final String MIGRATIONS = "classpath:io/pyml/gateway/identity/migration";
@@ -29,12 +31,24 @@ public final class JdbcIdentityStore implements IdentityStore {
 
   /** Opens (creating or migrating the schema first) the store at {@code jdbcUrl}. */
   public static JdbcIdentityStore open(String jdbcUrl) {
+    return open(jdbcUrl, Optional.empty());
+  }
+
+  /**
+   * Opens the store at {@code jdbcUrl} ({@code jdbc:sqlite:<path>} or
+   * {@code jdbc:postgresql://host:port/database?user=...}) with {@code password}, which wins
+   * over one written in the URL. The password is taken out of the URL before Flyway or the
+   * driver sees it, so no log line or error message quotes it.
+   */
+  public static JdbcIdentityStore open(String jdbcUrl, Optional<String> password) {
+    StoreUrl store = StoreUrl.of(jdbcUrl, password);
     try {
-      Flyway.configure().dataSource(jdbcUrl, null, null).locations(MIGRATIONS).load().migrate();
-      return new JdbcIdentityStore(DriverManager.getConnection(jdbcUrl));
+      Flyway.configure().dataSource(store.url(), null, null).jdbcProperties(store.secrets())
+          .locations(MIGRATIONS).load().migrate();
+      return new JdbcIdentityStore(DriverManager.getConnection(store.url(), store.properties()));
     } catch (SQLException | RuntimeException e) {
-      throw new IdentityStoreException("cannot open the identity store at " + jdbcUrl + ": "
-          + e.getMessage(), e);
+      throw new IdentityStoreException("cannot open the identity store at " + store.url() + ": "
+          + StoreUrl.masked(String.valueOf(e.getMessage())), e);
     }
   }
 
