@@ -43,7 +43,8 @@ public final class JdbcIdentityStore implements IdentityStore {
   public static JdbcIdentityStore open(String jdbcUrl, Optional<String> password) {
     StoreUrl store = StoreUrl.of(jdbcUrl, password);
     try {
-      Flyway.configure().dataSource(store.url(), null, null).jdbcProperties(store.secrets())
+      Flyway.configure().dataSource(store.url(), store.user().orElse(null), null)
+          .jdbcProperties(store.secrets())
           .locations(MIGRATIONS).load().migrate();
       return new JdbcIdentityStore(DriverManager.getConnection(store.url(), store.properties()));
     } catch (SQLException | RuntimeException e) {

@@ -59,6 +59,20 @@ public record StoreUrl(String url, Map<String, String> secrets) {
     return new StoreUrl(url, secrets);
   }
 
+  /** The {@code user} parameter of the URL, if any (Flyway's messages name it). */
+  public Optional<String> user() {
+    int query = url.indexOf('?');
+    if (query < 0) {
+      return Optional.empty();
+    }
+    for (String parameter : url.substring(query + 1).split("&")) {
+      if (parameter.toLowerCase(Locale.ROOT).startsWith("user=")) {
+        return Optional.of(URLDecoder.decode(parameter.substring(5), StandardCharsets.UTF_8));
+      }
+    }
+    return Optional.empty();
+  }
+
   /** The connection properties: the secrets, for {@code DriverManager.getConnection}. */
   public Properties properties() {
     Properties properties = new Properties();

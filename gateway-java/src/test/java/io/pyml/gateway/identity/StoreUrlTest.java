@@ -16,6 +16,7 @@ class StoreUrlTest {
     assertEquals("jdbc:postgresql://db:5432/pyml?user=gw&ssl=true", store.url());
     assertEquals(Map.of("password", "p&w=1", "sslpassword", "k"), store.secrets());
     assertEquals("p&w=1", store.properties().getProperty("password"));
+    assertEquals(Optional.of("gw"), store.user());
     assertFalse(store.toString().contains("p&w"), store.toString());
   }
 
@@ -26,6 +27,7 @@ class StoreUrlTest {
     assertEquals(Map.of("password", "new"), store.secrets());
     String sqlite = "jdbc:sqlite:/var/lib/pyml/identities.db";
     assertEquals(new StoreUrl(sqlite, Map.of()), StoreUrl.of(sqlite, Optional.empty()));
+    assertEquals(Optional.empty(), StoreUrl.of(sqlite, Optional.empty()).user());
   }
 
   @Test
