@@ -17,15 +17,17 @@ import org.flywaydb.core.Flyway;
  * {@code io/pyml/gateway/identity/migration} when the store opens, so a newer gateway
  * migrates an older gateway's file (on PostgreSQL, Flyway's lock lets several gateways open
  * one database at once: one migrates, the others wait). One connection, used under this
- * object's lock: the state is small and written rarely (token and grant changes), read once
- * per new token.
+ * object's lock (opened again when a server dropped it): the state is small and written
+ * rarely (token and grant changes), read once per new token.
  */
 public final class JdbcIdentityStore implements IdentityStore {
   private static final String MIGRATIONS = "classpath:io/pyml/gateway/identity/migration";
 
-  private final Connection connection;
+  private final StoreUrl url;
+  private Connection connection;
 
-  private JdbcIdentityStore(Connection connection) {
+  private JdbcIdentityStore(StoreUrl url, Connection connection) {
+    this.url = url;
     this.connection = connection;
   }
 
@@ -46,7 +48,7 @@ public final class JdbcIdentityStore implements IdentityStore {
       Flyway.configure().dataSource(store.url(), store.user().orElse(null), null)
           .jdbcProperties(store.secrets())
           .locations(MIGRATIONS).load().migrate();
-      return new JdbcIdentityStore(DriverManager.getConnection(store.url(), store.properties()));
+      return new JdbcIdentityStore(store, connect(store));
     } catch (SQLException | RuntimeException e) {
       throw new IdentityStoreException("cannot open the identity store at " + store.url() + ": "
           + StoreUrl.masked(String.valueOf(e.getMessage())), e);
@@ -87,29 +89,81 @@ public final class JdbcIdentityStore implements IdentityStore {
   }
 
   private int update(String sql, Object... values) {
-    try (PreparedStatement statement = prepared(sql, values)) {
-      return statement.executeUpdate();
-    } catch (SQLException e) {
-      throw new IdentityStoreException("identity store: " + e.getMessage(), e);
-    }
+    return withConnection(() -> {
+      try (PreparedStatement statement = prepared(sql, values)) {
+        return statement.executeUpdate();
+      }
+    });
   }
 
   private List<StoredToken> query(String sql, Object... values) {
-    try (PreparedStatement statement = prepared(sql, values);
-        ResultSet rows = statement.executeQuery()) {
-      List<StoredToken> tokens = new ArrayList<>();
-      while (rows.next()) {
-        long revoked = rows.getLong("revoked_at");
-        Optional<Instant> revokedAt = rows.wasNull() ? Optional.empty()
-            : Optional.of(Instant.ofEpochMilli(revoked));
-        tokens.add(new StoredToken(new TokenInfo(rows.getString("id"),
-            rows.getString("identity"), Instant.ofEpochMilli(rows.getLong("created_at")),
-            revokedAt), rows.getString("secret_sha256")));
+    return withConnection(() -> {
+      try (PreparedStatement statement = prepared(sql, values);
+          ResultSet rows = statement.executeQuery()) {
+        List<StoredToken> tokens = new ArrayList<>();
+        while (rows.next()) {
+          long revoked = rows.getLong("revoked_at");
+          Optional<Instant> revokedAt = rows.wasNull() ? Optional.empty()
+              : Optional.of(Instant.ofEpochMilli(revoked));
+          tokens.add(new StoredToken(new TokenInfo(rows.getString("id"),
+              rows.getString("identity"), Instant.ofEpochMilli(rows.getLong("created_at")),
+              revokedAt), rows.getString("secret_sha256")));
+        }
+        return tokens;
       }
-      return tokens;
-    } catch (SQLException e) {
-      throw new IdentityStoreException("identity store: " + e.getMessage(), e);
+    });
+  }
+
+  /** Work on {@link #connection}, through {@link #prepared}. */
+  private interface SqlWork<T> {
+    T run() throws SQLException;
+  }
+
+  /**
+   * Runs {@code work}; if it failed because the connection itself is gone (a PostgreSQL
+   * restart or fail-over, a proxy's idle timeout), runs it once more on a new connection, so
+   * one dropped connection does not break the store until the gateway restarts. Any other
+   * failure (a constraint, a bad statement) is the caller's, at once. A write whose
+   * connection dropped after it committed fails on its second try (a duplicate id), never
+   * applies twice.
+   */
+  private <T> T withConnection(SqlWork<T> work) {
+    try {
+      return work.run();
+    } catch (SQLException failed) {
+      if (connectionAlive()) {
+        throw new IdentityStoreException("identity store: " + failed.getMessage(), failed);
+      }
+      try {
+        closeQuietly(connection);
+        connection = connect(url);
+        return work.run();
+      } catch (SQLException again) {
+        again.addSuppressed(failed);
+        throw new IdentityStoreException("identity store at " + url.url() + ": "
+            + StoreUrl.masked(String.valueOf(again.getMessage())), again);
+      }
     }
+  }
+
+  private boolean connectionAlive() {
+    try {
+      return connection.isValid(5);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  private static void closeQuietly(Connection lost) {
+    try {
+      lost.close();
+    } catch (SQLException alreadyGone) {
+      // Nothing to release on a connection the server dropped.
+    }
+  }
+
+  private static Connection connect(StoreUrl store) throws SQLException {
+    return DriverManager.getConnection(store.url(), store.properties());
   }
 
   private PreparedStatement prepared(String sql, Object... values) throws SQLException {

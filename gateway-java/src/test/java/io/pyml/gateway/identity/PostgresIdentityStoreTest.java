@@ -90,6 +90,34 @@ class PostgresIdentityStoreTest extends IdentityStoreContract {
   }
 
   @Test
+  void aConnectionTheServerDroppedIsOpenedAgainAndTheCallStillAnswers() throws SQLException {
+    String url = server.newDatabaseUrl();
+    String database = url.substring(url.lastIndexOf('/') + 1, url.indexOf('?'));
+    try (JdbcIdentityStore store = JdbcIdentityStore.open(url, Optional.of(server.password()))) {
+      store.addToken(token("00000000000a", "alice", T0), "a".repeat(64));
+      dropConnectionsTo(database); // as a server restart, a fail-over or a proxy's timeout does
+      assertEquals(1, store.tokens().size());
+      dropConnectionsTo(database);
+      store.addToken(token("00000000000b", "bob", T0), "b".repeat(64));
+      dropConnectionsTo(database);
+      assertTrue(store.revokeToken("00000000000b", T0));
+      assertEquals(Optional.of(T0), store.token("00000000000b").orElseThrow().info().revoked());
+    }
+  }
+
+  private void dropConnectionsTo(String database) throws SQLException {
+    try (Connection admin = server.connect("postgres");
+        var statement = admin.prepareStatement("SELECT count(pg_terminate_backend(pid)) "
+            + "FROM pg_stat_activity WHERE datname = ?")) {
+      statement.setString(1, database);
+      try (var rows = statement.executeQuery()) {
+        rows.next();
+        assertEquals(1, rows.getInt(1), "the store's one connection");
+      }
+    }
+  }
+
+  @Test
   void twoGatewaysOpeningOneNewDatabaseAtOnceMigrateItOnce() throws Exception {
     String url = server.newDatabaseUrl();
     Callable<List<TokenInfo>> gateway = () -> {
