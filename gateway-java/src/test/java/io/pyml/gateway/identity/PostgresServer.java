@@ -81,6 +81,8 @@ final class PostgresServer implements AutoCloseable {
             "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off");
         PostgresServer started = new PostgresServer(folder, server, port, password);
         if (started.awaitReady()) {
+          // Also stopped when the JVM exits without JUnit closing it (an interrupted run).
+          Runtime.getRuntime().addShutdownHook(new Thread(started::closeQuietly));
           return started;
         }
         // Exited before it answered: most likely another process took the port meanwhile.
@@ -125,7 +127,7 @@ final class PostgresServer implements AutoCloseable {
 
   /** Fast shutdown (SIGINT: sessions are ended, not waited for), then the folder goes. */
   @Override
-  public void close() throws IOException, InterruptedException {
+  public synchronized void close() throws IOException, InterruptedException {
     if (server.isAlive()) {
       new ProcessBuilder("kill", "-INT", Long.toString(server.pid())).inheritIO().start()
           .waitFor(STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -134,6 +136,15 @@ final class PostgresServer implements AutoCloseable {
       }
     }
     deleteTree(folder);
+  }
+
+  private void closeQuietly() {
+    try {
+      close();
+    } catch (IOException | InterruptedException e) {
+      System.err.println("could not stop PostgreSQL (pid " + server.pid() + ") or remove "
+          + folder + ": " + e);
+    }
   }
 
   /** Waits until a client can sign in; false when the server exited first. */
