@@ -166,6 +166,7 @@ public final class JdbcIdentityStore implements IdentityStore {
     return DriverManager.getConnection(store.url(), store.properties());
   }
 
+  /** A statement on the current connection: call it inside {@link #withConnection}. */
   private PreparedStatement prepared(String sql, Object... values) throws SQLException {
     PreparedStatement statement = connection.prepareStatement(sql);
     for (int i = 0; i < values.length; i++) {
