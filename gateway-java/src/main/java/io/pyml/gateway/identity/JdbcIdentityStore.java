@@ -123,9 +123,9 @@ public final class JdbcIdentityStore implements IdentityStore {
    * Runs {@code work}; if it failed because the connection itself is gone (a PostgreSQL
    * restart or fail-over, a proxy's idle timeout), runs it once more on a new connection, so
    * one dropped connection does not break the store until the gateway restarts. Any other
-   * failure (a constraint, a bad statement) is the caller's, at once. A write whose
-   * connection dropped after it committed fails on its second try (a duplicate id), never
-   * applies twice.
+   * failure (a constraint, a bad statement) is the caller's, at once. A write that committed
+   * just before its connection dropped is not applied twice: its retry finds it done (a
+   * duplicate id, a token already revoked).
    */
   private <T> T withConnection(SqlWork<T> work) {
     try {
