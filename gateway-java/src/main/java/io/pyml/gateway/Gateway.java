@@ -4,7 +4,9 @@ import io.grpc.Server;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
+import io.pyml.gateway.config.ConfigException;
 import io.pyml.gateway.config.Exposure;
+import io.pyml.gateway.config.IdentitySettings;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
@@ -60,7 +62,6 @@ public final class Gateway implements AutoCloseable {
   static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
   /** At most this long before serving, for restored deployments to be READY again. */
   static final Duration ADOPTION_WAIT = Duration.ofSeconds(10);
-  static final String IDENTITIES_FILE = "identities.db";
 
   private final Server server;
   private final HttpFrontEnd http;
@@ -132,19 +133,22 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
-   * Identities, grants and the audit log, in the state folder's SQLite file, readable by the
-   * gateway's user only.
+   * Identities, grants and the audit log: by default in the state folder's SQLite file,
+   * created readable by the gateway's user only; else where --identity-store-url says.
    */
   private static Access openAccess(GatewayConfig config) throws IOException {
-    Path file = config.state().stateDir().resolve(IDENTITIES_FILE);
-    if (!Files.exists(file)) {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(
-          PosixFilePermissions.fromString("rw-------")));
+    IdentitySettings settings = config.identities();
+    if (settings.storeUrl().isEmpty()) {
+      Path file = config.state().stateDir().resolve(IdentitySettings.DEFAULT_FILE);
+      if (!Files.exists(file)) {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(
+            PosixFilePermissions.fromString("rw-------")));
+      }
     }
     try {
-      return new Access(JdbcIdentityStore.open("jdbc:sqlite:" + file), Optional.empty(),
-          Clock.systemUTC());
-    } catch (IdentityStoreException e) {
+      return new Access(JdbcIdentityStore.open(settings.jdbcUrl(config.state().stateDir()),
+          settings.password()), Optional.empty(), Clock.systemUTC());
+    } catch (IdentityStoreException | ConfigException e) {
       throw new IOException(e.getMessage(), e);
     }
   }

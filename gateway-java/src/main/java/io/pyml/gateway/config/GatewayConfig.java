@@ -36,6 +36,8 @@ import java.util.function.Consumer;
  * @param insecureNoAuth development only: serve a {@code host} other than loopback although
  *     no identities are configured (anyone who reaches a port is a full admin); false (the
  *     default): such a host is refused at start
+ * @param identities where identities, grants and the audit log are kept: an SQLite file in
+ *     the state folder by default, PostgreSQL when a URL is given
  */
 public record GatewayConfig(
     String host,
@@ -54,7 +56,8 @@ public record GatewayConfig(
     StateSettings state,
     ResourceLimits containerMaxima,
     TransportLimits transport,
-    boolean insecureNoAuth) {
+    boolean insecureNoAuth,
+    IdentitySettings identities) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -80,6 +83,7 @@ public record GatewayConfig(
     admission = admission.forDefaultMemory(containers.limits().memoryBytes());
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(identities, "identities");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -110,7 +114,8 @@ public record GatewayConfig(
         StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
-        false);
+        false,
+        IdentitySettings.DEFAULTS);
   }
 
   public GatewayConfig withHost(String address) {
@@ -184,6 +189,10 @@ public record GatewayConfig(
     return copy(c -> c.transport = limits);
   }
 
+  public GatewayConfig withIdentities(IdentitySettings settings) {
+    return copy(c -> c.identities = settings);
+  }
+
   /** The record's components as mutable fields, for {@link #copy}. */
   private static final class Copy {
     String host;
@@ -203,6 +212,7 @@ public record GatewayConfig(
     ResourceLimits containerMaxima;
     TransportLimits transport;
     boolean insecureNoAuth;
+    IdentitySettings identities;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -222,12 +232,14 @@ public record GatewayConfig(
       containerMaxima = c.containerMaxima();
       transport = c.transport();
       insecureNoAuth = c.insecureNoAuth();
+      identities = c.identities();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
-          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth);
+          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
+          identities);
     }
   }
 }

@@ -62,6 +62,8 @@ public final class GatewayConfigParser {
     FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
     FLAGS.put("max-arriving-requests", "gRPC/OIP requests per port whose message is still arriving; more are refused RESOURCE_EXHAUSTED (default 64)");
     FLAGS.put("insecure-no-auth", "development only: true to serve a --host other than loopback although no identities are configured, so anyone who reaches a port is a full admin (default false: refused at start)");
+    FLAGS.put("identity-store-url", "JDBC URL of identities, grants and the audit log: jdbc:sqlite:<file> or jdbc:postgresql://<host>:<port>/<database>?user=<user> (default jdbc:sqlite:<state-dir>/" + IdentitySettings.DEFAULT_FILE + ")");
+    FLAGS.put("identity-store-password-file", "file whose first line is the PostgreSQL store's password, readable by its owner only (default: none, the URL's password parameter if any)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
@@ -123,7 +125,21 @@ public final class GatewayConfigParser {
         state(values, env, containers.gatewayId()),
         maxima,
         transport(values),
-        bool(values, "insecure-no-auth", defaults.insecureNoAuth()));
+        bool(values, "insecure-no-auth", defaults.insecureNoAuth()),
+        identities(values));
+  }
+
+  private static IdentitySettings identities(Map<String, String> values) throws ConfigException {
+    IdentitySettings settings;
+    try {
+      settings = new IdentitySettings(nonBlank(values, "identity-store-url").map(String::strip),
+          nonBlank(values, "identity-store-password-file")
+              .map(file -> Path.of(file.strip()).toAbsolutePath().normalize()));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    settings.password(); // read once now: a missing or unsafe file stops the start-up
+    return settings;
   }
 
   private static TransportLimits transport(Map<String, String> values) throws ConfigException {

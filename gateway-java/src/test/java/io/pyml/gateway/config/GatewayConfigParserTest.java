@@ -1,17 +1,21 @@
 package io.pyml.gateway.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.sidecar.ResourceLimits;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GatewayConfigParserTest {
 
@@ -220,5 +224,81 @@ class GatewayConfigParserTest {
     assertEquals(List.of(), GatewayConfigParser.parse(new String[0], Map.of()).homeDeployRoots());
     assertEquals(List.of(Path.of("/a"), Path.of("/b")), GatewayConfigParser.parse(
         new String[] {"--home-deploy-roots", "/a:/b/"}, Map.of()).homeDeployRoots());
+  }
+
+  @Test
+  void theIdentityStoreIsAnSqliteFileInTheStateFolderUnlessAUrlIsGiven(@TempDir Path folder)
+      throws Exception {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0],
+        Map.of("PYML_GATEWAY_STATE_DIR", "/var/lib/gw"));
+    assertEquals(IdentitySettings.DEFAULTS, defaults.identities());
+    assertEquals("jdbc:sqlite:/var/lib/gw/identities.db",
+        defaults.identities().jdbcUrl(defaults.state().stateDir()));
+    assertEquals(Optional.empty(), defaults.identities().password());
+
+    Path secret = ownerOnly(folder.resolve("pg-password"), "s3cret pass\nignored\n");
+    String url = "jdbc:postgresql://db.internal:5432/pyml?user=gateway";
+    GatewayConfig set = GatewayConfigParser.parse(
+        new String[] {"--identity-store-password-file", secret.toString()},
+        Map.of("PYML_GATEWAY_IDENTITY_STORE_URL", url));
+    assertEquals(Optional.of(url), set.identities().storeUrl());
+    assertEquals(url, set.identities().jdbcUrl(set.state().stateDir()));
+    assertEquals(Optional.of(secret), set.identities().passwordFile());
+    assertEquals(Optional.of("s3cret pass"), set.identities().password(), "its first line");
+    assertFalse(set.toString().contains("s3cret"), set.toString());
+
+    GatewayConfig flagWins = GatewayConfigParser.parse(new String[] {"--identity-store-url",
+        "jdbc:sqlite:/srv/ids.db"}, Map.of("PYML_GATEWAY_IDENTITY_STORE_URL", url));
+    assertEquals("jdbc:sqlite:/srv/ids.db", flagWins.identities().jdbcUrl(Path.of("/x")));
+  }
+
+  @Test
+  void aPasswordWrittenInTheStoreUrlIsNeverShown() throws ConfigException {
+    GatewayConfig config = GatewayConfigParser.parse(new String[] {"--identity-store-url",
+        "jdbc:postgresql://db/pyml?user=gw&password=hunter2"}, Map.of());
+    assertFalse(config.toString().contains("hunter2"), config.toString());
+    assertTrue(config.toString().contains("password=***"), config.toString());
+    ConfigException unknown = assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--identity-store-url", "jdbc:mysql://db/pyml?password=hunter2"},
+        Map.of()));
+    assertEquals("identity-store-url 'jdbc:mysql://db/pyml?password=***' is not a store the "
+        + "gateway knows (expected: jdbc:sqlite:<file> or "
+        + "jdbc:postgresql://<host>:<port>/<database>?user=<user>)", unknown.getMessage());
+  }
+
+  @Test
+  void aPasswordFileMustExistBeTheOwnersAloneHoldALineAndGoWithPostgresql(
+      @TempDir Path folder) throws Exception {
+    String url = "jdbc:postgresql://db/pyml?user=gw";
+    Path missing = folder.resolve("missing");
+    assertEquals("identity-store-password-file " + missing + " does not exist",
+        passwordFileError(url, missing));
+    Path shared = ownerOnly(folder.resolve("shared"), "s3cret\n");
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rw-r--r--"));
+    assertTrue(passwordFileError(url, shared).contains("chmod 600"),
+        passwordFileError(url, shared));
+    Path empty = ownerOnly(folder.resolve("empty"), "\n");
+    assertTrue(passwordFileError(url, empty).contains("is empty"), passwordFileError(url, empty));
+    Path huge = ownerOnly(folder.resolve("huge"), "x".repeat(5000));
+    assertTrue(passwordFileError(url, huge).contains("over 4096 bytes"));
+    Path fine = ownerOnly(folder.resolve("fine"), "s3cret");
+    assertTrue(passwordFileError("jdbc:sqlite:/srv/ids.db", fine).contains("PostgreSQL"));
+    assertTrue(passwordFileError(null, fine).contains("--identity-store-url"));
+  }
+
+  private static String passwordFileError(String url, Path file) {
+    List<String> args = new java.util.ArrayList<>(
+        List.of("--identity-store-password-file", file.toString()));
+    if (url != null) {
+      args.addAll(List.of("--identity-store-url", url));
+    }
+    return assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(args.toArray(String[]::new), Map.of())).getMessage();
+  }
+
+  private static Path ownerOnly(Path file, String text) throws java.io.IOException {
+    Files.writeString(file, text);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    return file;
   }
 }
