@@ -35,6 +35,8 @@ import java.util.function.Consumer;
  * @param insecureNoAuth development only: serve a {@code host} other than loopback although
  *     no identities are configured (anyone who reaches a port is a full admin); false (the
  *     default): such a host is refused at start
+ * @param jwt signed JWTs from an identity provider, verified against its key set; empty (the
+ *     default): JWTs identify nobody
  */
 public record GatewayConfig(
     String host,
@@ -53,7 +55,8 @@ public record GatewayConfig(
     StateSettings state,
     ResourceLimits containerMaxima,
     TransportLimits transport,
-    boolean insecureNoAuth) {
+    boolean insecureNoAuth,
+    Optional<JwtSettings> jwt) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -79,6 +82,7 @@ public record GatewayConfig(
     admission = admission.forDefaultMemory(containers.limits().memoryBytes());
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(jwt, "jwt");
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -109,7 +113,8 @@ public record GatewayConfig(
         StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
-        false);
+        false,
+        Optional.empty());
   }
 
   public GatewayConfig withHost(String address) {
@@ -118,6 +123,10 @@ public record GatewayConfig(
 
   public GatewayConfig withInsecureNoAuth(boolean insecure) {
     return copy(c -> c.insecureNoAuth = insecure);
+  }
+
+  public GatewayConfig withJwt(Optional<JwtSettings> settings) {
+    return copy(c -> c.jwt = settings);
   }
 
   public GatewayConfig withGrpcPort(int port) {
@@ -202,6 +211,7 @@ public record GatewayConfig(
     ResourceLimits containerMaxima;
     TransportLimits transport;
     boolean insecureNoAuth;
+    Optional<JwtSettings> jwt;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -221,12 +231,14 @@ public record GatewayConfig(
       containerMaxima = c.containerMaxima();
       transport = c.transport();
       insecureNoAuth = c.insecureNoAuth();
+      jwt = c.jwt();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
-          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth);
+          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
+          jwt);
     }
   }
 }
