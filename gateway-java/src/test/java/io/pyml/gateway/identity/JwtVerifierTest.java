@@ -126,6 +126,20 @@ class JwtVerifierTest {
   }
 
   @Test
+  void onlyTokensTypedAsJwtsOrAccessTokensAreAccepted() throws Exception {
+    for (String type : List.of("JWT", "at+jwt", "secevent+jwt", "JOSE")) {
+      SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1")
+          .type(new JOSEObjectType(type)).build(), claims().build());
+      jwt.sign(new RSASSASigner(rsa));
+      assertEquals(List.of("JWT", "at+jwt").contains(type) ? ALICE : NOBODY,
+          verifier.identify(jwt.serialize()), type);
+    }
+    SignedJWT untyped = new SignedJWT(new JWSHeader(JWSAlgorithm.RS256), claims().build());
+    untyped.sign(new RSASSASigner(rsa));
+    assertEquals(ALICE, verifier.identify(untyped.serialize()), "no typ, no kid");
+  }
+
+  @Test
   void theIdentityClaimIsConfigurableAndMustBeAPrintableName() throws Exception {
     JwtVerifier byEmail = JwtVerifier.from(settings(jwks, "email"));
     String token = rs256(claims().claim("email", "alice@example.org"));
