@@ -46,6 +46,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,11 +59,12 @@ import org.junit.jupiter.api.io.TempDir;
  * (a valid token of a key in the set) and everything refused, fuzzed tokens included.
  */
 class JwtVerifierTest {
-  static final String ISSUER = "https://idp.example.org/realms/team";
-  static final String AUDIENCE = "pyml-gateway";
+  static final String ISSUER = TestIdentityProvider.ISSUER;
+  static final String AUDIENCE = TestIdentityProvider.AUDIENCE;
   static final Optional<String> ALICE = Optional.of("alice");
   static final Optional<String> NOBODY = Optional.empty();
 
+  static TestIdentityProvider idp;
   static RSAKey rsa;
   static ECKey ec;
   /** Not in the set, but with the same key id as {@link #rsa}. */
@@ -75,7 +77,8 @@ class JwtVerifierTest {
 
   @BeforeAll
   static void keys() throws Exception {
-    rsa = new RSAKeyGenerator(2048).keyID("rsa-1").generate();
+    idp = TestIdentityProvider.create();
+    rsa = idp.key();
     ec = new ECKeyGenerator(Curve.P_256).keyID("ec-1").generate();
     stranger = new RSAKeyGenerator(2048).keyID("rsa-1").generate();
   }
@@ -93,9 +96,7 @@ class JwtVerifierTest {
   }
 
   static JWTClaimsSet.Builder claims() {
-    Instant now = Instant.now();
-    return new JWTClaimsSet.Builder().issuer(ISSUER).audience(AUDIENCE).subject("alice")
-        .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300)));
+    return TestIdentityProvider.claims("alice");
   }
 
   static String sign(JWK key, JWSAlgorithm alg, JWTClaimsSet claims) throws Exception {
@@ -106,8 +107,8 @@ class JwtVerifierTest {
     return jwt.serialize();
   }
 
-  static String rs256(JWTClaimsSet.Builder claims) throws Exception {
-    return sign(rsa, JWSAlgorithm.RS256, claims.build());
+  static String rs256(JWTClaimsSet.Builder claims) {
+    return idp.sign(claims);
   }
 
   static String valid() throws Exception {
@@ -120,6 +121,10 @@ class JwtVerifierTest {
       assertEquals(ALICE, verifier.identify(sign(rsa, alg, claims().build())), alg.getName());
     }
     assertEquals(ALICE, verifier.identify(sign(ec, JWSAlgorithm.ES256, claims().build())));
+    // The fixture front-end tests use: its own key set file, a token for anyone.
+    JwtVerifier ofFixture = JwtVerifier.from(
+        TestIdentityProvider.settings(idp.writeJwks(folder.resolve("idp.json"))));
+    assertEquals(Optional.of("bob"), ofFixture.identify(idp.token("bob")));
     // Several audiences, one of them this gateway's.
     assertEquals(ALICE,
         verifier.identify(rs256(claims().audience(List.of("other-app", AUDIENCE)))));
@@ -355,12 +360,13 @@ class JwtVerifierTest {
 
   @Test
   @Timeout(60) // a guard against a hang, not a measurement
-  void aKeySetUrlOnLoopbackIsFetchedOnceAndCached() throws Exception {
+  void aKeySetUrlOnLoopbackIsCachedAndRefetchedForANewKeyAtARateLimit() throws Exception {
     AtomicInteger fetches = new AtomicInteger();
-    byte[] body = new JWKSet(List.of(rsa, ec)).toString().getBytes(StandardCharsets.UTF_8);
+    AtomicReference<JWKSet> served = new AtomicReference<>(new JWKSet(List.of(rsa, ec)));
     HttpServer server = loopbackServer();
     server.createContext("/jwks.json", exchange -> {
       fetches.incrementAndGet();
+      byte[] body = served.get().toString().getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().add("Content-Type", "application/json");
       exchange.sendResponseHeaders(200, body.length);
       exchange.getResponseBody().write(body);
@@ -375,7 +381,20 @@ class JwtVerifierTest {
         assertEquals(ALICE, byUrl.identify(sign(ec, JWSAlgorithm.ES256, claims().build())));
       }
       assertEquals(NOBODY, byUrl.identify(sign(stranger, JWSAlgorithm.RS256, claims().build())));
-      assertEquals(1, fetches.get(), "the key set is cached (and refetched at most every 30 s)");
+      assertEquals(1, fetches.get(), "the key set is cached");
+
+      // The provider rotates in a key: its first token's unknown key id fetches the set again.
+      RSAKey next = new RSAKeyGenerator(2048).keyID("rsa-2").generate();
+      served.set(new JWKSet(List.of(rsa, ec, next)));
+      assertEquals(ALICE, byUrl.identify(sign(next, JWSAlgorithm.RS256, claims().build())));
+      int afterRotation = fetches.get();
+      assertEquals(2, afterRotation);
+      // Forged tokens under made-up key ids do not make the gateway flood the provider.
+      for (int i = 0; i < 50; i++) {
+        RSAKey forged = new RSAKey.Builder(stranger).keyID("forged-" + i).build();
+        assertEquals(NOBODY, byUrl.identify(sign(forged, JWSAlgorithm.RS256, claims().build())));
+      }
+      assertTrue(fetches.get() <= afterRotation + 1, fetches.get() + " fetches");
     } finally {
       server.stop(0);
     }
