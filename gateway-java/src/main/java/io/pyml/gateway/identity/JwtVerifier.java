@@ -14,6 +14,10 @@ import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import io.pyml.gateway.config.JwtSettings;
 import java.io.IOException;
 import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
 import java.util.Optional;
 import java.util.Set;
 import java.util.logging.Level;
@@ -27,7 +31,9 @@ import java.util.regex.Pattern;
  * "public key as HMAC secret" confusion, and encrypted tokens are refused); {@code exp}
  * (required) and {@code nbf} with {@value #MAX_CLOCK_SKEW_SECONDS} s of clock skew; the issuer
  * exactly and the audience. Any token that fails, however malformed, identifies nobody: it is
- * never an error.
+ * never an error. An accepted token is remembered (by its digest) until its {@code exp}, and
+ * for {@link #TRUST_VERIFIED_FOR} at most, so a client's repeated token is not checked anew
+ * on every call.
  */
 public final class JwtVerifier {
   private static final Logger LOG = Logger.getLogger(JwtVerifier.class.getName());
@@ -55,21 +61,35 @@ public final class JwtVerifier {
   private static final Pattern COMPACT = Pattern.compile(
       "[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
 
+  /** Accepted tokens kept at most this long without a new check (see VerifiedTokens). */
+  static final Duration TRUST_VERIFIED_FOR = Duration.ofSeconds(60);
+  static final int MAX_VERIFIED_TOKENS = 4096;
+
   private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
   private final String identityClaim;
+  private final Clock clock;
+  private final VerifiedTokens verified;
 
-  JwtVerifier(JWKSource<SecurityContext> keys, String issuer, String audience,
-      String identityClaim) {
-    this.identityClaim = identityClaim;
+  /** A verifier of {@code settings}' tokens against {@code keys}, its key set already open. */
+  JwtVerifier(JWKSource<SecurityContext> keys, JwtSettings settings, Clock clock,
+      int maxVerifiedTokens) {
+    this.identityClaim = settings.identityClaim();
+    this.clock = clock;
+    this.verified = new VerifiedTokens(maxVerifiedTokens);
     // Access tokens of RFC 9068 say at+jwt; most providers say JWT or nothing.
     processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(
         JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), null));
     processor.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
     DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(
-        Set.of(audience),
-        new JWTClaimsSet.Builder().issuer(issuer).build(),
+        Set.of(settings.audience()),
+        new JWTClaimsSet.Builder().issuer(settings.issuer()).build(),
         Set.of("exp", identityClaim),
-        null);
+        null) {
+      @Override
+      protected Date currentTime() {
+        return Date.from(clock.instant());
+      }
+    };
     claims.setMaxClockSkew(MAX_CLOCK_SKEW_SECONDS);
     processor.setJWTClaimsSetVerifier(claims);
   }
@@ -82,8 +102,7 @@ public final class JwtVerifier {
     JWKSource<SecurityContext> keys = settings.jwksFile().isPresent()
         ? new JwksFile(settings.jwksFile().get())
         : fromUrl(settings.jwksUrl().orElseThrow());
-    return new JwtVerifier(keys, settings.issuer(), settings.audience(),
-        settings.identityClaim());
+    return new JwtVerifier(keys, settings, Clock.systemUTC(), MAX_VERIFIED_TOKENS);
   }
 
   private static JWKSource<SecurityContext> fromUrl(URI url) throws IOException {
@@ -104,9 +123,19 @@ public final class JwtVerifier {
     if (!looksLikeJwt(token)) {
       return Optional.empty();
     }
+    Instant now = clock.instant();
+    Optional<String> known = verified.get(token, now);
+    return known.isPresent() ? known : verify(token, now);
+  }
+
+  private Optional<String> verify(String token, Instant now) {
     try {
-      Object identity = processor.process(token, null).getClaim(identityClaim);
+      JWTClaimsSet claims = processor.process(token, null);
+      Object identity = claims.getClaim(identityClaim);
       if (identity instanceof String name && isPrintableName(name)) {
+        Instant expires = claims.getExpirationTime().toInstant();
+        Instant trustUntil = now.plus(TRUST_VERIFIED_FOR);
+        verified.put(token, name, expires.isBefore(trustUntil) ? expires : trustUntil);
         return Optional.of(name);
       }
       LOG.fine("JWT refused: claim '" + identityClaim + "' is not a printable name");

@@ -38,7 +38,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.Date;
 import java.util.List;
@@ -336,6 +340,73 @@ class JwtVerifierTest {
     IOException missing = assertThrows(IOException.class,
         () -> JwtVerifier.from(settings(folder.resolve("absent.json"), "sub")));
     assertTrue(missing.getMessage().startsWith("--jwt-jwks-file"), missing.getMessage());
+  }
+
+  /** A clock the test moves. */
+  static final class TestClock extends Clock {
+    private volatile Instant now = Instant.now();
+
+    void advance(Duration duration) {
+      now = now.plus(duration);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  @Test
+  void anAcceptedTokenIsTrustedForAMinuteAtMostAndNeverPastItsExpiry() throws Exception {
+    AtomicInteger checks = new AtomicInteger(); // each signature check looks its key up once
+    JWKSet keys = new JWKSet(rsa.toPublicJWK());
+    TestClock clock = new TestClock();
+    JwtVerifier cached = new JwtVerifier((selector, context) -> {
+      checks.incrementAndGet();
+      return selector.select(keys);
+    }, TestIdentityProvider.settings(jwks), clock, JwtVerifier.MAX_VERIFIED_TOKENS);
+
+    String token = rs256(claims().expirationTime(Date.from(clock.instant().plusSeconds(600))));
+    for (int i = 0; i < 10; i++) {
+      assertEquals(ALICE, cached.identify(token));
+    }
+    assertEquals(1, checks.get(), "checked once, then remembered");
+    clock.advance(Duration.ofSeconds(61));
+    assertEquals(ALICE, cached.identify(token));
+    assertEquals(2, checks.get(), "checked again after a minute");
+
+    String shortLived = rs256(claims().expirationTime(Date.from(clock.instant().plusSeconds(30))));
+    assertEquals(ALICE, cached.identify(shortLived));
+    clock.advance(Duration.ofSeconds(40));
+    assertEquals(ALICE, cached.identify(shortLived), "past exp but within the skew");
+    assertEquals(4, checks.get(), "remembered until its exp only");
+    clock.advance(Duration.ofSeconds(60));
+    assertEquals(NOBODY, cached.identify(shortLived), "expired");
+    assertEquals(NOBODY, cached.identify(token.substring(0, token.length() - 4) + "AAAA"),
+        "only the exact token is remembered");
+  }
+
+  @Test
+  void theRememberedTokensAreBounded() {
+    VerifiedTokens tokens = new VerifiedTokens(8);
+    Instant now = Instant.now();
+    for (int i = 0; i < 20; i++) {
+      tokens.put("token-" + i, "alice", now.plusSeconds(60));
+      assertTrue(tokens.size() <= 8, tokens.size() + " remembered");
+    }
+    assertEquals(Optional.of("alice"), tokens.get("token-19", now));
+    assertEquals(Optional.empty(), tokens.get("token-19", now.plusSeconds(60)), "until, excluded");
+    assertEquals(Optional.empty(), tokens.get("token-0", now), "emptied when full");
   }
 
   @Test
