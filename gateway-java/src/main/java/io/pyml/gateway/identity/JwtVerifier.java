@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.Optional;
 import java.util.Set;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
 
@@ -57,13 +56,13 @@ public final class JwtVerifier {
   /** How long a caller waits for another caller's fetch of the key set: one fetch's bound. */
   static final long CACHE_REFRESH_WAIT_MS = CONNECT_TIMEOUT_MS + READ_TIMEOUT_MS + 1_000;
 
-  /** Three base64url parts (the JWS compact form); the signature is empty for alg none. */
-  private static final Pattern COMPACT = Pattern.compile(
-      "[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
-
   /** Accepted tokens kept at most this long without a new check (see VerifiedTokens). */
   static final Duration TRUST_VERIFIED_FOR = Duration.ofSeconds(60);
   static final int MAX_VERIFIED_TOKENS = 4096;
+
+  /** Three base64url parts (the JWS compact form); the signature is empty for alg none. */
+  private static final Pattern COMPACT = Pattern.compile(
+      "[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
 
   private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
   private final String identityClaim;
@@ -142,7 +141,7 @@ public final class JwtVerifier {
     } catch (Exception e) {
       // nimbus's own refusals (ParseException, BadJOSEException, JOSEException) and anything a
       // hostile token might make it throw besides: either way the token identifies nobody.
-      LOG.log(Level.FINE, "JWT refused: " + e.getMessage());
+      LOG.fine("JWT refused: " + e.getMessage());
     }
     return Optional.empty();
   }
