@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +18,13 @@ models_app = typer.Typer(help="Registered models and their versions.")
 images_app = typer.Typer(help="Docker images PyML builds.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(images_app, name="images")
+tokens_app = typer.Typer(help="Gateway tokens: who may call.", no_args_is_help=True)
+grants_app = typer.Typer(help="Who may predict with, deploy or administer a model.")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(grants_app, name="grants")
+if TYPE_CHECKING:
+    from pyml.client import Client
+
 console = Console()
 GatewayOption = Annotated[
     str, typer.Option("--gateway", "-g", envvar="PYML_GATEWAY", help="gateway host:port")
@@ -344,6 +354,159 @@ def _gateway_container(image: str, ports: dict[str, int], gateway_id: str) -> in
         with console.status(f"stopping {gateway.name} (it removes its model containers)…"):
             gateway.stop()
     return 0
+
+
+# --- identities: who may do what on a gateway ---------------------------------------------------
+
+
+@contextmanager
+def _gateway_call(gateway: str) -> Iterator[Client]:
+    """A client of `gateway` whose refusals end the command with one line and a hint."""
+    from pyml.client import Client, RemoteError
+
+    hints = {
+        "UNAUTHENTICATED": "set PYML_TOKEN or run 'pyml login TOKEN'",
+        "PERMISSION_DENIED": "ask a gateway admin or the model's admin for a grant",
+        "UNAVAILABLE": f"is a gateway running at {gateway}? (pyml gateway)",
+    }
+    try:
+        with Client(gateway) as client:
+            yield client
+    except RemoteError as error:
+        hint = hints.get(error.code.name)
+        console.print(f"[red]✗[/red] {error.details}" + (f" (hint: {hint})" if hint else ""))
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def login(
+    token: Annotated[str, typer.Argument(help="a token from 'pyml tokens create'")],
+    gateway: GatewayOption = "localhost:7070",
+) -> None:
+    """Check a token against the gateway and keep it in $PYML_HOME/token (owner-only)."""
+    from pyml._internal.credentials import save_token
+    from pyml.client import Client, RemoteError
+
+    try:
+        with Client(gateway, token=token) as client:
+            me = client.whoami()
+    except RemoteError as error:
+        console.print(f"[red]✗[/red] {error.details}")
+        raise typer.Exit(1) from None
+    path = save_token(token)
+    console.print(f"[green]✓[/green] signed in to {gateway} as {me.identity}; token kept in {path}")
+
+
+@app.command()
+def whoami(gateway: GatewayOption = "localhost:7070") -> None:
+    """Who the current token names on the gateway."""
+    with _gateway_call(gateway) as client:
+        me = client.whoami()
+    if not me.authentication:
+        console.print(
+            f"{me.identity}: the gateway has no identities (loopback only, all may do all)"
+        )
+        return
+    console.print(me.identity + (" (gateway admin)" if me.gateway_admin else ""))
+
+
+@tokens_app.command("create")
+def tokens_create(
+    identity: Annotated[str, typer.Argument(help="who the token is for")],
+    admin: Annotated[
+        bool, typer.Option("--admin", help="make the identity a gateway admin")
+    ] = False,
+    gateway: GatewayOption = "localhost:7070",
+) -> None:
+    """Make a token (gateway admins; the first token, an admin's, turns authentication on)."""
+    with _gateway_call(gateway) as client:
+        token, info = client.create_token(identity, gateway_admin=admin)
+    console.print(f"[green]✓[/green] token {info.id} for {info.identity}; shown once, keep it:")
+    print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(gateway: GatewayOption = "localhost:7070") -> None:
+    """Tokens (all for gateway admins, your own otherwise), never their secrets."""
+    with _gateway_call(gateway) as client:
+        rows = client.tokens()
+    table = Table("id", "identity", "created", "revoked")
+    for t in rows:
+        revoked = _when(t.revoked_at_ms) if t.revoked_at_ms else "-"
+        table.add_row(t.id, t.identity, _when(t.created_at_ms), revoked)
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str, gateway: GatewayOption = "localhost:7070") -> None:
+    """Revoke a token by its id (yours, or any for gateway admins); it stops working at once."""
+    with _gateway_call(gateway) as client:
+        client.revoke_token(token_id)
+    console.print(f"token {token_id} revoked")
+
+
+@grants_app.command("add")
+def grants_add(
+    model: Annotated[str, typer.Argument(help="model name, or '*' for every model")],
+    identity: str,
+    permission: Annotated[str, typer.Argument(help="predict, deploy or admin")],
+    gateway: GatewayOption = "localhost:7070",
+) -> None:
+    """Give IDENTITY PERMISSION on MODEL (replacing its grant there); each includes the lesser."""
+    with _gateway_call(gateway) as client:
+        grant = client.grant(model, identity, permission)
+    console.print(f"{grant.identity} may now {grant.permission} on {grant.model_name}")
+
+
+@grants_app.command("remove")
+def grants_remove(model: str, identity: str, gateway: GatewayOption = "localhost:7070") -> None:
+    """Take IDENTITY's grant on MODEL away."""
+    with _gateway_call(gateway) as client:
+        client.revoke_grant(model, identity)
+    console.print(f"{identity} no longer holds a grant on {model}")
+
+
+@grants_app.command("list")
+def grants_list(
+    model: Annotated[str, typer.Argument(help="one model (default: all you may see)")] = "",
+    gateway: GatewayOption = "localhost:7070",
+) -> None:
+    """Grants you may see: all for gateway admins, those of models you administer, your own."""
+    with _gateway_call(gateway) as client:
+        rows = client.grants(model)
+    table = Table("model", "identity", "permission", "granted by", "when")
+    for g in rows:
+        table.add_row(g.model_name, g.identity, g.permission, g.granted_by, _when(g.granted_at_ms))
+    console.print(table)
+
+
+@app.command()
+def audit(
+    model: Annotated[str, typer.Option(help="one model's entries only")] = "",
+    limit: Annotated[int, typer.Option(help="newest entries to show (at most 1000)")] = 50,
+    gateway: GatewayOption = "localhost:7070",
+) -> None:
+    """The audit log, newest first: admin actions and refused calls."""
+    with _gateway_call(gateway) as client:
+        rows = client.audit(model, limit)
+    table = Table("#", "when", "who", "action", "model", "version", "outcome", "detail")
+    for e in rows:
+        version = str(e.model_version) if e.model_version else ""
+        table.add_row(
+            str(e.seq),
+            _when(e.at_ms),
+            e.identity,
+            e.action,
+            e.model_name,
+            version,
+            e.outcome,
+            e.detail,
+        )
+    console.print(table)
+
+
+def _when(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 if __name__ == "__main__":

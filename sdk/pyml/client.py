@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 
+from pyml._internal.credentials import bearer_metadata, find_token
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of
 from pyml.contract import ModelKind
 from pyml.v1 import admin_pb2, admin_pb2_grpc, payload_pb2, prediction_pb2
@@ -101,11 +102,18 @@ class DeploymentInfo:
 
 
 class Client:
-    """A connection to a PyML gateway: `pyml.Client("localhost:7070")`."""
+    """A connection to a PyML gateway: `pyml.Client("localhost:7070")`.
 
-    def __init__(self, target: str = "localhost:7070", timeout: float = 30.0) -> None:
+    `token` is sent with every call; by default it is `$PYML_TOKEN`, else the file
+    `pyml login` wrote (`$PYML_HOME/token`); a gateway without identities needs none.
+    """
+
+    def __init__(
+        self, target: str = "localhost:7070", timeout: float = 30.0, token: str | None = None
+    ) -> None:
         self.target = target
         self.timeout = timeout
+        self._metadata = bearer_metadata(token if token is not None else find_token())
         self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
         # Predict serializes its request itself (see _serialize_predict).
         self._predict = self._channel.unary_unary(
@@ -175,7 +183,7 @@ class Client:
         request.replicas = replicas
         if resources is not None:
             request.resources.CopyFrom(Resources.of(resources).to_wire())
-        future = self._admin.Deploy.future(request, timeout=timeout)
+        future = self._admin.Deploy.future(request, timeout=timeout, metadata=self._metadata)
         shown = ""
         deadline = time.monotonic() + timeout
         while progress is not None and not future.done() and time.monotonic() < deadline:
@@ -247,11 +255,61 @@ class Client:
         response = self._call(self._admin.ListDeployments, request, None)
         return [DeploymentInfo.from_wire(d) for d in response.deployments]
 
+    def whoami(self) -> WhoAmI:
+        """Who this client's token names (`local`, an admin, on a gateway without identities)."""
+        answer = self._call(self._admin.WhoAmI, admin_pb2.WhoAmIRequest(), None)
+        return WhoAmI(answer.identity, answer.gateway_admin, answer.authentication)
+
+    def create_token(self, identity: str, gateway_admin: bool = False) -> tuple[str, TokenInfo]:
+        """A new token for `identity` (gateway admins only): the token, shown this once."""
+        request = admin_pb2.CreateTokenRequest(identity=identity, gateway_admin=gateway_admin)
+        answer = self._call(self._admin.CreateToken, request, None)
+        return answer.token, _token_info(answer.info)
+
+    def tokens(self) -> list[TokenInfo]:
+        """Every token for gateway admins, one's own for others; never their secrets."""
+        answer = self._call(self._admin.ListTokens, admin_pb2.ListTokensRequest(), None)
+        return [_token_info(t) for t in answer.tokens]
+
+    def revoke_token(self, token_id: str) -> None:
+        self._call(self._admin.RevokeToken, admin_pb2.RevokeTokenRequest(id=token_id), None)
+
+    def grant(self, model: str, identity: str, permission: str) -> GrantInfo:
+        """Give `identity` `permission` ("predict", "deploy" or "admin") on `model`."""
+        request = admin_pb2.GrantRequest(model_name=model, identity=identity, permission=permission)
+        return _grant_info(self._call(self._admin.Grant, request, None))
+
+    def revoke_grant(self, model: str, identity: str) -> None:
+        request = admin_pb2.RevokeGrantRequest(model_name=model, identity=identity)
+        self._call(self._admin.RevokeGrant, request, None)
+
+    def grants(self, model: str = "") -> list[GrantInfo]:
+        request = admin_pb2.ListGrantsRequest(model_name=model)
+        return [_grant_info(g) for g in self._call(self._admin.ListGrants, request, None).grants]
+
+    def audit(self, model: str = "", limit: int = 100) -> list[AuditEntry]:
+        """The audit log's newest entries that this caller may read."""
+        request = admin_pb2.ListAuditRequest(model_name=model, limit=limit)
+        answer = self._call(self._admin.ListAudit, request, None)
+        return [
+            AuditEntry(
+                e.seq,
+                e.at_ms,
+                e.identity,
+                e.action,
+                e.model_name,
+                e.model_version,
+                e.outcome,
+                e.detail,
+            )
+            for e in answer.entries
+        ]
+
     def _call(
         self, method: Callable[..., _Response], request: object, timeout: float | None
     ) -> _Response:
         try:
-            return method(request, timeout=timeout or self.timeout)
+            return method(request, timeout=timeout or self.timeout, metadata=self._metadata)
         except grpc.RpcError as error:
             raise _remote_error(error) from None
 
@@ -359,3 +417,56 @@ def _home_name(home: Path) -> str:
     from pyml_runtime.config import load_config
 
     return load_config(home).name or home.name
+
+
+# --- identities: tokens, grants, the audit log ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    identity: str
+    created_at_ms: int
+    revoked_at_ms: int
+
+
+@dataclass(frozen=True)
+class GrantInfo:
+    model_name: str
+    identity: str
+    permission: str
+    granted_by: str
+    granted_at_ms: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at_ms: int
+    identity: str
+    action: str
+    model_name: str
+    model_version: int
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    identity: str
+    gateway_admin: bool
+    authentication: bool
+
+
+def _token_info(message: admin_pb2.TokenInfo) -> TokenInfo:
+    return TokenInfo(message.id, message.identity, message.created_at_ms, message.revoked_at_ms)
+
+
+def _grant_info(message: admin_pb2.GrantInfo) -> GrantInfo:
+    return GrantInfo(
+        message.model_name,
+        message.identity,
+        message.permission,
+        message.granted_by,
+        message.granted_at_ms,
+    )

@@ -14,6 +14,7 @@ import grpc
 from thrift.protocol import TBinaryProtocol
 from thrift.transport import TSocket, TTransport
 
+from pyml._internal.credentials import find_token
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of
 from pyml.client import RemoteError
 from pyml.contract import ModelKind
@@ -32,10 +33,19 @@ class ThriftClient:
     Not thread-safe (a Thrift connection carries one call at a time): one client per thread.
     """
 
-    def __init__(self, host: str = "localhost", port: int = 7071, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 7071,
+        timeout: float = 30.0,
+        token: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
+        # As pyml.Client: $PYML_TOKEN, else $PYML_HOME/token; carried in each request.
+        found = token if token is not None else find_token()
+        self._authorization = f"Bearer {found}" if found else None
         socket = TSocket.TSocket(host, port)
         socket.setTimeout(timeout * 1000)
         self._transport = TTransport.TFramedTransport(socket)
@@ -68,6 +78,7 @@ class ThriftClient:
             requestId=str(uuid.uuid4()),
             # The gateway bounds the call by this too, so it gives up when the client does.
             timeoutMs=int(self.timeout * 1000),
+            authorization=self._authorization,
         )
         try:
             response: ttypes.PredictResponse = self._client.predict(request)  # type: ignore[no-untyped-call]
@@ -76,9 +87,9 @@ class ThriftClient:
         return response
 
     def models(self) -> list[tuple[str, int, str]]:
-        """(name, version, state) of every model the gateway serves."""
+        """(name, version, state) of every model the gateway serves that the caller may use."""
         try:
-            infos = self._client.listModels()  # type: ignore[no-untyped-call]
+            infos = self._client.listModels(self._authorization or "")  # type: ignore[no-untyped-call]
         except ttypes.PymlError as error:
             raise _remote_error(error) from None
         return [

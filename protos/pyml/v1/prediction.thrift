@@ -32,6 +32,9 @@ struct PredictRequest {
   // Thrift has no deadlines of its own: the time the client allows, in milliseconds.
   // Absent or <= 0: the gateway's default deadline (it is also the upper bound).
   5: optional i64 timeoutMs,
+  // Who calls, as gRPC's `authorization` metadata: "Bearer <token>" (or the bare token).
+  // Needed once the gateway has identities; Thrift has no headers of its own.
+  6: optional string authorization,
 }
 
 struct PredictResponse {
@@ -95,7 +98,8 @@ service PredictionService {
   // Runs the named model on the payload; errors as in prediction.proto's Predict.
   PredictResponse predict(1: PredictRequest request) throws (1: PymlError error),
   // The models the gateway serves (live deployments and candidates), by name.
-  list<ModelInfo> listModels() throws (1: PymlError error),
+  // Only the models the caller may predict with; `authorization` as in PredictRequest.
+  list<ModelInfo> listModels(1: string authorization) throws (1: PymlError error),
   // The live deployment of a model (else its candidate); NOT_FOUND when there is none.
-  ModelInfo getModel(1: string modelName) throws (1: PymlError error),
+  ModelInfo getModel(1: string modelName, 2: string authorization) throws (1: PymlError error),
 }

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pyml_runtime.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pyml/v1/admin.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"\x94\x01\n\rDeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x11\n\thome_path\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\x03\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x10\n\x08replicas\x18\x05 \x01(\x05\x12%\n\tresources\x18\x06 \x01(\x0b\x32\x12.pyml.v1.Resources\"=\n\tResources\x12\x14\n\x0cmemory_bytes\x18\x01 \x01(\x03\x12\x0c\n\x04\x63pus\x18\x02 \x01(\x01\x12\x0c\n\x04pids\x18\x03 \x01(\x05\"\xbf\x02\n\nDeployment\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.pyml.v1.DeploymentState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0elast_log_lines\x18\x05 \x03(\t\x12\"\n\x04kind\x18\x06 \x01(\x0e\x32\x14.pyml.v1.PayloadKind\x12\x11\n\thome_path\x18\x07 \x01(\t\x12\x1b\n\x13state_changed_at_ms\x18\x08 \x01(\x03\x12\x10\n\x08replicas\x18\t \x01(\x05\x12\x16\n\x0eready_replicas\x18\n \x01(\x05\x12\x10\n\x08restarts\x18\x0b \x01(\x03\x12\r\n\x05image\x18\x0c \x01(\t\x12\x16\n\x0eready_since_ms\x18\r \x01(\x03\"%\n\x0fUndeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"\x12\n\x10UndeployResponse\"\x18\n\x16ListDeploymentsRequest\"C\n\x17ListDeploymentsResponse\x12(\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x13.pyml.v1.Deployment\"*\n\x14GetDeploymentRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t*\x86\x02\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_PENDING\x10\x01\x12\x1d\n\x19\x44\x45PLOYMENT_STATE_STARTING\x10\x02\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_LOADING\x10\x03\x12\x1f\n\x1b\x44\x45PLOYMENT_STATE_VALIDATING\x10\x04\x12\x1a\n\x16\x44\x45PLOYMENT_STATE_READY\x10\x05\x12\x1b\n\x17\x44\x45PLOYMENT_STATE_FAILED\x10\x06\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_STOPPED\x10\x07\x32\xa1\x02\n\x0c\x41\x64minService\x12\x35\n\x06\x44\x65ploy\x12\x16.pyml.v1.DeployRequest\x1a\x13.pyml.v1.Deployment\x12?\n\x08Undeploy\x12\x18.pyml.v1.UndeployRequest\x1a\x19.pyml.v1.UndeployResponse\x12T\n\x0fListDeployments\x12\x1f.pyml.v1.ListDeploymentsRequest\x1a .pyml.v1.ListDeploymentsResponse\x12\x43\n\rGetDeployment\x12\x1d.pyml.v1.GetDeploymentRequest\x1a\x13.pyml.v1.DeploymentB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pyml/v1/admin.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"\x94\x01\n\rDeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x11\n\thome_path\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\x03\x12\x0c\n\x04wait\x18\x04 \x01(\x08\x12\x10\n\x08replicas\x18\x05 \x01(\x05\x12%\n\tresources\x18\x06 \x01(\x0b\x32\x12.pyml.v1.Resources\"=\n\tResources\x12\x14\n\x0cmemory_bytes\x18\x01 \x01(\x03\x12\x0c\n\x04\x63pus\x18\x02 \x01(\x01\x12\x0c\n\x04pids\x18\x03 \x01(\x05\"\xbf\x02\n\nDeployment\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.pyml.v1.DeploymentState\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0elast_log_lines\x18\x05 \x03(\t\x12\"\n\x04kind\x18\x06 \x01(\x0e\x32\x14.pyml.v1.PayloadKind\x12\x11\n\thome_path\x18\x07 \x01(\t\x12\x1b\n\x13state_changed_at_ms\x18\x08 \x01(\x03\x12\x10\n\x08replicas\x18\t \x01(\x05\x12\x16\n\x0eready_replicas\x18\n \x01(\x05\x12\x10\n\x08restarts\x18\x0b \x01(\x03\x12\r\n\x05image\x18\x0c \x01(\t\x12\x16\n\x0eready_since_ms\x18\r \x01(\x03\"%\n\x0fUndeployRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"\x12\n\x10UndeployResponse\"\x18\n\x16ListDeploymentsRequest\"C\n\x17ListDeploymentsResponse\x12(\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x13.pyml.v1.Deployment\"*\n\x14GetDeploymentRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"\x0f\n\rWhoAmIRequest\"Q\n\x0eWhoAmIResponse\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x15\n\rgateway_admin\x18\x02 \x01(\x08\x12\x16\n\x0e\x61uthentication\x18\x03 \x01(\x08\"=\n\x12\x43reateTokenRequest\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x15\n\rgateway_admin\x18\x02 \x01(\x08\"W\n\tTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x03 \x01(\x03\x12\x15\n\rrevoked_at_ms\x18\x04 \x01(\x03\"F\n\x13\x43reateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12 \n\x04info\x18\x02 \x01(\x0b\x32\x12.pyml.v1.TokenInfo\"\x13\n\x11ListTokensRequest\"8\n\x12ListTokensResponse\x12\"\n\x06tokens\x18\x01 \x03(\x0b\x32\x12.pyml.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x15\n\x13RevokeTokenResponse\"H\n\x0cGrantRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x12\n\npermission\x18\x03 \x01(\t\"p\n\tGrantInfo\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x12\n\npermission\x18\x03 \x01(\t\x12\x12\n\ngranted_by\x18\x04 \x01(\t\x12\x15\n\rgranted_at_ms\x18\x05 \x01(\x03\":\n\x12RevokeGrantRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\"\x15\n\x13RevokeGrantResponse\"\'\n\x11ListGrantsRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\"8\n\x12ListGrantsResponse\x12\"\n\x06grants\x18\x01 \x03(\x0b\x32\x12.pyml.v1.GrantInfo\"5\n\x10ListAuditRequest\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\x96\x01\n\nAuditEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\r\n\x05\x61t_ms\x18\x02 \x01(\x03\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x12\n\nmodel_name\x18\x05 \x01(\t\x12\x15\n\rmodel_version\x18\x06 \x01(\x03\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\"9\n\x11ListAuditResponse\x12$\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x13.pyml.v1.AuditEntry*\x86\x02\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_PENDING\x10\x01\x12\x1d\n\x19\x44\x45PLOYMENT_STATE_STARTING\x10\x02\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_LOADING\x10\x03\x12\x1f\n\x1b\x44\x45PLOYMENT_STATE_VALIDATING\x10\x04\x12\x1a\n\x16\x44\x45PLOYMENT_STATE_READY\x10\x05\x12\x1b\n\x17\x44\x45PLOYMENT_STATE_FAILED\x10\x06\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_STOPPED\x10\x07\x32\xc0\x06\n\x0c\x41\x64minService\x12\x35\n\x06\x44\x65ploy\x12\x16.pyml.v1.DeployRequest\x1a\x13.pyml.v1.Deployment\x12?\n\x08Undeploy\x12\x18.pyml.v1.UndeployRequest\x1a\x19.pyml.v1.UndeployResponse\x12T\n\x0fListDeployments\x12\x1f.pyml.v1.ListDeploymentsRequest\x1a .pyml.v1.ListDeploymentsResponse\x12\x43\n\rGetDeployment\x12\x1d.pyml.v1.GetDeploymentRequest\x1a\x13.pyml.v1.Deployment\x12\x39\n\x06WhoAmI\x12\x16.pyml.v1.WhoAmIRequest\x1a\x17.pyml.v1.WhoAmIResponse\x12H\n\x0b\x43reateToken\x12\x1b.pyml.v1.CreateTokenRequest\x1a\x1c.pyml.v1.CreateTokenResponse\x12\x45\n\nListTokens\x12\x1a.pyml.v1.ListTokensRequest\x1a\x1b.pyml.v1.ListTokensResponse\x12H\n\x0bRevokeToken\x12\x1b.pyml.v1.RevokeTokenRequest\x1a\x1c.pyml.v1.RevokeTokenResponse\x12\x32\n\x05Grant\x12\x15.pyml.v1.GrantRequest\x1a\x12.pyml.v1.GrantInfo\x12H\n\x0bRevokeGrant\x12\x1b.pyml.v1.RevokeGrantRequest\x1a\x1c.pyml.v1.RevokeGrantResponse\x12\x45\n\nListGrants\x12\x1a.pyml.v1.ListGrantsRequest\x1a\x1b.pyml.v1.ListGrantsResponse\x12\x42\n\tListAudit\x12\x19.pyml.v1.ListAuditRequest\x1a\x1a.pyml.v1.ListAuditResponseB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pyml.v1.admin_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020io.pyml.proto.v1P\001'
-  _globals['_DEPLOYMENTSTATE']._serialized_start=790
-  _globals['_DEPLOYMENTSTATE']._serialized_end=1052
+  _globals['_DEPLOYMENTSTATE']._serialized_start=1887
+  _globals['_DEPLOYMENTSTATE']._serialized_end=2149
   _globals['_DEPLOYREQUEST']._serialized_start=56
   _globals['_DEPLOYREQUEST']._serialized_end=204
   _globals['_RESOURCES']._serialized_start=206
@@ -51,6 +51,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=743
   _globals['_GETDEPLOYMENTREQUEST']._serialized_start=745
   _globals['_GETDEPLOYMENTREQUEST']._serialized_end=787
-  _globals['_ADMINSERVICE']._serialized_start=1055
-  _globals['_ADMINSERVICE']._serialized_end=1344
+  _globals['_WHOAMIREQUEST']._serialized_start=789
+  _globals['_WHOAMIREQUEST']._serialized_end=804
+  _globals['_WHOAMIRESPONSE']._serialized_start=806
+  _globals['_WHOAMIRESPONSE']._serialized_end=887
+  _globals['_CREATETOKENREQUEST']._serialized_start=889
+  _globals['_CREATETOKENREQUEST']._serialized_end=950
+  _globals['_TOKENINFO']._serialized_start=952
+  _globals['_TOKENINFO']._serialized_end=1039
+  _globals['_CREATETOKENRESPONSE']._serialized_start=1041
+  _globals['_CREATETOKENRESPONSE']._serialized_end=1111
+  _globals['_LISTTOKENSREQUEST']._serialized_start=1113
+  _globals['_LISTTOKENSREQUEST']._serialized_end=1132
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=1134
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=1190
+  _globals['_REVOKETOKENREQUEST']._serialized_start=1192
+  _globals['_REVOKETOKENREQUEST']._serialized_end=1224
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=1226
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=1247
+  _globals['_GRANTREQUEST']._serialized_start=1249
+  _globals['_GRANTREQUEST']._serialized_end=1321
+  _globals['_GRANTINFO']._serialized_start=1323
+  _globals['_GRANTINFO']._serialized_end=1435
+  _globals['_REVOKEGRANTREQUEST']._serialized_start=1437
+  _globals['_REVOKEGRANTREQUEST']._serialized_end=1495
+  _globals['_REVOKEGRANTRESPONSE']._serialized_start=1497
+  _globals['_REVOKEGRANTRESPONSE']._serialized_end=1518
+  _globals['_LISTGRANTSREQUEST']._serialized_start=1520
+  _globals['_LISTGRANTSREQUEST']._serialized_end=1559
+  _globals['_LISTGRANTSRESPONSE']._serialized_start=1561
+  _globals['_LISTGRANTSRESPONSE']._serialized_end=1617
+  _globals['_LISTAUDITREQUEST']._serialized_start=1619
+  _globals['_LISTAUDITREQUEST']._serialized_end=1672
+  _globals['_AUDITENTRY']._serialized_start=1675
+  _globals['_AUDITENTRY']._serialized_end=1825
+  _globals['_LISTAUDITRESPONSE']._serialized_start=1827
+  _globals['_LISTAUDITRESPONSE']._serialized_end=1884
+  _globals['_ADMINSERVICE']._serialized_start=2152
+  _globals['_ADMINSERVICE']._serialized_end=2984
 # @@protoc_insertion_point(module_scope)

@@ -54,6 +54,46 @@ class AdminServiceStub:
                 request_serializer=pyml_dot_v1_dot_admin__pb2.GetDeploymentRequest.SerializeToString,
                 response_deserializer=pyml_dot_v1_dot_admin__pb2.Deployment.FromString,
                 _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/pyml.v1.AdminService/WhoAmI',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.WhoAmIResponse.FromString,
+                _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/pyml.v1.AdminService/CreateToken',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.CreateTokenResponse.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/pyml.v1.AdminService/ListTokens',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/pyml.v1.AdminService/RevokeToken',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.RevokeTokenResponse.FromString,
+                _registered_method=True)
+        self.Grant = channel.unary_unary(
+                '/pyml.v1.AdminService/Grant',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.GrantRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.GrantInfo.FromString,
+                _registered_method=True)
+        self.RevokeGrant = channel.unary_unary(
+                '/pyml.v1.AdminService/RevokeGrant',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.RevokeGrantRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.RevokeGrantResponse.FromString,
+                _registered_method=True)
+        self.ListGrants = channel.unary_unary(
+                '/pyml.v1.AdminService/ListGrants',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.ListGrantsResponse.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/pyml.v1.AdminService/ListAudit',
+                request_serializer=pyml_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=pyml_dot_v1_dot_admin__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -85,6 +125,59 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhoAmI(self, request, context):
+        """Who the call's token names. Without identities on the gateway: "local", a gateway admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateToken(self, request, context):
+        """Tokens: made by gateway admins, the secret in the answer and nowhere else.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Grant(self, request, context):
+        """Grants on a model: by its admins (permission "admin") and gateway admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeGrant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGrants(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """The audit log, newest first: all of it for gateway admins, a model's for its admins,
+        one's own entries for everyone else.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -107,6 +200,46 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetDeployment,
                     request_deserializer=pyml_dot_v1_dot_admin__pb2.GetDeploymentRequest.FromString,
                     response_serializer=pyml_dot_v1_dot_admin__pb2.Deployment.SerializeToString,
+            ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.WhoAmIRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.CreateTokenRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.CreateTokenResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.ListTokensRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'Grant': grpc.unary_unary_rpc_method_handler(
+                    servicer.Grant,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.GrantRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.GrantInfo.SerializeToString,
+            ),
+            'RevokeGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeGrant,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.RevokeGrantRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.RevokeGrantResponse.SerializeToString,
+            ),
+            'ListGrants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGrants,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.ListGrantsRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.ListGrantsResponse.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=pyml_dot_v1_dot_admin__pb2.ListAuditRequest.FromString,
+                    response_serializer=pyml_dot_v1_dot_admin__pb2.ListAuditResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -217,6 +350,222 @@ class AdminService:
             '/pyml.v1.AdminService/GetDeployment',
             pyml_dot_v1_dot_admin__pb2.GetDeploymentRequest.SerializeToString,
             pyml_dot_v1_dot_admin__pb2.Deployment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/WhoAmI',
+            pyml_dot_v1_dot_admin__pb2.WhoAmIRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/CreateToken',
+            pyml_dot_v1_dot_admin__pb2.CreateTokenRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.CreateTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/ListTokens',
+            pyml_dot_v1_dot_admin__pb2.ListTokensRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/RevokeToken',
+            pyml_dot_v1_dot_admin__pb2.RevokeTokenRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Grant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/Grant',
+            pyml_dot_v1_dot_admin__pb2.GrantRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.GrantInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/RevokeGrant',
+            pyml_dot_v1_dot_admin__pb2.RevokeGrantRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.RevokeGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGrants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/ListGrants',
+            pyml_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.ListGrantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyml.v1.AdminService/ListAudit',
+            pyml_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
+            pyml_dot_v1_dot_admin__pb2.ListAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,13 +27,19 @@ class Iface(object):
         """
         pass
 
-    def listModels(self):
+    def listModels(self, authorization):
+        """
+        Parameters:
+         - authorization
+
+        """
         pass
 
-    def getModel(self, modelName):
+    def getModel(self, modelName, authorization):
         """
         Parameters:
          - modelName
+         - authorization
 
         """
         pass
@@ -80,13 +86,19 @@ class Client(Iface):
             raise result.error
         raise TApplicationException(TApplicationException.MISSING_RESULT, "predict failed: unknown result")
 
-    def listModels(self):
-        self.send_listModels()
+    def listModels(self, authorization):
+        """
+        Parameters:
+         - authorization
+
+        """
+        self.send_listModels(authorization)
         return self.recv_listModels()
 
-    def send_listModels(self):
+    def send_listModels(self, authorization):
         self._oprot.writeMessageBegin('listModels', TMessageType.CALL, self._seqid)
         args = listModels_args()
+        args.authorization = authorization
         args.write(self._oprot)
         self._oprot.writeMessageEnd()
         self._oprot.trans.flush()
@@ -108,19 +120,21 @@ class Client(Iface):
             raise result.error
         raise TApplicationException(TApplicationException.MISSING_RESULT, "listModels failed: unknown result")
 
-    def getModel(self, modelName):
+    def getModel(self, modelName, authorization):
         """
         Parameters:
          - modelName
+         - authorization
 
         """
-        self.send_getModel(modelName)
+        self.send_getModel(modelName, authorization)
         return self.recv_getModel()
 
-    def send_getModel(self, modelName):
+    def send_getModel(self, modelName, authorization):
         self._oprot.writeMessageBegin('getModel', TMessageType.CALL, self._seqid)
         args = getModel_args()
         args.modelName = modelName
+        args.authorization = authorization
         args.write(self._oprot)
         self._oprot.writeMessageEnd()
         self._oprot.trans.flush()
@@ -204,7 +218,7 @@ class Processor(Iface, TProcessor):
         iprot.readMessageEnd()
         result = listModels_result()
         try:
-            result.success = self._handler.listModels()
+            result.success = self._handler.listModels(args.authorization)
             msg_type = TMessageType.REPLY
         except TTransport.TTransportException:
             raise
@@ -230,7 +244,7 @@ class Processor(Iface, TProcessor):
         iprot.readMessageEnd()
         result = getModel_result()
         try:
-            result.success = self._handler.getModel(args.modelName)
+            result.success = self._handler.getModel(args.modelName, args.authorization)
             msg_type = TMessageType.REPLY
         except TTransport.TTransportException:
             raise
@@ -391,7 +405,15 @@ predict_result.thrift_spec = (
 
 
 class listModels_args(object):
+    """
+    Attributes:
+     - authorization
 
+    """
+
+
+    def __init__(self, authorization=None,):
+        self.authorization = authorization
 
     def read(self, iprot):
         if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
@@ -402,6 +424,11 @@ class listModels_args(object):
             (fname, ftype, fid) = iprot.readFieldBegin()
             if ftype == TType.STOP:
                 break
+            if fid == 1:
+                if ftype == TType.STRING:
+                    self.authorization = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
             else:
                 iprot.skip(ftype)
             iprot.readFieldEnd()
@@ -412,6 +439,10 @@ class listModels_args(object):
             oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
             return
         oprot.writeStructBegin('listModels_args')
+        if self.authorization is not None:
+            oprot.writeFieldBegin('authorization', TType.STRING, 1)
+            oprot.writeString(self.authorization.encode('utf-8') if sys.version_info[0] == 2 else self.authorization)
+            oprot.writeFieldEnd()
         oprot.writeFieldStop()
         oprot.writeStructEnd()
 
@@ -430,6 +461,8 @@ class listModels_args(object):
         return not (self == other)
 all_structs.append(listModels_args)
 listModels_args.thrift_spec = (
+    None,  # 0
+    (1, TType.STRING, 'authorization', 'UTF8', None, ),  # 1
 )
 
 
@@ -519,12 +552,14 @@ class getModel_args(object):
     """
     Attributes:
      - modelName
+     - authorization
 
     """
 
 
-    def __init__(self, modelName=None,):
+    def __init__(self, modelName=None, authorization=None,):
         self.modelName = modelName
+        self.authorization = authorization
 
     def read(self, iprot):
         if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
@@ -540,6 +575,11 @@ class getModel_args(object):
                     self.modelName = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
                 else:
                     iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.authorization = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
             else:
                 iprot.skip(ftype)
             iprot.readFieldEnd()
@@ -553,6 +593,10 @@ class getModel_args(object):
         if self.modelName is not None:
             oprot.writeFieldBegin('modelName', TType.STRING, 1)
             oprot.writeString(self.modelName.encode('utf-8') if sys.version_info[0] == 2 else self.modelName)
+            oprot.writeFieldEnd()
+        if self.authorization is not None:
+            oprot.writeFieldBegin('authorization', TType.STRING, 2)
+            oprot.writeString(self.authorization.encode('utf-8') if sys.version_info[0] == 2 else self.authorization)
             oprot.writeFieldEnd()
         oprot.writeFieldStop()
         oprot.writeStructEnd()
@@ -574,6 +618,7 @@ all_structs.append(getModel_args)
 getModel_args.thrift_spec = (
     None,  # 0
     (1, TType.STRING, 'modelName', 'UTF8', None, ),  # 1
+    (2, TType.STRING, 'authorization', 'UTF8', None, ),  # 2
 )
 
 

@@ -203,16 +203,18 @@ class PredictRequest(object):
      - payload
      - requestId
      - timeoutMs
+     - authorization
 
     """
 
 
-    def __init__(self, modelName=None, modelVersion=None, payload=None, requestId=None, timeoutMs=None,):
+    def __init__(self, modelName=None, modelVersion=None, payload=None, requestId=None, timeoutMs=None, authorization=None,):
         self.modelName = modelName
         self.modelVersion = modelVersion
         self.payload = payload
         self.requestId = requestId
         self.timeoutMs = timeoutMs
+        self.authorization = authorization
 
     def read(self, iprot):
         if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
@@ -249,6 +251,11 @@ class PredictRequest(object):
                     self.timeoutMs = iprot.readI64()
                 else:
                     iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.STRING:
+                    self.authorization = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
             else:
                 iprot.skip(ftype)
             iprot.readFieldEnd()
@@ -278,6 +285,10 @@ class PredictRequest(object):
         if self.timeoutMs is not None:
             oprot.writeFieldBegin('timeoutMs', TType.I64, 5)
             oprot.writeI64(self.timeoutMs)
+            oprot.writeFieldEnd()
+        if self.authorization is not None:
+            oprot.writeFieldBegin('authorization', TType.STRING, 6)
+            oprot.writeString(self.authorization.encode('utf-8') if sys.version_info[0] == 2 else self.authorization)
             oprot.writeFieldEnd()
         oprot.writeFieldStop()
         oprot.writeStructEnd()
@@ -610,6 +621,7 @@ PredictRequest.thrift_spec = (
     (3, TType.STRUCT, 'payload', [Payload, None], None, ),  # 3
     (4, TType.STRING, 'requestId', 'UTF8', None, ),  # 4
     (5, TType.I64, 'timeoutMs', None, None, ),  # 5
+    (6, TType.STRING, 'authorization', 'UTF8', None, ),  # 6
 )
 all_structs.append(PredictResponse)
 PredictResponse.thrift_spec = (

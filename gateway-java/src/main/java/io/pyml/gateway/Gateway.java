@@ -13,11 +13,16 @@ import io.pyml.gateway.deployment.HomeDeployPolicy;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.http.HttpFrontEnd;
+import io.pyml.gateway.frontend.http.MetricsRoutes;
+import io.pyml.gateway.frontend.http.V2Routes;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
+import io.pyml.gateway.identity.Access;
+import io.pyml.gateway.identity.IdentityStoreException;
+import io.pyml.gateway.identity.JdbcIdentityStore;
 import io.pyml.gateway.metrics.GatewayMetrics;
-import io.pyml.gateway.metrics.MetricsHttpServer;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.BindSources;
 import io.pyml.gateway.sidecar.DockerSidecarLauncher;
@@ -33,6 +38,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
@@ -53,9 +60,10 @@ public final class Gateway implements AutoCloseable {
   static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
   /** At most this long before serving, for restored deployments to be READY again. */
   static final Duration ADOPTION_WAIT = Duration.ofSeconds(10);
+  static final String IDENTITIES_FILE = "identities.db";
 
   private final Server server;
-  private final MetricsHttpServer http;
+  private final HttpFrontEnd http;
   private final ThriftFrontEnd thrift;
   private final OipFrontEnd oip;
   private final GrpcTransport grpcTransport;
@@ -66,12 +74,14 @@ public final class Gateway implements AutoCloseable {
   private final Path workDir;
   private final boolean ownsWorkDir;
   private final StateDirLock stateLock;
+  private final Access access;
   private boolean closed;
 
-  private Gateway(Server server, MetricsHttpServer http, ThriftFrontEnd thrift, OipFrontEnd oip,
+  private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
-      StateDirLock stateLock) {
+      StateDirLock stateLock, Access access) {
+    this.access = access;
     this.launcher = launcher;
     this.stateLock = stateLock;
     this.server = server;
@@ -93,32 +103,50 @@ public final class Gateway implements AutoCloseable {
    * the restored deployments adopt (the others are removed).
    */
   public static Gateway start(GatewayConfig config) throws IOException {
-    LOG.info(Exposure.check(config));
-    // Before the container launcher exists: a refused second gateway must not touch (or, on
-    // its way out, remove) the containers of the one that holds the lock.
-    StateDirLock lock = lockState(config);
-    try {
-      return start(config, containerLauncher(config), lock);
-    } catch (IOException | RuntimeException e) {
-      lock.close();
-      throw e;
-    }
+    return start(config, Optional.empty());
   }
 
   /** With {@code launcher} (tests: fakes), under the state folder's lock like {@link #start}. */
   public static Gateway start(GatewayConfig config, SidecarLauncher launcher) throws IOException {
-    LOG.info(Exposure.check(config));
-    StateDirLock lock = lockState(config);
+    return start(config, Optional.of(launcher));
+  }
+
+  private static Gateway start(GatewayConfig config, Optional<SidecarLauncher> launcher)
+      throws IOException {
+    StateDirLock lock = StateDirLock.acquire(config.state().stateDir(),
+        config.containers().gatewayId());
+    Access access = null;
     try {
-      return start(config, launcher, lock);
+      access = openAccess(config);
+      LOG.info(Exposure.check(config, access.enabled()));
+      // After the lock: a refused second gateway must not touch (or, on its way out, remove)
+      // the containers of the one that holds it.
+      return start(config, launcher.orElseGet(() -> containerLauncher(config)), lock, access);
     } catch (IOException | RuntimeException e) {
+      if (access != null) {
+        access.close();
+      }
       lock.close();
       throw e;
     }
   }
 
-  private static StateDirLock lockState(GatewayConfig config) throws IOException {
-    return StateDirLock.acquire(config.state().stateDir(), config.containers().gatewayId());
+  /**
+   * Identities, grants and the audit log, in the state folder's SQLite file, readable by the
+   * gateway's user only.
+   */
+  private static Access openAccess(GatewayConfig config) throws IOException {
+    Path file = config.state().stateDir().resolve(IDENTITIES_FILE);
+    if (!Files.exists(file)) {
+      Files.createFile(file, PosixFilePermissions.asFileAttribute(
+          PosixFilePermissions.fromString("rw-------")));
+    }
+    try {
+      return new Access(JdbcIdentityStore.open("jdbc:sqlite:" + file), Optional.empty(),
+          Clock.systemUTC());
+    } catch (IdentityStoreException e) {
+      throw new IOException(e.getMessage(), e);
+    }
   }
 
   private static SidecarLauncher containerLauncher(GatewayConfig config) {
@@ -139,7 +167,7 @@ public final class Gateway implements AutoCloseable {
    * gateway answers for them from its first call.
    */
   private static Gateway start(GatewayConfig config, SidecarLauncher launcher,
-      StateDirLock stateLock) throws IOException {
+      StateDirLock stateLock, Access access) throws IOException {
     boolean ownsWorkDir = config.workDir().isEmpty();
     // The same folder for every run of the gateway id: adopted containers' sockets are there.
     Path workDir = ownsWorkDir
@@ -163,7 +191,7 @@ public final class Gateway implements AutoCloseable {
       throw new IOException(e.getMessage(), e);
     }
     GatewayMetrics metrics = new GatewayMetrics();
-    DataPlane plane = new DataPlane(deployments, rules, config.maxPayloadBytes(),
+    DataPlane plane = new DataPlane(deployments, rules, access, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics);
     HealthStatusManager health = new HealthStatusManager();
     GrpcTransport grpcTransport = new GrpcTransport(config.transport());
@@ -186,27 +214,30 @@ public final class Gateway implements AutoCloseable {
       throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.grpcPort()
           + ": " + e.getMessage(), e);
     }
-    MetricsHttpServer http = null;
+    HttpFrontEnd http = null;
     ThriftFrontEnd thrift = null;
-    OipFrontEnd oip;
+    OipFrontEnd oip = null;
     int maxFrame = config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES;
     try {
-      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
-      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
-          config.transport().requestReadTimeout()));
-      http = MetricsHttpServer.start(config.host(), config.httpPort(), httpIdle,
-          config.transport().maxConnectionsPerPort(), metrics, deployments);
       // The same data plane as gRPC: one routing, limit and error path for every protocol.
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
           config.transport(), plane);
       oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, grpcTransport,
           plane);
+      // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
+      Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
+          config.transport().requestReadTimeout()));
+      // V2 REST goes through OIP's service: one conversion of V2 tensors for both bindings.
+      http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
+          config.transport().maxConnectionsPerPort(),
+          List.of(new MetricsRoutes(metrics, deployments),
+              new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame)));
     } catch (IOException e) {
+      if (oip != null) {
+        oip.close();
+      }
       if (thrift != null) {
         thrift.close();
-      }
-      if (http != null) {
-        http.close();
       }
       server.shutdownNow();
       grpcTransport.close();
@@ -217,10 +248,11 @@ public final class Gateway implements AutoCloseable {
     }
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics on http://"
-        + config.host() + ":" + http.port() + "/metrics, runtimes under " + workDir);
+    LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics and V2 REST"
+        + " inference on http://" + config.host() + ":" + http.port() + " (/metrics, /v2),"
+        + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
-        launcher, workDir, ownsWorkDir, stateLock);
+        launcher, workDir, ownsWorkDir, stateLock, access);
   }
 
   /**
@@ -307,6 +339,7 @@ public final class Gateway implements AutoCloseable {
     if (ownsWorkDir) {
       WorkDirs.removeIfEmpty(workDir);
     }
+    access.close();
     stateLock.close();
   }
 }

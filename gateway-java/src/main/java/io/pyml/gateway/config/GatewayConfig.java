@@ -14,7 +14,8 @@ import java.util.function.Consumer;
  * The gateway's typed settings. Built by {@link GatewayConfigParser} from flags, then
  * {@code PYML_GATEWAY_*} environment variables, then defaults.
  *
- * @param httpPort the HTTP port of {@code /metrics}; 0 for any free port
+ * @param httpPort the HTTP port of {@code /metrics} and KServe V2 REST ({@code /v2}); 0 for any
+ *     free port
  * @param runtimeCommand the runtime executable and its leading arguments; the gateway appends
  *     {@code serve --home H --socket S --name N}
  * @param workDir where per-deployment socket folders and runtime logs go; empty:

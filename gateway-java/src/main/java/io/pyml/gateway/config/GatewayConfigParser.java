@@ -28,7 +28,7 @@ public final class GatewayConfigParser {
   static {
     FLAGS.put("host", "address to serve on (default 127.0.0.1)");
     FLAGS.put("grpc-port", "gRPC port, 0 for any free port (default 7070)");
-    FLAGS.put("http-port", "HTTP port of /metrics (Prometheus), 0 for any free port (default 7080)");
+    FLAGS.put("http-port", "HTTP port of /metrics (Prometheus) and KServe V2 REST inference (/v2), 0 for any free port (default 7080)");
     FLAGS.put("thrift-port", "Thrift port (framed, binary), 0 for any free port (default 7071)");
     FLAGS.put("oip-port", "Open Inference Protocol gRPC port, 0 for any free port (default 8001)");
     FLAGS.put("runtime-command", "runtime executable, may hold several words (default pyml-runtime)");
@@ -69,7 +69,7 @@ public final class GatewayConfigParser {
     FLAGS.put("jwt-issuer", "the JWTs' issuer (iss), matched exactly (default: none; required with a key set)");
     FLAGS.put("jwt-audience", "a value the JWTs' audience (aud) must hold (default: none; required with a key set)");
     FLAGS.put("jwt-identity-claim", "the JWT claim whose string value is the caller's identity (default sub)");
-    FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes (default: none, refused)");
+    FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
   private GatewayConfigParser() {}

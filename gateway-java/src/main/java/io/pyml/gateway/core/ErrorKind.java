@@ -23,5 +23,9 @@ public enum ErrorKind {
   /** The model's own code raised. */
   MODEL_ERROR,
   /** A bug or an unexpected failure in the gateway or the runtime. */
-  INTERNAL
+  INTERNAL,
+  /** The call carries no credential, or one that identifies nobody, where one is needed. */
+  UNAUTHENTICATED,
+  /** The caller is known but lacks the permission the call needs. */
+  PERMISSION_DENIED
 }

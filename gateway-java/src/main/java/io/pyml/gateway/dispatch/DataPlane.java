@@ -10,6 +10,11 @@ import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.deployment.DeploymentState;
 import io.pyml.gateway.deployment.DeploymentView;
+import io.pyml.gateway.identity.Access;
+import io.pyml.gateway.identity.AuditEntry;
+import io.pyml.gateway.identity.Caller;
+import io.pyml.gateway.identity.Credentials;
+import io.pyml.gateway.identity.Permission;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
@@ -23,9 +28,11 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The gateway's one data plane: predict, a model's readiness and description, and the
  * deployments (list, get, deploy, undeploy). Every front end (gRPC Predict and Admin, Thrift,
- * OIP) calls these and only translates its protocol to and from them: here alone a model, its
- * version and its readiness are resolved and every error about them is built, so a case means
- * the same on every protocol (ConformanceTest runs one table of cases over all of them).
+ * OIP, HTTP) calls these with the call's credentials and only translates its protocol to and
+ * from them: here alone the caller, its permission, a model, its version and its readiness are
+ * resolved and every error about them is built, so a case means the same on every protocol
+ * (ConformanceTest runs one table of cases over all of them). Permission comes first, so a
+ * caller who may not use a model learns nothing of it, not even whether it exists.
  */
 public final class DataPlane {
   /**
@@ -36,14 +43,16 @@ public final class DataPlane {
 
   private final DeploymentManager deployments;
   private final DeployRules rules;
+  private final Access access;
   private final int maxPayloadBytes;
   private final Duration defaultDeadline;
   private final GatewayMetrics metrics;
 
-  public DataPlane(DeploymentManager deployments, DeployRules rules, int maxPayloadBytes,
-      Duration defaultDeadline, GatewayMetrics metrics) {
+  public DataPlane(DeploymentManager deployments, DeployRules rules, Access access,
+      int maxPayloadBytes, Duration defaultDeadline, GatewayMetrics metrics) {
     this.deployments = deployments;
     this.rules = rules;
+    this.access = access;
     this.metrics = metrics;
     this.maxPayloadBytes = maxPayloadBytes;
     this.defaultDeadline = defaultDeadline;
@@ -84,12 +93,14 @@ public final class DataPlane {
     }
   }
 
-  /** What is wrong with the request whatever is deployed. */
+  /** What is wrong with the request whatever is deployed, the caller's permission first. */
   private void check(PredictCall call) {
     String name = call.modelName();
     if (name.isEmpty()) {
       throw new GatewayException(ErrorKind.INVALID_INPUT, "model_name is empty");
     }
+    access.require(call.credentials(), "predict", name, call.version().orElse(0),
+        Permission.PREDICT);
     if (call.payload() == null) {
       throw new GatewayException(ErrorKind.INVALID_INPUT,
           "the request for model '" + name + "' has no payload");
@@ -112,7 +123,12 @@ public final class DataPlane {
   // --- models ----------------------------------------------------------------------------
 
   /** The model serving now under {@code name} (and {@code version}, if given); or the error. */
-  public ServedModel served(String name, OptionalLong version) {
+  public ServedModel served(Credentials credentials, String name, OptionalLong version) {
+    access.require(credentials, "metadata", name, version.orElse(0), Permission.PREDICT);
+    return served(name, version);
+  }
+
+  private ServedModel served(String name, OptionalLong version) {
     Deployment deployment = live(name, version, deployments.route(name));
     Optional<RuntimeMetadata> metadata = deployment.metadata();
     if (deployment.state() != DeploymentState.READY || metadata.isEmpty()) {
@@ -122,8 +138,12 @@ public final class DataPlane {
         metadata.get());
   }
 
-  /** Whether {@link #served} answers: the model (and version) is deployed and READY. */
-  public boolean ready(String name, OptionalLong version) {
+  /**
+   * Whether {@link #served} answers: the model (and version) is deployed and READY. A caller
+   * who may not use the model gets the refusal, not false.
+   */
+  public boolean ready(Credentials credentials, String name, OptionalLong version) {
+    access.require(credentials, "ready", name, version.orElse(0), Permission.PREDICT);
     try {
       served(name, version);
       return true;
@@ -150,28 +170,59 @@ public final class DataPlane {
 
   // --- deployments -----------------------------------------------------------------------
 
-  public List<DeploymentView> deployments() {
-    return deployments.list().stream().map(Deployment::view).toList();
+  /** The deployments of the models the caller may predict with. */
+  public List<DeploymentView> deployments(Credentials credentials) {
+    Caller caller = access.caller(credentials, "list-deployments");
+    return deployments.list().stream().map(Deployment::view)
+        .filter(view -> access.may(caller, view.name(), Permission.PREDICT)).toList();
   }
 
   /** The deployment named so, whatever its state; NOT_FOUND when there is none. */
-  public DeploymentView deployment(String name) {
+  public DeploymentView deployment(Credentials credentials, String name) {
+    access.require(credentials, "get-deployment", name, 0, Permission.PREDICT);
     return deployments.find(name).map(Deployment::view).orElseThrow(() -> notDeployed(name));
   }
 
   /**
-   * Deploys (or swaps to) a version; with {@code wait}, completes once it is READY and routed
-   * (the lifecycle itself is bounded by the deploy timeout, so this ends), else at once.
+   * Deploys (or swaps to) a version, for a caller with {@code deploy} on the model (a home
+   * folder: a gateway admin's, on a gateway started with the development flag); with
+   * {@code wait}, completes once it is READY and routed (the lifecycle itself is bounded by the
+   * deploy timeout, so this ends), else at once. Recorded in the audit log with its outcome.
    */
-  public CompletableFuture<DeploymentView> deploy(String name, long version, String homePath,
-      int replicas, ResourceLimits limits, boolean wait) {
-    Deployment deployment = deployments.deploy(
-        DeploySpec.of(name, version, homePath, replicas, limits, rules));
-    return wait ? deployments.settledAndRouted(deployment)
+  public CompletableFuture<DeploymentView> deploy(Credentials credentials, String name,
+      long version, String homePath, int replicas, ResourceLimits limits, boolean wait) {
+    Caller caller = access.require(credentials, "deploy", name, version, Permission.DEPLOY);
+    if (!homePath.isEmpty()) {
+      access.requireGatewayAdmin(credentials, "deploying a home folder", name);
+    }
+    Deployment deployment;
+    try {
+      deployment = deployments.deploy(
+          DeploySpec.of(name, version, homePath, replicas, limits, rules));
+    } catch (GatewayException e) {
+      access.recordAction(caller, "deploy", name, version, AuditEntry.FAILED, e.getMessage());
+      throw e;
+    }
+    CompletableFuture<DeploymentView> outcome = wait ? deployments.settledAndRouted(deployment)
         : CompletableFuture.completedFuture(deployment.view());
+    return outcome.whenComplete((view, error) -> access.recordAction(caller, "deploy", name,
+        deployment.version(), error == null && view.state() != DeploymentState.FAILED
+            ? AuditEntry.OK : AuditEntry.FAILED,
+        error != null ? String.valueOf(error.getMessage())
+            : (homePath.isEmpty() ? "" : "home folder " + homePath + "; ") + view.state()
+                + (view.reason().isEmpty() ? "" : ": " + view.reason())));
   }
 
-  public CompletableFuture<Void> undeploy(String name) {
-    return deployments.undeploy(name);
+  /** Stops and forgets a deployment: a caller with {@code deploy} on the model. */
+  public CompletableFuture<Void> undeploy(Credentials credentials, String name) {
+    Caller caller = access.require(credentials, "undeploy", name, 0, Permission.DEPLOY);
+    return deployments.undeploy(name).whenComplete((done, error) -> access.recordAction(caller,
+        "undeploy", name, 0, error == null ? AuditEntry.OK : AuditEntry.FAILED,
+        error == null ? "" : String.valueOf(error.getMessage())));
+  }
+
+  /** Who may do what: the admin API's tokens, grants and audit log go straight to it. */
+  public Access access() {
+    return access;
   }
 }

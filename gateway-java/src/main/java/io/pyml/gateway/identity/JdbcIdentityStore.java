@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.flywaydb.core.Flyway;
 
 /**
@@ -16,7 +17,8 @@ import org.flywaydb.core.Flyway;
  * PostgreSQL when a URL says so. Its schema is created and upgraded by Flyway from
  * {@code io/pyml/gateway/identity/migration} when the store opens, so a newer gateway
  * migrates an older gateway's file. One connection, used under this object's lock: the state
- * is small and written rarely (token and grant changes), read once per new token.
+ * is small and written rarely (tokens, grants, admin actions and refusals); tokens and grants
+ * are read through the caches of {@link Access}, not per call.
  */
 public final class JdbcIdentityStore implements IdentityStore {
   private static final String MIGRATIONS = "classpath:io/pyml/gateway/identity/migration";
@@ -46,20 +48,84 @@ public final class JdbcIdentityStore implements IdentityStore {
 
   @Override
   public synchronized Optional<StoredToken> token(String id) {
-    List<StoredToken> found = query("SELECT * FROM tokens WHERE id = ?", id);
-    return found.stream().findFirst();
+    return query(JdbcIdentityStore::storedToken, "SELECT * FROM tokens WHERE id = ?", id)
+        .stream().findFirst();
   }
 
   @Override
   public synchronized List<TokenInfo> tokens() {
-    return query("SELECT * FROM tokens ORDER BY created_at, id").stream()
-        .map(StoredToken::info).toList();
+    return query(JdbcIdentityStore::storedToken, "SELECT * FROM tokens ORDER BY created_at, id")
+        .stream().map(StoredToken::info).toList();
   }
 
   @Override
   public synchronized boolean revokeToken(String id, Instant when) {
     return update("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
         when.toEpochMilli(), id) == 1;
+  }
+
+  @Override
+  public synchronized void putGrant(Grant grant) {
+    // Delete then insert: the same statements on SQLite and PostgreSQL (no dialect's upsert).
+    transaction(() -> {
+      update("DELETE FROM grants WHERE identity = ? AND model = ?", grant.identity(),
+          grant.model());
+      update("INSERT INTO grants (identity, model, permission, granted_by, granted_at)"
+          + " VALUES (?, ?, ?, ?, ?)", grant.identity(), grant.model(),
+          grant.permission().wireName(), grant.grantedBy(), grant.grantedAt().toEpochMilli());
+    });
+  }
+
+  @Override
+  public synchronized boolean removeGrant(String identity, String model) {
+    return update("DELETE FROM grants WHERE identity = ? AND model = ?", identity, model) == 1;
+  }
+
+  @Override
+  public synchronized List<Grant> grants() {
+    return query(rows -> new Grant(rows.getString("identity"), rows.getString("model"),
+        Permission.parse(rows.getString("permission")).orElse(Permission.PREDICT),
+        rows.getString("granted_by"), Instant.ofEpochMilli(rows.getLong("granted_at"))),
+        "SELECT * FROM grants ORDER BY model, identity");
+  }
+
+  @Override
+  public synchronized void addGatewayAdmin(String identity, String grantedBy, Instant when) {
+    transaction(() -> {
+      update("DELETE FROM gateway_admins WHERE identity = ?", identity);
+      update("INSERT INTO gateway_admins (identity, granted_by, granted_at) VALUES (?, ?, ?)",
+          identity, grantedBy, when.toEpochMilli());
+    });
+  }
+
+  @Override
+  public synchronized Set<String> gatewayAdmins() {
+    return Set.copyOf(query(rows -> rows.getString("identity"),
+        "SELECT identity FROM gateway_admins"));
+  }
+
+  @Override
+  public synchronized void appendAudit(AuditEntry entry) {
+    update("INSERT INTO audit (seq, at, identity, action, model, version, outcome, detail)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entry.seq(), entry.at().toEpochMilli(),
+        entry.identity(), entry.action(), entry.model(), entry.version(), entry.outcome(),
+        entry.detail());
+  }
+
+  @Override
+  public synchronized List<AuditEntry> audit(AuditQuery filter) {
+    return query(rows -> new AuditEntry(rows.getLong("seq"),
+        Instant.ofEpochMilli(rows.getLong("at")), rows.getString("identity"),
+        rows.getString("action"), rows.getString("model"), rows.getLong("version"),
+        rows.getString("outcome"), rows.getString("detail")),
+        "SELECT * FROM audit WHERE (? = '' OR model = ?) AND (? = '' OR identity = ?)"
+            + " ORDER BY seq DESC LIMIT ?",
+        filter.model(), filter.model(), filter.identity(), filter.identity(), filter.limit());
+  }
+
+  @Override
+  public synchronized long lastAuditSeq() {
+    return query(rows -> rows.getLong(1), "SELECT COALESCE(MAX(seq), 0) FROM audit").get(0);
   }
 
   @Override
@@ -71,6 +137,21 @@ public final class JdbcIdentityStore implements IdentityStore {
     }
   }
 
+  private static StoredToken storedToken(ResultSet rows) throws SQLException {
+    long revoked = rows.getLong("revoked_at");
+    Optional<Instant> revokedAt = rows.wasNull() ? Optional.empty()
+        : Optional.of(Instant.ofEpochMilli(revoked));
+    return new StoredToken(new TokenInfo(rows.getString("id"), rows.getString("identity"),
+        Instant.ofEpochMilli(rows.getLong("created_at")), revokedAt),
+        rows.getString("secret_sha256"));
+  }
+
+  /** Reads one value from the current row of a result. */
+  @FunctionalInterface
+  private interface RowReader<T> {
+    T read(ResultSet rows) throws SQLException;
+  }
+
   private int update(String sql, Object... values) {
     try (PreparedStatement statement = prepared(sql, values)) {
       return statement.executeUpdate();
@@ -79,19 +160,32 @@ public final class JdbcIdentityStore implements IdentityStore {
     }
   }
 
-  private List<StoredToken> query(String sql, Object... values) {
+  private <T> List<T> query(RowReader<T> reader, String sql, Object... values) {
     try (PreparedStatement statement = prepared(sql, values);
         ResultSet rows = statement.executeQuery()) {
-      List<StoredToken> tokens = new ArrayList<>();
+      List<T> found = new ArrayList<>();
       while (rows.next()) {
-        long revoked = rows.getLong("revoked_at");
-        Optional<Instant> revokedAt = rows.wasNull() ? Optional.empty()
-            : Optional.of(Instant.ofEpochMilli(revoked));
-        tokens.add(new StoredToken(new TokenInfo(rows.getString("id"),
-            rows.getString("identity"), Instant.ofEpochMilli(rows.getLong("created_at")),
-            revokedAt), rows.getString("secret_sha256")));
+        found.add(reader.read(rows));
       }
-      return tokens;
+      return found;
+    } catch (SQLException e) {
+      throw new IdentityStoreException("identity store: " + e.getMessage(), e);
+    }
+  }
+
+  /** Runs {@code body} as one transaction: all of its statements or none. */
+  private void transaction(Runnable body) {
+    try {
+      connection.setAutoCommit(false);
+      try {
+        body.run();
+        connection.commit();
+      } catch (RuntimeException e) {
+        connection.rollback();
+        throw e;
+      } finally {
+        connection.setAutoCommit(true);
+      }
     } catch (SQLException e) {
       throw new IdentityStoreException("identity store: " + e.getMessage(), e);
     }

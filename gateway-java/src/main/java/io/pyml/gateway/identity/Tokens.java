@@ -19,6 +19,8 @@ import java.util.regex.Pattern;
  * a fuzzed or missing token is never an error, only no identity.
  */
 public final class Tokens {
+  /** How every PyML token starts: anything else is left to the JWT verifier, if any. */
+  public static final String PREFIX = "pyml_";
   private static final Pattern FORMAT =
       Pattern.compile("pyml_([0-9a-f]{12})_([A-Za-z0-9_-]{43})");
   private static final int MAX_TOKEN_CHARS = 128;
@@ -40,7 +42,7 @@ public final class Tokens {
     String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes(32));
     TokenInfo info = new TokenInfo(id, identity, clock.instant(), Optional.empty());
     store.addToken(info, sha256(secret));
-    return new Issued("pyml_" + id + "_" + secret, info);
+    return new Issued(PREFIX + id + "_" + secret, info);
   }
 
   /** The identity a token names, if it is well formed, known, matching and not revoked. */

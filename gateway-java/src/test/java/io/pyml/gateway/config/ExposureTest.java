@@ -12,7 +12,7 @@ class ExposureTest {
   @Test
   void loopbackAddressesAreServed() throws IOException {
     for (String host : new String[] {"127.0.0.1", "localhost", "::1", "127.0.0.2"}) {
-      assertTrue(Exposure.check(GatewayConfig.defaults().withHost(host))
+      assertTrue(Exposure.check(GatewayConfig.defaults().withHost(host), false)
           .startsWith("no identities are configured: serving on " + host), host);
     }
   }
@@ -21,7 +21,7 @@ class ExposureTest {
   void anyOtherHostIsRefusedWithTheFlagToUse() {
     for (String host : new String[] {"0.0.0.0", "::", "192.0.2.7"}) {
       IOException refused = assertThrows(IOException.class,
-          () -> Exposure.check(GatewayConfig.defaults().withHost(host)));
+          () -> Exposure.check(GatewayConfig.defaults().withHost(host), false));
       assertTrue(refused.getMessage().startsWith("--host " + host + " is not a loopback "
           + "address and no identities are configured"), refused.getMessage());
       assertTrue(refused.getMessage().endsWith("add --insecure-no-auth true"));
@@ -32,7 +32,7 @@ class ExposureTest {
   void theDevelopmentFlagServesItAndSaysSo() throws Exception {
     GatewayConfig config = GatewayConfigParser.parse(
         new String[] {"--host", "0.0.0.0", "--insecure-no-auth", "true"}, Map.of());
-    assertTrue(Exposure.check(config).startsWith("INSECURE (--insecure-no-auth): serving on "
+    assertTrue(Exposure.check(config, false).startsWith("INSECURE (--insecure-no-auth): serving on "
         + "0.0.0.0 without identities"));
     ConfigException wrong = assertThrows(ConfigException.class, () -> GatewayConfigParser
         .parse(new String[] {"--insecure-no-auth", "yes"}, Map.of()));

@@ -4,11 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.pyml.gateway.Gateway;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.frontend.grpc.GrpcErrors;
 import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
@@ -22,12 +26,18 @@ import io.pyml.proto.v1.PayloadKind;
 import io.pyml.proto.v1.PredictRequest;
 import io.pyml.thrift.v1.PredictionService;
 import io.pyml.thrift.v1.PymlError;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -44,10 +54,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One table of cases, run against every protocol that predicts (grpc-java's way: one suite
- * over every transport): each case must mean the same on gRPC, Thrift and OIP, that is the
+ * over every transport): each case must mean the same on gRPC, Thrift, OIP and HTTP (KServe V2
+ * REST), that is the
  * same status and the same words, except where the words are about the protocol's own payload
  * format (then they must still name the model). The real gateway and data plane, with fake
- * runtimes on Unix sockets. The unauthenticated and forbidden rows come with identities.
+ * runtimes on Unix sockets, and identities: an admin (every row but the last ones) and "bob",
+ * who may predict with "hanging" only, and so is refused the same way whether a model exists.
  */
 class ConformanceTest {
   static final int LIMIT = 4096;
@@ -57,6 +69,8 @@ class ConformanceTest {
 
   static Path work;
   static Gateway gateway;
+  static String admin;
+  static String bob;
 
   @BeforeAll
   static void start() throws Exception {
@@ -65,7 +79,12 @@ class ConformanceTest {
     gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
         .withMaxPayloadBytes(LIMIT)
         .withDeployTimeout(Duration.ofMinutes(15)), LAUNCHER);
-    try (TestClient grpc = new TestClient(gateway.grpcPort())) {
+    try (TestClient local = new TestClient(gateway.grpcPort())) {
+      admin = local.createToken("root", true); // turns authentication on
+    }
+    try (TestClient grpc = new TestClient(gateway.grpcPort(), admin)) {
+      bob = grpc.createToken("bob", false);
+      grpc.grant("hanging", "bob", "predict");
       grpc.deploy("steady", 3, home);
       grpc.deploy("hanging", 1, home);
       grpc.admin.deploy(DeployRequest.newBuilder().setModelName("loading").setModelVersion(1)
@@ -81,27 +100,44 @@ class ConformanceTest {
 
   /** What a client asks, said once for every protocol. */
   record Ask(String model, OptionalLong version, boolean wrongPayload, int valueBytes,
-      Duration deadline) {
+      Duration deadline, Who who) {
     static Ask of(String model) {
-      return new Ask(model, OptionalLong.empty(), false, 8, Duration.ofSeconds(10));
+      return new Ask(model, OptionalLong.empty(), false, 8, Duration.ofSeconds(10), Who.ADMIN);
     }
 
     Ask withVersion(long number) {
-      return new Ask(model, OptionalLong.of(number), wrongPayload, valueBytes, deadline);
+      return new Ask(model, OptionalLong.of(number), wrongPayload, valueBytes, deadline, who);
     }
 
     Ask withWrongPayload() {
-      return new Ask(model, version, true, valueBytes, deadline);
+      return new Ask(model, version, true, valueBytes, deadline, who);
     }
 
     Ask withValueBytes(int bytes) {
-      return new Ask(model, version, wrongPayload, bytes, deadline);
+      return new Ask(model, version, wrongPayload, bytes, deadline, who);
     }
 
     Ask withDeadline(Duration time) {
-      return new Ask(model, version, wrongPayload, valueBytes, time);
+      return new Ask(model, version, wrongPayload, valueBytes, time, who);
+    }
+
+    Ask by(Who caller) {
+      return new Ask(model, version, wrongPayload, valueBytes, deadline, caller);
+    }
+
+    /** The token the call carries; empty: none. */
+    String token() {
+      return switch (who) {
+        case ADMIN -> admin;
+        case BOB -> bob;
+        case NOBODY -> "";
+        case FORGED -> "pyml_0123456789ab_" + "A".repeat(43);
+      };
     }
   }
+
+  /** Who asks: a gateway admin, a user with a grant on another model, no token, a forged one. */
+  enum Who { ADMIN, BOB, NOBODY, FORGED }
 
   /** The status (gRPC's code names; Thrift's ErrorCode has the same) and the words. */
   record Outcome(String code, String message) {}
@@ -131,7 +167,24 @@ class ConformanceTest {
           words -> words.startsWith("payload of ") && words.endsWith(
               " bytes for model 'steady' is over the gateway's limit of 4096 bytes")),
       new Case("deadline", Ask.of("hanging").withDeadline(Duration.ofMillis(300)),
-          "DEADLINE_EXCEEDED", null, words -> true));
+          "DEADLINE_EXCEEDED", null, words -> true),
+      new Case("unauthenticated", Ask.of("steady").by(Who.NOBODY), "UNAUTHENTICATED",
+          "model 'steady' needs a token with the 'predict' permission: none was given", null),
+      new Case("forged token", Ask.of("steady").by(Who.FORGED), "UNAUTHENTICATED",
+          "model 'steady' needs a token with the 'predict' permission: the one given is"
+              + " unknown, revoked, expired or malformed", null),
+      new Case("forbidden", Ask.of("steady").by(Who.BOB), "PERMISSION_DENIED",
+          "'bob' lacks the 'predict' permission on model 'steady'", null),
+      new Case("forbidden, whether the model exists or not", Ask.of("nope").by(Who.BOB),
+          "PERMISSION_DENIED", "'bob' lacks the 'predict' permission on model 'nope'", null),
+      new Case("allowed, and then as anyone", Ask.of("hanging").by(Who.BOB)
+          .withDeadline(Duration.ofMillis(300)), "DEADLINE_EXCEEDED", null, words -> true));
+
+  /** What each HTTP status means, in gRPC's code names (several statuses may mean one code). */
+  static final Map<Integer, String> HTTP_MEANINGS = Map.of(
+      400, "INVALID_ARGUMENT", 401, "UNAUTHENTICATED", 403, "PERMISSION_DENIED",
+      404, "NOT_FOUND", 409, "FAILED_PRECONDITION", 413, "RESOURCE_EXHAUSTED",
+      429, "RESOURCE_EXHAUSTED", 500, "INTERNAL", 503, "UNAVAILABLE", 504, "DEADLINE_EXCEEDED");
 
   enum Protocol {
     GRPC {
@@ -147,6 +200,8 @@ class ConformanceTest {
           ask.version().ifPresent(request::setModelVersion);
           StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () ->
               io.pyml.proto.v1.PredictionServiceGrpc.newBlockingStub(channel)
+                  .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(
+                      TestClient.bearer(ask.token())))
                   .withDeadlineAfter(ask.deadline().toMillis(), TimeUnit.MILLISECONDS)
                   .predict(request.build()));
           return new Outcome(error.getStatus().getCode().name(),
@@ -166,6 +221,9 @@ class ConformanceTest {
                 ByteBuffer.wrap(new byte[ask.valueBytes()])))
             .setTimeoutMs(ask.deadline().toMillis());
         ask.version().ifPresent(request::setModelVersion);
+        if (!ask.token().isEmpty()) {
+          request.setAuthorization("Bearer " + ask.token());
+        }
         PymlError error = assertThrows(PymlError.class, () -> {
           try (TTransport transport = new TFramedTransport(new TSocket("127.0.0.1",
               gateway.thriftPort(), 10_000))) {
@@ -193,12 +251,53 @@ class ConformanceTest {
               .build();
           StatusRuntimeException error = assertThrows(StatusRuntimeException.class, () ->
               GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                  .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(
+                      TestClient.bearer(ask.token())))
                   .withDeadlineAfter(ask.deadline().toMillis(), TimeUnit.MILLISECONDS)
                   .modelInfer(request));
           return new Outcome(error.getStatus().getCode().name(),
               error.getStatus().getDescription());
         } finally {
           channel.shutdownNow();
+        }
+      }
+    },
+    /** KServe V2 REST on the HTTP port: the same tensors as OIP, as JSON. */
+    HTTP {
+      @Override
+      Outcome ask(Ask ask) {
+        int rows = Math.max(1, ask.valueBytes() / 8);
+        String data = String.join(",", Collections.nCopies(rows, "0.0"));
+        String body = "{\"inputs\": [{\"name\": \"" + (ask.wrongPayload() ? "y" : "x")
+            + "\", \"shape\": [" + rows + "], \"datatype\": \"FP64\", \"data\": [" + data
+            + "]}]}";
+        String path = "/v2/models/" + ask.model() + (ask.version().isPresent()
+            ? "/versions/" + ask.version().getAsLong() : "") + "/infer";
+        HttpResponse<String> answer;
+        try {
+          HttpRequest.Builder request = HttpRequest.newBuilder(
+                  URI.create("http://127.0.0.1:" + gateway.httpPort() + path))
+              .header("pyml-timeout-ms", Long.toString(ask.deadline().toMillis()))
+              .timeout(Duration.ofSeconds(30))
+              .POST(HttpRequest.BodyPublishers.ofString(body));
+          if (!ask.token().isEmpty()) {
+            request.header("Authorization", "Bearer " + ask.token());
+          }
+          answer = HttpClient.newHttpClient().send(request.build(),
+              HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+        String code = HTTP_MEANINGS.getOrDefault(answer.statusCode(),
+            "HTTP " + answer.statusCode());
+        // The header names the gateway's error kind: it must mean the status's code too.
+        String kind = answer.headers().firstValue("pyml-error").orElse("(none)");
+        assertEquals(code, GrpcErrors.codeOf(ErrorKind.valueOf(kind)).name(), kind);
+        try {
+          return new Outcome(code, new ObjectMapper().readTree(answer.body()).get("error")
+              .asText());
+        } catch (Exception e) {
+          throw new AssertionError(answer.body(), e);
         }
       }
     };

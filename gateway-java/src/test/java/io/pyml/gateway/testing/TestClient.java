@@ -1,14 +1,19 @@
 package io.pyml.gateway.testing;
 
 import com.google.protobuf.ByteString;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.pyml.proto.v1.AdminServiceGrpc;
+import io.pyml.proto.v1.CreateTokenRequest;
 import io.pyml.proto.v1.DeployRequest;
 import io.pyml.proto.v1.Deployment;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.GetDeploymentRequest;
+import io.pyml.proto.v1.GrantRequest;
 import io.pyml.proto.v1.Payload;
 import io.pyml.proto.v1.PayloadKind;
 import io.pyml.proto.v1.PredictRequest;
@@ -27,10 +32,37 @@ public final class TestClient implements AutoCloseable {
   public final AdminServiceGrpc.AdminServiceBlockingStub admin;
 
   public TestClient(int port) {
+    this(port, "");
+  }
+
+  /** Every call carrying {@code token} as its {@code authorization} (none when empty). */
+  public TestClient(int port, String token) {
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
         .maxInboundMessageSize(Integer.MAX_VALUE).build();
-    predictions = PredictionServiceGrpc.newBlockingStub(channel);
-    admin = AdminServiceGrpc.newBlockingStub(channel);
+    ClientInterceptor credentials = MetadataUtils.newAttachHeadersInterceptor(bearer(token));
+    predictions = PredictionServiceGrpc.newBlockingStub(channel).withInterceptors(credentials);
+    admin = AdminServiceGrpc.newBlockingStub(channel).withInterceptors(credentials);
+  }
+
+  /** The {@code authorization} metadata for {@code token} (empty metadata for none). */
+  public static Metadata bearer(String token) {
+    Metadata headers = new Metadata();
+    if (!token.isEmpty()) {
+      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+          "Bearer " + token);
+    }
+    return headers;
+  }
+
+  /** A new token (a gateway admin's with {@code admin}), as the CLI makes one. */
+  public String createToken(String identity, boolean gatewayAdmin) {
+    return admin.createToken(CreateTokenRequest.newBuilder().setIdentity(identity)
+        .setGatewayAdmin(gatewayAdmin).build()).getToken();
+  }
+
+  public void grant(String model, String identity, String permission) {
+    admin.grant(GrantRequest.newBuilder().setModelName(model).setIdentity(identity)
+        .setPermission(permission).build());
   }
 
   public Deployment deploy(String name, long version, Path home) {

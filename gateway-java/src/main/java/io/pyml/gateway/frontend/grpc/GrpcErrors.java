@@ -31,6 +31,8 @@ public final class GrpcErrors {
     CODES.put(ErrorKind.RESOURCE_EXHAUSTED, Status.Code.RESOURCE_EXHAUSTED);
     CODES.put(ErrorKind.MODEL_ERROR, Status.Code.INTERNAL);
     CODES.put(ErrorKind.INTERNAL, Status.Code.INTERNAL);
+    CODES.put(ErrorKind.UNAUTHENTICATED, Status.Code.UNAUTHENTICATED);
+    CODES.put(ErrorKind.PERMISSION_DENIED, Status.Code.PERMISSION_DENIED);
   }
 
   private GrpcErrors() {}

@@ -6,6 +6,7 @@ import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.deployment.DeploymentState;
 import io.pyml.gateway.deployment.DeploymentView;
 import io.pyml.gateway.dispatch.PredictCall;
+import io.pyml.gateway.frontend.transport.CallerCredentials;
 import io.pyml.gateway.dispatch.PredictResult;
 import io.pyml.proto.v1.PredictRequest;
 import io.pyml.proto.v1.PredictResponse;
@@ -30,7 +31,8 @@ final class ProtoConverters {
         request.hasPayload() ? fromProto(request.getPayload()) : null,
         request.getRequestId(),
         Optional.ofNullable(deadline)
-            .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS))));
+            .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS))),
+        CallerCredentials.current());
   }
 
   static PredictResponse toProto(PredictResult result) {

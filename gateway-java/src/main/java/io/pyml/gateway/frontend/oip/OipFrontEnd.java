@@ -19,21 +19,23 @@ public final class OipFrontEnd implements AutoCloseable {
 
   private final Server server;
   private final BufferAllocator allocator;
+  private final OipService service;
 
-  private OipFrontEnd(Server server, BufferAllocator allocator) {
+  private OipFrontEnd(Server server, BufferAllocator allocator, OipService service) {
     this.server = server;
     this.allocator = allocator;
+    this.service = service;
   }
 
   public static OipFrontEnd start(String host, int port, int maxMessageBytes,
       GrpcTransport transport, DataPlane plane)
       throws IOException {
     BufferAllocator allocator = new RootAllocator();
+    OipService service = new OipService(plane, allocator);
     Server server = transport.builder(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxMessageBytes)
         // Requests parsed with one copy of their tensors' bytes, which are read as views.
-        .addService(SingleCopyMarshaller.forRequests(TritonExtension.withModelConfig(
-            new OipService(plane, allocator)),
+        .addService(SingleCopyMarshaller.forRequests(TritonExtension.withModelConfig(service),
             GRPCInferenceServiceGrpc.getModelInferMethod(), ModelInferRequest.getDefaultInstance()))
         .build();
     try {
@@ -44,7 +46,12 @@ public final class OipFrontEnd implements AutoCloseable {
           + ": " + e.getMessage(), e);
     }
     LOG.info("serving the Open Inference Protocol (gRPC) on " + host + ":" + server.getPort());
-    return new OipFrontEnd(server, allocator);
+    return new OipFrontEnd(server, allocator, service);
+  }
+
+  /** The service, for the REST binding on the HTTP port (frontend/http): one conversion. */
+  public OipService service() {
+    return service;
   }
 
   public int port() {

@@ -2,13 +2,15 @@ package io.pyml.gateway.frontend.oip;
 
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Context;
-import io.grpc.Deadline;
 import io.grpc.stub.StreamObserver;
+import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.dispatch.DataPlane.ServedModel;
 import io.pyml.gateway.dispatch.PredictCall;
+import io.pyml.gateway.frontend.transport.CallerCredentials;
+import io.pyml.gateway.identity.Credentials;
 import io.pyml.gateway.frontend.grpc.GrpcReplies;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
@@ -36,6 +38,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -48,6 +51,10 @@ import org.apache.arrow.memory.BufferAllocator;
  * as V2 tensors. OIP is gRPC, so it answers as the gRPC front ends do ({@link GrpcReplies}).
  */
 public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+  /** What V2's server metadata says on both bindings. */
+  public static final String SERVER_NAME = "pyml-gateway";
+  public static final String SERVER_VERSION = "0.1.0";
+
   private final DataPlane plane;
   private final BufferAllocator allocator;
   /** Per model name: the tensors its runtime metadata describes, read once per metadata. */
@@ -72,38 +79,47 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   @Override
   public void serverMetadata(ServerMetadataRequest request,
       StreamObserver<ServerMetadataResponse> answer) {
-    GrpcReplies.reply(answer, () -> ServerMetadataResponse.newBuilder().setName("pyml-gateway")
-        .setVersion("0.1.0").build());
+    GrpcReplies.reply(answer, () -> ServerMetadataResponse.newBuilder().setName(SERVER_NAME)
+        .setVersion(SERVER_VERSION).build());
   }
 
   @Override
   public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> answer) {
     GrpcReplies.reply(answer, () -> ModelReadyResponse.newBuilder()
-        .setReady(plane.ready(request.getName(), version(request.getName(), request.getVersion())))
+        .setReady(plane.ready(CallerCredentials.current(), request.getName(),
+            version(request.getName(), request.getVersion())))
         .build());
   }
 
   @Override
   public void modelMetadata(ModelMetadataRequest request,
       StreamObserver<ModelMetadataResponse> answer) {
-    GrpcReplies.reply(answer, () -> {
-      ServedModel model = plane.served(request.getName(),
-          version(request.getName(), request.getVersion()));
-      Schemas schemas = schemas(model);
-      return ModelMetadataResponse.newBuilder()
-          .setName(model.name())
-          .addVersions(Long.toString(model.version()))
-          .setPlatform(platform(model))
-          .addAllInputs(schemas.inputs().stream().map(V2Tensors::toV2).toList())
-          .addAllOutputs(schemas.outputs().stream().map(V2Tensors::toV2).toList())
-          .build();
-    });
+    GrpcReplies.reply(answer, () -> metadata(CallerCredentials.current(), request.getName(),
+        request.getVersion()));
+  }
+
+  /** The model's V2 metadata; the REST binding (frontend/http) answers with it too. */
+  public ModelMetadataResponse metadata(Credentials credentials, String name, String version) {
+    ServedModel model = served(credentials, name, version);
+    Schemas schemas = schemas(model);
+    return ModelMetadataResponse.newBuilder()
+        .setName(model.name())
+        .addVersions(Long.toString(model.version()))
+        .setPlatform(platform(model))
+        .addAllInputs(schemas.inputs().stream().map(V2Tensors::toV2).toList())
+        .addAllOutputs(schemas.outputs().stream().map(V2Tensors::toV2).toList())
+        .build();
+  }
+
+  /** The model serving now under {@code name} (and V2 {@code version}); else the plane's error. */
+  public ServedModel served(Credentials credentials, String name, String version) {
+    return plane.served(credentials, name, version(name, version));
   }
 
   /** Triton's ModelConfig extension (see {@link TritonExtension}): what perf_analyzer asks. */
   void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> answer) {
     GrpcReplies.reply(answer, () -> {
-      ServedModel model = plane.served(request.getName(),
+      ServedModel model = plane.served(CallerCredentials.current(), request.getName(),
           version(request.getName(), request.getVersion()));
       Schemas schemas = schemas(model);
       ModelConfig.Builder config = ModelConfig.newBuilder()
@@ -125,38 +141,48 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     return "pyml_" + model.kind().name().toLowerCase(java.util.Locale.ROOT);
   }
 
+  @Override
+  public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> answer) {
+    Optional<Duration> timeout = Optional.ofNullable(Context.current().getDeadline())
+        .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS)));
+    GrpcReplies.answer(answer, () -> infer(request, timeout, CallerCredentials.current()),
+        Function.identity());
+  }
+
   /**
    * The model is resolved once, and its tensors encoded for the model that serves now (its
    * kind and schema, one snapshot). A swap in between routes the call to the successor, which
    * takes it if it is of the same kind and refuses it (INVALID_INPUT) otherwise, as it would
-   * a native call; the runtime checks the columns.
+   * a native call; the runtime checks the columns. The REST binding (frontend/http) converts
+   * its JSON to the same request and calls this too: one conversion for both.
+   *
+   * @param clientTimeout the time the client still allows; empty when it set no deadline
+   * @param credentials who calls, as the front end read it
+   * @throws GatewayException what is wrong before the model is called (unknown model, bad
+   *     tensors); the future fails with what goes wrong after
    */
-  @Override
-  public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> answer) {
+  public CompletableFuture<ModelInferResponse> infer(ModelInferRequest request,
+      Optional<Duration> clientTimeout, Credentials credentials) {
     Set<String> requested = new HashSet<>();
     request.getOutputsList().forEach(o -> requested.add(o.getName()));
-    GrpcReplies.answer(answer, () -> {
-      ServedModel model = plane.served(request.getModelName(),
-          version(request.getModelName(), request.getModelVersion()));
-      Schemas schemas = schemas(model);
-      List<Tensor> inputs = V2Tensors.inputs(request);
-      schemas.check().check(model.name(), model.kind(), inputs);
-      byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
-          : ArrowTensors.encode(allocator, inputs);
-      Payload payload = new Payload(model.kind(), UnsafeByteOperations.unsafeWrap(arrow));
-      Deadline deadline = Context.current().getDeadline();
-      return plane.predict(new PredictCall(model.name(),
-          version(model.name(), request.getModelVersion()), payload, request.getId(), Optional.ofNullable(deadline)
-              .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS)))));
-    }, result -> {
-      ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
-          .setModelName(result.modelName())
-          .setModelVersion(Long.toString(result.modelVersion()))
-          .setId(request.getId());
-      V2Tensors.outputs(ArrowTensors.decode(allocator, result.payload().kind(),
-          result.payload().arrowIpc().toByteArray()), requested, response);
-      return response.build();
-    });
+    ServedModel model = served(credentials, request.getModelName(), request.getModelVersion());
+    Schemas schemas = schemas(model);
+    List<Tensor> inputs = V2Tensors.inputs(request);
+    schemas.check().check(model.name(), model.kind(), inputs);
+    byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
+        : ArrowTensors.encode(allocator, inputs);
+    Payload payload = new Payload(model.kind(), UnsafeByteOperations.unsafeWrap(arrow));
+    return plane.predict(new PredictCall(model.name(),
+        version(model.name(), request.getModelVersion()), payload, request.getId(),
+        clientTimeout, credentials)).thenApply(result -> {
+          ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
+              .setModelName(result.modelName())
+              .setModelVersion(Long.toString(result.modelVersion()))
+              .setId(request.getId());
+          V2Tensors.outputs(ArrowTensors.decode(allocator, result.payload().kind(),
+              result.payload().arrowIpc().toByteArray()), requested, response);
+          return response.build();
+        });
   }
 
   /**

@@ -29,28 +29,40 @@ final class V2Tensors {
     for (int i = 0; i < request.getInputsCount(); i++) {
       ModelInferRequest.InferInputTensor input = request.getInputs(i);
       String name = input.getName();
-      Datatype type = Datatype.of(input.getDatatype()).orElseThrow(() -> invalid("input '"
-          + name + "': datatype '" + input.getDatatype() + "' (expected one of: "
-          + List.of(Datatype.values()) + ")"));
+      Datatype type = datatype(name, input.getDatatype());
       long[] shape = input.getShapeList().stream().mapToLong(Long::longValue).toArray();
-      long elements;
-      try {
-        for (long dimension : shape) {
-          if (dimension < 0) {
-            throw invalid("input '" + name + "': shape " + Tensor.shapeText(shape)
-                + " has a negative dimension");
-          }
-        }
-        elements = Tensor.elements(shape);
-        Math.toIntExact(Math.multiplyExact(elements, type.width));
-      } catch (ArithmeticException e) {
-        throw invalid("input '" + name + "': shape " + Tensor.shapeText(shape) + " is too large");
-      }
+      long elements = elements(name, type, shape);
       ByteString data = raw != 0 ? rawBytes(name, type, shape, elements, request.getRawInputContents(i))
           : typedBytes(name, type, shape, elements, input.getContents());
       tensors.add(new Tensor(name, type, shape, data));
     }
     return tensors;
+  }
+
+  /** The V2 datatype named {@code text}, or INVALID_INPUT naming the input. */
+  static Datatype datatype(String input, String text) {
+    return Datatype.of(text).orElseThrow(() -> invalid("input '" + input + "': datatype '"
+        + text + "' (expected one of: " + List.of(Datatype.values()) + ")"));
+  }
+
+  /**
+   * The elements of a tensor of {@code shape}, checked before any buffer is made: no negative
+   * dimension, and its bytes fit in one array.
+   */
+  static long elements(String input, Datatype type, long[] shape) {
+    try {
+      for (long dimension : shape) {
+        if (dimension < 0) {
+          throw invalid("input '" + input + "': shape " + Tensor.shapeText(shape)
+              + " has a negative dimension");
+        }
+      }
+      long elements = Tensor.elements(shape);
+      Math.toIntExact(Math.multiplyExact(elements, type.width));
+      return elements;
+    } catch (ArithmeticException e) {
+      throw invalid("input '" + input + "': shape " + Tensor.shapeText(shape) + " is too large");
+    }
   }
 
   private static ByteString rawBytes(String name, Datatype type, long[] shape, long elements,

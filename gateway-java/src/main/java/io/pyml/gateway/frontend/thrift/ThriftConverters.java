@@ -12,6 +12,7 @@ import io.pyml.thrift.v1.ModelState;
 import io.pyml.thrift.v1.PredictRequest;
 import io.pyml.thrift.v1.PredictResponse;
 import java.nio.ByteBuffer;
+import io.pyml.gateway.identity.Credentials;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -36,7 +37,8 @@ final class ThriftConverters {
         payload,
         request.getRequestId(),
         request.isSetTimeoutMs() && request.getTimeoutMs() > 0
-            ? Optional.of(Duration.ofMillis(request.getTimeoutMs())) : Optional.empty());
+            ? Optional.of(Duration.ofMillis(request.getTimeoutMs())) : Optional.empty(),
+        Credentials.fromAuthorization(request.getAuthorization()));
   }
 
   static PredictResponse toThrift(PredictResult result) {

@@ -32,6 +32,8 @@ public final class ThriftErrors {
     CODES.put(ErrorKind.FAILED_PRECONDITION, ErrorCode.FAILED_PRECONDITION);
     CODES.put(ErrorKind.MODEL_ERROR, ErrorCode.INTERNAL);
     CODES.put(ErrorKind.INTERNAL, ErrorCode.INTERNAL);
+    CODES.put(ErrorKind.UNAUTHENTICATED, ErrorCode.UNAUTHENTICATED);
+    CODES.put(ErrorKind.PERMISSION_DENIED, ErrorCode.PERMISSION_DENIED);
   }
 
   private ThriftErrors() {}

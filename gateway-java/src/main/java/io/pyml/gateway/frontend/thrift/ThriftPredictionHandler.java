@@ -3,6 +3,7 @@ package io.pyml.gateway.frontend.thrift;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.dispatch.DataPlane;
+import io.pyml.gateway.identity.Credentials;
 import io.pyml.thrift.v1.ModelInfo;
 import io.pyml.thrift.v1.PredictRequest;
 import io.pyml.thrift.v1.PredictResponse;
@@ -33,15 +34,15 @@ final class ThriftPredictionHandler implements PredictionService.Iface {
   }
 
   @Override
-  public List<ModelInfo> listModels() throws PymlError {
+  public List<ModelInfo> listModels(String authorization) throws PymlError {
     return answer(() -> CompletableFuture.completedFuture(
-        plane.deployments().stream().map(ThriftConverters::toThrift).toList()));
+        plane.deployments(Credentials.fromAuthorization(authorization)).stream().map(ThriftConverters::toThrift).toList()));
   }
 
   @Override
-  public ModelInfo getModel(String modelName) throws PymlError {
-    return answer(() -> CompletableFuture.completedFuture(
-        ThriftConverters.toThrift(plane.deployment(modelName))));
+  public ModelInfo getModel(String modelName, String authorization) throws PymlError {
+    return answer(() -> CompletableFuture.completedFuture(ThriftConverters.toThrift(
+        plane.deployment(Credentials.fromAuthorization(authorization), modelName))));
   }
 
   /** The call's value, or its error as the PymlError every Thrift method throws. */

@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Netty server settings of the gateway's gRPC ports (gRPC and OIP), with the threads they
  * share: per-connection stream cap, rapid-reset protection, idle and age limits, keepalive
- * policy, a connection cap per port and a time limit on each request's arrival. Close it after
+ * policy, a connection cap per port, a time limit on each request's arrival, and the call's
+ * credentials read into its context. Close it after
  * the servers built from it.
  */
 public final class GrpcTransport implements AutoCloseable {
@@ -43,6 +44,7 @@ public final class GrpcTransport implements AutoCloseable {
         .permitKeepAliveWithoutCalls(false)
         // A connection that never finishes its HTTP/2 preface is not idle in gRPC's sense.
         .handshakeTimeout(limits.requestReadTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .intercept(new CallerCredentials())
         .intercept(new RequestArrivalDeadline(limits.requestReadTimeout(),
             limits.maxArrivingRequests()));
   }

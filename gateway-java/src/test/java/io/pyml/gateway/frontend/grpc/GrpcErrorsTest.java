@@ -25,7 +25,9 @@ class GrpcErrorsTest {
         ErrorKind.DEADLINE_EXCEEDED, Status.Code.DEADLINE_EXCEEDED,
         ErrorKind.RESOURCE_EXHAUSTED, Status.Code.RESOURCE_EXHAUSTED,
         ErrorKind.MODEL_ERROR, Status.Code.INTERNAL,
-        ErrorKind.INTERNAL, Status.Code.INTERNAL);
+        ErrorKind.INTERNAL, Status.Code.INTERNAL,
+        ErrorKind.UNAUTHENTICATED, Status.Code.UNAUTHENTICATED,
+        ErrorKind.PERMISSION_DENIED, Status.Code.PERMISSION_DENIED);
     assertEquals(ErrorKind.values().length, expected.size(), "a new ErrorKind needs a code");
     for (ErrorKind kind : ErrorKind.values()) {
       assertNotNull(GrpcErrors.codeOf(kind), kind.name());

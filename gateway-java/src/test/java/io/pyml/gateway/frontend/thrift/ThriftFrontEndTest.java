@@ -119,14 +119,14 @@ class ThriftFrontEndTest {
 
   @Test
   void listsAndDescribesModels() throws TException {
-    List<ModelInfo> models = call(PredictionService.Client::listModels);
+    List<ModelInfo> models = call(c -> c.listModels(""));
     assertEquals(List.of("steady", "tensor-model"),
         models.stream().map(ModelInfo::getModelName).toList());
-    ModelInfo tensor = call(c -> c.getModel("tensor-model"));
+    ModelInfo tensor = call(c -> c.getModel("tensor-model", ""));
     assertEquals(ModelState.READY, tensor.getState());
     assertEquals(PayloadKind.TENSORS, tensor.getKind());
     assertEquals(1, tensor.getModelVersion());
-    PymlError error = fails(c -> c.getModel("nope"));
+    PymlError error = fails(c -> c.getModel("nope", ""));
     assertEquals(ErrorCode.NOT_FOUND, error.getCode());
     assertEquals("model 'nope' is not deployed", error.getMessage());
   }
@@ -191,7 +191,7 @@ class ThriftFrontEndTest {
       out.write(new byte[10]); // then the client goes away
       out.flush();
     }
-    assertTrue(call(c -> c.listModels()).size() >= 2);
+    assertTrue(call(c -> c.listModels("")).size() >= 2);
   }
 
   @Test

@@ -24,6 +24,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,7 +51,8 @@ class TransportLimitsTest {
   static final int MAX_ARRIVING = 1; // below the 2 streams a connection may have
   static final Duration IDLE = Duration.ofMillis(1000);
   static final Duration READ = Duration.ofMillis(1000);
-  static final FakeLauncher LAUNCHER = new FakeLauncher().model("steady", FakeModel.dataframe());
+  static final FakeLauncher LAUNCHER = new FakeLauncher().model("steady", FakeModel.dataframe())
+      .model("hanging", FakeModel.dataframe().hanging());
 
   static Path work;
   static Gateway gateway;
@@ -62,6 +67,7 @@ class TransportLimitsTest {
             100, MAX_ARRIVING)), LAUNCHER);
     try (TestClient grpc = new TestClient(gateway.grpcPort())) {
       grpc.deploy("steady", 1, home);
+      grpc.deploy("hanging", 1, home);
     }
   }
 
@@ -138,6 +144,20 @@ class TransportLimitsTest {
       assertEquals("ko", client.predict(TestClient.request("steady", "ok")).getPayload()
           .getArrowIpc().toStringUtf8());
     }
+  }
+
+  @Test
+  void anHttpCallWaitingForItsModelIsNotCutByTheIdleTimeout() throws Exception {
+    // The connection is silent while the model works: the call's deadline ends it, not idle.
+    long deadline = IDLE.toMillis() * 3;
+    HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + gateway.httpPort() + "/v2/models/hanging/infer"))
+        .header("pyml-timeout-ms", Long.toString(deadline))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\": [{\"name\": \"x\","
+            + " \"datatype\": \"FP64\", \"shape\": [1], \"data\": [1]}]}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(504, answer.statusCode(), answer.body());
+    assertEquals("DEADLINE_EXCEEDED", answer.headers().firstValue("pyml-error").orElse(""));
   }
 
   static CompletableFuture<Status> startWithoutMessage(TestClient client) {
