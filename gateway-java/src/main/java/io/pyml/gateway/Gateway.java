@@ -24,6 +24,7 @@ import io.pyml.gateway.frontend.transport.GrpcTransport;
 import io.pyml.gateway.identity.Access;
 import io.pyml.gateway.identity.IdentityStoreException;
 import io.pyml.gateway.identity.JdbcIdentityStore;
+import io.pyml.gateway.identity.JwtVerifier;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.BindSources;
@@ -50,6 +51,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -134,7 +136,8 @@ public final class Gateway implements AutoCloseable {
 
   /**
    * Identities, grants and the audit log: by default in the state folder's SQLite file,
-   * created readable by the gateway's user only; else where --identity-store-url says.
+   * created readable by the gateway's user only; else where --identity-store-url says. With
+   * a JWT key set, an identity provider's signed tokens identify callers too.
    */
   private static Access openAccess(GatewayConfig config) throws IOException {
     IdentitySettings settings = config.identities();
@@ -145,9 +148,14 @@ public final class Gateway implements AutoCloseable {
             PosixFilePermissions.fromString("rw-------")));
       }
     }
+    Optional<Function<String, Optional<String>>> jwt = Optional.empty();
+    if (config.jwt().isPresent()) {
+      JwtVerifier verifier = JwtVerifier.from(config.jwt().get());
+      jwt = Optional.of(verifier::identify);
+    }
     try {
       return new Access(JdbcIdentityStore.open(settings.jdbcUrl(config.state().stateDir()),
-          settings.password()), Optional.empty(), Clock.systemUTC());
+          settings.password()), jwt, config.gatewayAdmins(), Clock.systemUTC());
     } catch (IdentityStoreException | ConfigException e) {
       throw new IOException(e.getMessage(), e);
     }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -38,6 +39,10 @@ import java.util.function.Consumer;
  *     default): such a host is refused at start
  * @param identities where identities, grants and the audit log are kept: an SQLite file in
  *     the state folder by default, PostgreSQL when a URL is given
+ * @param gatewayAdmins identities that are gateway admins whatever the identity store says
+ *     (how an identity provider's users get a first admin); empty by default
+ * @param jwt signed JWTs from an identity provider, verified against its key set; empty (the
+ *     default): JWTs identify nobody
  */
 public record GatewayConfig(
     String host,
@@ -57,7 +62,9 @@ public record GatewayConfig(
     ResourceLimits containerMaxima,
     TransportLimits transport,
     boolean insecureNoAuth,
-    IdentitySettings identities) {
+    IdentitySettings identities,
+    Set<String> gatewayAdmins,
+    Optional<JwtSettings> jwt) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -84,6 +91,8 @@ public record GatewayConfig(
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(identities, "identities");
+    Objects.requireNonNull(jwt, "jwt");
+    gatewayAdmins = Set.copyOf(gatewayAdmins);
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -115,7 +124,7 @@ public record GatewayConfig(
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
         false,
-        IdentitySettings.DEFAULTS);
+        IdentitySettings.DEFAULTS, Set.of(), Optional.empty());
   }
 
   public GatewayConfig withHost(String address) {
@@ -124,6 +133,14 @@ public record GatewayConfig(
 
   public GatewayConfig withInsecureNoAuth(boolean insecure) {
     return copy(c -> c.insecureNoAuth = insecure);
+  }
+
+  public GatewayConfig withJwt(Optional<JwtSettings> settings) {
+    return copy(c -> c.jwt = settings);
+  }
+
+  public GatewayConfig withGatewayAdmins(Set<String> identities) {
+    return copy(c -> c.gatewayAdmins = identities);
   }
 
   public GatewayConfig withGrpcPort(int port) {
@@ -213,6 +230,8 @@ public record GatewayConfig(
     TransportLimits transport;
     boolean insecureNoAuth;
     IdentitySettings identities;
+    Set<String> gatewayAdmins;
+    Optional<JwtSettings> jwt;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -233,13 +252,15 @@ public record GatewayConfig(
       transport = c.transport();
       insecureNoAuth = c.insecureNoAuth();
       identities = c.identities();
+      gatewayAdmins = c.gatewayAdmins();
+      jwt = c.jwt();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
           homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
-          identities);
+          identities, gatewayAdmins, jwt);
     }
   }
 }

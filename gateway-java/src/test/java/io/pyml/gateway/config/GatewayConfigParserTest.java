@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.sidecar.ResourceLimits;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -300,5 +302,61 @@ class GatewayConfigParserTest {
     Files.writeString(file, text);
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
     return file;
+  }
+
+  @Test
+  void jwtsAreOffByDefaultAndComeFromFlagsAndEnvironment(@TempDir Path folder)
+      throws Exception {
+    assertEquals(Optional.empty(), GatewayConfigParser.parse(new String[0], Map.of()).jwt());
+    Path jwks = Files.writeString(folder.resolve("jwks.json"), "{\"keys\": []}");
+    JwtSettings fromFile = GatewayConfigParser.parse(
+        new String[] {"--jwt-jwks-file", jwks.toString(), "--jwt-issuer=https://idp/realm"},
+        Map.of("PYML_GATEWAY_JWT_AUDIENCE", "pyml", "PYML_GATEWAY_JWT_ISSUER", "ignored"))
+        .jwt().orElseThrow();
+    assertEquals(new JwtSettings(Optional.of(jwks), Optional.empty(), "https://idp/realm", "pyml",
+        "sub"), fromFile, "flag beats environment; the identity claim defaults to sub");
+    JwtSettings fromUrl = GatewayConfigParser.parse(new String[0], Map.of(
+        "PYML_GATEWAY_JWT_JWKS_URL", "https://idp.example.org/certs",
+        "PYML_GATEWAY_JWT_ISSUER", "https://idp.example.org", "PYML_GATEWAY_JWT_AUDIENCE", "pyml",
+        "PYML_GATEWAY_JWT_IDENTITY_CLAIM", "email")).jwt().orElseThrow();
+    assertEquals(Optional.of(URI.create("https://idp.example.org/certs")), fromUrl.jwksUrl());
+    assertEquals("email", fromUrl.identityClaim());
+    assertTrue(GatewayConfigParser.usage().contains("--jwt-jwks-url"));
+  }
+
+  @Test
+  void invalidJwtSettingsStopStartUpNamingTheFlag(@TempDir Path folder) throws Exception {
+    Path jwks = Files.writeString(folder.resolve("jwks.json"), "{\"keys\": []}");
+    String file = jwks.toString();
+    Map<String[], String> cases = new LinkedHashMap<>();
+    cases.put(new String[] {"--jwt-issuer", "i"}, "--jwt-issuer needs a key set");
+    cases.put(new String[] {"--jwt-identity-claim", "email"}, "--jwt-identity-claim needs a key set");
+    cases.put(new String[] {"--jwt-jwks-file", file, "--jwt-jwks-url", "https://idp/certs",
+        "--jwt-issuer", "i", "--jwt-audience", "a"}, "are both set");
+    cases.put(new String[] {"--jwt-jwks-file", file, "--jwt-audience", "a"},
+        "--jwt-issuer is required with --jwt-jwks-file");
+    cases.put(new String[] {"--jwt-jwks-url", "https://idp/certs", "--jwt-issuer", "i"},
+        "--jwt-audience is required with --jwt-jwks-url");
+    cases.put(new String[] {"--jwt-jwks-file", folder.resolve("absent.json").toString(),
+        "--jwt-issuer", "i", "--jwt-audience", "a"}, "--jwt-jwks-file");
+    cases.put(new String[] {"--jwt-jwks-file", folder.toString(), "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "is not a readable file");
+    cases.put(new String[] {"--jwt-jwks-url", "http://idp.example.org/certs", "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "must be https");
+    cases.put(new String[] {"--jwt-jwks-url", "file:///etc/passwd", "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "--jwt-jwks-url 'file:///etc/passwd' is not an http(s) URL");
+    cases.put(new String[] {"--jwt-jwks-url", "https://idp/a b", "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "--jwt-jwks-url 'https://idp/a b' is not a URL");
+    cases.forEach((args, expected) -> {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> GatewayConfigParser.parse(args, Map.of()), String.join(" ", args));
+      assertTrue(e.getMessage().contains(expected), e.getMessage());
+    });
+    // Plain http is fine to a loopback address (a local identity provider, the tests).
+    for (String url : List.of("http://127.0.0.1:8080/certs", "http://localhost/certs",
+        "http://[::1]:9/certs")) {
+      assertTrue(GatewayConfigParser.parse(new String[] {"--jwt-jwks-url", url, "--jwt-issuer",
+          "i", "--jwt-audience", "a"}, Map.of()).jwt().isPresent(), url);
+    }
   }
 }
