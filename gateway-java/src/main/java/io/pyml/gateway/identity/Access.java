@@ -262,7 +262,11 @@ public final class Access implements AutoCloseable {
     return caller(credentials, "whoami");
   }
 
-  private void reload() {
+  /**
+   * Reads grants and admins again. Under this lock a later reload always reads the later
+   * state, so concurrent changes never leave an older snapshot in place.
+   */
+  private synchronized void reload() {
     Map<String, List<Grant>> grants = store.grants().stream()
         .collect(Collectors.groupingBy(Grant::identity));
     boolean enabled = jwt.isPresent() || !store.tokens().isEmpty();
