@@ -23,12 +23,23 @@ import io.pyml.proto.v1.ListTokensRequest;
 import io.pyml.proto.v1.RevokeTokenRequest;
 import io.pyml.proto.v1.UndeployRequest;
 import io.pyml.proto.v1.WhoAmIRequest;
+import io.pyml.thrift.v1.ErrorCode;
+import io.pyml.thrift.v1.PredictionService;
+import io.pyml.thrift.v1.PymlError;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.apache.thrift.protocol.TBinaryProtocol;
+import org.apache.thrift.transport.TSocket;
+import org.apache.thrift.transport.TTransport;
+import org.apache.thrift.transport.layered.TFramedTransport;
 import org.junit.jupiter.api.function.Executable;
 
 /**
@@ -203,11 +214,43 @@ class GatewayIdentitiesTest {
             code(() -> fuzz.admin.whoAmI(WhoAmIRequest.getDefaultInstance())));
       }
     }
+    // Thrift's authorization field and the HTTP Authorization header: any string, refused.
+    for (int i = 0; i < 100; i++) {
+      String junk = random.ints(random.nextInt(400), 0x21, 0x7f)
+          .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+          .toString();
+      assertEquals(ErrorCode.UNAUTHENTICATED, thriftListRefusal(junk + "\u00e9\u0000"));
+      assertEquals(401, httpReadyStatus(junk));
+    }
     try (TestClient anyone = as("")) {
       assertEquals(Status.Code.UNAUTHENTICATED, code(() -> anyone.admin.createToken(
           CreateTokenRequest.newBuilder().setIdentity("x").build())));
       assertEquals(Status.Code.UNAUTHENTICATED, code(() -> anyone.admin.deploy(
           DeployRequest.newBuilder().setModelName("m").setHomePath(home.toString()).build())));
+    }
+  }
+
+  ErrorCode thriftListRefusal(String authorization) {
+    try (TTransport transport = new TFramedTransport(new TSocket("127.0.0.1",
+        gateway.thriftPort(), 10_000))) {
+      transport.open();
+      new PredictionService.Client(new TBinaryProtocol(transport)).listModels(authorization);
+      throw new AssertionError("listed models with the authorization " + authorization);
+    } catch (PymlError e) {
+      return e.getCode();
+    } catch (org.apache.thrift.TException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  int httpReadyStatus(String authorization) {
+    try {
+      return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+              "http://127.0.0.1:" + gateway.httpPort() + "/v2/models/m/ready"))
+          .header("Authorization", authorization).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new AssertionError(e);
     }
   }
 
