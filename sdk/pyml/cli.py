@@ -288,7 +288,7 @@ def gateway(
     grpc_port: Annotated[int, typer.Option(help="gRPC port")] = 7070,
     thrift_port: Annotated[int, typer.Option(help="Thrift port")] = 7071,
     oip_port: Annotated[int, typer.Option(help="Open Inference Protocol gRPC port")] = 8001,
-    http_port: Annotated[int, typer.Option(help="HTTP port (/metrics)")] = 7080,
+    http_port: Annotated[int, typer.Option(help="HTTP port (/metrics, V2 REST, console)")] = 7080,
     host: Annotated[str, typer.Option(help="address to bind (the jar)")] = "127.0.0.1",
     container: Annotated[
         bool, typer.Option(help="run the gateway image as a container (ports on 127.0.0.1)")

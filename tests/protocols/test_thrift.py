@@ -114,10 +114,11 @@ def test_their_client_gets_the_grpc_answers_byte_for_byte(
         assert (response.modelName, response.modelVersion) == (model, 0)
         assert response.requestId == "mine"
 
-    models = {m.modelName: m for m in theirs.client.listModels()}
+    # No authorization: this gateway has no identities.
+    models = {m.modelName: m for m in theirs.client.listModels("")}
     assert models["softmax_tensor"].state == t.ModelState.READY
     assert models["softmax_tensor"].kind == t.PayloadKind.TENSORS
-    assert theirs.client.getModel("breast_cancer_lr").kind == t.PayloadKind.DATAFRAME
+    assert theirs.client.getModel("breast_cancer_lr", "").kind == t.PayloadKind.DATAFRAME
 
 
 def test_pyml_thrift_client_equals_the_grpc_client(
