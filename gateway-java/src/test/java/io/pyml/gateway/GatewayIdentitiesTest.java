@@ -71,6 +71,20 @@ class GatewayIdentitiesTest {
     return new TestClient(gateway.grpcPort(), token);
   }
 
+  /** The first token, a gateway admin's "root": authentication is on from now. */
+  String firstAdmin() {
+    try (TestClient local = as("")) {
+      return local.createToken("root", true);
+    }
+  }
+
+  /** A new token of {@code identity} (no grants), made by the admin {@code root}. */
+  String tokenFor(String root, String identity) {
+    try (TestClient admin = as(root)) {
+      return admin.createToken(identity, false);
+    }
+  }
+
   static Status.Code code(Executable call) {
     return assertThrows(StatusRuntimeException.class, call).getStatus().getCode();
   }
@@ -150,13 +164,9 @@ class GatewayIdentitiesTest {
 
   @Test
   void refusalsAndAdminActionsAreAuditedAndEachSeesWhatTheyMay() {
-    String root;
-    String bob;
-    try (TestClient local = as("")) {
-      root = local.createToken("root", true);
-    }
+    String root = firstAdmin();
+    String bob = tokenFor(root, "bob");
     try (TestClient admin = as(root)) {
-      bob = admin.createToken("bob", false);
       admin.deploy("m", 1, home);
     }
     try (TestClient asBob = as(bob); TestClient nobody = as("")) {
@@ -177,14 +187,7 @@ class GatewayIdentitiesTest {
 
   @Test
   void aRevokedTokenIdentifiesNobodyAtOnce() {
-    String root;
-    String bob;
-    try (TestClient local = as("")) {
-      root = local.createToken("root", true);
-    }
-    try (TestClient admin = as(root)) {
-      bob = admin.createToken("bob", false);
-    }
+    String bob = tokenFor(firstAdmin(), "bob");
     try (TestClient asBob = as(bob)) {
       String id = asBob.admin.listTokens(ListTokensRequest.getDefaultInstance()).getTokens(0)
           .getId();
