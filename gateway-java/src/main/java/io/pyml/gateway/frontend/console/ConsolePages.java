@@ -1,0 +1,46 @@
+package io.pyml.gateway.frontend.console;
+
+import gg.jte.ContentType;
+import gg.jte.TemplateEngine;
+import gg.jte.output.StringOutput;
+import io.pyml.gateway.frontend.http.HttpReplies;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Renders the console's templates (src/main/jte, compiled to Java classes by the build: no
+ * template compiler at serve time; every {@code ${...}} is HTML-escaped) and sends them with
+ * headers that keep the pages to the gateway's own script and style and out of frames.
+ */
+public final class ConsolePages {
+  static final String HTML = "text/html; charset=utf-8";
+  static final String TEMPLATES = "io.pyml.gateway.frontend.console.templates";
+  /** Only the gateway's own files; no inline script, no framing, forms post back here only. */
+  static final String POLICY = "default-src 'self'; script-src 'self'; style-src 'self';"
+      + " img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+      + " frame-ancestors 'none'";
+
+  private final TemplateEngine engine = TemplateEngine.createPrecompiled(null, ContentType.Html,
+      ConsolePages.class.getClassLoader(), TEMPLATES);
+
+  /** {@code template} (e.g. "models.jte") rendered with its one parameter, {@code page}. */
+  public String render(String template, Object page) {
+    StringOutput out = new StringOutput();
+    engine.render(template, page, out);
+    return out.toString();
+  }
+
+  void send(Response response, Callback callback, int status, String template, Object page) {
+    String html = render(template, page);
+    secure(response);
+    HttpReplies.send(response, callback, status, HTML, html);
+  }
+
+  static void secure(Response response) {
+    response.getHeaders().put("Content-Security-Policy", POLICY);
+    response.getHeaders().put("X-Content-Type-Options", "nosniff");
+    response.getHeaders().put("Referrer-Policy", "no-referrer");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+  }
+}

@@ -1,0 +1,371 @@
+package io.pyml.gateway.frontend.console;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.Failures;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.dispatch.DataPlane;
+import io.pyml.gateway.frontend.console.ConsoleSessions.Session;
+import io.pyml.gateway.frontend.console.ConsoleViews.ErrorPage;
+import io.pyml.gateway.frontend.console.ConsoleViews.Shell;
+import io.pyml.gateway.frontend.console.ConsoleViews.SignInPage;
+import io.pyml.gateway.frontend.http.HttpErrors;
+import io.pyml.gateway.frontend.http.HttpReplies;
+import io.pyml.gateway.frontend.http.HttpRoutes;
+import io.pyml.gateway.identity.Caller;
+import io.pyml.gateway.identity.Credentials;
+import io.pyml.gateway.metrics.GatewayMetrics;
+import io.pyml.gateway.registry.ModelRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.eclipse.jetty.http.HttpCookie;
+import org.eclipse.jetty.http.pathmap.ServletPathSpec;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.PathMappingsHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.URIUtil;
+
+/**
+ * The web console under {@code /console} on the HTTP port: sign-in with a token to a
+ * server-side session (an HttpOnly, SameSite=Strict cookie), then pages that call only the
+ * {@link DataPlane} and its {@code Access} with the session's credentials, so the console
+ * shows and does exactly what the same token could over any other protocol. Every POST
+ * carries the session's CSRF token. Model pages and actions are {@link ConsoleModelRoutes}.
+ */
+public final class ConsoleRoutes implements HttpRoutes {
+  private static final Logger LOG = Logger.getLogger(ConsoleRoutes.class.getName());
+  static final String ROOT = "/console";
+  static final String COOKIE = "pyml_console";
+  static final String CSRF_FIELD = "csrf";
+  private static final int AUDIT_ROWS = 200;
+
+  private final DataPlane plane;
+  private final ConsoleSessions sessions;
+  private final ConsolePages pages = new ConsolePages();
+  private final ConsoleRows rows;
+  private final ConsoleModelRoutes models;
+  private final ObjectMapper json = new ObjectMapper();
+  private final byte[] css = resource("console.css");
+  private final byte[] js = resource("console.js");
+
+  /** Who a request comes from once its session is checked. */
+  record Visitor(Session session, Caller caller, Shell shell) {
+    Credentials credentials() {
+      return session.credentials();
+    }
+  }
+
+  public ConsoleRoutes(DataPlane plane, ModelRegistry registry, GatewayMetrics metrics,
+      ConsoleSessions sessions, Clock clock) {
+    this.plane = plane;
+    this.sessions = sessions;
+    this.rows = new ConsoleRows(plane, registry, metrics, clock);
+    this.models = new ConsoleModelRoutes(plane, rows, pages);
+  }
+
+  @Override
+  public void addTo(PathMappingsHandler routes) {
+    routes.addMapping(new ServletPathSpec(""), handler((request, response, callback) ->
+        redirect(request, response, callback, ROOT + "/models")));
+    routes.addMapping(new ServletPathSpec(ROOT + "/*"), handler(this::dispatch));
+  }
+
+  private interface Route {
+    void handle(Request request, Response response, Callback callback);
+  }
+
+  private Handler handler(Route route) {
+    return new Handler.Abstract() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        try {
+          route.handle(request, response, callback);
+        } catch (RuntimeException e) {
+          fail(request, response, callback, Optional.empty(), e);
+        }
+        return true;
+      }
+    };
+  }
+
+  private void dispatch(Request request, Response response, Callback callback) {
+    String path = request.getHttpURI().getPath().substring(ROOT.length());
+    String method = request.getMethod();
+    switch (path) {
+      case "/static/console.css" -> asset(response, callback, "text/css; charset=utf-8", css);
+      case "/static/console.js" -> asset(response, callback, "text/javascript; charset=utf-8",
+          js);
+      case "/signin" -> signIn(request, response, callback);
+      default -> withVisitor(request, response, callback, visitor -> {
+        if ("POST".equals(method)) {
+          posted(request, response, callback, visitor, path);
+        } else if ("GET".equals(method)) {
+          get(request, response, callback, visitor, path);
+        } else {
+          notFound(response, callback, visitor, "no console page " + path);
+        }
+      });
+    }
+  }
+
+  private void get(Request request, Response response, Callback callback, Visitor visitor,
+      String path) {
+    switch (path) {
+      case "", "/" -> redirect(request, response, callback, ROOT + "/models");
+      case "/models" -> pages.send(response, callback, 200, "models.jte",
+          new ConsoleViews.ModelsPage(visitor.shell(),
+              rows.models(visitor.credentials(), visitor.caller())));
+      case "/deployments" -> pages.send(response, callback, 200, "deployments.jte",
+          new ConsoleViews.DeploymentsPage(visitor.shell(),
+              rows.deployments(visitor.credentials())));
+      case "/api/deployments" -> sendJson(response, callback,
+          rows.deployments(visitor.credentials()));
+      case "/audit" -> audit(request, response, callback, visitor);
+      default -> {
+        Optional<String[]> model = modelPath(path);
+        if (model.isPresent()) {
+          models.get(request, response, callback, visitor, model.get()[0], model.get()[1]);
+        } else {
+          notFound(response, callback, visitor, "no console page " + path);
+        }
+      }
+    }
+  }
+
+  /** A POST: its form is read without holding a thread, then its CSRF token is checked. */
+  private void posted(Request request, Response response, Callback callback, Visitor visitor,
+      String path) {
+    HttpReplies.readBody(request, ConsoleForm.MAX_BYTES).whenComplete((body, error) -> {
+      try {
+        if (error != null) {
+          Throwable cause = Failures.unwrap(error);
+          if (cause instanceof UncheckedIOException) {
+            callback.failed(cause);
+            return;
+          }
+          throw cause instanceof RuntimeException e ? e : new ConsoleForm.Invalid(
+              cause.getMessage());
+        }
+        ConsoleForm form = ConsoleForm.parse(body);
+        if (!ConsoleSessions.csrfMatches(visitor.session(), form.raw(CSRF_FIELD))) {
+          pages.send(response, callback, 403, "error.jte", new ErrorPage(
+              Optional.of(visitor.shell()), 403, "This form is stale or was not sent by this"
+                  + " console (its CSRF token does not match your session): reload the page"
+                  + " and try again."));
+          return;
+        }
+        if (path.equals("/signout")) {
+          sessions.close(visitor.session().id());
+          clearCookie(response);
+          redirect(request, response, callback, ROOT + "/signin");
+          return;
+        }
+        Optional<String[]> model = modelPath(path);
+        if (model.isEmpty()) {
+          notFound(response, callback, visitor, "no console action " + path);
+          return;
+        }
+        models.post(request, response, callback, visitor, model.get()[0], model.get()[1],
+            form);
+      } catch (RuntimeException e) {
+        fail(request, response, callback, Optional.of(visitor), e);
+      }
+    });
+  }
+
+  private void audit(Request request, Response response, Callback callback, Visitor visitor) {
+    String model = Optional.ofNullable(Request.extractQueryParameters(request).getValue("model"))
+        .orElse("").strip();
+    if (model.length() > ConsoleForm.MAX_NAME_CHARS || !ConsoleForm.printable(model)) {
+      throw new ConsoleForm.Invalid("model must be at most " + ConsoleForm.MAX_NAME_CHARS
+          + " printable characters");
+    }
+    pages.send(response, callback, 200, "audit.jte", new ConsoleViews.AuditPage(
+        visitor.shell(), model, plane.access().audit(visitor.credentials(), model,
+            AUDIT_ROWS)));
+  }
+
+  // --- sessions ------------------------------------------------------------------------------
+
+  private void signIn(Request request, Response response, Callback callback) {
+    if (!plane.access().enabled()) {
+      redirect(request, response, callback, ROOT + "/models"); // open: nobody signs in
+      return;
+    }
+    if ("GET".equals(request.getMethod())) {
+      pages.send(response, callback, 200, "signin.jte", new SignInPage(""));
+      return;
+    }
+    if (!HttpReplies.allow(request, response, callback, "POST")) {
+      return;
+    }
+    HttpReplies.readBody(request, ConsoleForm.MAX_BYTES).whenComplete((body, error) -> {
+      try {
+        if (error != null) {
+          Throwable cause = Failures.unwrap(error);
+          throw cause instanceof RuntimeException e ? e : new ConsoleForm.Invalid(
+              cause.getMessage());
+        }
+        Credentials credentials = Credentials.fromAuthorization(
+            ConsoleForm.parse(body).token("token"));
+        plane.access().whoAmI(credentials); // UNAUTHENTICATED (and audited) if unknown
+        Session session = sessions.open(credentials);
+        setCookie(response, session);
+        redirect(request, response, callback, ROOT + "/models");
+      } catch (ConsoleForm.Invalid e) {
+        pages.send(response, callback, 400, "signin.jte", new SignInPage(e.getMessage()));
+      } catch (GatewayException e) {
+        pages.send(response, callback, HttpErrors.statusOf(e.kind()), "signin.jte",
+            new SignInPage(e.kind() == ErrorKind.UNAUTHENTICATED
+                ? "That token is unknown, revoked or expired." : e.getMessage()));
+      } catch (RuntimeException e) {
+        fail(request, response, callback, Optional.empty(), e);
+      }
+    });
+  }
+
+  private interface VisitorRoute {
+    void handle(Visitor visitor);
+  }
+
+  /**
+   * Runs {@code route} for the request's session: on a gateway without identities a session
+   * is opened for "local" on first sight; otherwise no (or a revoked) session goes to sign-in.
+   */
+  private void withVisitor(Request request, Response response, Callback callback,
+      VisitorRoute route) {
+    Optional<Session> session = cookie(request).flatMap(sessions::find);
+    if (session.isEmpty() && !plane.access().enabled()) {
+      session = Optional.of(sessions.open(Credentials.NONE));
+      setCookie(response, session.get());
+    }
+    if (session.isEmpty()) {
+      redirect(request, response, callback, ROOT + "/signin");
+      return;
+    }
+    Caller caller;
+    try {
+      caller = plane.access().whoAmI(session.get().credentials());
+    } catch (GatewayException e) {
+      if (e.kind() != ErrorKind.UNAUTHENTICATED) {
+        throw e;
+      }
+      sessions.close(session.get().id()); // its token was revoked, or identities came on
+      clearCookie(response);
+      redirect(request, response, callback, ROOT + "/signin");
+      return;
+    }
+    route.handle(new Visitor(session.get(), caller, new Shell(caller.identity(),
+        !plane.access().enabled(), caller.gatewayAdmin(), session.get().csrf())));
+  }
+
+  private static Optional<String> cookie(Request request) {
+    return Request.getCookies(request).stream().filter(c -> COOKIE.equals(c.getName()))
+        .map(HttpCookie::getValue).findFirst();
+  }
+
+  private void setCookie(Response response, Session session) {
+    Response.putCookie(response, HttpCookie.build(COOKIE, session.id()).path("/")
+        .httpOnly(true).sameSite(HttpCookie.SameSite.STRICT)
+        .maxAge(sessions.lifetime().toSeconds()).build());
+  }
+
+  private static void clearCookie(Response response) {
+    Response.putCookie(response, HttpCookie.build(COOKIE, "").path("/").httpOnly(true)
+        .sameSite(HttpCookie.SameSite.STRICT).maxAge(0).build());
+  }
+
+  // --- replies -------------------------------------------------------------------------------
+
+  /** {@code /models/<name>[/<what>]}: the decoded name and what (or ""). */
+  static Optional<String[]> modelPath(String path) {
+    String[] parts = path.split("/", -1);
+    if (parts.length < 3 || parts.length > 4 || !parts[0].isEmpty()
+        || !parts[1].equals("models") || parts[2].isEmpty()) {
+      return Optional.empty();
+    }
+    String name;
+    try {
+      name = URIUtil.decodePath(parts[2]);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    return Optional.of(new String[] {name, parts.length == 4 ? parts[3] : ""});
+  }
+
+  static void redirect(Request request, Response response, Callback callback, String to) {
+    ConsolePages.secure(response);
+    Response.sendRedirect(request, response, callback, 303, to, true);
+  }
+
+  private void notFound(Response response, Callback callback, Visitor visitor, String what) {
+    pages.send(response, callback, 404, "error.jte",
+        new ErrorPage(Optional.of(visitor.shell()), 404, what));
+  }
+
+  /** A failure as a page: bad form input 400, a data-plane refusal by its kind, else 500. */
+  void fail(Request request, Response response, Callback callback, Optional<Visitor> visitor,
+      Throwable error) {
+    Throwable cause = Failures.unwrap(error);
+    int status;
+    String message;
+    if (cause instanceof ConsoleForm.Invalid invalid) {
+      status = 400;
+      message = invalid.getMessage();
+    } else if (cause instanceof HttpReplies.BodyTooLarge tooLarge) {
+      status = HttpErrors.TOO_LARGE;
+      message = tooLarge.getMessage();
+    } else if (cause instanceof GatewayException e) {
+      if (e.kind() == ErrorKind.UNAUTHENTICATED) {
+        redirect(request, response, callback, ROOT + "/signin");
+        return;
+      }
+      status = HttpErrors.statusOf(e.kind());
+      message = e.getMessage();
+    } else {
+      LOG.log(Level.SEVERE, "console page failed", cause);
+      status = 500;
+      message = "internal gateway error: " + cause;
+    }
+    try {
+      pages.send(response, callback, status, "error.jte",
+          new ErrorPage(visitor.map(Visitor::shell), status, message));
+    } catch (RuntimeException e) {
+      callback.failed(e); // the response was already committed
+    }
+  }
+
+  private void sendJson(Response response, Callback callback, Object value) {
+    byte[] body;
+    try {
+      body = json.writeValueAsBytes(value);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    ConsolePages.secure(response);
+    HttpReplies.send(response, callback, 200, HttpErrors.JSON, body);
+  }
+
+  private static void asset(Response response, Callback callback, String type, byte[] body) {
+    response.getHeaders().put("X-Content-Type-Options", "nosniff");
+    HttpReplies.send(response, callback, 200, type, body);
+  }
+
+  private static byte[] resource(String name) {
+    try (InputStream in = ConsoleRoutes.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("the console's " + name + " is not in the jar");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
