@@ -112,7 +112,8 @@ public final class ModelRegistry {
     return new VersionManifest(name, version, manifest.path("status").asText(""),
         manifest.path("kind").asText(""), manifest.path("creator").asText(""),
         manifest.path("created_at").asText(""), image.path("tag").asText(""),
-        image.path("digest").asText(image.path("id").asText("")),
+        image.path("digest").asText("").isEmpty() ? image.path("id").asText("")
+            : image.path("digest").asText(),
         manifest.path("input_schema").asText(""), manifest.path("output_schema").asText(""),
         validated, manifest.path("runtime_version").asText(""),
         manifest.path("python_version").asText(""),
