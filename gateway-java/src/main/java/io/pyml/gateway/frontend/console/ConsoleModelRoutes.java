@@ -1,7 +1,6 @@
 package io.pyml.gateway.frontend.console;
 
 import io.pyml.gateway.core.Failures;
-import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.deployment.DeploymentState;
 import io.pyml.gateway.deployment.DeploymentView;
 import io.pyml.gateway.dispatch.DataPlane;
@@ -29,6 +28,7 @@ final class ConsoleModelRoutes {
   private final DataPlane plane;
   private final ConsoleRows rows;
   private final ConsolePages pages;
+  private final ConsoleOutcomes outcomes = new ConsoleOutcomes();
 
   ConsoleModelRoutes(DataPlane plane, ConsoleRows rows, ConsolePages pages) {
     this.plane = plane;
@@ -56,11 +56,12 @@ final class ConsoleModelRoutes {
   void post(Request request, Response response, Callback callback, Visitor visitor, String name,
       String what, ConsoleForm form) {
     switch (what) {
-      case "deploy" -> deploy(response, callback, visitor, name, form.version("version"));
-      case "undeploy" -> outcome(response, callback, visitor, name,
+      case "deploy" -> deploy(request, response, callback, visitor, name,
+          form.version("version"));
+      case "undeploy" -> started(request, response, callback, visitor, name, "Undeploying",
           plane.undeploy(visitor.credentials(), name).thenApply(done -> new OutcomePage(
               visitor.shell(), name, ConsoleRows.path(name), true, "Undeployed",
-              "Model '" + name + "' is undeployed.", List.of())));
+              "Model '" + name + "' is undeployed.", List.of(), false)));
       case "grant" -> {
         Permission permission = form.permission("permission");
         plane.access().grant(visitor.credentials(), name, form.name("identity"), permission);
@@ -72,6 +73,34 @@ final class ConsoleModelRoutes {
       }
       default -> notFound(response, callback, visitor, name);
     }
+  }
+
+  /**
+   * {@code /console/outcomes/<ticket>}: the action's outcome once it has ended; until then a
+   * page that says what is under way (and the deployment's state) and reloads itself.
+   */
+  void outcome(Response response, Callback callback, Visitor visitor, String ticket) {
+    Optional<ConsoleOutcomes.Pending> found = outcomes.find(visitor.session().id(), ticket);
+    if (found.isEmpty()) {
+      pages.send(response, callback, 404, "error.jte", new ErrorPage(
+          Optional.of(visitor.shell()), 404, "No action '" + ticket + "' of this session."));
+      return;
+    }
+    ConsoleOutcomes.Pending pending = found.get();
+    OutcomePage page = pending.page().getNow(null);
+    if (page == null) {
+      String state = plane.deployments(visitor.credentials()).stream()
+          .filter(d -> d.name().equals(pending.model())).map(d -> "version " + d.version()
+              + " " + d.state()).reduce((a, b) -> a + ", " + b).orElse("");
+      pages.send(response, callback, 200, "outcome.jte", new OutcomePage(visitor.shell(),
+          pending.model(), ConsoleRows.path(pending.model()), true, pending.doing(),
+          pending.doing() + " '" + pending.model() + "'"
+              + (state.isEmpty() ? "" : " (now: " + state + ")") + "...", List.of(), true));
+      return;
+    }
+    pages.send(response, callback, page.ok() ? 200 : 422, "outcome.jte",
+        new OutcomePage(visitor.shell(), page.name(), page.path(), page.ok(), page.title(),
+            page.message(), page.logLines(), false));
   }
 
   /** The "are you sure?" page, only for callers who may deploy the model. */
@@ -106,14 +135,16 @@ final class ConsoleModelRoutes {
     pages.send(response, callback, 200, "confirm.jte", page);
   }
 
-  private void deploy(Response response, Callback callback, Visitor visitor, String name,
-      long version) {
+  private void deploy(Request request, Response response, Callback callback, Visitor visitor,
+      String name, long version) {
     int replicas = plane.deployments(visitor.credentials()).stream()
         .filter(d -> d.name().equals(name)).mapToInt(DeploymentView::replicas).findFirst()
         .orElse(0);
+    // Waits for READY (bounded by the deploy timeout), so the audit log records how it ended.
     CompletableFuture<OutcomePage> done = plane.deploy(visitor.credentials(), name, version, "",
         replicas, ResourceLimits.NONE, true).thenApply(view -> deployed(visitor, view));
-    outcome(response, callback, visitor, name, done);
+    started(request, response, callback, visitor, name, "Deploying version " + version + " of",
+        done);
   }
 
   private OutcomePage deployed(Visitor visitor, DeploymentView view) {
@@ -122,28 +153,18 @@ final class ConsoleModelRoutes {
         + view.state() + " (" + view.readyReplicas() + "/" + view.replicas()
         + " replicas ready)" + (view.reason().isEmpty() ? "." : ": " + view.reason());
     return new OutcomePage(visitor.shell(), view.name(), ConsoleRows.path(view.name()), ready,
-        ready ? "Deployed" : "Deploy failed", message, view.lastLogLines());
+        ready ? "Deployed" : "Deploy failed", message, view.lastLogLines(), false);
   }
 
-  /** Renders {@code outcome} once it completes; a refusal or failure as a failed outcome. */
-  private void outcome(Response response, Callback callback, Visitor visitor, String name,
-      CompletableFuture<OutcomePage> outcome) {
-    outcome.whenComplete((page, error) -> {
-      try {
-        if (error == null) {
-          pages.send(response, callback, page.ok() ? 200 : 422, "outcome.jte", page);
-          return;
-        }
-        Throwable cause = Failures.unwrap(error);
-        int status = cause instanceof GatewayException e
-            ? io.pyml.gateway.frontend.http.HttpErrors.statusOf(e.kind()) : 500;
-        pages.send(response, callback, status, "outcome.jte", new OutcomePage(visitor.shell(),
-            name, ConsoleRows.path(name), false, "Failed", String.valueOf(cause.getMessage()),
-            List.of()));
-      } catch (RuntimeException e) {
-        callback.failed(e);
-      }
-    });
+  /** Records the action under way and sends the browser to its outcome page. */
+  private void started(Request request, Response response, Callback callback, Visitor visitor,
+      String name, String doing, CompletableFuture<OutcomePage> outcome) {
+    CompletableFuture<OutcomePage> page = outcome.exceptionally(error -> new OutcomePage(
+        visitor.shell(), name, ConsoleRows.path(name), false, "Failed",
+        String.valueOf(Failures.unwrap(error).getMessage()), List.of(), false));
+    String ticket = outcomes.start(visitor.session().id(), name, doing, page);
+    ConsoleRoutes.redirect(request, response, callback,
+        ConsoleRoutes.ROOT + "/outcomes/" + ticket);
   }
 
   private static void backToModel(Request request, Response response, Callback callback,

@@ -130,7 +130,9 @@ public final class ConsoleRoutes implements HttpRoutes {
       case "/audit" -> audit(request, response, callback, visitor);
       default -> {
         Optional<String[]> model = modelPath(path);
-        if (model.isPresent()) {
+        if (path.startsWith("/outcomes/") && path.indexOf('/', "/outcomes/".length()) < 0) {
+          models.outcome(response, callback, visitor, path.substring("/outcomes/".length()));
+        } else if (model.isPresent()) {
           models.get(request, response, callback, visitor, model.get()[0], model.get()[1]);
         } else {
           notFound(response, callback, visitor, "no console page " + path);

@@ -49,8 +49,9 @@ public final class ConsoleViews {
   public record ConfirmPage(Shell shell, String name, String path, String action, long version,
       String question, String button) {}
 
+  /** {@code pending}: still under way; the page reloads itself until it has ended. */
   public record OutcomePage(Shell shell, String name, String path, boolean ok, String title,
-      String message, List<String> logLines) {}
+      String message, List<String> logLines, boolean pending) {}
 
   public record AuditPage(Shell shell, String model, List<AuditEntry> entries) {}
 

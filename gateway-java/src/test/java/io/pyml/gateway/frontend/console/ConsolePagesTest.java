@@ -55,7 +55,7 @@ class ConsolePagesTest {
         pages.render("confirm.jte", new ConfirmPage(shell, HOSTILE, path, "deploy", 2,
             HOSTILE, HOSTILE)),
         pages.render("outcome.jte", new OutcomePage(shell, HOSTILE, path, false, HOSTILE,
-            HOSTILE, List.of(HOSTILE))),
+            HOSTILE, List.of(HOSTILE), false)),
         pages.render("audit.jte", new AuditPage(shell, HOSTILE, List.of(new AuditEntry(1,
             Instant.EPOCH, HOSTILE, HOSTILE, HOSTILE, 1, HOSTILE, HOSTILE)))),
         pages.render("error.jte", new ErrorPage(Optional.of(shell), 404, HOSTILE)),
