@@ -20,8 +20,8 @@ import grpc
 import pandas as pd
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -49,6 +49,45 @@ def second_cancer(packaged_cancer: ModelVersion, cancer_home: Path) -> Iterator[
     version = Model.from_home(cancer_home).package(progress=False)
     assert version.version > packaged_cancer.version
     yield version
+    tag = version.image.get("tag")
+    if tag:
+        docker.from_env().images.remove(tag, force=True, noprune=False)
+
+
+OFFLINE_MODEL = "console_offline"
+# Loads where the image is built (with a network), not in the gateway's hardened container
+# (--network none): a version that passed its build and fails its deploy, with a log line.
+OFFLINE_MODEL_PY = """
+import os
+
+import pandas as pd
+
+from pyml import DataFrameModel
+
+
+class NeedsNetwork(DataFrameModel):
+    def __init__(self, home: str):
+        if sorted(os.listdir("/sys/class/net")) == ["lo"]:
+            raise RuntimeError("console test: no network interface here, refusing to load")
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"y": df["x"] * 2})
+"""
+
+
+@pytest.fixture(scope="module")
+def failing_version(tmp_path_factory: pytest.TempPathFactory, pyml_home: Path) -> Iterator[int]:
+    import docker
+
+    import pyml
+    from pyml.model import Model
+
+    home = tmp_path_factory.mktemp("homes") / OFFLINE_MODEL
+    home.mkdir()
+    (home / "model.py").write_text(OFFLINE_MODEL_PY)
+    pyml.save_validation(home, pd.DataFrame({"x": [1.0, 2.0]}))
+    version = Model.from_home(home).package(name=OFFLINE_MODEL, progress=False)
+    yield version.version
     tag = version.image.get("tag")
     if tag:
         docker.from_env().images.remove(tag, force=True, noprune=False)
@@ -138,6 +177,7 @@ def test_console_scenario(
     browser: WebDriver,
     packaged_cancer: ModelVersion,
     second_cancer: ModelVersion,
+    failing_version: int,
     cancer_rows: pd.DataFrame,
 ) -> None:
     console = f"http://127.0.0.1:{gateway.http_port}/console"
@@ -173,6 +213,13 @@ def test_console_scenario(
         outcome = _confirm(browser, "rollback")
         assert f"version {old} is READY" in outcome, outcome
         assert admin.deployment(MODEL).model_version == old
+
+    # A version that fails its deploy: the outcome shows the reason and the runtime's log.
+    browser.get(f"{console}/models/{OFFLINE_MODEL}")
+    outcome = _confirm(browser, f"deploy-{failing_version}")
+    assert "FAILED" in outcome, outcome
+    assert "no network interface here" in _text(browser, "#log")
+    _shot(browser, "deploy-failed")
 
     browser.get(f"{console}/deployments")
     WebDriverWait(browser, 10).until(lambda d: "READY" in _text(d, "#deployments tbody"))

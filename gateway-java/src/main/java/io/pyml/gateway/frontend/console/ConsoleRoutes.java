@@ -248,6 +248,12 @@ public final class ConsoleRoutes implements HttpRoutes {
       session = Optional.of(sessions.open(Credentials.NONE));
       setCookie(response, session.get());
     }
+    if (session.isPresent() && session.get().credentials().bearer().isEmpty()
+        && plane.access().enabled()) {
+      sessions.close(session.get().id()); // opened as "local" before identities came on
+      clearCookie(response);
+      session = Optional.empty();
+    }
     if (session.isEmpty()) {
       redirect(request, response, callback, ROOT + "/signin");
       return;
