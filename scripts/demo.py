@@ -7,6 +7,8 @@ image into `cancer.predictions`, and a parity check against the gateway, which s
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,8 @@ SOURCE, DEST, KEY = "cancer.cells", "cancer.predictions", "id"
 # Runs this file's host-side Spark steps in a child process (see `warehouse_step`).
 WAREHOUSE_STEP = "--warehouse-step"
 console = Console()
+# Where the gateway's HTTP port serves its web console.
+CONSOLE_PATH = "/console"
 
 
 def step(title: str) -> None:
@@ -56,10 +60,15 @@ def main() -> None:
     step("4. Start the gateway; deploy the version as a container, the tensor model as a process")
     with console.status("starting the gateway (java -jar gateway-java/target/pyml-gateway.jar)"):
         # Its own id: the gateway removes containers left by an earlier run of the same id.
-        # Development mode for the tensor model's home folder, run as a local process.
-        gateway = start_gateway(gateway_id="pyml-demo", home_deploy_roots=[tensor.home])
+        # Development mode for the tensor model's home folder, run as a local process. A new
+        # state folder each run: its identities are this run's (a token is shown only once).
+        state = Path(tempfile.mkdtemp(prefix="pyml-demo-state-"))
+        gateway = start_gateway(
+            ["--state-dir", str(state)], gateway_id="pyml-demo", home_deploy_roots=[tensor.home]
+        )
     console.print(f"gateway serving gRPC on {gateway.target} (pid {gateway.process.pid})")
     try:
+        sign_in(gateway.target, gateway.http_port)
         started = time.monotonic()
         info = version.deploy(gateway=gateway.target)
         console.print(
@@ -77,7 +86,21 @@ def main() -> None:
             offline(version, client)
     finally:
         gateway.stop()
+        shutil.rmtree(state, ignore_errors=True)
     console.print("[bold green]demo finished[/bold green]: gateway, containers and runtime stopped")
+
+
+def sign_in(target: str, http_port: int) -> None:
+    """The first token, a gateway admin's, turns authentication on; the demo uses it."""
+    with pyml.Client(target) as local:
+        token, info = local.create_token("demo", gateway_admin=True)
+    # Every client of this process (the SDK's deploys, the parity check) finds it here.
+    os.environ["PYML_TOKEN"] = token
+    console.print(
+        f"[green]✓[/green] signed in as {info.identity} (gateway admin); from now on every "
+        f"call needs a token. Token (shown once): {token}"
+    )
+    console.print(f"console: http://127.0.0.1:{http_port}{CONSOLE_PATH} (sign in with the token)")
 
 
 def predict(client: pyml.Client) -> None:

@@ -82,11 +82,16 @@ def test_grants_decide_every_protocol_and_survive_a_restart(
         with Client(gateway.target, token=alice) as as_alice, Client(gateway.target) as nobody:
             expected = as_alice.predict("breast_cancer_lr", rows)
             assert len(expected) == 3
-            denied = _refused(lambda: as_alice.predict("softmax_tensor", {"x": np.ones((1, 4), dtype=np.float32)}))
+            tensors = {"x": np.ones((1, 4), dtype=np.float32)}
+            denied = _refused(lambda: as_alice.predict("softmax_tensor", tensors))
             assert denied.code == grpc.StatusCode.PERMISSION_DENIED
-            assert denied.details == "'alice' lacks the 'predict' permission on model 'softmax_tensor'"
+            assert denied.details == (
+                "'alice' lacks the 'predict' permission on model 'softmax_tensor'"
+            )
             denied = _refused(lambda: as_alice.undeploy("breast_cancer_lr"))
-            assert denied.details == "'alice' lacks the 'deploy' permission on model 'breast_cancer_lr'"
+            assert denied.details == (
+                "'alice' lacks the 'deploy' permission on model 'breast_cancer_lr'"
+            )
             assert as_alice.deployment("breast_cancer_lr").state == "READY"
             assert [d.model_name for d in as_alice.deployments()] == ["breast_cancer_lr"]
             missing = _refused(lambda: nobody.predict("breast_cancer_lr", rows))
@@ -95,7 +100,8 @@ def test_grants_decide_every_protocol_and_survive_a_restart(
 
         with ThriftClient("127.0.0.1", gateway.thrift_port, token=alice) as thrift:
             pd.testing.assert_frame_equal(thrift.predict("breast_cancer_lr", rows), expected)
-            denied = _refused(lambda: thrift.predict("softmax_tensor", {"x": np.ones((1, 4), dtype=np.float32)}))
+            tensors = {"x": np.ones((1, 4), dtype=np.float32)}
+            denied = _refused(lambda: thrift.predict("softmax_tensor", tensors))
             assert denied.code == grpc.StatusCode.PERMISSION_DENIED
             assert [name for name, _, _ in thrift.models()] == ["breast_cancer_lr"]
 

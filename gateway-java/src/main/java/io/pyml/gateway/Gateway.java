@@ -4,7 +4,9 @@ import io.grpc.Server;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
+import io.pyml.gateway.config.ConfigException;
 import io.pyml.gateway.config.Exposure;
+import io.pyml.gateway.config.IdentitySettings;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
@@ -24,6 +26,7 @@ import io.pyml.gateway.frontend.transport.GrpcTransport;
 import io.pyml.gateway.identity.Access;
 import io.pyml.gateway.identity.IdentityStoreException;
 import io.pyml.gateway.identity.JdbcIdentityStore;
+import io.pyml.gateway.identity.JwtVerifier;
 import io.pyml.gateway.metrics.GatewayMetrics;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.BindSources;
@@ -50,6 +53,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -62,7 +66,6 @@ public final class Gateway implements AutoCloseable {
   static final int ENVELOPE_MARGIN_BYTES = 64 * 1024;
   /** At most this long before serving, for restored deployments to be READY again. */
   static final Duration ADOPTION_WAIT = Duration.ofSeconds(10);
-  static final String IDENTITIES_FILE = "identities.db";
 
   private final Server server;
   private final HttpFrontEnd http;
@@ -134,19 +137,28 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
-   * Identities, grants and the audit log, in the state folder's SQLite file, readable by the
-   * gateway's user only.
+   * Identities, grants and the audit log: by default in the state folder's SQLite file,
+   * created readable by the gateway's user only; else where --identity-store-url says. With
+   * a JWT key set, an identity provider's signed tokens identify callers too.
    */
   private static Access openAccess(GatewayConfig config) throws IOException {
-    Path file = config.state().stateDir().resolve(IDENTITIES_FILE);
-    if (!Files.exists(file)) {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(
-          PosixFilePermissions.fromString("rw-------")));
+    IdentitySettings settings = config.identities();
+    if (settings.storeUrl().isEmpty()) {
+      Path file = config.state().stateDir().resolve(IdentitySettings.DEFAULT_FILE);
+      if (!Files.exists(file)) {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(
+            PosixFilePermissions.fromString("rw-------")));
+      }
+    }
+    Optional<Function<String, Optional<String>>> jwt = Optional.empty();
+    if (config.jwt().isPresent()) {
+      JwtVerifier verifier = JwtVerifier.from(config.jwt().get());
+      jwt = Optional.of(verifier::identify);
     }
     try {
-      return new Access(JdbcIdentityStore.open("jdbc:sqlite:" + file), Optional.empty(),
-          Clock.systemUTC());
-    } catch (IdentityStoreException e) {
+      return new Access(JdbcIdentityStore.open(settings.jdbcUrl(config.state().stateDir()),
+          settings.password()), jwt, config.gatewayAdmins(), Clock.systemUTC());
+    } catch (IdentityStoreException | ConfigException e) {
       throw new IOException(e.getMessage(), e);
     }
   }

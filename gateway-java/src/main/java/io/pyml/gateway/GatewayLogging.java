@@ -13,13 +13,15 @@ final class GatewayLogging {
       Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
   /**
    * Libraries that log through slf4j (now bound to JUL) say at INFO what the gateway's own
-   * lines already say (Jetty's start, Arrow's allocator choice): only their warnings show.
+   * lines already say (Jetty's start, Arrow's allocator choice, Flyway's migration steps of
+   * the identity store): only their warnings show.
    */
   private static final Logger[] LIBRARIES = {
     Logger.getLogger("org.eclipse.jetty"),
     Logger.getLogger("org.apache.arrow"),
     Logger.getLogger("org.apache.thrift"),
     Logger.getLogger("com.github.dockerjava"),
+    Logger.getLogger("org.flywaydb"),
   };
 
   private GatewayLogging() {}

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -36,6 +37,12 @@ import java.util.function.Consumer;
  * @param insecureNoAuth development only: serve a {@code host} other than loopback although
  *     no identities are configured (anyone who reaches a port is a full admin); false (the
  *     default): such a host is refused at start
+ * @param identities where identities, grants and the audit log are kept: an SQLite file in
+ *     the state folder by default, PostgreSQL when a URL is given
+ * @param gatewayAdmins identities that are gateway admins whatever the identity store says
+ *     (how an identity provider's users get a first admin); empty by default
+ * @param jwt signed JWTs from an identity provider, verified against its key set; empty (the
+ *     default): JWTs identify nobody
  */
 public record GatewayConfig(
     String host,
@@ -54,7 +61,10 @@ public record GatewayConfig(
     StateSettings state,
     ResourceLimits containerMaxima,
     TransportLimits transport,
-    boolean insecureNoAuth) {
+    boolean insecureNoAuth,
+    IdentitySettings identities,
+    Set<String> gatewayAdmins,
+    Optional<JwtSettings> jwt) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -80,6 +90,9 @@ public record GatewayConfig(
     admission = admission.forDefaultMemory(containers.limits().memoryBytes());
     Objects.requireNonNull(state, "state");
     Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(identities, "identities");
+    Objects.requireNonNull(jwt, "jwt");
+    gatewayAdmins = Set.copyOf(gatewayAdmins);
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
     }
@@ -110,7 +123,8 @@ public record GatewayConfig(
         StateSettings.defaults(System.getenv(), ContainerSettings.DEFAULT_GATEWAY_ID),
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
-        false);
+        false,
+        IdentitySettings.DEFAULTS, Set.of(), Optional.empty());
   }
 
   public GatewayConfig withHost(String address) {
@@ -119,6 +133,14 @@ public record GatewayConfig(
 
   public GatewayConfig withInsecureNoAuth(boolean insecure) {
     return copy(c -> c.insecureNoAuth = insecure);
+  }
+
+  public GatewayConfig withJwt(Optional<JwtSettings> settings) {
+    return copy(c -> c.jwt = settings);
+  }
+
+  public GatewayConfig withGatewayAdmins(Set<String> identities) {
+    return copy(c -> c.gatewayAdmins = identities);
   }
 
   public GatewayConfig withGrpcPort(int port) {
@@ -184,6 +206,10 @@ public record GatewayConfig(
     return copy(c -> c.transport = limits);
   }
 
+  public GatewayConfig withIdentities(IdentitySettings settings) {
+    return copy(c -> c.identities = settings);
+  }
+
   /** The record's components as mutable fields, for {@link #copy}. */
   private static final class Copy {
     String host;
@@ -203,6 +229,9 @@ public record GatewayConfig(
     ResourceLimits containerMaxima;
     TransportLimits transport;
     boolean insecureNoAuth;
+    IdentitySettings identities;
+    Set<String> gatewayAdmins;
+    Optional<JwtSettings> jwt;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -222,12 +251,16 @@ public record GatewayConfig(
       containerMaxima = c.containerMaxima();
       transport = c.transport();
       insecureNoAuth = c.insecureNoAuth();
+      identities = c.identities();
+      gatewayAdmins = c.gatewayAdmins();
+      jwt = c.jwt();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
-          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth);
+          homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
+          identities, gatewayAdmins, jwt);
     }
   }
 }

@@ -4,6 +4,8 @@ import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.registry.ModelRegistry;
 import io.pyml.gateway.sidecar.ResourceLimits;
 import io.pyml.gateway.sidecar.RuntimeWorkers;
+import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -12,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.Set;
 import java.util.Optional;
 
 /**
@@ -62,6 +66,14 @@ public final class GatewayConfigParser {
     FLAGS.put("max-rst-frames-per-10s", "HTTP/2 stream resets one connection may send in 10 s before GOAWAY (default 1000)");
     FLAGS.put("max-arriving-requests", "gRPC/OIP requests per port whose message is still arriving; more are refused RESOURCE_EXHAUSTED (default 64)");
     FLAGS.put("insecure-no-auth", "development only: true to serve a --host other than loopback although no identities are configured, so anyone who reaches a port is a full admin (default false: refused at start)");
+    FLAGS.put("identity-store-url", "JDBC URL of identities, grants and the audit log: jdbc:sqlite:<file> or jdbc:postgresql://<host>:<port>/<database>?user=<user> (default jdbc:sqlite:<state-dir>/" + IdentitySettings.DEFAULT_FILE + ")");
+    FLAGS.put("identity-store-password-file", "file whose first line is the PostgreSQL store's password, readable by its owner only (default: none, the URL's password parameter if any)");
+    FLAGS.put("gateway-admins", "','-separated identities that are gateway admins whatever the identity store holds: how an identity provider's users (--jwt-*) get a first admin (default: none; on a gateway without identities the first token made must be an admin's)");
+    FLAGS.put("jwt-jwks-file", "verify signed JWTs (bearer credentials) against this JSON Web Key Set file, re-read when it changes; needs --jwt-issuer and --jwt-audience (default: none, JWTs are not accepted)");
+    FLAGS.put("jwt-jwks-url", "verify signed JWTs against the identity provider's JWKS at this https URL (cached 5 min); needs --jwt-issuer and --jwt-audience (default: none)");
+    FLAGS.put("jwt-issuer", "the JWTs' issuer (iss), matched exactly (default: none; required with a key set)");
+    FLAGS.put("jwt-audience", "a value the JWTs' audience (aud) must hold (default: none; required with a key set)");
+    FLAGS.put("jwt-identity-claim", "the JWT claim whose string value is the caller's identity (default sub)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
@@ -123,7 +135,61 @@ public final class GatewayConfigParser {
         state(values, env, containers.gatewayId()),
         maxima,
         transport(values),
-        bool(values, "insecure-no-auth", defaults.insecureNoAuth()));
+        bool(values, "insecure-no-auth", defaults.insecureNoAuth()),
+        identities(values),
+        nonBlank(values, "gateway-admins").map(GatewayConfigParser::names).orElse(Set.of()),
+        jwt(values));
+  }
+
+  private static IdentitySettings identities(Map<String, String> values) throws ConfigException {
+    IdentitySettings settings;
+    try {
+      settings = new IdentitySettings(nonBlank(values, "identity-store-url").map(String::strip),
+          nonBlank(values, "identity-store-password-file")
+              .map(file -> Path.of(file.strip()).toAbsolutePath().normalize()));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    settings.password(); // read once now: a missing or unsafe file stops the start-up
+    return settings;
+  }
+
+  /** JWT settings when a key set is given; any other JWT flag alone is an error. */
+  private static Optional<JwtSettings> jwt(Map<String, String> values) throws ConfigException {
+    Optional<String> file = nonBlank(values, "jwt-jwks-file");
+    Optional<String> url = nonBlank(values, "jwt-jwks-url");
+    if (file.isEmpty() && url.isEmpty()) {
+      for (String name : List.of("jwt-issuer", "jwt-audience", "jwt-identity-claim")) {
+        if (nonBlank(values, name).isPresent()) {
+          throw new ConfigException("--" + name + " needs a key set to verify JWTs with: "
+              + "--jwt-jwks-file or --jwt-jwks-url");
+        }
+      }
+      return Optional.empty();
+    }
+    if (file.isPresent() && url.isPresent()) {
+      throw new ConfigException("--jwt-jwks-file and --jwt-jwks-url are both set: give one");
+    }
+    for (String name : List.of("jwt-issuer", "jwt-audience")) {
+      if (nonBlank(values, name).isEmpty()) {
+        throw new ConfigException("--" + name + " is required with --jwt-jwks-"
+            + (file.isPresent() ? "file" : "url") + ": a token is accepted only from that "
+            + (name.equals("jwt-issuer") ? "issuer (iss)" : "audience (aud), this gateway"));
+      }
+    }
+    Optional<Path> path = file.map(f -> Path.of(f).toAbsolutePath().normalize());
+    if (path.isPresent() && !(Files.isRegularFile(path.get()) && Files.isReadable(path.get()))) {
+      throw new ConfigException("--jwt-jwks-file " + path.get() + " is not a readable file");
+    }
+    try {
+      return Optional.of(new JwtSettings(path, url.map(u -> URI.create(u.strip())),
+          values.get("jwt-issuer").strip(), values.get("jwt-audience").strip(),
+          nonBlank(values, "jwt-identity-claim").map(String::strip)
+              .orElse(JwtSettings.DEFAULT_IDENTITY_CLAIM)));
+    } catch (IllegalArgumentException e) { // also URI.create's: the message names the URL
+      throw new ConfigException(e.getMessage().startsWith("--") ? e.getMessage()
+          : "--jwt-jwks-url '" + url.orElse("") + "' is not a URL: " + e.getMessage());
+    }
   }
 
   private static TransportLimits transport(Map<String, String> values) throws ConfigException {
@@ -206,6 +272,12 @@ public final class GatewayConfigParser {
         limits,
         nonBlank(values, "host-work-dir"),
         intValue(values, "runtime-workers", 0, 0, RuntimeWorkers.MAX));
+  }
+
+  /** A ','-separated list of names, blanks dropped. */
+  private static Set<String> names(String list) {
+    return Arrays.stream(list.split(",")).map(String::strip).filter(n -> !n.isEmpty())
+        .collect(Collectors.toUnmodifiableSet());
   }
 
   private static Optional<String> nonBlank(Map<String, String> values, String name) {

@@ -37,6 +37,7 @@ public final class Access implements AutoCloseable {
   private final IdentityStore store;
   private final Tokens tokens;
   private final Optional<Function<String, Optional<String>>> jwt;
+  private final Set<String> configuredAdmins;
   private final AuditLog audit;
   private final Clock clock;
   private final Map<String, Known> known = new ConcurrentHashMap<>();
@@ -48,7 +49,17 @@ public final class Access implements AutoCloseable {
 
   public Access(IdentityStore store, Optional<Function<String, Optional<String>>> jwt,
       Clock clock) {
+    this(store, jwt, Set.of(), clock);
+  }
+
+  /**
+   * @param configuredAdmins gateway admins by the operator's configuration, beside those the
+   *     store holds: how an identity provider's users get a first admin
+   */
+  public Access(IdentityStore store, Optional<Function<String, Optional<String>>> jwt,
+      Set<String> configuredAdmins, Clock clock) {
     this.store = store;
+    this.configuredAdmins = Set.copyOf(configuredAdmins);
     this.tokens = new Tokens(store, clock);
     this.jwt = jwt;
     this.audit = new AuditLog(store, clock);
@@ -251,11 +262,17 @@ public final class Access implements AutoCloseable {
     return caller(credentials, "whoami");
   }
 
-  private void reload() {
+  /**
+   * Reads grants and admins again. Under this lock a later reload always reads the later
+   * state, so concurrent changes never leave an older snapshot in place.
+   */
+  private synchronized void reload() {
     Map<String, List<Grant>> grants = store.grants().stream()
         .collect(Collectors.groupingBy(Grant::identity));
     boolean enabled = jwt.isPresent() || !store.tokens().isEmpty();
-    policy = new Policy(enabled, store.gatewayAdmins(), grants);
+    Set<String> admins = new java.util.HashSet<>(store.gatewayAdmins());
+    admins.addAll(configuredAdmins);
+    policy = new Policy(enabled, Set.copyOf(admins), grants);
   }
 
   private static String checkedName(String field, String name) {

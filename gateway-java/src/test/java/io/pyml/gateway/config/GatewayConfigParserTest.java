@@ -1,17 +1,23 @@
 package io.pyml.gateway.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pyml.gateway.deployment.AdmissionLimits;
 import io.pyml.gateway.sidecar.ResourceLimits;
+import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GatewayConfigParserTest {
 
@@ -220,5 +226,137 @@ class GatewayConfigParserTest {
     assertEquals(List.of(), GatewayConfigParser.parse(new String[0], Map.of()).homeDeployRoots());
     assertEquals(List.of(Path.of("/a"), Path.of("/b")), GatewayConfigParser.parse(
         new String[] {"--home-deploy-roots", "/a:/b/"}, Map.of()).homeDeployRoots());
+  }
+
+  @Test
+  void theIdentityStoreIsAnSqliteFileInTheStateFolderUnlessAUrlIsGiven(@TempDir Path folder)
+      throws Exception {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0],
+        Map.of("PYML_GATEWAY_STATE_DIR", "/var/lib/gw"));
+    assertEquals(IdentitySettings.DEFAULTS, defaults.identities());
+    assertEquals("jdbc:sqlite:/var/lib/gw/identities.db",
+        defaults.identities().jdbcUrl(defaults.state().stateDir()));
+    assertEquals(Optional.empty(), defaults.identities().password());
+
+    Path secret = ownerOnly(folder.resolve("pg-password"), "s3cret pass\nignored\n");
+    String url = "jdbc:postgresql://db.internal:5432/pyml?user=gateway";
+    GatewayConfig set = GatewayConfigParser.parse(
+        new String[] {"--identity-store-password-file", secret.toString()},
+        Map.of("PYML_GATEWAY_IDENTITY_STORE_URL", url));
+    assertEquals(Optional.of(url), set.identities().storeUrl());
+    assertEquals(url, set.identities().jdbcUrl(set.state().stateDir()));
+    assertEquals(Optional.of(secret), set.identities().passwordFile());
+    assertEquals(Optional.of("s3cret pass"), set.identities().password(), "its first line");
+    assertFalse(set.toString().contains("s3cret"), set.toString());
+
+    GatewayConfig flagWins = GatewayConfigParser.parse(new String[] {"--identity-store-url",
+        "jdbc:sqlite:/srv/ids.db"}, Map.of("PYML_GATEWAY_IDENTITY_STORE_URL", url));
+    assertEquals("jdbc:sqlite:/srv/ids.db", flagWins.identities().jdbcUrl(Path.of("/x")));
+  }
+
+  @Test
+  void aPasswordWrittenInTheStoreUrlIsNeverShown() throws ConfigException {
+    GatewayConfig config = GatewayConfigParser.parse(new String[] {"--identity-store-url",
+        "jdbc:postgresql://db/pyml?user=gw&password=hunter2"}, Map.of());
+    assertFalse(config.toString().contains("hunter2"), config.toString());
+    assertTrue(config.toString().contains("password=***"), config.toString());
+    ConfigException unknown = assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(
+        new String[] {"--identity-store-url", "jdbc:mysql://db/pyml?password=hunter2"},
+        Map.of()));
+    assertEquals("identity-store-url 'jdbc:mysql://db/pyml?password=***' is not a store the "
+        + "gateway knows (expected: jdbc:sqlite:<file> or "
+        + "jdbc:postgresql://<host>:<port>/<database>?user=<user>)", unknown.getMessage());
+  }
+
+  @Test
+  void aPasswordFileMustExistBeTheOwnersAloneHoldALineAndGoWithPostgresql(
+      @TempDir Path folder) throws Exception {
+    String url = "jdbc:postgresql://db/pyml?user=gw";
+    Path missing = folder.resolve("missing");
+    assertEquals("identity-store-password-file " + missing + " does not exist",
+        passwordFileError(url, missing));
+    Path shared = ownerOnly(folder.resolve("shared"), "s3cret\n");
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rw-r--r--"));
+    assertTrue(passwordFileError(url, shared).contains("chmod 600"),
+        passwordFileError(url, shared));
+    Path empty = ownerOnly(folder.resolve("empty"), "\n");
+    assertTrue(passwordFileError(url, empty).contains("is empty"), passwordFileError(url, empty));
+    Path huge = ownerOnly(folder.resolve("huge"), "x".repeat(5000));
+    assertTrue(passwordFileError(url, huge).contains("over 4096 bytes"));
+    Path fine = ownerOnly(folder.resolve("fine"), "s3cret");
+    assertTrue(passwordFileError("jdbc:sqlite:/srv/ids.db", fine).contains("PostgreSQL"));
+    assertTrue(passwordFileError(null, fine).contains("--identity-store-url"));
+  }
+
+  private static String passwordFileError(String url, Path file) {
+    List<String> args = new java.util.ArrayList<>(
+        List.of("--identity-store-password-file", file.toString()));
+    if (url != null) {
+      args.addAll(List.of("--identity-store-url", url));
+    }
+    return assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(args.toArray(String[]::new), Map.of())).getMessage();
+  }
+
+  private static Path ownerOnly(Path file, String text) throws java.io.IOException {
+    Files.writeString(file, text);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    return file;
+  }
+
+  @Test
+  void jwtsAreOffByDefaultAndComeFromFlagsAndEnvironment(@TempDir Path folder)
+      throws Exception {
+    assertEquals(Optional.empty(), GatewayConfigParser.parse(new String[0], Map.of()).jwt());
+    Path jwks = Files.writeString(folder.resolve("jwks.json"), "{\"keys\": []}");
+    JwtSettings fromFile = GatewayConfigParser.parse(
+        new String[] {"--jwt-jwks-file", jwks.toString(), "--jwt-issuer=https://idp/realm"},
+        Map.of("PYML_GATEWAY_JWT_AUDIENCE", "pyml", "PYML_GATEWAY_JWT_ISSUER", "ignored"))
+        .jwt().orElseThrow();
+    assertEquals(new JwtSettings(Optional.of(jwks), Optional.empty(), "https://idp/realm", "pyml",
+        "sub"), fromFile, "flag beats environment; the identity claim defaults to sub");
+    JwtSettings fromUrl = GatewayConfigParser.parse(new String[0], Map.of(
+        "PYML_GATEWAY_JWT_JWKS_URL", "https://idp.example.org/certs",
+        "PYML_GATEWAY_JWT_ISSUER", "https://idp.example.org", "PYML_GATEWAY_JWT_AUDIENCE", "pyml",
+        "PYML_GATEWAY_JWT_IDENTITY_CLAIM", "email")).jwt().orElseThrow();
+    assertEquals(Optional.of(URI.create("https://idp.example.org/certs")), fromUrl.jwksUrl());
+    assertEquals("email", fromUrl.identityClaim());
+    assertTrue(GatewayConfigParser.usage().contains("--jwt-jwks-url"));
+  }
+
+  @Test
+  void invalidJwtSettingsStopStartUpNamingTheFlag(@TempDir Path folder) throws Exception {
+    Path jwks = Files.writeString(folder.resolve("jwks.json"), "{\"keys\": []}");
+    String file = jwks.toString();
+    Map<String[], String> cases = new LinkedHashMap<>();
+    cases.put(new String[] {"--jwt-issuer", "i"}, "--jwt-issuer needs a key set");
+    cases.put(new String[] {"--jwt-identity-claim", "email"}, "--jwt-identity-claim needs a key set");
+    cases.put(new String[] {"--jwt-jwks-file", file, "--jwt-jwks-url", "https://idp/certs",
+        "--jwt-issuer", "i", "--jwt-audience", "a"}, "are both set");
+    cases.put(new String[] {"--jwt-jwks-file", file, "--jwt-audience", "a"},
+        "--jwt-issuer is required with --jwt-jwks-file");
+    cases.put(new String[] {"--jwt-jwks-url", "https://idp/certs", "--jwt-issuer", "i"},
+        "--jwt-audience is required with --jwt-jwks-url");
+    cases.put(new String[] {"--jwt-jwks-file", folder.resolve("absent.json").toString(),
+        "--jwt-issuer", "i", "--jwt-audience", "a"}, "--jwt-jwks-file");
+    cases.put(new String[] {"--jwt-jwks-file", folder.toString(), "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "is not a readable file");
+    cases.put(new String[] {"--jwt-jwks-url", "http://idp.example.org/certs", "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "must be https");
+    cases.put(new String[] {"--jwt-jwks-url", "file:///etc/passwd", "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "--jwt-jwks-url 'file:///etc/passwd' is not an http(s) URL");
+    cases.put(new String[] {"--jwt-jwks-url", "https://idp/a b", "--jwt-issuer", "i",
+        "--jwt-audience", "a"}, "--jwt-jwks-url 'https://idp/a b' is not a URL");
+    cases.forEach((args, expected) -> {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> GatewayConfigParser.parse(args, Map.of()), String.join(" ", args));
+      assertTrue(e.getMessage().contains(expected), e.getMessage());
+    });
+    // Plain http is fine to a loopback address (a local identity provider, the tests).
+    for (String url : List.of("http://127.0.0.1:8080/certs", "http://localhost/certs",
+        "http://[::1]:9/certs")) {
+      assertTrue(GatewayConfigParser.parse(new String[] {"--jwt-jwks-url", url, "--jwt-issuer",
+          "i", "--jwt-audience", "a"}, Map.of()).jwt().isPresent(), url);
+    }
   }
 }

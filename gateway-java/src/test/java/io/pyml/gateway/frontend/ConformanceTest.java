@@ -11,6 +11,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.pyml.gateway.Gateway;
+import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.frontend.grpc.GrpcErrors;
 import io.pyml.gateway.sidecar.SocketDirs;
@@ -58,8 +59,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * REST), that is the
  * same status and the same words, except where the words are about the protocol's own payload
  * format (then they must still name the model). The real gateway and data plane, with fake
- * runtimes on Unix sockets, and identities: an admin (every row but the last ones) and "bob",
- * who may predict with "hanging" only, and so is refused the same way whether a model exists.
+ * runtimes on Unix sockets, and identities that survived a restart of the gateway: "ann" asks
+ * (every row but the last ones), and "bob", who may predict with "hanging" only, is refused
+ * the same way whether a model exists.
  */
 class ConformanceTest {
   static final int LIMIT = 4096;
@@ -70,21 +72,36 @@ class ConformanceTest {
   static Path work;
   static Gateway gateway;
   static String admin;
+  static String ann;
   static String bob;
 
+  /**
+   * Identities first, on a gateway that is then restarted: the table runs on grants that
+   * survived it. "ann" may predict with the table's models (and "nope", which never exists);
+   * "bob" only with "hanging". The admin only deploys.
+   */
   @BeforeAll
   static void start() throws Exception {
     work = Files.createTempDirectory(Path.of("/tmp"), "pyml-conf-");
     Path home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
+    GatewayConfig config = TestConfigs.ephemeral(work.resolve("w"))
         .withMaxPayloadBytes(LIMIT)
-        .withDeployTimeout(Duration.ofMinutes(15)), LAUNCHER);
+        .withDeployTimeout(Duration.ofMinutes(15));
+    gateway = Gateway.start(config, LAUNCHER);
     try (TestClient local = new TestClient(gateway.grpcPort())) {
       admin = local.createToken("root", true); // turns authentication on
     }
     try (TestClient grpc = new TestClient(gateway.grpcPort(), admin)) {
+      ann = grpc.createToken("ann", false);
       bob = grpc.createToken("bob", false);
+      for (String model : List.of("steady", "loading", "hanging", "nope")) {
+        grpc.grant(model, "ann", "predict");
+      }
       grpc.grant("hanging", "bob", "predict");
+    }
+    gateway.close();
+    gateway = Gateway.start(config, LAUNCHER);
+    try (TestClient grpc = new TestClient(gateway.grpcPort(), admin)) {
       grpc.deploy("steady", 3, home);
       grpc.deploy("hanging", 1, home);
       grpc.admin.deploy(DeployRequest.newBuilder().setModelName("loading").setModelVersion(1)
@@ -102,7 +119,7 @@ class ConformanceTest {
   record Ask(String model, OptionalLong version, boolean wrongPayload, int valueBytes,
       Duration deadline, Who who) {
     static Ask of(String model) {
-      return new Ask(model, OptionalLong.empty(), false, 8, Duration.ofSeconds(10), Who.ADMIN);
+      return new Ask(model, OptionalLong.empty(), false, 8, Duration.ofSeconds(10), Who.ANN);
     }
 
     Ask withVersion(long number) {
@@ -128,7 +145,7 @@ class ConformanceTest {
     /** The token the call carries; empty: none. */
     String token() {
       return switch (who) {
-        case ADMIN -> admin;
+        case ANN -> ann;
         case BOB -> bob;
         case NOBODY -> "";
         case FORGED -> "pyml_0123456789ab_" + "A".repeat(43);
@@ -136,8 +153,11 @@ class ConformanceTest {
     }
   }
 
-  /** Who asks: a gateway admin, a user with a grant on another model, no token, a forged one. */
-  enum Who { ADMIN, BOB, NOBODY, FORGED }
+  /**
+   * Who asks: a user with grants on the models asked for, one with a grant on another model,
+   * no token, a forged one.
+   */
+  enum Who { ANN, BOB, NOBODY, FORGED }
 
   /** The status (gRPC's code names; Thrift's ErrorCode has the same) and the words. */
   record Outcome(String code, String message) {}
