@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.eclipse.jetty.http.HttpCookie;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.pathmap.ServletPathSpec;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -98,6 +99,11 @@ public final class ConsoleRoutes implements HttpRoutes {
   private void dispatch(Request request, Response response, Callback callback) {
     String path = request.getHttpURI().getPath().substring(ROOT.length());
     String method = request.getMethod();
+    if ("POST".equals(method) && !sameOrigin(request)) {
+      pages.send(response, callback, 403, "error.jte", new ErrorPage(Optional.empty(), 403,
+          "This form was posted from another site (its Origin is not this gateway)."));
+      return;
+    }
     switch (path) {
       case "/static/console.css" -> asset(response, callback, "text/css; charset=utf-8", css);
       case "/static/console.js" -> asset(response, callback, "text/javascript; charset=utf-8",
@@ -272,6 +278,18 @@ public final class ConsoleRoutes implements HttpRoutes {
     }
     route.handle(new Visitor(session.get(), caller, new Shell(caller.identity(),
         !plane.access().enabled(), caller.gatewayAdmin(), session.get().csrf())));
+  }
+
+  /**
+   * A browser's POST says where its page came from: it must be this gateway (beside the
+   * SameSite cookie and the CSRF token; it also stops a sign-in posted by another site).
+   * Clients that send no Origin are not browsers posting across sites.
+   */
+  static boolean sameOrigin(Request request) {
+    String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+    String host = request.getHeaders().get(HttpHeader.HOST);
+    return origin == null || (host != null && (origin.equals("http://" + host)
+        || origin.equals("https://" + host)));
   }
 
   private static Optional<String> cookie(Request request) {
