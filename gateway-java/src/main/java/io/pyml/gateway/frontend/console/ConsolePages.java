@@ -40,7 +40,8 @@ public final class ConsolePages {
   static void secure(Response response) {
     response.getHeaders().put("Content-Security-Policy", POLICY);
     response.getHeaders().put("X-Content-Type-Options", "nosniff");
-    response.getHeaders().put("Referrer-Policy", "no-referrer");
+    // Not no-referrer: with it a browser posts "Origin: null", and the Origin check refuses.
+    response.getHeaders().put("Referrer-Policy", "same-origin");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
   }
 }
