@@ -163,13 +163,13 @@ final class ConsoleModelRoutes {
         visitor.shell(), name, ConsoleRows.path(name), false, "Failed",
         String.valueOf(Failures.unwrap(error).getMessage()), List.of(), false));
     String ticket = outcomes.start(visitor.session().id(), name, doing, page);
-    ConsoleRoutes.redirect(request, response, callback,
+    ConsolePages.redirect(request, response, callback,
         ConsoleRoutes.ROOT + "/outcomes/" + ticket);
   }
 
   private static void backToModel(Request request, Response response, Callback callback,
       String name) {
-    ConsoleRoutes.redirect(request, response, callback,
+    ConsolePages.redirect(request, response, callback,
         ConsoleRoutes.ROOT + "/models/" + ConsoleRows.path(name) + "#acl");
   }
 

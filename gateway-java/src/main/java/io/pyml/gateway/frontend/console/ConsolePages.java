@@ -3,8 +3,18 @@ package io.pyml.gateway.frontend.console;
 import gg.jte.ContentType;
 import gg.jte.TemplateEngine;
 import gg.jte.output.StringOutput;
+import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.Failures;
+import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.frontend.console.ConsoleViews.ErrorPage;
+import io.pyml.gateway.frontend.console.ConsoleViews.Shell;
+import io.pyml.gateway.frontend.http.HttpErrors;
 import io.pyml.gateway.frontend.http.HttpReplies;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
@@ -31,6 +41,8 @@ public final class ConsolePages {
     return out.toString();
   }
 
+  private static final Logger LOG = Logger.getLogger(ConsolePages.class.getName());
+
   void send(Response response, Callback callback, int status, String template, Object page) {
     String html = render(template, page);
     secure(response);
@@ -43,5 +55,42 @@ public final class ConsolePages {
     // Not no-referrer: with it a browser posts "Origin: null", and the Origin check refuses.
     response.getHeaders().put("Referrer-Policy", "same-origin");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+  }
+
+  static void redirect(Request request, Response response, Callback callback, String to) {
+    ConsolePages.secure(response);
+    Response.sendRedirect(request, response, callback, 303, to, true);
+  }
+
+  /** A failure as a page: bad form input 400, a data-plane refusal by its kind, else 500. */
+  void fail(Request request, Response response, Callback callback, Optional<Shell> shell,
+      Throwable error) {
+    Throwable cause = Failures.unwrap(error);
+    int status;
+    String message;
+    if (cause instanceof ConsoleForm.Invalid invalid) {
+      status = 400;
+      message = invalid.getMessage();
+    } else if (cause instanceof HttpReplies.BodyTooLarge tooLarge) {
+      status = HttpErrors.TOO_LARGE;
+      message = tooLarge.getMessage();
+    } else if (cause instanceof GatewayException e) {
+      if (e.kind() == ErrorKind.UNAUTHENTICATED) {
+        redirect(request, response, callback, ConsoleRoutes.ROOT + "/signin");
+        return;
+      }
+      status = HttpErrors.statusOf(e.kind());
+      message = e.getMessage();
+    } else {
+      LOG.log(Level.SEVERE, "console page failed", cause);
+      status = 500;
+      message = "internal gateway error: " + cause;
+    }
+    try {
+      send(response, callback, status, "error.jte",
+          new ErrorPage(shell, status, message));
+    } catch (RuntimeException e) {
+      callback.failed(e); // the response was already committed
+    }
   }
 }

@@ -1,14 +1,11 @@
 package io.pyml.gateway.frontend.console;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.Failures;
-import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.console.ConsoleSessions.Session;
 import io.pyml.gateway.frontend.console.ConsoleViews.ErrorPage;
 import io.pyml.gateway.frontend.console.ConsoleViews.Shell;
-import io.pyml.gateway.frontend.console.ConsoleViews.SignInPage;
 import io.pyml.gateway.frontend.http.HttpErrors;
 import io.pyml.gateway.frontend.http.HttpReplies;
 import io.pyml.gateway.frontend.http.HttpRoutes;
@@ -21,10 +18,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.Optional;
-import java.util.logging.Level;
-import java.util.logging.Logger;
-import org.eclipse.jetty.http.HttpCookie;
-import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.pathmap.ServletPathSpec;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -38,17 +31,16 @@ import org.eclipse.jetty.util.URIUtil;
  * server-side session (an HttpOnly, SameSite=Strict cookie), then pages that call only the
  * {@link DataPlane} and its {@code Access} with the session's credentials, so the console
  * shows and does exactly what the same token could over any other protocol. Every POST
- * carries the session's CSRF token. Model pages and actions are {@link ConsoleModelRoutes}.
+ * carries the session's CSRF token. Sessions are {@link ConsoleSignIn}'s, model pages and actions
+ * {@link ConsoleModelRoutes}'.
  */
 public final class ConsoleRoutes implements HttpRoutes {
-  private static final Logger LOG = Logger.getLogger(ConsoleRoutes.class.getName());
   static final String ROOT = "/console";
-  static final String COOKIE = "pyml_console";
   static final String CSRF_FIELD = "csrf";
   private static final int AUDIT_ROWS = 200;
 
   private final DataPlane plane;
-  private final ConsoleSessions sessions;
+  private final ConsoleSignIn signIn;
   private final ConsolePages pages = new ConsolePages();
   private final ConsoleRows rows;
   private final ConsoleModelRoutes models;
@@ -66,7 +58,7 @@ public final class ConsoleRoutes implements HttpRoutes {
   public ConsoleRoutes(DataPlane plane, ModelRegistry registry, GatewayMetrics metrics,
       ConsoleSessions sessions, Clock clock) {
     this.plane = plane;
-    this.sessions = sessions;
+    this.signIn = new ConsoleSignIn(plane, sessions, pages);
     this.rows = new ConsoleRows(plane, registry, metrics, clock);
     this.models = new ConsoleModelRoutes(plane, rows, pages);
   }
@@ -74,7 +66,7 @@ public final class ConsoleRoutes implements HttpRoutes {
   @Override
   public void addTo(PathMappingsHandler routes) {
     routes.addMapping(new ServletPathSpec(""), handler((request, response, callback) ->
-        redirect(request, response, callback, ROOT + "/models")));
+        ConsolePages.redirect(request, response, callback, ROOT + "/models")));
     routes.addMapping(new ServletPathSpec(ROOT + "/*"), handler(this::dispatch));
   }
 
@@ -89,7 +81,7 @@ public final class ConsoleRoutes implements HttpRoutes {
         try {
           route.handle(request, response, callback);
         } catch (RuntimeException e) {
-          fail(request, response, callback, Optional.empty(), e);
+          pages.fail(request, response, callback, Optional.empty(), e);
         }
         return true;
       }
@@ -99,7 +91,7 @@ public final class ConsoleRoutes implements HttpRoutes {
   private void dispatch(Request request, Response response, Callback callback) {
     String path = request.getHttpURI().getPath().substring(ROOT.length());
     String method = request.getMethod();
-    if ("POST".equals(method) && !sameOrigin(request)) {
+    if ("POST".equals(method) && !ConsoleSignIn.sameOrigin(request)) {
       pages.send(response, callback, 403, "error.jte", new ErrorPage(Optional.empty(), 403,
           "This form was posted from another site (its Origin is not this gateway)."));
       return;
@@ -108,8 +100,8 @@ public final class ConsoleRoutes implements HttpRoutes {
       case "/static/console.css" -> asset(response, callback, "text/css; charset=utf-8", css);
       case "/static/console.js" -> asset(response, callback, "text/javascript; charset=utf-8",
           js);
-      case "/signin" -> signIn(request, response, callback);
-      default -> withVisitor(request, response, callback, visitor -> {
+      case "/signin" -> signIn.signIn(request, response, callback);
+      default -> signIn.withVisitor(request, response, callback, visitor -> {
         if ("POST".equals(method)) {
           posted(request, response, callback, visitor, path);
         } else if ("GET".equals(method)) {
@@ -124,7 +116,7 @@ public final class ConsoleRoutes implements HttpRoutes {
   private void get(Request request, Response response, Callback callback, Visitor visitor,
       String path) {
     switch (path) {
-      case "", "/" -> redirect(request, response, callback, ROOT + "/models");
+      case "", "/" -> ConsolePages.redirect(request, response, callback, ROOT + "/models");
       case "/models" -> pages.send(response, callback, 200, "models.jte",
           new ConsoleViews.ModelsPage(visitor.shell(),
               rows.models(visitor.credentials(), visitor.caller())));
@@ -170,9 +162,8 @@ public final class ConsoleRoutes implements HttpRoutes {
           return;
         }
         if (path.equals("/signout")) {
-          sessions.close(visitor.session().id());
-          clearCookie(response);
-          redirect(request, response, callback, ROOT + "/signin");
+          signIn.signOut(visitor.session(), response);
+          ConsolePages.redirect(request, response, callback, ROOT + "/signin");
           return;
         }
         Optional<String[]> model = modelPath(path);
@@ -183,7 +174,7 @@ public final class ConsoleRoutes implements HttpRoutes {
         models.post(request, response, callback, visitor, model.get()[0], model.get()[1],
             form);
       } catch (RuntimeException e) {
-        fail(request, response, callback, Optional.of(visitor), e);
+        pages.fail(request, response, callback, Optional.of(visitor.shell()), e);
       }
     });
   }
@@ -198,114 +189,6 @@ public final class ConsoleRoutes implements HttpRoutes {
     pages.send(response, callback, 200, "audit.jte", new ConsoleViews.AuditPage(
         visitor.shell(), model, plane.access().audit(visitor.credentials(), model,
             AUDIT_ROWS)));
-  }
-
-  // --- sessions ------------------------------------------------------------------------------
-
-  private void signIn(Request request, Response response, Callback callback) {
-    if (!plane.access().enabled()) {
-      redirect(request, response, callback, ROOT + "/models"); // open: nobody signs in
-      return;
-    }
-    if ("GET".equals(request.getMethod())) {
-      pages.send(response, callback, 200, "signin.jte", new SignInPage(""));
-      return;
-    }
-    if (!HttpReplies.allow(request, response, callback, "POST")) {
-      return;
-    }
-    HttpReplies.readBody(request, ConsoleForm.MAX_BYTES).whenComplete((body, error) -> {
-      try {
-        if (error != null) {
-          Throwable cause = Failures.unwrap(error);
-          throw cause instanceof RuntimeException e ? e : new ConsoleForm.Invalid(
-              cause.getMessage());
-        }
-        Credentials credentials = Credentials.fromAuthorization(
-            ConsoleForm.parse(body).token("token"));
-        plane.access().whoAmI(credentials); // UNAUTHENTICATED (and audited) if unknown
-        Session session = sessions.open(credentials);
-        setCookie(response, session);
-        redirect(request, response, callback, ROOT + "/models");
-      } catch (ConsoleForm.Invalid e) {
-        pages.send(response, callback, 400, "signin.jte", new SignInPage(e.getMessage()));
-      } catch (GatewayException e) {
-        pages.send(response, callback, HttpErrors.statusOf(e.kind()), "signin.jte",
-            new SignInPage(e.kind() == ErrorKind.UNAUTHENTICATED
-                ? "That token is unknown, revoked or expired." : e.getMessage()));
-      } catch (RuntimeException e) {
-        fail(request, response, callback, Optional.empty(), e);
-      }
-    });
-  }
-
-  private interface VisitorRoute {
-    void handle(Visitor visitor);
-  }
-
-  /**
-   * Runs {@code route} for the request's session: on a gateway without identities a session
-   * is opened for "local" on first sight; otherwise no (or a revoked) session goes to sign-in.
-   */
-  private void withVisitor(Request request, Response response, Callback callback,
-      VisitorRoute route) {
-    Optional<Session> session = cookie(request).flatMap(sessions::find);
-    if (session.isEmpty() && !plane.access().enabled()) {
-      session = Optional.of(sessions.open(Credentials.NONE));
-      setCookie(response, session.get());
-    }
-    if (session.isPresent() && session.get().credentials().bearer().isEmpty()
-        && plane.access().enabled()) {
-      sessions.close(session.get().id()); // opened as "local" before identities came on
-      clearCookie(response);
-      session = Optional.empty();
-    }
-    if (session.isEmpty()) {
-      redirect(request, response, callback, ROOT + "/signin");
-      return;
-    }
-    Caller caller;
-    try {
-      caller = plane.access().whoAmI(session.get().credentials());
-    } catch (GatewayException e) {
-      if (e.kind() != ErrorKind.UNAUTHENTICATED) {
-        throw e;
-      }
-      sessions.close(session.get().id()); // its token was revoked, or identities came on
-      clearCookie(response);
-      redirect(request, response, callback, ROOT + "/signin");
-      return;
-    }
-    route.handle(new Visitor(session.get(), caller, new Shell(caller.identity(),
-        !plane.access().enabled(), caller.gatewayAdmin(), session.get().csrf())));
-  }
-
-  /**
-   * A browser's POST says where its page came from: it must be this gateway (beside the
-   * SameSite cookie and the CSRF token; it also stops a sign-in posted by another site).
-   * Clients that send no Origin are not browsers posting across sites.
-   */
-  static boolean sameOrigin(Request request) {
-    String origin = request.getHeaders().get(HttpHeader.ORIGIN);
-    String host = request.getHeaders().get(HttpHeader.HOST);
-    return origin == null || (host != null && (origin.equals("http://" + host)
-        || origin.equals("https://" + host)));
-  }
-
-  private static Optional<String> cookie(Request request) {
-    return Request.getCookies(request).stream().filter(c -> COOKIE.equals(c.getName()))
-        .map(HttpCookie::getValue).findFirst();
-  }
-
-  private void setCookie(Response response, Session session) {
-    Response.putCookie(response, HttpCookie.build(COOKIE, session.id()).path("/")
-        .httpOnly(true).sameSite(HttpCookie.SameSite.STRICT)
-        .maxAge(sessions.lifetime().toSeconds()).build());
-  }
-
-  private static void clearCookie(Response response) {
-    Response.putCookie(response, HttpCookie.build(COOKIE, "").path("/").httpOnly(true)
-        .sameSite(HttpCookie.SameSite.STRICT).maxAge(0).build());
   }
 
   // --- replies -------------------------------------------------------------------------------
@@ -326,46 +209,9 @@ public final class ConsoleRoutes implements HttpRoutes {
     return Optional.of(new String[] {name, parts.length == 4 ? parts[3] : ""});
   }
 
-  static void redirect(Request request, Response response, Callback callback, String to) {
-    ConsolePages.secure(response);
-    Response.sendRedirect(request, response, callback, 303, to, true);
-  }
-
   private void notFound(Response response, Callback callback, Visitor visitor, String what) {
     pages.send(response, callback, 404, "error.jte",
         new ErrorPage(Optional.of(visitor.shell()), 404, what));
-  }
-
-  /** A failure as a page: bad form input 400, a data-plane refusal by its kind, else 500. */
-  void fail(Request request, Response response, Callback callback, Optional<Visitor> visitor,
-      Throwable error) {
-    Throwable cause = Failures.unwrap(error);
-    int status;
-    String message;
-    if (cause instanceof ConsoleForm.Invalid invalid) {
-      status = 400;
-      message = invalid.getMessage();
-    } else if (cause instanceof HttpReplies.BodyTooLarge tooLarge) {
-      status = HttpErrors.TOO_LARGE;
-      message = tooLarge.getMessage();
-    } else if (cause instanceof GatewayException e) {
-      if (e.kind() == ErrorKind.UNAUTHENTICATED) {
-        redirect(request, response, callback, ROOT + "/signin");
-        return;
-      }
-      status = HttpErrors.statusOf(e.kind());
-      message = e.getMessage();
-    } else {
-      LOG.log(Level.SEVERE, "console page failed", cause);
-      status = 500;
-      message = "internal gateway error: " + cause;
-    }
-    try {
-      pages.send(response, callback, status, "error.jte",
-          new ErrorPage(visitor.map(Visitor::shell), status, message));
-    } catch (RuntimeException e) {
-      callback.failed(e); // the response was already committed
-    }
   }
 
   private void sendJson(Response response, Callback callback, Object value) {
