@@ -78,12 +78,21 @@ public final class ModelRegistry {
    * is missing (still building) or unreadable is listed with that status.
    */
   public List<VersionManifest> manifests(String name) {
+    if (!plainName(name)) {
+      return List.of(); // "../x" and the like name no folder of this registry
+    }
     Path versions = versionsDir(name);
     List<VersionManifest> out = new ArrayList<>();
     for (long version : versionsOf(versions)) {
       out.add(summary(name, version, versions.resolve(Long.toString(version))));
     }
     return out;
+  }
+
+  /** One folder name: not empty, no separator or NUL, not "." or "..". */
+  private static boolean plainName(String name) {
+    return !name.isEmpty() && !name.equals(".") && !name.equals("..")
+        && name.chars().noneMatch(c -> c == '/' || c == '\\' || c == 0);
   }
 
   private Path versionsDir(String name) {

@@ -112,6 +112,9 @@ class ModelRegistryTest {
     assertEquals("failed", versions.get(1).status());
     assertEquals("building", versions.get(2).status());
     assertEquals(java.util.List.of(), registry.manifests("unknown"));
+    for (String outside : new String[] {"..", "../cancer", "cancer/../cancer", "a\0b", ""}) {
+      assertEquals(java.util.List.of(), registry.manifests(outside), outside);
+    }
   }
 
   private void register(String name, long version, String status, String archiveText)
