@@ -116,8 +116,14 @@ final class ConsoleSignIn {
       ConsolePages.redirect(request, response, callback, ConsoleRoutes.ROOT + "/signin");
       return;
     }
-    route.handle(new ConsoleRoutes.Visitor(session.get(), caller, new Shell(caller.identity(),
-        !plane.access().enabled(), caller.gatewayAdmin(), session.get().csrf())));
+    ConsoleRoutes.Visitor visitor = new ConsoleRoutes.Visitor(session.get(), caller,
+        new Shell(caller.identity(), !plane.access().enabled(), caller.gatewayAdmin(),
+            session.get().csrf()));
+    try {
+      route.handle(visitor);
+    } catch (RuntimeException e) {
+      pages.fail(request, response, callback, Optional.of(visitor.shell()), e); // with the menu
+    }
   }
 
   /**
