@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the machine-level tools PyML's build needs when they are missing (Debian/Ubuntu,
 # as root or with sudo): Python 3 with venv, a JDK 17+, Maven, the Thrift compiler, PostgreSQL's
-# server (the Java tests start their own). Idempotent and quiet when everything is present.
-# Docker is scripts/ensure_docker.sh's job.
+# server (the Java tests start their own), Chromium and its driver (the console's browser
+# tests). Idempotent and quiet when everything is present. Docker is scripts/ensure_docker.sh's
+# job.
 set -euo pipefail
 
 missing=()
@@ -18,6 +19,9 @@ command -v thrift >/dev/null || missing+=(thrift-compiler)
 # The identity store's tests run against Debian's PostgreSQL server in a temporary folder
 # (gateway-java/src/test/.../identity/PostgresServer.java): its binaries, not a running service.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+# The console's browser tests drive Debian's headless Chromium (nothing downloads a browser).
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"

@@ -13,6 +13,8 @@ import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.deployment.HomeDeployPolicy;
 import io.pyml.gateway.dispatch.DataPlane;
+import io.pyml.gateway.frontend.console.ConsoleRoutes;
+import io.pyml.gateway.frontend.console.ConsoleSessions;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
 import io.pyml.gateway.frontend.http.HttpFrontEnd;
@@ -243,7 +245,9 @@ public final class Gateway implements AutoCloseable {
       http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
           config.transport().maxConnectionsPerPort(),
           List.of(new MetricsRoutes(metrics, deployments),
-              new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame)));
+              new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame),
+              new ConsoleRoutes(plane, rules.registry(), metrics, new ConsoleSessions(),
+                  Clock.systemUTC())));
     } catch (IOException e) {
       if (oip != null) {
         oip.close();
@@ -261,7 +265,8 @@ public final class Gateway implements AutoCloseable {
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
         io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics and V2 REST"
-        + " inference on http://" + config.host() + ":" + http.port() + " (/metrics, /v2),"
+        + " inference and the console on http://" + config.host() + ":" + http.port()
+        + " (/metrics, /v2, /console),"
         + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
         launcher, workDir, ownsWorkDir, stateLock, access);

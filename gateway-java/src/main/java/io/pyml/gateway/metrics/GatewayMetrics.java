@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Prediction metrics by model, recorded by the dispatcher (so every front end counts alike)
@@ -33,6 +34,44 @@ public final class GatewayMetrics {
   /** A snapshot sorted by model name, for rendering. */
   Map<String, ModelMetrics> snapshot() {
     return new TreeMap<>(models);
+  }
+
+  /** {@code model}'s figures ({@link ModelStats#NONE} if it was never called). */
+  public ModelStats stats(String model) {
+    ModelMetrics metrics = models.get(model);
+    if (metrics == null) {
+      return ModelStats.NONE;
+    }
+    long[] perBucket = new long[ModelMetrics.BUCKETS.length];
+    for (int i = 0; i < perBucket.length; i++) {
+      perBucket[i] = metrics.buckets[i].sum();
+    }
+    long calls = metrics.count.sum();
+    long ok = metrics.byOutcome.getOrDefault("OK", new LongAdder())
+        .sum();
+    return new ModelStats(calls, calls - ok, quantile(perBucket, calls, 0.5),
+        quantile(perBucket, calls, 0.99), metrics.inFlight.get());
+  }
+
+  /**
+   * The {@code q} quantile of {@code calls} values counted per bucket, interpolated linearly
+   * inside its bucket as Prometheus' histogram_quantile does; the last bound if beyond it.
+   */
+  static double quantile(long[] perBucket, long calls, double q) {
+    if (calls == 0) {
+      return 0;
+    }
+    double rank = q * calls;
+    long below = 0;
+    for (int i = 0; i < perBucket.length; i++) {
+      if (below + perBucket[i] >= rank && perBucket[i] > 0) {
+        double lower = i == 0 ? 0 : ModelMetrics.BUCKETS[i - 1];
+        double upper = ModelMetrics.BUCKETS[i];
+        return lower + (upper - lower) * (rank - below) / perBucket[i];
+      }
+      below += perBucket[i];
+    }
+    return ModelMetrics.BUCKETS[ModelMetrics.BUCKETS.length - 1];
   }
 
   static String outcome(Throwable error) {

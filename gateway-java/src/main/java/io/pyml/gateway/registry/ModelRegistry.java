@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,74 @@ public final class ModelRegistry {
           + chosen + " in the registry at " + root + " (versions: " + describe(known) + ")");
     }
     return verified(name, chosen, versions.resolve(Long.toString(chosen)));
+  }
+
+  /** The registered models' names, sorted (folders that hold at least one version). */
+  public List<String> names() {
+    return modelsIn(root.resolve("models")).stream()
+        .filter(name -> !versionsOf(versionsDir(name)).isEmpty()).toList();
+  }
+
+  /**
+   * What the manifests of {@code name}'s versions say, oldest first; a version whose manifest
+   * is missing (still building) or unreadable is listed with that status.
+   */
+  public List<VersionManifest> manifests(String name) {
+    if (!plainName(name)) {
+      return List.of(); // "../x" and the like name no folder of this registry
+    }
+    Path versions = versionsDir(name);
+    List<VersionManifest> out = new ArrayList<>();
+    for (long version : versionsOf(versions)) {
+      out.add(summary(name, version, versions.resolve(Long.toString(version))));
+    }
+    return out;
+  }
+
+  /** One folder name: not empty, no separator or NUL, not "." or "..". */
+  private static boolean plainName(String name) {
+    return !name.isEmpty() && !name.equals(".") && !name.equals("..")
+        && name.chars().noneMatch(c -> c == '/' || c == '\\' || c == 0);
+  }
+
+  private Path versionsDir(String name) {
+    return root.resolve("models").resolve(name).resolve("versions");
+  }
+
+  private VersionManifest summary(String name, long version, Path dir) {
+    JsonNode manifest;
+    try {
+      manifest = readManifestOrNull(dir);
+    } catch (GatewayException e) {
+      return unreadable(name, version, "unreadable", e.getMessage());
+    }
+    if (manifest == null) {
+      return unreadable(name, version, "building", "");
+    }
+    JsonNode validation = manifest.path("validation");
+    String validated = validation.isObject()
+        ? (validation.path("passed").asBoolean(false) ? "passed" : "failed")
+            + (validation.path("where").asText("").isEmpty() ? ""
+                : " at " + validation.path("where").asText())
+        : "not run";
+    List<String> files = new ArrayList<>();
+    manifest.path("files").fieldNames().forEachRemaining(files::add);
+    JsonNode image = manifest.path("image");
+    return new VersionManifest(name, version, manifest.path("status").asText(""),
+        manifest.path("kind").asText(""), manifest.path("creator").asText(""),
+        manifest.path("created_at").asText(""), image.path("tag").asText(""),
+        image.path("digest").asText("").isEmpty() ? image.path("id").asText("")
+            : image.path("digest").asText(),
+        manifest.path("input_schema").asText(""), manifest.path("output_schema").asText(""),
+        validated, manifest.path("runtime_version").asText(""),
+        manifest.path("python_version").asText(""),
+        manifest.path("failure").path("reason").asText(""), files);
+  }
+
+  private static VersionManifest unreadable(String name, long version, String status,
+      String why) {
+    return new VersionManifest(name, version, status, "", "", "", "", "", "", "", "not run",
+        "", "", why, List.of());
   }
 
   private long newestReady(String name, Path versions, List<Long> known) {

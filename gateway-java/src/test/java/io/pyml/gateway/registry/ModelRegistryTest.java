@@ -93,6 +93,30 @@ class ModelRegistryTest {
         ModelRegistry.defaultDir(Map.of()));
   }
 
+  @Test
+  void manifestsAreListedForPeopleWithoutBeingVerified() throws Exception {
+    register("cancer", 1, "ready", "one");
+    register("cancer", 2, "failed", "two");
+    Files.createDirectories(root.resolve("models/cancer/versions/3")); // still building
+    Files.createDirectories(root.resolve("models/empty/versions"));
+    ModelRegistry registry = new ModelRegistry(root);
+
+    assertEquals(java.util.List.of("cancer"), registry.names());
+    var versions = registry.manifests("cancer");
+    assertEquals(java.util.List.of(1L, 2L, 3L),
+        versions.stream().map(VersionManifest::version).toList());
+    assertTrue(versions.get(0).ready());
+    assertEquals("pyml/cancer:1", versions.get(0).imageTag());
+    assertEquals("sha256:image1", versions.get(0).imageDigest(), "the id when no digest");
+    assertEquals("not run", versions.get(0).validation());
+    assertEquals("failed", versions.get(1).status());
+    assertEquals("building", versions.get(2).status());
+    assertEquals(java.util.List.of(), registry.manifests("unknown"));
+    for (String outside : new String[] {"..", "../cancer", "cancer/../cancer", "a\0b", ""}) {
+      assertEquals(java.util.List.of(), registry.manifests(outside), outside);
+    }
+  }
+
   private void register(String name, long version, String status, String archiveText)
       throws Exception {
     Path dir = Files.createDirectories(
