@@ -35,23 +35,28 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
-MODEL = "breast_cancer_lr"
+MODEL = "console_cancer"
 WAIT_S = 120
 
 
 @pytest.fixture(scope="module")
-def second_cancer(packaged_cancer: ModelVersion, cancer_home: Path) -> Iterator[ModelVersion]:
-    """A newer version of the same home, so there is a version to roll back from."""
+def console_versions(
+    pyml_home: Path, cancer_home: Path
+) -> Iterator[tuple[ModelVersion, ModelVersion]]:
+    """Two versions of the cancer home under a name of this test's own, so there is a version
+    to roll back from, and the session's shared `breast_cancer_lr` (other suites deploy its
+    newest version) is left as it was."""
     import docker
 
     from pyml.model import Model
 
-    version = Model.from_home(cancer_home).package(progress=False)
-    assert version.version > packaged_cancer.version
-    yield version
-    tag = version.image.get("tag")
-    if tag:
-        docker.from_env().images.remove(tag, force=True, noprune=False)
+    versions = [Model.from_home(cancer_home).package(name=MODEL, progress=False) for _ in range(2)]
+    assert versions[1].version > versions[0].version
+    yield versions[0], versions[1]
+    for version in versions:
+        tag = version.image.get("tag")
+        if tag:
+            docker.from_env().images.remove(tag, force=True, noprune=False)
 
 
 OFFLINE_MODEL = "console_offline"
@@ -175,13 +180,12 @@ def _confirm(driver: WebDriver, button_id: str) -> str:
 def test_console_scenario(
     gateway: GatewayProcess,
     browser: WebDriver,
-    packaged_cancer: ModelVersion,
-    second_cancer: ModelVersion,
+    console_versions: tuple[ModelVersion, ModelVersion],
     failing_version: int,
     cancer_rows: pd.DataFrame,
 ) -> None:
     console = f"http://127.0.0.1:{gateway.http_port}/console"
-    old, new = packaged_cancer.version, second_cancer.version
+    old, new = (version.version for version in console_versions)
 
     # Before any identity exists the console is open, and says so.
     browser.get(f"{console}/models")
