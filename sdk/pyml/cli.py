@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -509,5 +510,68 @@ def _when(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# --- failures: one line and a hint, the traceback only with --debug -----------------------------
+
+DEBUG_FLAG = "--debug"
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option(DEBUG_FLAG, help="on failure, show the traceback too (any position)")
+    ] = False,
+) -> None:
+    """PyML: validate, deploy and call Python models."""
+    # --debug is read by main() before the command line is parsed, wherever it stands; it is
+    # declared here so that --help lists it.
+
+
+def main() -> None:
+    """The `pyml` command. A failure prints one `✗` line with a hint and exits 1."""
+    debug = DEBUG_FLAG in sys.argv[1:]
+    if debug:
+        sys.argv = [arg for arg in sys.argv if arg != DEBUG_FLAG]
+    try:
+        app()
+    except Exception as error:  # every failure a person meets: one line, not a traceback
+        if debug:
+            raise
+        console.print(f"[red]✗[/red] {_one_line(error)}", highlight=False, soft_wrap=True)
+        console.print(f"  hint: {_hint(error)}", style="dim", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+def _one_line(error: Exception) -> str:
+    from pyml.client import RemoteError
+
+    text = error.details if isinstance(error, RemoteError) else str(error)
+    return " ".join(text.split()) or type(error).__name__
+
+
+def _hint(error: Exception) -> str:
+    from pyml._internal.gateway_process import GatewayStartError
+    from pyml._internal.registry_errors import RegistryError
+    from pyml.client import RemoteError
+
+    again = f"run again with {DEBUG_FLAG} for the traceback"
+    if isinstance(error, RemoteError):
+        by_code = {
+            "UNAVAILABLE": "is a gateway running there? start one with 'pyml gateway', or "
+            "point --gateway (or PYML_GATEWAY) at it",
+            "NOT_FOUND": "'pyml deployments' lists what the gateway serves, 'pyml models' "
+            "what the registry holds",
+            "UNAUTHENTICATED": "set PYML_TOKEN or run 'pyml login TOKEN'",
+            "PERMISSION_DENIED": "ask a gateway admin or the model's admin for a grant",
+            "DEADLINE_EXCEEDED": "the gateway did not answer in time; 'pyml deployments' "
+            "shows the model's state",
+        }
+        return by_code.get(error.code.name, again)
+    if isinstance(error, RegistryError):
+        return "'pyml models' lists the registry ($PYML_HOME/registry)"
+    if isinstance(error, GatewayStartError):
+        return "'make gateway-jar' builds the gateway; the lines above say why it stopped"
+    return again
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -1,0 +1,69 @@
+"""The CLI speaks to people (issue 15): a failure is one `✗` line and a hint, exit code 1;
+the traceback only with --debug, wherever it stands on the command line."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _pyml(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYML_HOME": str(home), "COLUMNS": "80"}
+    env.pop("PYML_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pyml.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _one_line_and_a_hint(done: subprocess.CompletedProcess[str]) -> str:
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("✗ ") and lines[1].strip().startswith("hint: "), lines
+    return lines[0] + "\n" + lines[1]
+
+
+def test_no_gateway_at_the_address_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    done = _pyml("undeploy", "nope", "--gateway", f"127.0.0.1:{_closed_port()}", home=tmp_path)
+    assert "is a gateway running there?" in _one_line_and_a_hint(done)
+
+
+def test_a_model_missing_from_the_registry_is_one_line(tmp_path: Path) -> None:
+    said = _one_line_and_a_hint(_pyml("models", "show", "nope", home=tmp_path))
+    assert "no model 'nope' in the registry" in said
+    assert "'pyml models' lists the registry" in said
+
+
+def test_a_model_with_an_import_error_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "broken"
+    home.mkdir()
+    (home / "model.py").write_text("import not_a_module_anyone_has\n")
+    said = _one_line_and_a_hint(_pyml("validate", str(home), home=tmp_path))
+    assert "cannot import module 'not_a_module_anyone_has'" in said
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_debug_shows_the_traceback(tmp_path: Path, where: str) -> None:
+    args = ["models", "show", "nope"]
+    args = ["--debug", *args] if where == "first" else [*args, "--debug"]
+    done = _pyml(*args, home=tmp_path)
+    assert done.returncode != 0
+    assert "VersionNotFound" in done.stdout + done.stderr
+    assert "Traceback" in done.stdout + done.stderr or "──" in done.stdout + done.stderr
