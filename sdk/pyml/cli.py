@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,9 +21,6 @@ tokens_app = typer.Typer(help="Gateway tokens: who may call.", no_args_is_help=T
 grants_app = typer.Typer(help="Who may predict with, deploy or administer a model.")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(grants_app, name="grants")
-if TYPE_CHECKING:
-    from pyml.client import Client
-
 console = Console()
 GatewayOption = Annotated[
     str, typer.Option("--gateway", "-g", envvar="PYML_GATEWAY", help="gateway host:port")
@@ -360,25 +355,6 @@ def _gateway_container(image: str, ports: dict[str, int], gateway_id: str) -> in
 # --- identities: who may do what on a gateway ---------------------------------------------------
 
 
-@contextmanager
-def _gateway_call(gateway: str) -> Iterator[Client]:
-    """A client of `gateway` whose refusals end the command with one line and a hint."""
-    from pyml.client import Client, RemoteError
-
-    hints = {
-        "UNAUTHENTICATED": "set PYML_TOKEN or run 'pyml login TOKEN'",
-        "PERMISSION_DENIED": "ask a gateway admin or the model's admin for a grant",
-        "UNAVAILABLE": f"is a gateway running at {gateway}? (pyml gateway)",
-    }
-    try:
-        with Client(gateway) as client:
-            yield client
-    except RemoteError as error:
-        hint = hints.get(error.code.name)
-        console.print(f"[red]✗[/red] {error.details}" + (f" (hint: {hint})" if hint else ""))
-        raise typer.Exit(1) from None
-
-
 @app.command()
 def login(
     token: Annotated[str, typer.Argument(help="a token from 'pyml tokens create'")],
@@ -386,14 +362,10 @@ def login(
 ) -> None:
     """Check a token against the gateway and keep it in $PYML_HOME/token (owner-only)."""
     from pyml._internal.credentials import save_token
-    from pyml.client import Client, RemoteError
+    from pyml.client import Client
 
-    try:
-        with Client(gateway, token=token) as client:
-            me = client.whoami()
-    except RemoteError as error:
-        console.print(f"[red]✗[/red] {error.details}")
-        raise typer.Exit(1) from None
+    with Client(gateway, token=token) as client:
+        me = client.whoami()
     path = save_token(token)
     console.print(f"[green]✓[/green] signed in to {gateway} as {me.identity}; token kept in {path}")
 
@@ -401,7 +373,9 @@ def login(
 @app.command()
 def whoami(gateway: GatewayOption = "localhost:7070") -> None:
     """Who the current token names on the gateway."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         me = client.whoami()
     if not me.authentication:
         console.print(
@@ -420,7 +394,9 @@ def tokens_create(
     gateway: GatewayOption = "localhost:7070",
 ) -> None:
     """Make a token (gateway admins; the first token, an admin's, turns authentication on)."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         token, info = client.create_token(identity, gateway_admin=admin)
     console.print(f"[green]✓[/green] token {info.id} for {info.identity}; shown once, keep it:")
     print(token)
@@ -429,7 +405,9 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(gateway: GatewayOption = "localhost:7070") -> None:
     """Tokens (all for gateway admins, your own otherwise), never their secrets."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         rows = client.tokens()
     table = Table("id", "identity", "created", "revoked")
     for t in rows:
@@ -441,7 +419,9 @@ def tokens_list(gateway: GatewayOption = "localhost:7070") -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: str, gateway: GatewayOption = "localhost:7070") -> None:
     """Revoke a token by its id (yours, or any for gateway admins); it stops working at once."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         client.revoke_token(token_id)
     console.print(f"token {token_id} revoked")
 
@@ -454,7 +434,9 @@ def grants_add(
     gateway: GatewayOption = "localhost:7070",
 ) -> None:
     """Give IDENTITY PERMISSION on MODEL (replacing its grant there); each includes the lesser."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         grant = client.grant(model, identity, permission)
     console.print(f"{grant.identity} may now {grant.permission} on {grant.model_name}")
 
@@ -462,7 +444,9 @@ def grants_add(
 @grants_app.command("remove")
 def grants_remove(model: str, identity: str, gateway: GatewayOption = "localhost:7070") -> None:
     """Take IDENTITY's grant on MODEL away."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         client.revoke_grant(model, identity)
     console.print(f"{identity} no longer holds a grant on {model}")
 
@@ -473,7 +457,9 @@ def grants_list(
     gateway: GatewayOption = "localhost:7070",
 ) -> None:
     """Grants you may see: all for gateway admins, those of models you administer, your own."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         rows = client.grants(model)
     table = Table("model", "identity", "permission", "granted by", "when")
     for g in rows:
@@ -488,7 +474,9 @@ def audit(
     gateway: GatewayOption = "localhost:7070",
 ) -> None:
     """The audit log, newest first: admin actions and refused calls."""
-    with _gateway_call(gateway) as client:
+    from pyml.client import Client
+
+    with Client(gateway) as client:
         rows = client.audit(model, limit)
     table = Table("#", "when", "who", "action", "model", "version", "outcome", "detail")
     for e in rows:

@@ -193,7 +193,7 @@ public final class DataPlane {
       long version, String homePath, int replicas, ResourceLimits limits, boolean wait) {
     Caller caller = access.require(credentials, "deploy", name, version, Permission.DEPLOY);
     if (!homePath.isEmpty()) {
-      access.requireGatewayAdmin(credentials, "deploying a home folder", name);
+      access.checkGatewayAdmin(caller, "deploying a home folder", name);
     }
     Deployment deployment;
     try {

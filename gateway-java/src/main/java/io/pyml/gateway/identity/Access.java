@@ -100,12 +100,17 @@ public final class Access implements AutoCloseable {
   /** A gateway admin; else UNAUTHENTICATED or PERMISSION_DENIED (recorded). */
   public Caller requireGatewayAdmin(Credentials credentials, String action, String model) {
     Caller caller = authenticate(credentials, action, model, 0, action + " needs a token");
+    checkGatewayAdmin(caller, action, model);
+    return caller;
+  }
+
+  /** PERMISSION_DENIED (recorded) unless the already authenticated caller is a gateway admin. */
+  public void checkGatewayAdmin(Caller caller, String action, String model) {
     if (!caller.gatewayAdmin()) {
       String message = action + " needs a gateway admin; '" + caller.identity() + "' is not one";
       audit.refusal(caller.identity(), action, model, 0, AuditEntry.DENIED, message);
       throw new GatewayException(ErrorKind.PERMISSION_DENIED, message);
     }
-    return caller;
   }
 
   public boolean may(Caller caller, String model, Permission permission) {

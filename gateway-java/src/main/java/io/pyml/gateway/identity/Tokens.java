@@ -77,7 +77,8 @@ public final class Tokens {
     return bytes;
   }
 
-  private static String sha256(String secret) {
+  /** The SHA-256 of an ASCII string, in hex: how a secret is stored and a token is keyed. */
+  static String sha256(String secret) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
           .digest(secret.getBytes(StandardCharsets.US_ASCII)));

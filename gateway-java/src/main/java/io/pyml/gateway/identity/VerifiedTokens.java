@@ -1,10 +1,6 @@
 package io.pyml.gateway.identity;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,7 +24,7 @@ final class VerifiedTokens {
   }
 
   Optional<String> get(String token, Instant now) {
-    Entry entry = entries.get(digest(token));
+    Entry entry = entries.get(Tokens.sha256(token));
     return entry != null && now.isBefore(entry.until())
         ? Optional.of(entry.identity()) : Optional.empty();
   }
@@ -37,19 +33,10 @@ final class VerifiedTokens {
     if (entries.size() >= capacity) {
       entries.clear();
     }
-    entries.put(digest(token), new Entry(identity, until));
+    entries.put(Tokens.sha256(token), new Entry(identity, until));
   }
 
   int size() {
     return entries.size();
-  }
-
-  private static String digest(String token) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-          .digest(token.getBytes(StandardCharsets.US_ASCII)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java platform has SHA-256", e);
-    }
   }
 }

@@ -2,6 +2,7 @@ package io.pyml.gateway.frontend.http;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.JsonDocuments;
 import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
 import java.util.EnumMap;
@@ -91,7 +92,7 @@ public final class HttpErrors {
   public static void reply(JsonFactory json, Response response, Callback callback,
       ErrorReply reply) {
     reply.headers().forEach((name, value) -> response.getHeaders().put(name, value));
-    HttpReplies.send(response, callback, reply.status(), JSON, HttpReplies.json(json, out -> {
+    HttpReplies.send(response, callback, reply.status(), JSON, JsonDocuments.write(json, out -> {
       out.writeStartObject();
       out.writeStringField("error", reply.message());
       out.writeEndObject();

@@ -1,9 +1,6 @@
 package io.pyml.gateway.frontend.http;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.pyml.gateway.core.Failures;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -46,22 +43,6 @@ public final class HttpReplies {
     response.getHeaders().put(HttpHeader.ALLOW, method);
     send(response, callback, 405, "text/plain; charset=utf-8", "only " + method + "\n");
     return false;
-  }
-
-  /** What writes one JSON document. */
-  public interface JsonWriter {
-    void write(JsonGenerator out) throws IOException;
-  }
-
-  /** The document {@code writer} writes, as UTF-8 bytes. */
-  public static byte[] json(JsonFactory json, JsonWriter writer) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (JsonGenerator out = json.createGenerator(bytes)) {
-      writer.write(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // into memory: does not happen
-    }
-    return bytes.toByteArray();
   }
 
   /** A request body over what a route takes. */

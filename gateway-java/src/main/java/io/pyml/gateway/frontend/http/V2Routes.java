@@ -2,6 +2,7 @@ package io.pyml.gateway.frontend.http;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import io.pyml.gateway.core.ErrorKind;
+import io.pyml.gateway.core.JsonDocuments;
 import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.identity.Credentials;
@@ -61,7 +62,7 @@ public final class V2Routes implements HttpRoutes {
     add(routes, "/v2/health/ready", "GET", (path, request, response, callback) ->
         sendJson(response, callback, "{\"ready\":true}"));
     add(routes, "/v2", "GET", (path, request, response, callback) ->
-        HttpReplies.send(response, callback, 200, HttpErrors.JSON, HttpReplies.json(json, out -> {
+        HttpReplies.send(response, callback, 200, HttpErrors.JSON, JsonDocuments.write(json, out -> {
           out.writeStartObject();
           out.writeStringField("name", OipService.SERVER_NAME);
           out.writeStringField("version", OipService.SERVER_VERSION);
@@ -122,7 +123,7 @@ public final class V2Routes implements HttpRoutes {
       }
       return;
     }
-    sendJson(response, callback, HttpReplies.json(json, out -> {
+    sendJson(response, callback, JsonDocuments.write(json, out -> {
       out.writeStartObject();
       out.writeStringField("name", path.get("name"));
       out.writeBooleanField("ready", true);

@@ -2,11 +2,10 @@ package io.pyml.gateway.frontend.oip;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.pyml.gateway.core.JsonDocuments;
 import io.pyml.oip.v2.ModelInferResponse;
 import io.pyml.oip.v2.ModelMetadataResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -20,7 +19,7 @@ public final class V2JsonAnswers {
 
   /** An inference answer as V2 JSON: each output's data a flat row-major array. */
   public static byte[] response(JsonFactory json, ModelInferResponse response) {
-    return write(json, out -> {
+    return JsonDocuments.write(json, out -> {
       out.writeStartObject();
       out.writeStringField("model_name", response.getModelName());
       out.writeStringField("model_version", response.getModelVersion());
@@ -69,7 +68,7 @@ public final class V2JsonAnswers {
 
   /** A model's V2 metadata as JSON (the REST binding's names; shapes as numbers, -1: any). */
   public static byte[] metadata(JsonFactory json, ModelMetadataResponse metadata) {
-    return write(json, out -> {
+    return JsonDocuments.write(json, out -> {
       out.writeStartObject();
       out.writeStringField("name", metadata.getName());
       out.writeArrayFieldStart("versions");
@@ -103,21 +102,5 @@ public final class V2JsonAnswers {
       out.writeNumber(dimension);
     }
     out.writeEndArray();
-  }
-
-  /** What writes one JSON document. */
-  private interface Writer {
-    void write(JsonGenerator out) throws IOException;
-  }
-
-  /** The document {@code writer} writes, as UTF-8 bytes. */
-  private static byte[] write(JsonFactory json, Writer writer) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (JsonGenerator out = json.createGenerator(bytes)) {
-      writer.write(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // into memory: does not happen
-    }
-    return bytes.toByteArray();
   }
 }
