@@ -81,8 +81,12 @@ final class Replica {
     return bytes;
   }
 
+  /**
+   * Ready and not known to be down: a runtime's exit is noted the moment it shows, a little
+   * before its supervisor detaches it, and no call may be placed on it in between.
+   */
   synchronized boolean isReady() {
-    return ready;
+    return ready && runtime.down().get() == null;
   }
 
   synchronized void attach(Runtime started) {
@@ -110,7 +114,7 @@ final class Replica {
    * ready or full. A call alone is always admitted, whatever its size.
    */
   synchronized boolean tryReserve(long size) {
-    if (!ready || calls >= maxCalls || (calls > 0 && bytes + size > maxBytes)) {
+    if (!isReady() || calls >= maxCalls || (calls > 0 && bytes + size > maxBytes)) {
       return false;
     }
     calls++;

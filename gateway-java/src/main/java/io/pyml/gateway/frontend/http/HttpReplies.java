@@ -45,6 +45,13 @@ public final class HttpReplies {
     return false;
   }
 
+  /**
+   * The most bytes of a refused body read and dropped so that its connection stays usable
+   * (Tomcat's {@code maxSwallowSize} is the same idea, and the same 2 MiB); a larger one is
+   * refused unread and its connection closed.
+   */
+  static final long DRAINED_BYTES_MAX = 2L << 20;
+
   /** A request body over what a route takes. */
   public static final class BodyTooLarge extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -57,13 +64,25 @@ public final class HttpReplies {
   /**
    * The whole body, read as it arrives without holding a thread (a client that stops half way
    * holds only its connection, until the idle timeout). Over {@code maxBytes}, fails with
-   * {@link BodyTooLarge}: by Content-Length before a byte is read, else (chunked) as soon as
-   * the bytes read pass it. Other failures are the connection's.
+   * {@link BodyTooLarge}: by Content-Length before a byte is kept (the body read and dropped
+   * when at most {@link #DRAINED_BYTES_MAX}), else (chunked) as soon as the bytes read pass
+   * it. Other failures are the connection's.
    */
   public static CompletableFuture<byte[]> readBody(Request request, int maxBytes) {
     long declared = request.getLength();
     if (declared > maxBytes) {
-      return CompletableFuture.failedFuture(tooLarge(declared + " bytes", maxBytes));
+      BodyTooLarge refusal = tooLarge(declared + " bytes", maxBytes);
+      if (declared > DRAINED_BYTES_MAX) {
+        return CompletableFuture.failedFuture(refusal); // Jetty then closes the connection
+      }
+      // A client sends its whole body before it reads: answered before the body is read,
+      // Jetty must close the connection, and the client may lose the answer and the next
+      // request it sends on that connection. So a body of a bounded size is read (its length
+      // bounds the bytes, Jetty's idle timeout a client that stops) and dropped first.
+      CompletableFuture<byte[]> refused = new CompletableFuture<>();
+      Content.Source.consumeAll(request, Callback.from(() -> refused.completeExceptionally(
+          refusal), failure -> refused.completeExceptionally(refusal)));
+      return refused;
     }
     return Content.Source.asByteArrayAsync(request, maxBytes).handle((body, error) -> {
       if (error == null) {

@@ -1,6 +1,7 @@
 package io.pyml.gateway.frontend.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -161,6 +163,38 @@ class HttpFrontEndTest {
       assertTrue(answer.contains("pyml-error: RESOURCE_EXHAUSTED"), answer);
       assertTrue(answer.contains("{\"error\":\"request body of 1000000000 bytes is over the"
           + " limit of " + (LIMIT + 64 * 1024) + " bytes\"}"), answer);
+    }
+  }
+
+  /**
+   * A client sends its whole body before it reads. Refused unread, the body was left on the
+   * connection and Jetty closed it: the 413 could be lost, and a request sent next on the
+   * connection found no answer (GatewayConsoleTest, one fresh-clone run in three).
+   */
+  @Test
+  void aBodyOverTheLimitButUnderTheDrainCapIsReadThenRefusedOnAConnectionThatStaysOpen()
+      throws Exception {
+    int size = LIMIT + 64 * 1024 + 10_000;
+    try (Socket socket = new Socket("127.0.0.1", gateway.httpPort())) {
+      socket.setSoTimeout(5_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v2/models/steady/infer HTTP/1.1\r\nHost: x\r\n"
+          + "Content-Type: application/json\r\nContent-Length: " + size + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Thread.sleep(300); // the body comes after the server has seen the headers
+      out.write(" ".repeat(size).getBytes(StandardCharsets.US_ASCII));
+      String answer = readAnswer(socket.getInputStream());
+      assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+      assertTrue(answer.contains("is over the limit of " + (LIMIT + 64 * 1024) + " bytes"),
+          answer);
+      assertFalse(answer.toLowerCase(Locale.ROOT).contains("connection: close"),
+          answer);
+
+      out.write(("GET /v2/models/nope/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      String next = readAnswer(socket.getInputStream());
+      assertTrue(next.startsWith("HTTP/1.1 404 "), "the next request on the connection: " + next);
     }
   }
 
