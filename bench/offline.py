@@ -179,11 +179,11 @@ def _floors(spec_path: Path) -> dict[str, Any]:
     home = str(Path(spec.model_home).absolute())
     scan = plan_scan(spark, selected, spec.batch_rows)
     assert isinstance(scan, ParquetScan), scan  # the benchmark's query is a plain scan
-    direct = ScanAndPredict(BatchPredictor(home, keys, model.output), scan)
+    direct = ScanAndPredict(BatchPredictor(home, model.name, keys, model.output), scan)
     one_row = spark.table(ONE_ROW_TABLE).select(*[f"`{name}`" for name in selected.columns])
     one_scan = plan_scan(spark, one_row, spec.batch_rows)
     assert isinstance(one_scan, ParquetScan), one_scan
-    direct_one = ScanAndPredict(BatchPredictor(home, keys, model.output), one_scan)
+    direct_one = ScanAndPredict(BatchPredictor(home, model.name, keys, model.output), one_scan)
     write = plan_write(spark, "bench", struct)
     assert isinstance(write, ParquetWrite), write  # the benchmark's columns are plain
     steps: dict[str, Callable[[], object]] = {
@@ -193,7 +193,7 @@ def _floors(spec_path: Path) -> dict[str, Any]:
             spark, selected.mapInArrow(Passthrough(keys, model.output, first), struct)
         ),
         "read_predict_write": lambda: _save(
-            spark, selected.mapInArrow(BatchPredictor(home, keys, model.output), struct)
+            spark, selected.mapInArrow(BatchPredictor(home, model.name, keys, model.output), struct)
         ),
         "direct_predict_write": lambda: _save(
             spark, tasks_frame(spark, scan).mapInArrow(direct, struct)

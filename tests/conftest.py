@@ -79,6 +79,10 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import pyml
 
     pyml.save_validation(faulty, pd.DataFrame({"x": np.array([1.0, 2.0, 3.0])}))
+    from tests.conversion_cases import validation_frame
+
+    typed = _copy_home(TEST_HOMES / "typed", root / "typed")
+    pyml.save_validation(typed, validation_frame())
     return root
 
 
@@ -95,6 +99,12 @@ def tensor_home(homes: Path) -> Path:
 @pytest.fixture(scope="session")
 def faulty_home(homes: Path) -> Path:
     return homes / "faulty"
+
+
+@pytest.fixture(scope="session")
+def typed_home(homes: Path) -> Path:
+    """A model of the pandas dtypes callers cannot all express (tests.conversion_cases)."""
+    return homes / "typed"
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ pip steps (and setup.sh) get ``PIP_CERT`` pointing at the copied CA bundle for t
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from dataclasses import dataclass
 
@@ -188,9 +189,11 @@ def _model(spec: BuildSpec) -> list[Step]:
 def _validation(spec: BuildSpec) -> list[Step]:
     # As the runtime user: a file the model cannot read fails here, not at deploy.
     flag = "" if spec.check_outputs else " --allow-no-validation-data"
+    # The registered name, so that the build's messages name the model, not its folder.
+    name = shlex.quote(spec.name)
     return [
         Step("validation", f"USER {RUN_USER}"),
-        Step("validation", f"RUN pyml-runtime validate --home {MODEL_DIR}{flag}"),
+        Step("validation", f"RUN pyml-runtime validate --home {MODEL_DIR} --name {name}{flag}"),
     ]
 
 

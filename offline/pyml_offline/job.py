@@ -87,10 +87,10 @@ def run_job(
     clock = Stopwatch()
     phases = Phases()
     home = Path(spec.model_home)
-    model = model_schema(home, load_config(home).name or home.name)
+    model = model_schema(home, spec.model_name or load_config(home).name or home.name)
     spark = spark or build_session(spec)
     phases.mark("session")
-    warm_up = _warm_up_workers(spark, spec)
+    warm_up = _warm_up_workers(spark, spec, model.name)
     try:
         dest = TableName.parse(spec.dest_table)
         frame = _query(spark, spec.query)
@@ -119,7 +119,7 @@ def run_job(
     )
 
 
-def _warm_up_workers(spark: SparkSession, spec: JobSpec) -> threading.Thread:
+def _warm_up_workers(spark: SparkSession, spec: JobSpec, name: str) -> threading.Thread:
     """Start the Python workers and load the model in them, in the background.
 
     The driver's first metastore use (the query, the destination checks) takes seconds of
@@ -129,7 +129,7 @@ def _warm_up_workers(spark: SparkSession, spec: JobSpec) -> threading.Thread:
     cores = max(1, int(spark.sparkContext.defaultParallelism))
     home = str(Path(spec.model_home).absolute())
     warm = spark.range(0, cores, 1, cores).mapInArrow(
-        WorkerWarmUp(home, spec.batch_rows), "id long"
+        WorkerWarmUp(home, name, spec.batch_rows), "id long"
     )
 
     def run() -> None:
@@ -168,6 +168,7 @@ def _predictions(
     columns = list(dict.fromkeys([*spec.key_columns, *model.input.names]))
     predictor = BatchPredictor(
         str(Path(spec.model_home).absolute()),
+        model.name,
         spec.key_columns,
         model.output,
         counters.rows_read,

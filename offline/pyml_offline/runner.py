@@ -135,6 +135,7 @@ def job_spec(record: VersionRecord, settings: ContainerSettings, **fields: Any) 
     """The spec of a job in the version's image: its model home, the embedded warehouse."""
     return JobSpec(
         model_home=MODEL_DIR,
+        model_name=record.name,
         properties=model_properties(record),
         master=f"local[{settings.cores}]",
         warehouse=str(warehouse_dir().resolve()),

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from pyml_offline.errors import OfflineJobError
 from pyml_runtime import codec
+from pyml_runtime.conversion import InputColumns
 from pyml_runtime.validation import has_validation, load_validation
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class ModelSchema:
     name: str
     input: pa.Schema
     output: pa.Schema
+    columns: InputColumns  # the input columns and the one rule of what they may arrive as
 
 
 def model_schema(home: Path, name: str) -> ModelSchema:
@@ -37,27 +39,34 @@ def model_schema(home: Path, name: str) -> ModelSchema:
         )
     data = load_validation(home, "dataframe")
     assert not isinstance(data.input, dict) and not isinstance(data.expected, dict)
+    validation_input = codec.dataframe_to_table(data.input)
     return ModelSchema(
         name,
-        codec.dataframe_to_table(data.input).schema,
+        validation_input.schema,
         codec.dataframe_to_table(data.expected).schema,
+        InputColumns(name, validation_input),
     )
 
 
 def check_query_columns(query_schema: StructType, model: ModelSchema) -> None:
-    """Every model input column present with the validated type; all problems named at once."""
+    """Every model input column present, of a type the model's input may arrive as (the
+    runtime's one conversion rule, as online); all problems named at once."""
+    from pyspark.sql.pandas.types import to_arrow_type
+
     got = {field.name: field.dataType for field in query_schema.fields}
     missing = [name for name in model.input.names if name not in got]
     problems = [f"missing {_listed(missing)}"] if missing else []
     for want in model.input:
         if want.name not in got:
             continue
-        expected = spark_type(want.type, f"input column '{want.name}'")
-        if got[want.name] != expected:
-            problems.append(
-                f"'{want.name}' is {got[want.name].simpleString()} "
-                f"(expected: {expected.simpleString()})"
-            )
+        try:
+            arrow = to_arrow_type(got[want.name], timezone="UTC")  # as mapInArrow sends it
+        except Exception:  # pyspark raises several kinds for types Arrow cannot carry
+            problems.append(f"'{want.name}' is {got[want.name].simpleString()} (no Arrow type)")
+            continue
+        refusal = model.columns.type_refusal(want.name, arrow)
+        if refusal is not None:
+            problems.append(f"{refusal}; in Spark SQL {got[want.name].simpleString()}")
     if problems:
         raise OfflineJobError(
             f"model '{model.name}': the query's columns do not fit the model: "

@@ -50,6 +50,8 @@ class JobSpec:
     # (see class_archive); paths as the job sees them. Embedded default only.
     class_archive: str | None = None
     class_list_dir: str | None = None
+    # The registered name (errors name the model by it); None: pyml.toml's or the folder's.
+    model_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in WRITE_MODES:

@@ -37,10 +37,10 @@ class BatchFailed(RuntimeError):
     """A batch the model could not predict; the message starts with ERROR_MARKER."""
 
 
-def dataplane(home: str) -> Dataplane:
-    """The worker's dataplane for `home`, loaded on first use."""
+def dataplane(home: str, name: str | None = None) -> Dataplane:
+    """The worker's dataplane for `home` (the model called `name`), loaded on first use."""
     if home not in _DATAPLANES:
-        _DATAPLANES[home] = Dataplane.for_home(load_model(Path(home)), Path(home))
+        _DATAPLANES[home] = Dataplane.for_home(load_model(Path(home), name), Path(home))
     return _DATAPLANES[home]
 
 
@@ -49,6 +49,7 @@ class BatchPredictor:
     """The function given to `mapInArrow`: input batches → key columns + model outputs."""
 
     home: str
+    name: str
     keys: tuple[str, ...]
     output: pa.Schema
     rows_read: Any = None  # Spark accumulators (None in unit tests)
@@ -56,7 +57,7 @@ class BatchPredictor:
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         tables = (pa.Table.from_batches([batch]) for batch in batches)
-        yield from self.predict_all(dataplane(self.home), tables)
+        yield from self.predict_all(dataplane(self.home, self.name), tables)
 
     def predict_all(self, plane: Dataplane, tables: Iterable[pa.Table]) -> Iterator[pa.RecordBatch]:
         """Each table through the model, counted (rows read, rows predicted) as it goes."""
@@ -110,7 +111,7 @@ class ScanAndPredict:
     scan: ParquetScan
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        plane = dataplane(self.predictor.home)
+        plane = dataplane(self.predictor.home, self.predictor.name)
         for batch in batches:
             for task in batch.column("id").to_pylist():
                 for path in self.scan.groups[task]:
@@ -128,6 +129,7 @@ class WorkerWarmUp:
     """
 
     home: str
+    name: str
     batch_rows: int
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -135,7 +137,7 @@ class WorkerWarmUp:
             pass
         # A model that cannot load fails the job's own tasks, which report why.
         with contextlib.suppress(Exception):
-            _rehearse(dataplane(self.home), Path(self.home), self.batch_rows)
+            _rehearse(dataplane(self.home, self.name), Path(self.home), self.batch_rows)
         yield from ()
 
 

@@ -112,6 +112,9 @@ def _serve_one(
 @app.command()
 def validate(
     home: HomeOption,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Model name (default: pyml.toml or folder).")
+    ] = None,
     allow_no_validation_data: Annotated[
         bool, typer.Option(help="a home without validation data passes once its model loads")
     ] = False,
@@ -124,7 +127,7 @@ def validate(
 
     _configure_logging()
     try:
-        model = load_model(home)
+        model = load_model(home, name)
         if allow_no_validation_data and not has_validation(model.home, model.kind):
             if model.config.batching.enabled:
                 raise PymlError(

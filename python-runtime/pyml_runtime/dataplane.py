@@ -5,13 +5,13 @@
 meets the same decoding, the same input checks and the same errors.
 
 Inputs are checked against the schema of the stored validation input, the only schema the
-model is known to work with. DataFrame models: every expected column must be present with the
-expected Arrow type (``string``/``large_string``/``string_view`` are interchangeable, and an
-all-null column of Arrow type ``null`` takes any type); extra columns are dropped and columns
-put in the validation order, with the validation data's pandas metadata, so the model sees the
-dtypes it was validated with. Tensor models: every expected tensor must be present with the
-expected dtype, rank and dimensions after the first (the batch dimension may vary); extra
-tensors are dropped. Without validation data inputs are passed through unchecked.
+model is known to work with. DataFrame models: every expected column must be present, with the
+expected type or one that `conversion` (the one rule, online and offline) turns into it without
+loss; extra columns are dropped and columns put in the validation order, with the validation
+data's pandas metadata, so the model sees the dtypes it was validated with. Tensor models: every
+expected tensor must be present with the expected dtype, rank and dimensions after the first
+(the batch dimension may vary); extra tensors are dropped. Without validation data inputs are
+passed through unchecked.
 
 Calls into the model are serialized with a lock: model code is not assumed to be thread-safe.
 Decoding and encoding still run in parallel.
@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from pyml_runtime import __version__, batching, codec
 from pyml_runtime.config import BatchingConfig
+from pyml_runtime.conversion import InputColumns
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, model_error
 from pyml_runtime.ipc_budget import DEFAULT_BUDGET, DecodeBudget
 from pyml_runtime.loader import LoadedModel
@@ -85,6 +86,11 @@ class Dataplane:
         self._lock = threading.Lock()
         self._input_table = self._to_table(validation.input) if validation else None
         self._expected_table = self._to_table(validation.expected) if validation else None
+        self._input_columns = (
+            InputColumns(self.name, self._input_table)
+            if self._input_table is not None and self.kind == "dataframe"
+            else None
+        )
 
     @classmethod
     def for_home(
@@ -122,8 +128,8 @@ class Dataplane:
         """The table checked against (and put in the shape of) the validation input."""
         if self._input_table is None:
             return table
-        if self.kind == "dataframe":
-            return self._conform_columns(table, self._input_table.schema)
+        if self._input_columns is not None:
+            return self._input_columns.conform(table)
         return self._conform_tensors(table, self._input_table.schema)
 
     def predict_batch(
@@ -181,34 +187,6 @@ class Dataplane:
         return PymlError(ErrorKind.MODEL_ERROR, f"model '{self.name}' returned {what}")
 
     # --- input checks ------------------------------------------------------------------------
-
-    def _conform_columns(self, table: pa.Table, expected: pa.Schema) -> pa.Table:
-        if table.schema.equals(expected, check_metadata=True):
-            # The same columns, types and pandas metadata (what a pyml client on the same
-            # library versions sends): rebuilding would give the very same table.
-            return table
-        listed = ", ".join(expected.names)
-        missing = [name for name in expected.names if name not in table.column_names]
-        if missing:
-            which = ", ".join(f"'{name}'" for name in missing)
-            plural = "s" if len(missing) > 1 else ""
-            raise invalid_input(
-                f"model '{self.name}': missing column{plural} {which} (expected columns: {listed})"
-            )
-        columns = [self._conform_column(table, field) for field in expected]
-        # The validation data's pandas metadata: the model gets the dtypes it was validated with.
-        return pa.Table.from_arrays(columns, schema=expected)
-
-    def _conform_column(self, table: pa.Table, expected: pa.Field) -> pa.ChunkedArray:
-        column = table.column(expected.name)
-        if column.type == expected.type:
-            return column
-        if _castable(column.type, expected.type):
-            return column.cast(expected.type)
-        raise invalid_input(
-            f"model '{self.name}': column '{expected.name}': {_type_name(column.type)} "
-            f"(expected: {_type_name(expected.type)})"
-        )
 
     def _conform_tensors(self, table: pa.Table, expected: pa.Schema) -> pa.Table:
         missing = [name for name in expected.names if name not in table.column_names]
@@ -305,29 +283,6 @@ class Dataplane:
         if isinstance(data, pd.DataFrame):
             return codec.dataframe_to_table(data)
         return codec.tensors_to_table(data)
-
-
-def _castable(got: pa.DataType, want: pa.DataType) -> bool:
-    """Types that hold exactly the same values, which a client may pick either of."""
-    if pa.types.is_null(got):
-        return True
-    return _is_text(got) and _is_text(want)
-
-
-def _is_text(data_type: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_string(data_type)
-        or pa.types.is_large_string(data_type)
-        or pa.types.is_string_view(data_type)
-    )
-
-
-_FLOAT_NAMES = {"halffloat": "float16", "float": "float32", "double": "float64"}
-
-
-def _type_name(data_type: pa.DataType) -> str:
-    """Arrow type names, with floats named as numpy and pandas users know them."""
-    return _FLOAT_NAMES.get(str(data_type), str(data_type))
 
 
 def _shape(shape: tuple[int, ...], batch: bool = False) -> str:

@@ -39,11 +39,16 @@ class LoadedModel:
     home: Path
 
 
-def load_model(home: Path) -> LoadedModel:
-    """Import model.py, pick its model class and call ``cls(home)`` with the absolute home."""
+def load_model(home: Path, name: str | None = None) -> LoadedModel:
+    """Import model.py, pick its model class and call ``cls(home)`` with the absolute home.
+
+    The model's name is `name` when given (its registered name: in an image the home folder
+    is /opt/pyml/model, and errors must not say model 'model'), else pyml.toml's or the
+    folder's.
+    """
     home = Path(home).resolve()
     config = load_config(home)
-    name = config.name or home.name
+    name = name or config.name or home.name
     cls = load_model_class(home, config)
     try:
         instance = cls(str(home))

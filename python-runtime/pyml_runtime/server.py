@@ -27,7 +27,6 @@ Settings (environment, read once by `serve`):
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import stat
@@ -156,9 +155,7 @@ def _settings(environ: Mapping[str, str]) -> tuple[DecodeBudget, int]:
 
 
 def _load(home: Path, name: str | None, budget: DecodeBudget) -> Dataplane:
-    model = load_model(home)
-    if name:
-        model = dataclasses.replace(model, name=name)
+    model = load_model(home, name)
     return Dataplane.for_home(model, budget=budget)
 
 

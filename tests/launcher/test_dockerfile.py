@@ -108,7 +108,7 @@ def test_validation_runs_as_the_runtime_user_after_the_model_and_setup() -> None
     steps = instructions(FULL)
     user, validate = (
         steps.index("USER 65534:65534"),
-        steps.index("RUN pyml-runtime validate --home /opt/pyml/model"),
+        steps.index("RUN pyml-runtime validate --home /opt/pyml/model --name iris"),
     )
     assert user + 1 == validate
     assert validate > max(i for i, s in enumerate(steps) if "setup.sh" in s or "COPY model/" in s)
@@ -160,5 +160,5 @@ def test_outputs_are_checked_unless_packaging_allowed_no_validation_data() -> No
     checked = render_dockerfile(BARE)
     unchecked = render_dockerfile(dataclasses.replace(BARE, check_outputs=False))
 
-    assert "RUN pyml-runtime validate --home /opt/pyml/model\n" in checked
-    assert "validate --home /opt/pyml/model --allow-no-validation-data" in unchecked
+    assert "RUN pyml-runtime validate --home /opt/pyml/model --name iris\n" in checked
+    assert "validate --home /opt/pyml/model --name iris --allow-no-validation-data" in unchecked

@@ -14,6 +14,7 @@ from pyml_offline.errors import OfflineJobError
 from pyml_offline.job import run_job
 from pyml_offline.sample_tables import cancer_rows
 from pyml_offline.tables import TableName, table_exists, table_properties
+from tests.conversion_cases import wanted
 from tests.offline.conftest import job_spec, table_rows
 
 PROPERTIES = {"pyml.model.name": "breast_cancer_lr", "pyml.model.version": "7"}
@@ -104,8 +105,11 @@ def test_missing_and_mistyped_columns_are_named_before_any_work(
     message = str(caught.value)
     assert "missing 'mean radius', 'worst area'" in message
     typed = f"SELECT id, CAST(`mean texture` AS STRING) AS `mean texture` FROM {cancer_cells}"
-    with pytest.raises(OfflineJobError, match="'mean texture' is string \\(expected: double\\)"):
+    with pytest.raises(OfflineJobError) as mistyped:
         _run(spark, cancer_home, "cancer.never", query=typed)
+    assert "'mean texture' is string (pandas: str) (expected: float64); in Spark SQL string" in str(
+        mistyped.value
+    )
     assert not _exists(spark, "cancer.never")
 
 
@@ -162,3 +166,39 @@ def test_hive_session_folders_stay_in_the_warehouse(cancer_cells: str, warehouse
     # Spark never closes Hive's session: its resource folder must not land in the host's /tmp.
     [folder] = (warehouse / "tmp").glob("*_resources")
     assert folder.is_dir()
+
+
+def test_a_hive_table_of_other_types_gives_the_models_own_answer(
+    spark: Any, typed_home: Path
+) -> None:
+    """The conversion rule offline (issue 15): a Hive table has no category, no Int64 and
+    ints of its own widths; each column becomes the validated dtype, as online."""
+    spark.sql("CREATE DATABASE IF NOT EXISTS typed")
+    spark.sql(
+        "CREATE TABLE typed.rows (id INT, `count` INT, score BIGINT, city STRING, "
+        "visits DOUBLE, seen TIMESTAMP, name STRING, ok BOOLEAN) STORED AS PARQUET"
+    )
+    spark.sql(
+        "INSERT INTO typed.rows VALUES "
+        "(0, 4, 1, 'Lyon', 7.0, TIMESTAMP '2024-05-01 10:00:00', 'x', false), "
+        "(1, 5, 2, 'Rome', NULL, TIMESTAMP '2024-05-01 11:00:00', 'y', true), "
+        "(2, 6, 3, 'Nice', 9.0, TIMESTAMP '2024-05-01 12:00:00', 'z', false)"
+    )
+    _run(spark, typed_home, "typed.out", query="SELECT * FROM typed.rows", key_columns=("id",))
+    got = pd.DataFrame(table_rows(spark, "typed.out"))
+    own = Model.from_home(typed_home).predict(wanted())
+    assert got["total"].tolist() == own["total"].tolist()
+    assert got["dtypes"].tolist() == own["dtypes"].tolist()
+
+    with pytest.raises(OfflineJobError) as refused:
+        _run(
+            spark,
+            typed_home,
+            "typed.never",
+            query="SELECT id, `count`, score, id AS city, visits, seen, name, ok FROM typed.rows",
+        )
+    assert (
+        "model 'typed': the query's columns do not fit the model: 'city' is int32 (expected: "
+        "dictionary<values=large_string, indices=int8, ordered=0> (pandas: category)); in "
+        "Spark SQL int" in str(refused.value)
+    )

@@ -70,10 +70,12 @@ def test_missing_column_names_model_column_and_expected(scorer_home: Path) -> No
 
 
 def test_mistyped_column_names_model_column_and_expected_type(scorer_home: Path) -> None:
-    data = codec.encode_dataframe(scorer_input().assign(x=[1, 2, 3, 4]))
+    data = codec.encode_dataframe(scorer_input().assign(x=["1", "2", "3", "4"]))
     error = predict_error(dataplane(scorer_home), "dataframe", data)
     assert error.kind is ErrorKind.INVALID_INPUT
-    assert error.message == "model 'scorer': column 'x': int64 (expected: float64)"
+    assert error.message == (
+        "model 'scorer': column 'x': large_string (pandas: str) (expected: float64)"
+    )
 
 
 def test_wrong_payload_kind(scorer_home: Path, doubler_home: Path) -> None:
