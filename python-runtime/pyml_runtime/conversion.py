@@ -393,7 +393,7 @@ def _closest(name: str, candidates: list[str]) -> str | None:
     for candidate in candidates:
         if key(candidate) == key(name):
             return candidate
-    close = difflib.get_close_matches(name, candidates[:1000], n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, candidates[:1000], n=1)  # difflib's cutoff, 0.6
     return close[0] if close else None
 
 
