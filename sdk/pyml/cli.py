@@ -139,18 +139,28 @@ def images_gateway(
 @app.command()
 def deploy(
     target: Annotated[
-        str, typer.Argument(help="NAME[:VERSION] from the registry, or a model home folder")
+        str, typer.Argument(help="NAME[:VERSION] from the registry (with --home: a folder)")
     ],
     gateway: GatewayOption = "localhost:7070",
+    home: Annotated[
+        bool,
+        typer.Option(
+            "--home",
+            help="serve TARGET, a model home folder, as a local process of the gateway's "
+            "machine (development: the gateway must allow it with --home-deploy-root)",
+        ),
+    ] = False,
     name: Annotated[str | None, typer.Option(help="model name of a home folder")] = None,
     replicas: Annotated[int, typer.Option(help="runtimes serving the model")] = 1,
     memory: Annotated[str | None, typer.Option(help="memory per container, e.g. 512m")] = None,
     cpus: Annotated[float | None, typer.Option(help="CPUs per container")] = None,
     pids: Annotated[int | None, typer.Option(help="processes per container")] = None,
 ) -> None:
-    """Deploy a registered version (containers) or a home folder (process); wait for READY."""
-    from pyml.client import Client, DeploymentFailed, DeploymentInfo, RemoteError, Resources
+    """Deploy a registered version (containers), or with --home a folder (process); wait for
+    READY."""
+    from pyml.client import Client, DeploymentFailed, DeploymentInfo, Resources
 
+    deployed: str | Path = _home_target(target, name) if home else _registry_target(target)
     limits = (memory, cpus, pids)
     resources = None if limits == (None, None, None) else Resources(memory, cpus, pids)
     with Client(gateway) as client, console.status(f"deploying {target} to {gateway}…") as status:
@@ -163,14 +173,53 @@ def deploy(
 
         try:
             info = client.deploy(
-                target, name=name, replicas=replicas, resources=resources, progress=show
+                deployed, name=name, replicas=replicas, resources=resources, progress=show
             )
-        except (DeploymentFailed, RemoteError, ValueError) as exc:
+        except DeploymentFailed as exc:  # its reason, then the runtime's last log lines
             console.print(f"[red]✗[/red] {exc}")
             raise typer.Exit(1) from None
     console.print(
         f"[green]✓ {info.model_name}:{info.model_version}[/green] is {info.state} on {gateway}"
     )
+
+
+def _registry_target(target: str) -> str:
+    """NAME[:VERSION]: always the registry's, even beside a folder of that name."""
+    from pyml.registry import parse_ref
+
+    try:
+        name, version = parse_ref(target)
+    except ValueError:
+        raise CommandError(
+            f"'{target}' is not a registered model's NAME or NAME:VERSION",
+            f"to serve a model home folder as a local process: pyml deploy --home {target}",
+        ) from None
+    if Path(target).is_dir():
+        console.print(
+            f"[yellow]![/yellow] deploying the registered model '{target}'; the folder "
+            f"./{target} is not used (pyml deploy --home {target} serves the folder)"
+        )
+    return name if version is None else f"{name}:{version}"
+
+
+def _home_target(target: str, name: str | None) -> Path:
+    """A model home folder, with a warning when it shadows a registered model's name."""
+    from pyml.registry import Registry
+    from pyml_runtime.config import load_config
+
+    folder = Path(target)
+    if not folder.is_dir():
+        raise CommandError(
+            f"{target} is not a model home folder",
+            "--home takes a folder; without it, TARGET is NAME[:VERSION] from the registry",
+        )
+    served = name or load_config(folder).name or folder.resolve().name
+    if served in Registry.default().names():
+        console.print(
+            f"[yellow]![/yellow] '{served}' is a registered model: this serves the folder "
+            f"{target} as a local process instead (pyml deploy {served} serves the registry's)"
+        )
+    return folder
 
 
 @app.command()
@@ -500,6 +549,15 @@ def _when(epoch_ms: int) -> str:
 
 # --- failures: one line and a hint, the traceback only with --debug -----------------------------
 
+
+class CommandError(ValueError):
+    """A command used wrongly: its message, and the hint that says what to type instead."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 DEBUG_FLAG = "--debug"
 
 
@@ -542,6 +600,8 @@ def _hint(error: Exception) -> str:
     from pyml.client import RemoteError
 
     again = f"run again with {DEBUG_FLAG} for the traceback"
+    if isinstance(error, CommandError):
+        return error.hint
     if isinstance(error, RemoteError):
         by_code = {
             "UNAVAILABLE": "is a gateway running there? start one with 'pyml gateway', or "

@@ -173,11 +173,13 @@ class Client:
     ) -> DeploymentInfo:
         """Deploy and return once READY; raise DeploymentFailed (reason, last logs) otherwise.
 
-        `home_or_ref` is a model home folder (served as a local process of the gateway's
-        runtime command: development), or a registered version, served from its image as
-        hardened containers: `"name"` (the newest ready version), `"name:3"`, or a
-        `ModelVersion`. `resources` (memory, cpus, pids) override the gateway's container
-        limits. `progress` is called with the deployment's state while it comes up.
+        `home_or_ref` is a registered version, served from its image as hardened containers:
+        `"name"` (the newest ready version), `"name:3"`, or a `ModelVersion`; a name always
+        means the registry, even beside a folder of that name. A model home folder (a `Path`,
+        or a path that is not a name: `"./breast_cancer_lr"`, `"models/iris/"`) is served as
+        a local process of the gateway's runtime command: development. `resources` (memory,
+        cpus, pids) override the gateway's container limits. `progress` is called with the
+        deployment's state while it comes up.
         """
         request = self._deploy_request(home_or_ref, name, version)
         request.replicas = replicas
@@ -216,16 +218,16 @@ class Client:
             return admin_pb2.DeployRequest(
                 model_name=home_or_ref.name, model_version=home_or_ref.version, wait=True
             )
-        home = Path(home_or_ref)
-        if isinstance(home_or_ref, str) and not home.is_dir():
-            match = _REF.fullmatch(home_or_ref)
-            if match is None:
-                raise ValueError(
-                    f"{home_or_ref!r} is neither a model home folder nor a registered "
-                    "version 'name' or 'name:version' of the registry"
-                )
+        match = _REF.fullmatch(home_or_ref) if isinstance(home_or_ref, str) else None
+        if match is not None:
             return admin_pb2.DeployRequest(
                 model_name=match["name"], model_version=int(match["version"] or 0), wait=True
+            )
+        home = Path(home_or_ref)
+        if isinstance(home_or_ref, str) and not home.is_dir():
+            raise ValueError(
+                f"{home_or_ref!r} is neither a registered version 'name' or 'name:version' "
+                "nor a model home folder"
             )
         if not home.is_dir():
             raise ValueError(

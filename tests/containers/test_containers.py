@@ -263,7 +263,9 @@ def test_the_cli_deploys_lists_and_undeploys_a_registered_version(
 
         refused = runner.invoke(app, ["deploy", "faulty:7", *target])
         assert refused.exit_code == 1
-        assert "NOT_FOUND" in refused.output
+        # Raised to `pyml`'s main(), which prints it as one line and a hint.
+        assert isinstance(refused.exception, RemoteError), refused.output
+        assert refused.exception.code.name == "NOT_FOUND"
     finally:
         undeployed = runner.invoke(app, ["undeploy", "faulty", *target])
     assert undeployed.exit_code == 0, undeployed.output

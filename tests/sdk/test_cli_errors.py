@@ -67,3 +67,30 @@ def test_debug_shows_the_traceback(tmp_path: Path, where: str) -> None:
     assert done.returncode != 0
     assert "VersionNotFound" in done.stdout + done.stderr
     assert "Traceback" in done.stdout + done.stderr or "──" in done.stdout + done.stderr
+
+
+def test_deploy_of_a_folder_needs_home_and_a_name_beside_a_folder_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "iris"
+    folder.mkdir()
+    gateway = ["--gateway", f"127.0.0.1:{_closed_port()}"]
+    said = _one_line_and_a_hint(_pyml("deploy", str(folder), *gateway, home=tmp_path))
+    assert said == (
+        f"✗ '{folder}' is not a registered model's NAME or NAME:VERSION\n"
+        f"  hint: to serve a model home folder as a local process: pyml deploy --home {folder}"
+    )
+    beside = subprocess.run(
+        [sys.executable, "-m", "pyml.cli", "deploy", "iris", *gateway],
+        env={**os.environ, "PYML_HOME": str(tmp_path), "COLUMNS": "200"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert beside.returncode == 1
+    assert "deploying the registered model 'iris'; the folder ./iris is not used" in beside.stdout
+    assert "is a gateway running there?" in beside.stdout  # it went to the gateway, by name
+    missing = _one_line_and_a_hint(
+        _pyml("deploy", "--home", str(tmp_path / "none"), *gateway, home=tmp_path)
+    )
+    assert f"✗ {tmp_path / 'none'} is not a model home folder" in missing

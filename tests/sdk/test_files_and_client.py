@@ -57,10 +57,25 @@ def test_deploy_reads_registered_refs_and_refuses_bad_ones(tmp_path: Path) -> No
     )
     exact = Client._deploy_request("breast_cancer_lr:3", None, 0)
     assert (exact.model_name, exact.model_version) == ("breast_cancer_lr", 3)
-    with pytest.raises(ValueError, match="neither a model home folder"):
+    with pytest.raises(ValueError, match="nor a model home folder"):
         Client._deploy_request("bad name:x", None, 0)
     home = Client._deploy_request(str(tmp_path), "m", 0)  # an existing folder is a home
     assert (home.model_name, home.home_path) == ("m", str(tmp_path.resolve()))
+
+
+def test_a_name_means_the_registry_even_beside_a_folder_of_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: run next to a folder named like the model, a name used to serve the folder
+    (even a version whose packaging failed); a name now always means the registry."""
+    (tmp_path / "breast_cancer_lr").mkdir()
+    monkeypatch.chdir(tmp_path)
+    by_name = Client._deploy_request("breast_cancer_lr", None, 0)
+    assert (by_name.model_name, by_name.home_path) == ("breast_cancer_lr", "")
+    by_path = Client._deploy_request("breast_cancer_lr/", None, 0)
+    assert by_path.home_path == str((tmp_path / "breast_cancer_lr").resolve())
+    by_path_object = Client._deploy_request(Path("breast_cancer_lr"), None, 0)
+    assert by_path_object.home_path == by_path.home_path
 
 
 @pytest.mark.parametrize(
