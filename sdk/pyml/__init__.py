@@ -13,7 +13,7 @@ from pyml.contract import DataFrameModel, TensorModel
 
 if TYPE_CHECKING:
     from pyml.client import Client, DeploymentFailed, RemoteError, Resources
-    from pyml.model import Model, save_validation
+    from pyml.model import Model, OneSidedValidation, save_validation
     from pyml.thrift_client import ThriftClient
     from pyml.version import ModelVersion
 
@@ -23,6 +23,7 @@ __all__ = [
     "DeploymentFailed",
     "Model",
     "ModelVersion",
+    "OneSidedValidation",
     "RemoteError",
     "Resources",
     "TensorModel",
@@ -36,6 +37,7 @@ _LAZY = {
     "RemoteError": "pyml.client",
     "Resources": "pyml.client",
     "Model": "pyml.model",
+    "OneSidedValidation": "pyml.model",
     "ModelVersion": "pyml.version",
     "save_validation": "pyml.model",
     "ThriftClient": "pyml.thrift_client",

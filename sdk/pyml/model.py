@@ -7,8 +7,11 @@ the gateway and the Spark job will answer.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload
 
@@ -103,12 +106,48 @@ class Model:
         )
 
 
+class OneSidedValidation(UserWarning):
+    """Validation rows that check little: a column with one value, in the input or outputs."""
+
+
 def save_validation(home: str | Path, input: ModelInput) -> ValidationReport:
-    """Run the model on `input` and store input and outputs as the home's validation data."""
+    """Run the model on `input` and store input and outputs as the home's validation data.
+
+    Warns (`OneSidedValidation`) when a column of the rows or of the model's answers holds a
+    single value: the first rows of sorted data often do, and then a model that predicts one
+    class for everything passes its own validation.
+    """
     model = Model.from_home(home)
     expected = model.predict(input)
+    if isinstance(input, pd.DataFrame) and isinstance(expected, pd.DataFrame):
+        _warn_if_one_sided(model.name, input, expected)
     write_validation(model.home, model.kind, input, expected)
     return model.validate()
 
 
-__all__ = ["Model", "ValidationFailed", "save_validation"]
+def _warn_if_one_sided(name: str, rows: pd.DataFrame, outputs: pd.DataFrame) -> None:
+    if len(rows) < 2:
+        return
+    found = [
+        f"{side} '{column}' is {_shown(frame[column].iloc[0])} in all {len(frame)} rows"
+        for side, frame in (("output", outputs), ("input", rows))
+        for column in frame.columns
+        if frame[column].nunique(dropna=False) == 1
+    ]
+    if found:
+        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        warnings.warn(
+            f"model '{name}': the validation rows are one-sided: {shown}. Rows from one end of "
+            "sorted data check little; pass a sample, e.g. df.sample(50, random_state=0)",
+            OneSidedValidation,
+            stacklevel=3,
+        )
+
+
+def _shown(value: object) -> str:
+    item = getattr(value, "item", None)  # a numpy scalar as the plain value it holds
+    text = repr(item() if callable(item) else value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+__all__ = ["Model", "OneSidedValidation", "ValidationFailed", "save_validation"]

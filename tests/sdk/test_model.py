@@ -123,3 +123,23 @@ def test_example_homes_validate(
 ) -> None:
     assert Model.from_home(cancer_home).validate().passed
     assert Model.from_home(tensor_home).validate().passed
+
+
+def test_save_validation_warns_when_the_rows_are_one_sided(tmp_path: Path) -> None:
+    """Issue 15: the README's df.head(50) of sorted data gave rows of one class, which a model
+    predicting that class for everything passes; save_validation now says so."""
+    import warnings
+
+    from pyml.model import OneSidedValidation
+
+    home = write_model(tmp_path / "doubler", DOUBLER)
+    with pytest.warns(OneSidedValidation) as caught:
+        save_validation(home, pd.DataFrame({"x": [3.0, 3.0, 3.0]}))
+    assert str(caught[0].message) == (
+        "model 'doubler': the validation rows are one-sided: output 'y' is 6.0 in all 3 rows; "
+        "input 'x' is 3.0 in all 3 rows. Rows from one end of sorted data check little; pass "
+        "a sample, e.g. df.sample(50, random_state=0)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OneSidedValidation)
+        save_validation(home, pd.DataFrame({"x": [1.0, 2.0, 3.0]}))  # varied: no warning
