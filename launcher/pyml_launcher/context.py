@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from pyml_launcher.base_image import resolve_base_image
 from pyml_launcher.dockerfile import BuildSpec, render_dockerfile
 from pyml_launcher.errors import ImageBuildError
 from pyml_launcher.materials import MaterialsError, constraints_text, pyml_wheel, runtime_pins
+from pyml_launcher.requirements import REQUIREMENTS, pinned_requirements
 
 CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 PIP_BUILD_ARGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST")
@@ -48,6 +49,9 @@ class BuildContext:
     path: Path
     spec: BuildSpec
     build_args: dict[str, str]
+    # The model's own requirements as the image installs them: pinned to this environment's
+    # versions (normalized name -> version), recorded in the manifest.
+    requirements: dict[str, str] = field(default_factory=dict)
 
 
 def image_tag(name: str, version: int) -> str:
@@ -96,6 +100,9 @@ def assemble_context(
     materials = folder / ".pyml"
     materials.mkdir(parents=True)
     _copy_home(home, folder / "model")
+    pinned = pinned_requirements(home)
+    if (home / REQUIREMENTS).is_file():
+        (folder / "model" / REQUIREMENTS).write_text(pinned.text)
     wheel = _materials(materials)
     ca_bundle = _copy_ca_bundle(materials)
     build_args = pip_build_args()
@@ -113,7 +120,7 @@ def assemble_context(
         build_args=tuple(k for k in PIP_BUILD_ARGS if k in build_args),
     )
     (folder / "Dockerfile").write_text(render_dockerfile(spec))
-    return BuildContext(path=folder, spec=spec, build_args=build_args)
+    return BuildContext(folder, spec, build_args, pinned.pins)
 
 
 def read_packages(path: Path) -> list[tuple[int, str]]:

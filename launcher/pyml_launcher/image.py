@@ -11,6 +11,7 @@ naming the file and line when known, and the last lines of the log.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class BuiltImage:
     seconds: float
     base_image: str
     log: list[str] = field(repr=False)
+    requirements: dict[str, str] = field(default_factory=dict)  # the model's, as pinned
 
 
 def build_model_image(
@@ -80,7 +82,8 @@ def build_model_image(
                 describe=lambda log: describe_failure(log.stage, log.output(), log.error, home),
             )
             _anchor_runtime_layer(client, log)
-            return finish_build(client, tag, started, context.spec.base_image, log)
+            built = finish_build(client, tag, started, context.spec.base_image, log)
+            return dataclasses.replace(built, requirements=context.requirements)
 
 
 def finish_build(

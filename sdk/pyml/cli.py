@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +36,8 @@ def validate(home: Path) -> None:
     from pyml.model import Model
 
     model = Model.from_home(home)
+    with _warnings_shown():
+        model.check_requirements()
     report = model.validate(raise_on_mismatch=False)
     if not report.passed:
         console.print(f"[red]✗ {model.name}: validation failed[/red]\n{report.diff}")
@@ -60,9 +65,10 @@ def package(
 
     model = Model.from_home(home)
     try:
-        version = model.package(
-            name, base_image=base_image, allow_no_validation=allow_no_validation
-        )
+        with _warnings_shown():
+            version = model.package(
+                name, base_image=base_image, allow_no_validation=allow_no_validation
+            )
     except PackagingFailed as error:
         console.print(f"[red]✗ {error}[/red]")
         raise typer.Exit(1) from None
@@ -550,6 +556,18 @@ def _when(epoch_ms: int) -> str:
 # --- failures: one line and a hint, the traceback only with --debug -----------------------------
 
 
+@contextlib.contextmanager
+def _warnings_shown() -> Iterator[None]:
+    """PyML's warnings as one `!` line each, not Python's file:line: UserWarning form."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                console.print(f"[yellow]![/yellow] {warning.message}", highlight=False)
+
+
 class CommandError(ValueError):
     """A command used wrongly: its message, and the hint that says what to type instead."""
 
@@ -600,8 +618,9 @@ def _hint(error: Exception) -> str:
     from pyml.client import RemoteError
 
     again = f"run again with {DEBUG_FLAG} for the traceback"
-    if isinstance(error, CommandError):
-        return error.hint
+    hint = getattr(error, "hint", None)
+    if isinstance(hint, str):  # CommandError, UnlistedImports: errors that know what to do
+        return hint
     if isinstance(error, RemoteError):
         by_code = {
             "UNAVAILABLE": "is a gateway running there? start one with 'pyml gateway', or "

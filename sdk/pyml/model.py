@@ -17,6 +17,7 @@ from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, enc
 
 if TYPE_CHECKING:
     from pyml.version import ModelVersion
+    from pyml_launcher.requirements import UnlistedImport
 from pyml.contract import ModelKind
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.loader import LoadedModel, load_model
@@ -84,6 +85,25 @@ class Model:
             raise ValidationFailed(self.name, report)
         return report
 
+    def check_requirements(self) -> None:
+        """What the image build would miss, caught here: raises `UnlistedImports` for modules
+        the code imports that nothing provides; warns `RequirementsDrift` where
+        requirements.txt excludes the version installed here (the image would compute with
+        another version than the one that trained the model)."""
+        from pyml_launcher.requirements import pinned_requirements, unlisted_imports
+
+        found = unlisted_imports(self.home)
+        if found:
+            raise UnlistedImports(self.name, found)
+        for drift in pinned_requirements(self.home).drift:
+            warnings.warn(
+                f"model '{self.name}': requirements.txt asks for {drift.name}{drift.asked}, "
+                f"but {drift.installed} is installed here: the image would compute with "
+                "another version than the one that trained the model",
+                RequirementsDrift,
+                stacklevel=2,
+            )
+
     def package(
         self,
         name: str | None = None,
@@ -95,8 +115,9 @@ class Model:
         """Register a new immutable version and build its image, validated at build time."""
         from pyml.version import package_home
 
+        self.check_requirements()  # seconds here, instead of a failed image build later
         if not allow_no_validation:
-            self.validate()  # seconds here, instead of a failed image build minutes later
+            self.validate()
         return package_home(
             self.home,
             name or self.name,
@@ -104,6 +125,28 @@ class Model:
             allow_no_validation=allow_no_validation,
             progress=progress,
         )
+
+
+class RequirementsDrift(UserWarning):
+    """requirements.txt asks for a version other than the one that trained the model here."""
+
+
+class UnlistedImports(ValueError):
+    """The home's code imports modules that nothing in its image would provide."""
+
+    def __init__(self, model: str, found: list[UnlistedImport]) -> None:
+        described = "; ".join(
+            f"{item.where} imports '{item.module}' ("
+            + (f"{item.distribution} {item.version} here" if item.distribution else "not installed")
+            + ")"
+            for item in found
+        )
+        super().__init__(
+            f"model '{model}': {described}, which no line of requirements.txt provides: "
+            "the image would not have it"
+        )
+        self.found = found
+        self.hint = "add to requirements.txt: " + ", ".join(item.requirement() for item in found)
 
 
 class OneSidedValidation(UserWarning):
@@ -150,4 +193,11 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-__all__ = ["Model", "OneSidedValidation", "ValidationFailed", "save_validation"]
+__all__ = [
+    "Model",
+    "OneSidedValidation",
+    "RequirementsDrift",
+    "UnlistedImports",
+    "ValidationFailed",
+    "save_validation",
+]

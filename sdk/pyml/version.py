@@ -178,6 +178,9 @@ def _image_info(built: BuiltImage) -> dict[str, Any]:
         "size_bytes": built.size_bytes,
         "base_image": built.base_image,
         "build_seconds": round(built.seconds, 1),
+        # The model's own requirements as the image installed them (pinned to the versions
+        # of the environment that packaged it).
+        "requirements": dict(built.requirements),
     }
 
 

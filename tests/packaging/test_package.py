@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import importlib.metadata as metadata
 import shutil
 from pathlib import Path
 
@@ -47,6 +48,18 @@ def test_a_packaged_version_is_registered_with_its_image(packaged_cancer: ModelV
     assert image.labels["io.pyml.model.name"] == "breast_cancer_lr"
     assert image.labels["io.pyml.model.version"] == "1"
     assert image.labels["io.pyml.model.sha256"] == record.archive_sha256
+    # Issue 15: the model's own requirements, pinned to the packaging environment's versions
+    # (requirements.txt says "scikit-learn>=1.9" and "joblib"), installed so in the image.
+    pins = {"scikit-learn": metadata.version("scikit-learn"), "joblib": metadata.version("joblib")}
+    assert record.image["requirements"] == pins
+    installed = docker.from_env().containers.run(
+        record.image["tag"],
+        ["-c", "import joblib, sklearn; print(sklearn.__version__, joblib.__version__)"],
+        entrypoint="python3",
+        network_mode="none",
+        remove=True,
+    )
+    assert installed.decode().split() == [pins["scikit-learn"], pins["joblib"]]
 
 
 @pytest.mark.parametrize("which", ["packaged_cancer", "packaged_tensor"])

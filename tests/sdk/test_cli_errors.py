@@ -94,3 +94,21 @@ def test_deploy_of_a_folder_needs_home_and_a_name_beside_a_folder_says_so(tmp_pa
         _pyml("deploy", "--home", str(tmp_path / "none"), *gateway, home=tmp_path)
     )
     assert f"✗ {tmp_path / 'none'} is not a model home folder" in missing
+
+
+def test_validate_names_an_import_that_requirements_txt_does_not_provide(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    home = tmp_path / "stats"
+    home.mkdir()
+    (home / "model.py").write_text(
+        "import scipy\nfrom pyml import DataFrameModel\n\n\nclass Stats(DataFrameModel):\n"
+        "    def __init__(self, home):\n        pass\n\n    def predict(self, df):\n"
+        "        return df\n"
+    )
+    said = _one_line_and_a_hint(_pyml("validate", str(home), home=tmp_path))
+    assert said == (
+        f"✗ model 'stats': model.py:1 imports 'scipy' (scipy {version('scipy')} here), which no "
+        "line of requirements.txt provides: the image would not have it\n"
+        f"  hint: add to requirements.txt: scipy=={version('scipy')}"
+    )
