@@ -23,7 +23,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.DateDayVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.TimeStampMicroTZVector;
+import org.apache.arrow.vector.TimeStampNanoVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.Dictionary;
@@ -228,6 +231,44 @@ class OipBytesTest {
     assertEquals(Datatype.BYTES, back.get(0).datatype());
     assertArrayEquals(new long[] {3}, back.get(0).shape());
     assertArrayEquals(prefixed("yes", "no", "yes"), back.get(0).data().toByteArray());
+    assertEquals(0, ALLOCATOR.getAllocatedMemory());
+  }
+
+  @Test
+  void timestampAndDateOutputsComeBackAsIsoText() throws Exception {
+    byte[] stream;
+    try (TimeStampMicroTZVector zoned = new TimeStampMicroTZVector("zoned", ALLOCATOR,
+            "Europe/Paris");
+        TimeStampNanoVector naive = new TimeStampNanoVector("naive", ALLOCATOR);
+        DateDayVector day = new DateDayVector("day", ALLOCATOR)) {
+      long micros = 1_714_557_600_000_000L; // 2024-05-01T10:00:00Z
+      zoned.setSafe(0, micros);
+      zoned.setSafe(1, micros + 1);
+      naive.setSafe(0, -1L); // a nanosecond before 1970
+      naive.setSafe(1, micros * 1000);
+      day.setSafe(0, 19_844);
+      day.setSafe(1, 0);
+      List<FieldVector> vectors = List.of(zoned, naive, day);
+      vectors.forEach(v -> v.setValueCount(2));
+      try (VectorSchemaRoot root = new VectorSchemaRoot(new ArrayList<>(vectors))) {
+        root.setRowCount(2);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ArrowStreamWriter writer = new ArrowStreamWriter(root, null,
+            Channels.newChannel(out))) {
+          writer.start();
+          writer.writeBatch();
+          writer.end();
+        }
+        stream = out.toByteArray();
+      }
+    }
+    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, stream);
+    back.forEach(tensor -> assertEquals(Datatype.BYTES, tensor.datatype()));
+    assertArrayEquals(prefixed("2024-05-01T12:00:00+02:00", "2024-05-01T12:00:00.000001+02:00"),
+        back.get(0).data().toByteArray());
+    assertArrayEquals(prefixed("1969-12-31T23:59:59.999999999", "2024-05-01T10:00:00"),
+        back.get(1).data().toByteArray());
+    assertArrayEquals(prefixed("2024-05-01", "1970-01-01"), back.get(2).data().toByteArray());
     assertEquals(0, ALLOCATOR.getAllocatedMemory());
   }
 
