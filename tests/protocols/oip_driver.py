@@ -28,6 +28,7 @@ TYPED_FIELDS = {
     "UINT64": "uint64_contents",
     "FP32": "fp32_contents",
     "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
 }
 
 
@@ -91,6 +92,8 @@ def run(
         inputs = []
         for name, key in op["inputs"].items():
             array = arrays[key]
+            if array.dtype.kind in "US":  # text: tritonclient sends object arrays as BYTES
+                array = array.astype(object)
             tensor = triton.InferInput(
                 name, list(array.shape), op.get("datatype", {}).get(name, triton_type(array))
             )
@@ -98,7 +101,7 @@ def run(
             inputs.append(tensor)
         answer = client.infer(op["model"], inputs, client_timeout=op.get("client_timeout"))
         for output in answer.get_response().outputs:
-            outputs[f"{index}/{output.name}"] = answer.as_numpy(output.name)
+            outputs[f"{index}/{output.name}"] = text_as_str(answer.as_numpy(output.name))
         return {
             "outputs": [o.name for o in answer.get_response().outputs],
             "shapes": {o.name: list(o.shape) for o in answer.get_response().outputs},
@@ -125,6 +128,13 @@ def run(
             ).reshape(list(output.shape))
         return {"outputs": [o.name for o in response.outputs]}
     raise ValueError(f"unknown op {kind}")
+
+
+def text_as_str(array: np.ndarray) -> np.ndarray:
+    """BYTES answers (object arrays of bytes) as str arrays: .npz holds them without pickle."""
+    if array.dtype != np.object_:
+        return array
+    return np.array([value.decode() for value in array.ravel()], dtype=str).reshape(array.shape)
 
 
 def triton_type(array: np.ndarray) -> str:

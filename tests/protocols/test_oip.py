@@ -1,11 +1,14 @@
 """The Open Inference Protocol front end, called by Triton's own `tritonclient[grpc]` (in its
 own virtualenv, protobuf < 7): ServerReady, ModelMetadata and ModelInfer against both examples
-give the gRPC path's answers exactly; bad tensors get INVALID_ARGUMENT naming the tensor."""
+give the gRPC path's answers exactly; bad tensors get INVALID_ARGUMENT naming the tensor. A
+DataFrame model's strings, categories and times travel as BYTES, and every type a client sends
+goes through the runtime's one conversion rule (issue 15), over gRPC and V2 REST JSON."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ import pytest
 
 from pyml._internal.gateway_process import GatewayProcess
 from pyml.client import Client
+from pyml.model import Model
+from tests.conversion_cases import wanted
 
 from .conftest import MAX_PAYLOAD_BYTES
 
@@ -208,3 +213,110 @@ def test_bad_tensors_are_invalid_argument_naming_the_tensor(
     assert outputs["8/label"].shape == (3,)  # and the gateway kept serving
     assert results[9]["code"] == "RESOURCE_EXHAUSTED", results[9]  # over the size limit
     assert outputs["10/label"].shape == (3,)
+
+
+TYPED = "typed_oip"  # its own name: test_conversion.py deploys the same home as "typed"
+
+
+@pytest.fixture(scope="module")
+def typed(grpc_client: Client, typed_home: Path) -> Iterator[pd.DataFrame]:
+    """The conversion rule's test model, deployed; yields its own answer on `wanted()`."""
+    grpc_client.deploy(typed_home, name=TYPED)
+    yield Model.from_home(typed_home).predict(wanted())
+    grpc_client.undeploy(TYPED)
+
+
+def typed_rows() -> dict[str, np.ndarray]:
+    """`wanted()`'s rows as a Triton client without pandas sends them: no column in its
+    validated type; strings (a category, ISO-8601 times with offsets, str) as BYTES."""
+    return {
+        "count": np.array([4, 5, 6], dtype=np.int32),
+        "score": np.array([1, 2, 3], dtype=np.int64),
+        "city": np.array(["Lyon", "Rome", "Nice"]),  # 'Rome' is no category: missing
+        "visits": np.array([7.0, np.nan, 9.0]),  # NaN: a missing Int64
+        "seen": np.array([f"2024-05-01T{h}:00:00+02:00" for h in (12, 13, 14)]),
+        "name": np.array(["x", "y", "z"]),
+        "ok": np.array([False, True, False]),
+    }
+
+
+def test_strings_and_every_cast_over_oip_give_the_models_own_answer(
+    triton: Triton, typed: pd.DataFrame
+) -> None:
+    arrays = typed_rows()
+    arrays["score_text"] = np.array(["1", "2", "3"])
+    arrays["latin1"] = np.array([b"Lyon", b"Z\xfcrich", b"Nice"])
+    names = {name: name for name in typed_rows()}
+    results, outputs = triton.run(
+        [
+            {"op": "metadata", "model": TYPED},
+            {"op": "config", "model": TYPED},
+            {"op": "infer", "model": TYPED, "inputs": names},
+            {"op": "infer", "model": TYPED, "inputs": {**names, "score": "score_text"}},
+            {"op": "infer", "model": TYPED, "inputs": {**names, "city": "latin1"}},
+        ],
+        arrays,
+    )
+    advertised = {i["name"]: i["datatype"] for i in results[0]["inputs"]}
+    assert advertised == {
+        "count": "INT64",
+        "score": "FP64",
+        "city": "BYTES",
+        "visits": "INT64",
+        "seen": "BYTES",
+        "name": "BYTES",
+        "ok": "BOOL",
+    }
+    assert {o["name"]: o["datatype"] for o in results[0]["outputs"]} == {
+        "total": "FP64",
+        "dtypes": "BYTES",
+    }
+    assert {i["name"]: i["data_type"] for i in results[1]["inputs"]}["city"] == "TYPE_STRING"
+
+    np.testing.assert_array_equal(outputs["2/total"], typed["total"].to_numpy())
+    assert outputs["2/total"].dtype == np.float64
+    assert list(outputs["2/dtypes"]) == list(typed["dtypes"])
+
+    # Refused by the runtime's one rule, in its words; the gateway no longer judges types.
+    assert results[3] == {
+        "code": "INVALID_ARGUMENT",
+        "message": f"model '{TYPED}': column 'score': string (pandas: str) (expected: float64)",
+    }
+    assert results[4]["code"] == "INVALID_ARGUMENT"
+    assert results[4]["message"] == (
+        f"model '{TYPED}': input 'city' (BYTES): element 1 is not valid UTF-8"
+        " (expected: text; BYTES tensors carry strings here)"
+    )
+
+
+def test_strings_over_v2_rest_json_give_the_models_own_answer(
+    protocol_gateway: GatewayProcess, typed: pd.DataFrame, typed_home: Path
+) -> None:
+    rows = typed_rows()
+    rows["visits"] = np.array([7, 8, 9], dtype=np.int32)  # JSON has no NaN
+    datatypes = {"count": "INT32", "score": "INT64", "visits": "INT32", "ok": "BOOL"}
+    body = {
+        "inputs": [
+            {
+                "name": name,
+                "datatype": datatypes.get(name, "BYTES"),
+                "shape": [3],
+                "data": values.tolist(),
+            }
+            for name, values in rows.items()
+        ]
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{protocol_gateway.http_port}/v2/models/{TYPED}/infer",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        outputs = {o["name"]: o for o in json.loads(answer.read())["outputs"]}
+    frame = wanted()
+    frame["visits"] = pd.array([7, 8, 9], dtype="Int64")
+    own = Model.from_home(typed_home).predict(frame)
+    assert isinstance(own, pd.DataFrame)
+    assert outputs["dtypes"]["datatype"] == "BYTES"
+    assert outputs["dtypes"]["data"] == list(own["dtypes"])
+    assert outputs["total"]["data"] == list(own["total"])

@@ -7,7 +7,10 @@ import io.pyml.gateway.core.PayloadKind;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,14 +20,21 @@ import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.BitVectorHelper;
+import org.apache.arrow.vector.DateDayVector;
+import org.apache.arrow.vector.DateMilliVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.TimeStampVector;
+import org.apache.arrow.vector.ValueVector;
+import org.apache.arrow.vector.VariableWidthFieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.dictionary.DictionaryEncoder;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.ipc.ReadChannel;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -104,17 +114,19 @@ final class ArrowTensors {
     vector.setValueCount(count);
   }
 
-  /** The tensors of an Arrow payload the runtime answered with. */
+  /**
+   * The tensors of an Arrow payload the runtime answered with. A DataFrame's strings (and
+   * categories of strings) become BYTES; its timestamps and dates ISO-8601 text.
+   */
   static List<Tensor> decode(BufferAllocator allocator, PayloadKind kind, byte[] ipc) {
     try (ArrowStreamReader reader = new ArrowStreamReader(new ByteArrayInputStream(ipc),
         allocator)) {
       VectorSchemaRoot root = reader.getVectorSchemaRoot();
       List<ByteArrayOutputStream> columns = new ArrayList<>();
       root.getFieldVectors().forEach(v -> columns.add(new ByteArrayOutputStream()));
-      long[] rows = {0};
-      List<long[]> shapes = new ArrayList<>();
+      long rows = 0;
       while (reader.loadNextBatch()) {
-        rows[0] += root.getRowCount();
+        rows += root.getRowCount();
         for (int i = 0; i < columns.size(); i++) {
           FieldVector vector = root.getVector(i);
           FieldVector values = vector instanceof FixedSizeListVector list ? list.getDataVector()
@@ -122,17 +134,30 @@ final class ArrowTensors {
           if (vector.getNullCount() > 0 || values.getNullCount() > 0) {
             throw output(vector.getName(), "has nulls (V2 tensors cannot hold them)");
           }
-          append(columns.get(i), values);
+          DictionaryEncoding encoding = vector.getField().getDictionary();
+          if (kind == PayloadKind.DATAFRAME && encoding != null) {
+            try (ValueVector decoded = DictionaryEncoder.decode(vector,
+                reader.lookup(encoding.getId()), allocator)) {
+              append(columns.get(i), (FieldVector) decoded);
+            }
+          } else {
+            append(columns.get(i), values);
+          }
         }
       }
       List<Tensor> tensors = new ArrayList<>();
       for (int i = 0; i < columns.size(); i++) {
         Field field = root.getSchema().getFields().get(i);
+        DictionaryEncoding encoding = field.getDictionary();
+        if (kind == PayloadKind.DATAFRAME && encoding != null) {
+          // In memory a dictionary column is its indices; its values' type is the column's.
+          field = reader.lookup(encoding.getId()).getVector().getField();
+        }
         TensorSpec spec = spec(kind, field, false);
         long[] shape = kind == PayloadKind.TENSORS ? spec.shape().stream()
-            .mapToLong(Long::longValue).toArray() : new long[] {rows[0]};
-        tensors.add(new Tensor(field.getName(), spec.datatype(), shape,
-            UnsafeByteOperations.unsafeWrap(columns.get(i).toByteArray())));
+            .mapToLong(Long::longValue).toArray() : new long[] {rows};
+        tensors.add(new Tensor(root.getSchema().getFields().get(i).getName(), spec.datatype(),
+            shape, UnsafeByteOperations.unsafeWrap(columns.get(i).toByteArray())));
       }
       return tensors;
     } catch (IOException e) {
@@ -149,10 +174,32 @@ final class ArrowTensors {
       }
       return;
     }
-    int width = Datatype.of(values.getField().getType()).orElseThrow().width;
+    if (values instanceof VariableWidthFieldVector text) {
+      for (int i = 0; i < count; i++) {
+        appendBytes(out, text.get(i));
+      }
+      return;
+    }
+    if (values instanceof TimeStampVector || values instanceof DateDayVector
+        || values instanceof DateMilliVector) {
+      for (int i = 0; i < count; i++) {
+        appendBytes(out, IsoText.of(values, i).getBytes(StandardCharsets.UTF_8));
+      }
+      return;
+    }
+    int width = Datatype.of(values.getField().getType()).orElseThrow(() -> output(
+        values.getName(), "is of Arrow type " + values.getField().getType()
+            + ", which has no V2 datatype here")).width;
     byte[] bytes = new byte[Math.multiplyExact(count, width)];
     values.getDataBuffer().getBytes(0, bytes);
     out.writeBytes(bytes);
+  }
+
+  /** A BYTES element in V2's raw form: its 4-byte little-endian length, then its bytes. */
+  private static void appendBytes(ByteArrayOutputStream out, byte[] element) {
+    out.writeBytes(ByteBuffer.allocate(V2Bytes.LENGTH_BYTES).order(ByteOrder.LITTLE_ENDIAN)
+        .putInt(element.length).array());
+    out.writeBytes(element);
   }
 
   /** The tensors a schema describes (from the runtime's metadata): what ModelMetadata shows. */
@@ -160,21 +207,24 @@ final class ArrowTensors {
     if (schemaMessage.length == 0) {
       return List.of();
     }
-    Schema schema;
+    return schema(schemaMessage).getFields().stream().map(f -> spec(kind, f, true)).toList();
+  }
+
+  /** A schema message from the runtime's metadata (a dictionary field has its values' type). */
+  static Schema schema(byte[] schemaMessage) {
     try {
-      schema = MessageSerializer.deserializeSchema(new ReadChannel(Channels.newChannel(
+      return MessageSerializer.deserializeSchema(new ReadChannel(Channels.newChannel(
           new ByteArrayInputStream(schemaMessage))));
     } catch (IOException | RuntimeException e) {
       throw new GatewayException(ErrorKind.INTERNAL,
           "cannot read the model's Arrow schema: " + e.getMessage(), e);
     }
-    return schema.getFields().stream().map(f -> spec(kind, f, true)).toList();
   }
 
   /** variableFirst: the validation data's leading size stands for "any" (-1). */
   private static TensorSpec spec(PayloadKind kind, Field field, boolean variableFirst) {
     if (kind != PayloadKind.TENSORS) {
-      return new TensorSpec(field.getName(), datatype(field, field.getType()), List.of(-1L));
+      return new TensorSpec(field.getName(), columnDatatype(field), List.of(-1L));
     }
     Map<String, String> metadata = field.getMetadata();
     if (!TENSOR_EXTENSION.equals(metadata.get(EXTENSION_NAME))
@@ -196,6 +246,23 @@ final class ArrowTensors {
     }
     return new TensorSpec(field.getName(), datatype(field, field.getChildren().get(0).getType()),
         shape);
+  }
+
+  /**
+   * A DataFrame column's V2 datatype: its own where V2 has one; BYTES (text) for strings of
+   * any Arrow kind, categories of strings (a dictionary field's type is its values'), and
+   * timestamps and dates, which travel as ISO-8601 text: the runtime's conversion rule makes
+   * the model's type from text (a category with the validation data's categories; a timestamp
+   * in the model's unit and zone, text without an offset read as UTC).
+   */
+  static Datatype columnDatatype(Field field) {
+    ArrowType type = field.getType();
+    if (type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8
+        || type instanceof ArrowType.Utf8View || type instanceof ArrowType.Timestamp
+        || type instanceof ArrowType.Date) {
+      return Datatype.BYTES;
+    }
+    return datatype(field, type);
   }
 
   private static Datatype datatype(Field field, ArrowType type) {

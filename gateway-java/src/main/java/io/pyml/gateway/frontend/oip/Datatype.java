@@ -4,7 +4,11 @@ import java.util.Optional;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 
-/** The V2 datatypes PyML serves, each with its Arrow type and bytes per element on the wire. */
+/**
+ * The V2 datatypes PyML serves, each with its Arrow type and bytes per element on the wire.
+ * BYTES holds strings (Arrow Utf8), as Triton and KServe clients send them: its elements vary
+ * in size (see {@link V2Bytes}).
+ */
 enum Datatype {
   BOOL(new ArrowType.Bool(), 1),
   INT8(new ArrowType.Int(8, true), 1),
@@ -16,10 +20,14 @@ enum Datatype {
   UINT32(new ArrowType.Int(32, false), 4),
   UINT64(new ArrowType.Int(64, false), 8),
   FP32(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE), 4),
-  FP64(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE), 8);
+  FP64(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE), 8),
+  BYTES(new ArrowType.Utf8(), V2Bytes.LENGTH_BYTES);
 
   final ArrowType arrow;
-  /** V2 raw contents: BOOL is one byte per element (Arrow packs bits; converted both ways). */
+  /**
+   * V2 raw contents: BOOL is one byte per element (Arrow packs bits; converted both ways); BYTES
+   * at least its 4-byte length, so that sizes reckoned from it are lower bounds.
+   */
   final int width;
 
   Datatype(ArrowType arrow, int width) {

@@ -223,8 +223,11 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   }
 
   /**
-   * Names and datatypes of the inputs against the model's; shapes are the runtime's to judge.
-   * Made once per model's inputs.
+   * Names of the inputs against the model's, each once; a DataFrame model's inputs 1-D, of one
+   * row count. A tensors model's datatypes must be its own; a DataFrame model's types are the
+   * runtime's to judge, by its one conversion rule and with its one message (a client may send
+   * INT32 for an INT64 column, or ISO-8601 text for a timestamp). A tensors model's shapes are
+   * the runtime's to judge too. Made once per model's inputs.
    */
   static final class InputCheck {
     private final Map<String, TensorSpec> byName;
@@ -253,7 +256,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
           throw V2Tensors.invalid("model '" + model + "': input '" + input.name()
               + "' is given twice");
         }
-        if (spec.datatype() != input.datatype()) {
+        if (kind == PayloadKind.TENSORS && spec.datatype() != input.datatype()) {
           throw V2Tensors.invalid("model '" + model + "': input '" + input.name() + "': "
               + input.datatype() + " (expected: " + spec.datatype() + ")");
         }

@@ -35,7 +35,9 @@ final class TritonExtension {
     return builder.build();
   }
 
+  /** Triton's names: BYTES is its TYPE_STRING. */
   static DataType dataType(Datatype datatype) {
-    return DataType.valueOf("TYPE_" + datatype.name());
+    return datatype == Datatype.BYTES ? DataType.TYPE_STRING
+        : DataType.valueOf("TYPE_" + datatype.name());
   }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.google.protobuf.ByteString;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.oip.v2.InferTensorContents;
 import io.pyml.oip.v2.ModelInferRequest;
@@ -48,9 +49,15 @@ public final class V2Json {
   /** An input as the request declares it; {@code dataAt}: where its data array starts. */
   record Input(String name, Datatype datatype, long[] shape, long elements, long dataAt) {}
 
-  /** What a request asks, its data not read yet. */
+  /**
+   * What a request asks, its data not read yet. BYTES data is strings (typed contents'
+   * {@code bytes_contents}, one entry per element).
+   */
   public record Header(String id, List<Input> inputs, List<String> outputs) {
-    /** The bytes the inputs' values take as tensors (a lower bound of the model's payload). */
+    /**
+     * The bytes the inputs' values take as tensors (a lower bound of the model's payload:
+     * a BYTES element counts its 4-byte length only).
+     */
     public long tensorBytes() {
       long bytes = 0;
       for (Input input : inputs) {
@@ -239,7 +246,15 @@ public final class V2Json {
         case UINT64 -> contents.addUint64Contents(uint64(parser));
         case FP32 -> contents.addFp32Contents(fp32(parser));
         case FP64 -> contents.addFp64Contents(number(parser));
+        case BYTES -> contents.addBytesContents(ByteString.copyFromUtf8(string(parser)));
       }
+    }
+
+    private String string(JsonParser parser) throws IOException {
+      if (parser.currentToken() != JsonToken.VALUE_STRING) {
+        throw unexpected(parser, "a string");
+      }
+      return parser.getText();
     }
 
     private boolean bool(JsonParser parser) {

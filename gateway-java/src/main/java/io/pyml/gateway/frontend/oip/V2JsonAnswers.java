@@ -8,6 +8,7 @@ import io.pyml.oip.v2.ModelMetadataResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -48,7 +49,10 @@ public final class V2JsonAnswers {
     });
   }
 
-  /** One little-endian value, as V2's raw contents hold it (BOOL: one byte). */
+  /**
+   * One little-endian value, as V2's raw contents hold it (BOOL: one byte; BYTES: its 4-byte
+   * length, then its bytes, written as a string).
+   */
   private static void writeValue(JsonGenerator out, Datatype type, ByteBuffer raw)
       throws IOException {
     switch (type) {
@@ -63,6 +67,12 @@ public final class V2JsonAnswers {
       case UINT64 -> out.writeNumber(Long.toUnsignedString(raw.getLong()));
       case FP32 -> out.writeNumber(raw.getFloat());
       case FP64 -> out.writeNumber(raw.getDouble());
+      case BYTES -> {
+        byte[] text = new byte[raw.getInt()];
+        raw.get(text);
+        // Decoded (a malformed sequence becomes U+FFFD): the JSON written is always UTF-8.
+        out.writeString(new String(text, StandardCharsets.UTF_8));
+      }
     }
   }
 

@@ -18,22 +18,34 @@ import java.util.Set;
 final class V2Tensors {
   private V2Tensors() {}
 
-  /** The request's inputs, their sizes checked against their shapes; raw or typed contents. */
+  /**
+   * The request's inputs, their sizes checked against their shapes; raw or typed contents.
+   * Errors name the model the request names.
+   */
   static List<Tensor> inputs(ModelInferRequest request) {
+    String model = "model '" + request.getModelName() + "': ";
     int raw = request.getRawInputContentsCount();
     if (raw != 0 && raw != request.getInputsCount()) {
-      throw invalid("raw_input_contents has " + raw + " entries for " + request.getInputsCount()
-          + " inputs (expected: one per input, in order)");
+      throw invalid(model + "raw_input_contents has " + raw + " entries for "
+          + request.getInputsCount() + " inputs (expected: one per input, in order)");
     }
     List<Tensor> tensors = new ArrayList<>();
     for (int i = 0; i < request.getInputsCount(); i++) {
       ModelInferRequest.InferInputTensor input = request.getInputs(i);
       String name = input.getName();
-      Datatype type = datatype(name, input.getDatatype());
       long[] shape = input.getShapeList().stream().mapToLong(Long::longValue).toArray();
-      long elements = elements(name, type, shape);
-      ByteString data = raw != 0 ? rawBytes(name, type, shape, elements, request.getRawInputContents(i))
-          : typedBytes(name, type, shape, elements, input.getContents());
+      Datatype type;
+      long elements;
+      try {
+        type = datatype(name, input.getDatatype());
+        elements = elements(name, type, shape);
+      } catch (GatewayException e) {
+        throw invalid(model + e.getMessage());
+      }
+      String where = model + "input '" + name + "'";
+      ByteString data = raw != 0
+          ? rawBytes(where, type, shape, elements, request.getRawInputContents(i))
+          : typedBytes(where, type, shape, elements, input.getContents());
       tensors.add(new Tensor(name, type, shape, data));
     }
     return tensors;
@@ -65,17 +77,20 @@ final class V2Tensors {
     }
   }
 
-  private static ByteString rawBytes(String name, Datatype type, long[] shape, long elements,
+  private static ByteString rawBytes(String where, Datatype type, long[] shape, long elements,
       ByteString raw) {
+    if (type == Datatype.BYTES) {
+      return V2Bytes.checked(where + " (BYTES)", elements, raw);
+    }
     long expected = elements * type.width;
     if (raw.size() != expected) {
-      throw invalid("input '" + name + "': " + raw.size() + " bytes of raw contents for shape "
+      throw invalid(where + ": " + raw.size() + " bytes of raw contents for shape "
           + Tensor.shapeText(shape) + " of " + type + " (expected: " + expected + " bytes)");
     }
     return raw;
   }
 
-  private static ByteString typedBytes(String name, Datatype type, long[] shape, long elements,
+  private static ByteString typedBytes(String where, Datatype type, long[] shape, long elements,
       InferTensorContents contents) {
     int count = switch (type) {
       case BOOL -> contents.getBoolContentsCount();
@@ -85,10 +100,14 @@ final class V2Tensors {
       case UINT64 -> contents.getUint64ContentsCount();
       case FP32 -> contents.getFp32ContentsCount();
       case FP64 -> contents.getFp64ContentsCount();
+      case BYTES -> contents.getBytesContentsCount();
     };
     if (count != elements) {
-      throw invalid("input '" + name + "': " + count + " " + type + " values in contents for shape "
+      throw invalid(where + ": " + count + " " + type + " values in contents for shape "
           + Tensor.shapeText(shape) + " (expected: " + elements + ")");
+    }
+    if (type == Datatype.BYTES) {
+      return V2Bytes.of(where + " (BYTES)", contents.getBytesContentsList());
     }
     ByteBuffer out = ByteBuffer.allocate(count * type.width).order(ByteOrder.LITTLE_ENDIAN);
     for (int i = 0; i < count; i++) {
@@ -104,12 +123,16 @@ final class V2Tensors {
         case UINT64 -> out.putLong(contents.getUint64Contents(i));
         case FP32 -> out.putFloat(contents.getFp32Contents(i));
         case FP64 -> out.putDouble(contents.getFp64Contents(i));
+        case BYTES -> throw new IllegalStateException("BYTES is not of fixed width");
       }
     }
     return UnsafeByteOperations.unsafeWrap(out.array());
   }
 
-  /** Outputs as raw little-endian contents (what Triton answers); only those asked for, if any. */
+  /**
+   * Outputs as raw little-endian contents (what Triton answers; BYTES length-prefixed); only
+   * those asked for, if any.
+   */
   static void outputs(List<Tensor> tensors, Set<String> requested,
       ModelInferResponse.Builder response) {
     for (Tensor tensor : tensors) {

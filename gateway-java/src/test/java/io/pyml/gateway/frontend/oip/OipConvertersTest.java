@@ -72,12 +72,12 @@ class OipConvertersTest {
         ModelInferRequest.newBuilder().addInputs(input("x", "FP32", 3))
             .addRawInputContents(ByteString.copyFrom(floats(1, 2))).build()));
     assertEquals(ErrorKind.INVALID_INPUT, error.kind());
-    assertEquals("input 'x': 8 bytes of raw contents for shape [3] of FP32 (expected: 12 bytes)",
-        error.getMessage());
+    assertEquals("model '': input 'x': 8 bytes of raw contents for shape [3] of FP32"
+        + " (expected: 12 bytes)", error.getMessage());
     error = assertThrows(GatewayException.class, () -> V2Tensors.inputs(
         ModelInferRequest.newBuilder().addInputs(input("b", "BOOL", 2).setContents(
             InferTensorContents.newBuilder().addBoolContents(true))).build()));
-    assertEquals("input 'b': 1 BOOL values in contents for shape [2] (expected: 2)",
+    assertEquals("model '': input 'b': 1 BOOL values in contents for shape [2] (expected: 2)",
         error.getMessage());
     error = assertThrows(GatewayException.class, () -> V2Tensors.inputs(
         ModelInferRequest.newBuilder().addInputs(input("s", "BYTES", 1)).build()));
@@ -150,7 +150,7 @@ class OipConvertersTest {
         new TensorSpec("size", Datatype.FP64, List.of(-1L)));
     Tensor age = new Tensor("age", Datatype.FP64, new long[] {1}, new byte[8]);
     GatewayException error = assertThrows(GatewayException.class, () ->
-        OipService.InputCheck.against("m", PayloadKind.DATAFRAME, specs, List.of(
+        OipService.InputCheck.against("m", PayloadKind.TENSORS, specs, List.of(
             new Tensor("age", Datatype.INT64, new long[] {1}, new byte[8]))));
     assertEquals("model 'm': input 'age': INT64 (expected: FP64)", error.getMessage());
     error = assertThrows(GatewayException.class, () ->

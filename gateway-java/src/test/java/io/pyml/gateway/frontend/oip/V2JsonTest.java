@@ -138,6 +138,28 @@ class V2JsonTest {
   }
 
   @Test
+  void bytesDataIsStringsBothWays() throws Exception {
+    ModelInferRequest request = parse(tensor("BYTES", "[3]", "[\"Rome\", \"\", \"Zürich\"]"));
+    assertEquals(ByteString.copyFromUtf8("Zürich"),
+        request.getInputs(0).getContents().getBytesContents(2));
+    Tensor tensor = V2Tensors.inputs(request).get(0);
+    assertArrayEquals(OipBytesTest.prefixed("Rome", "", "Zürich"), tensor.data().toByteArray());
+    assertTrue(refusal(tensor("BYTES", "[1]", "[1]")).endsWith(
+        "input 'x' (BYTES): data[0] is 1 (expected: a string)"));
+    // At least 4 bytes per element (its length) before the data is read: a bound.
+    byte[] body = tensor("BYTES", "[100]", "[]").getBytes(StandardCharsets.UTF_8);
+    assertEquals(400, V2Json.header(JSON, body, "m").tensorBytes());
+
+    ModelInferResponse response = ModelInferResponse.newBuilder().setModelName("m")
+        .setModelVersion("1").addOutputs(output("s", "BYTES", 2))
+        .addRawOutputContents(ByteString.copyFrom(OipBytesTest.prefixed("a\"b", "é")))
+        .build();
+    JsonNode json = new ObjectMapper().readTree(V2JsonAnswers.response(JSON, response));
+    assertEquals("[{\"name\":\"s\",\"datatype\":\"BYTES\",\"shape\":[2],"
+        + "\"data\":[\"a\\\"b\",\"é\"]}]", json.get("outputs").toString());
+  }
+
+  @Test
   void metadataShapesAreNumbers() throws Exception {
     ModelMetadataResponse metadata = ModelMetadataResponse.newBuilder().setName("m")
         .addVersions("3").setPlatform("pyml_dataframe")
