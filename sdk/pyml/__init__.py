@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pyml.model import Model, OneSidedValidation, save_validation
     from pyml.thrift_client import ThriftClient
     from pyml.version import ModelVersion
+    from pyml_offline.table_import import import_table
 
 __all__ = [
     "Client",
@@ -28,6 +29,7 @@ __all__ = [
     "Resources",
     "TensorModel",
     "ThriftClient",
+    "import_table",
     "save_validation",
 ]
 
@@ -41,6 +43,7 @@ _LAZY = {
     "ModelVersion": "pyml.version",
     "save_validation": "pyml.model",
     "ThriftClient": "pyml.thrift_client",
+    "import_table": "pyml_offline.table_import",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ tokens_app = typer.Typer(help="Gateway tokens: who may call.", no_args_is_help=T
 grants_app = typer.Typer(help="Who may predict with, deploy or administer a model.")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(grants_app, name="grants")
+table_app = typer.Typer(help="Hive tables in PyML's embedded warehouse.", no_args_is_help=True)
+app.add_typer(table_app, name="table")
 console = Console()
 GatewayOption = Annotated[
     str, typer.Option("--gateway", "-g", envvar="PYML_GATEWAY", help="gateway host:port")
@@ -314,7 +317,7 @@ def offline(
             mode=mode,
         )
     except OfflineJobError as error:
-        console.print(f"✗ {error}", style="red", markup=False, highlight=False)
+        console.print(f"✗ {_cli_syntax(str(error))}", style="red", markup=False, highlight=False)
         raise typer.Exit(1) from None
     console.print(f"[green]✓[/green] {version.ref} → {summary.text()}", highlight=False)
 
@@ -332,6 +335,32 @@ def offline_sample_table(
     argv = [sys.executable, "-m", "pyml_offline.sample_tables", "--table", table]
     argv += ["--rows", str(rows)] if rows is not None else []
     raise typer.Exit(subprocess.run(argv, check=False).returncode)
+
+
+@table_app.command("import")
+def table_import(
+    source: Annotated[Path, typer.Argument(help="a .parquet or .csv file")],
+    table: Annotated[str, typer.Option(help="db.table to create in the embedded warehouse")],
+    mode: Annotated[str, typer.Option(help="error (default), overwrite or append")] = "error",
+) -> None:
+    """Make a Hive table (PyML's embedded warehouse) from a Parquet or CSV file's rows."""
+    from pyml_offline.errors import OfflineJobError
+    from pyml_offline.spec import WRITE_MODES
+    from pyml_offline.table_import import import_table
+
+    if mode not in WRITE_MODES:
+        raise CommandError(f"--mode {mode}", f"--mode takes one of {', '.join(WRITE_MODES)}")
+    console.print(f"importing {source} into {table} (Spark, about 20 s)…", highlight=False)
+    try:
+        rows = import_table(source, table, mode)
+    except OfflineJobError as error:
+        raise CommandError(_cli_syntax(str(error)), "'pyml table import --help'") from None
+    console.print(f"[green]✓[/green] {table}: {rows} rows", highlight=False)
+
+
+def _cli_syntax(message: str) -> str:
+    """A job's hint in the CLI's words: mode='overwrite' → --mode overwrite."""
+    return re.sub(r"mode='(\w+)'", r"--mode \1", message)
 
 
 @app.command()
