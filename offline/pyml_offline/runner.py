@@ -12,9 +12,11 @@ to open with pyspark from the host) and has more memory, processes and /tmp (a J
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,23 +243,53 @@ def _run_container(
 
 
 def _follow(container: Any, timeout: float, ref: str, progress: bool, first: str) -> str:
-    """Wait for the container, showing its progress lines; its whole output at the end."""
+    """Wait for the container, showing its progress; its whole output at the end.
+
+    On a terminal the progress is one status line that changes; otherwise (a log, CI, a
+    pipe) it is printed as lines, one when it changes and at most every LINES_EVERY_SECONDS,
+    so that a long job still shows it is alive.
+    """
     from rich.console import Console
 
     console = Console(stderr=True)
+    title = f"offline job with {ref}: "
     deadline = time.monotonic() + timeout
-    with console.status(f"offline job with {ref}: {first}") as status:
+    with contextlib.ExitStack() as stack:
+        show: Callable[[str], None]
+        if console.is_terminal:
+            show = stack.enter_context(console.status(title + first)).update
+        else:
+            show = _ProgressLines(console)
+            show(title + first)
         while time.monotonic() < deadline:
             container.reload()
             if container.status in ("exited", "dead"):
                 break
             if progress:
-                status.update(f"offline job with {ref}: {_last_progress(container)}")
+                show(title + _last_progress(container))
             time.sleep(1.0)
         else:
             container.kill()
             raise OfflineJobError(f"offline job with {ref} did not finish in {timeout:.0f} s")
     return bytes(container.logs(stdout=True, stderr=True)).decode(errors="replace")
+
+
+LINES_EVERY_SECONDS = 5.0
+
+
+class _ProgressLines:
+    """Progress as printed lines: a new text at most every LINES_EVERY_SECONDS."""
+
+    def __init__(self, console: Any) -> None:
+        self._console = console
+        self._last = ""
+        self._at = -LINES_EVERY_SECONDS
+
+    def __call__(self, text: str) -> None:
+        now = time.monotonic()
+        if text != self._last and now - self._at >= LINES_EVERY_SECONDS:
+            self._console.print(text, highlight=False, markup=False, soft_wrap=True)
+            self._last, self._at = text, now
 
 
 def _last_progress(container: Any) -> str:
