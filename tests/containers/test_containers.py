@@ -4,6 +4,7 @@ exact answers, hardening, and the faults a production model server meets."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -254,6 +255,8 @@ def test_the_cli_deploys_lists_and_undeploys_a_registered_version(
         assert "faulty:1" in deployed.output and "READY" in deployed.output
         [container] = labelled(gateway_id, "faulty")
         assert container.attrs["HostConfig"]["Memory"] == 512 * MiB
+        # Readable in `docker ps`: model, version, deployment/replica/start, gateway.
+        assert re.fullmatch(rf"pyml-faulty-v1-d\d+r0a\d+-{gateway_id}", container.name)
 
         listed = runner.invoke(app, ["deployments", *target])
         assert listed.exit_code == 0, listed.output

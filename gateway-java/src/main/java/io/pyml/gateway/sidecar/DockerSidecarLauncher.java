@@ -2,6 +2,7 @@ package io.pyml.gateway.sidecar;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
@@ -22,6 +23,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -114,6 +116,18 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     });
   }
 
+  /**
+   * Creates a container under a readable name; if another container holds it (one a crashed
+   * gateway left, or an adopted one of an earlier numbering), under that name made unique.
+   */
+  private static String create(String name, Function<String, String> create) {
+    try {
+      return create.apply(name);
+    } catch (ConflictException e) {
+      return create.apply(ContainerNames.unique(name));
+    }
+  }
+
   @Override
   public RunningSidecar launch(RuntimeSpec spec, Path socketDir) throws IOException {
     String image = spec.image().orElseThrow(() ->
@@ -137,7 +151,9 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
     SocketDirs.checkSocketPath(sockets.get(sockets.size() - 1));
     String id = null;
     try {
-      id = docker.createContainerCmd(image)
+      id = create(ContainerNames.of(gatewayId, spec, socketDir), name -> docker
+          .createContainerCmd(image)
+          .withName(name)
           .withUser(policy.runtimeUser())
           .withEnv(RuntimeWorkers.ENV + "=" + workers)
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
@@ -145,7 +161,7 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
               SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString(),
               WORKERS_LABEL, Integer.toString(workers)))
           .withHostConfig(hostConfig(policy, bindSources.of(socketDir), limits))
-          .exec().getId();
+          .exec().getId());
       docker.startContainerCmd(id).exec();
       SocketDirLock.lockWhenBound(sockets);
     } catch (RuntimeException e) {
