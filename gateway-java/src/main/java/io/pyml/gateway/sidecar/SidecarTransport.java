@@ -2,6 +2,7 @@ package io.pyml.gateway.sidecar;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
@@ -49,6 +50,9 @@ public final class SidecarTransport implements AutoCloseable {
         .forAddress(new DomainSocketAddress(socket.toString()))
         .eventLoopGroup(eventLoop)
         .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
+        // grpc-java sets TCP keepalive on every channel; a Unix socket has none, and netty
+        // warned about it for every runtime channel. null removes the option.
+        .withOption(ChannelOption.SO_KEEPALIVE, null)
         .usePlaintext()
         .maxInboundMessageSize(maxInboundMessageBytes)
         .build();

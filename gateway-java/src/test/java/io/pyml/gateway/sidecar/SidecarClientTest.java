@@ -17,10 +17,16 @@ import io.pyml.gateway.testing.FakeRuntime;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,6 +70,39 @@ class SidecarClientTest {
       Thread.sleep(20);
     }
     assertEquals(RuntimeHealth.SERVING, client.health(TIMEOUT));
+  }
+
+  /** Issue 15/16: every runtime channel logged "Unknown channel option 'SO_KEEPALIVE'". */
+  @Test
+  void aRuntimeChannelLogsNoWarning() throws Exception {
+    Logger bootstrap = Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap");
+    List<LogRecord> warnings = new CopyOnWriteArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+          warnings.add(record);
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    bootstrap.addHandler(handler);
+    try (SidecarTransport fresh = new SidecarTransport(1024 * 1024)) {
+      SidecarClient other = fresh.connect("m", socket);
+      try {
+        other.health(TIMEOUT); // connects
+      } finally {
+        other.closeNow();
+      }
+    } finally {
+      bootstrap.removeHandler(handler);
+    }
+    assertEquals(List.of(), warnings.stream().map(LogRecord::getMessage).toList());
   }
 
   @Test
