@@ -17,7 +17,6 @@ import contextlib
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +60,6 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 RESULT_MARKER = "PYML_OFFLINE_RESULT "
-# pandas 3 works for what the job uses (Arrow batches); PySpark warns at every import.
-warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
 
 
 def build_session(spec: JobSpec) -> SparkSession:

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+# pandas 3 works for what PyML asks of PySpark (Arrow batches, toPandas), yet PySpark warns
+# at every import that it does not fully support it, and pandas warns about the keywords
+# PySpark's own conversions pass: noise for a person reading a job's output, not theirs to fix.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pyspark\.")
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\.")
 
 
 def hive_session(

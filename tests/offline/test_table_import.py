@@ -74,3 +74,21 @@ def test_the_cli_imports_a_file_in_one_line_and_speaks_cli_on_refusal(tmp_path: 
     assert "✗ table shop.visits exists: pass --mode overwrite to replace it or --mode append" in (
         again.stdout
     )
+
+
+def test_pyspark_pandas_conversions_warn_nothing_at_a_person(spark: Any) -> None:
+    """Issue 15: pandas 3 deprecation warnings from inside PySpark's conversions reached
+    every reader of a job's output (the filters live where PyML opens Spark)."""
+    import importlib
+    import warnings
+
+    import pyml_offline.session
+
+    with warnings.catch_warnings(record=True) as caught:
+        # Python's own filters (pytest turns DeprecationWarning on), then PyML's, as a script
+        # that imports pyml_offline has them.
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        importlib.reload(pyml_offline.session)
+        spark.createDataFrame(pd.DataFrame({"a": [1, 2]})).toPandas()
+    assert [str(w.message) for w in caught if "pandas" in str(w.message).lower()] == []
