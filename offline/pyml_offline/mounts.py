@@ -1,9 +1,11 @@
 """Spark supplied to a model image at run time, never baked into it: a JRE and pyspark,
-prepared once on the host under ``$PYML_HOME/cache`` and mounted read-only.
+prepared once on the host and mounted read-only. They live in one cache a machine's (user's)
+every ``$PYML_HOME`` shares (`shared_cache`: ``$PYML_CACHE``, else ``$XDG_CACHE_HOME/pyml``,
+else ``~/.cache/pyml``): about 890 MB, which each PYML_HOME used to make again.
 
-- ``cache/jre/<digest of the JDK's release file>``: a copy of the host's Java with its
+- ``jre/<digest of the JDK's release file>``: a copy of the host's Java with its
   symlinks resolved (Debian's point into /etc, which the container does not have).
-- ``cache/spark/<pyspark version>``: ``pip install --target`` of the host's pyspark and py4j
+- ``spark/<pyspark version>``: ``pip install --target`` of the host's pyspark and py4j
   versions (pure Python + jars: the same folder serves any Python ≥ 3.10 in the image).
 
 Both are made in a temporary sibling and renamed into place: a half-made cache never counts.
@@ -32,6 +34,15 @@ def pyml_home() -> Path:
     return Path(os.environ.get("PYML_HOME") or "~/.pyml").expanduser()
 
 
+def shared_cache() -> Path:
+    """The JRE and pyspark cache every PYML_HOME of this user shares (see the docstring)."""
+    given = os.environ.get("PYML_CACHE", "").strip()
+    if given:
+        return Path(given).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg).expanduser() if xdg else Path("~/.cache").expanduser()) / "pyml"
+
+
 def host_java_home() -> Path:
     """JAVA_HOME, or the java on PATH, or Debian's OpenJDK 17."""
     if os.environ.get("JAVA_HOME"):
@@ -51,7 +62,7 @@ def jre_dir(cache: Path | None = None) -> Path:
     source = host_java_home()
     release = source / "release"
     stamp = release.read_bytes() if release.exists() else str(source).encode()
-    target = (cache or pyml_home() / "cache") / "jre" / hashlib.sha256(stamp).hexdigest()[:16]
+    target = (cache or shared_cache()) / "jre" / hashlib.sha256(stamp).hexdigest()[:16]
     if not target.exists():
         make_atomically(target, lambda tmp: _copy_jre(source, tmp))
     return target
@@ -70,7 +81,7 @@ def _copy_jre(source: Path, dest: Path) -> None:
 def pyspark_dir(cache: Path | None = None) -> Path:
     """pyspark and py4j at the host's versions, installed with ``pip --target`` (made once)."""
     versions = {name: _installed(name) for name in ("pyspark", "py4j")}
-    target = (cache or pyml_home() / "cache") / "spark" / versions["pyspark"]
+    target = (cache or shared_cache()) / "spark" / versions["pyspark"]
     if not target.exists():
         pins = [f"{name}=={version}" for name, version in versions.items()]
         make_atomically(target, lambda tmp: _pip_target(tmp, pins))

@@ -57,20 +57,12 @@ PARITY_JOB = [
 
 
 @pytest.fixture(scope="module")
-def offline_home(request: pytest.FixtureRequest) -> Iterator[Path]:
+def offline_home() -> Iterator[Path]:
     """$PYML_HOME for these tests (registry, caches, warehouse); short, for the socket path."""
     home = Path(tempfile.mkdtemp(prefix="pyml-off-", dir="/tmp"))
-    # The mounted JRE and pyspark (700 MB; `pip install --target` alone takes most of a
-    # minute) are keyed by the JDK's digest and pyspark's version and made atomically: made
-    # once in pytest's cache folder and shared by later sessions. The rest of the home
-    # (registry, wheels, warehouse) stays this module's own.
-    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
-    if cache is not None:
-        shared = cache.mkdir("pyml-offline-cache")
-        (home / "cache").mkdir()
-        for part in ("jre", "spark"):
-            (shared / part).mkdir(exist_ok=True)
-            (home / "cache" / part).symlink_to(shared / part, target_is_directory=True)
+    # The mounted JRE and pyspark (890 MB; `pip install --target` alone takes most of a
+    # minute) live in the machine's shared cache (mounts.shared_cache), made once for every
+    # PYML_HOME. The rest of the home (registry, wheels, warehouse) stays this module's own.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYML_HOME", str(home))
         # Its own registry numbers versions from 1 again: its own image namespace too, or its
