@@ -240,6 +240,20 @@ def typed_rows() -> dict[str, np.ndarray]:
     }
 
 
+# The other casts of the conversion table that V2 datatypes can express (no nulls, no
+# categories or times of their own): each replaces one column of `typed_rows()`.
+OIP_CASTS: dict[str, tuple[str, np.ndarray]] = {
+    "UINT8 for int64": ("count", np.array([4, 5, 6], dtype=np.uint8)),
+    "whole FP64 for int64": ("count", np.array([4.0, 5.0, 6.0])),
+    "INT32 for float64": ("score", np.array([1, 2, 3], dtype=np.int32)),
+    "FP32 for float64": ("score", np.array([1.0, 2.0, 3.0], dtype=np.float32)),
+    "ISO-8601 without an offset (UTC)": (
+        "seen",
+        np.array([f"2024-05-01 {h}:00:00" for h in (10, 11, 12)]),
+    ),
+}
+
+
 def test_strings_and_every_cast_over_oip_give_the_models_own_answer(
     triton: Triton, typed: pd.DataFrame
 ) -> None:
@@ -247,6 +261,10 @@ def test_strings_and_every_cast_over_oip_give_the_models_own_answer(
     arrays["score_text"] = np.array(["1", "2", "3"])
     arrays["latin1"] = np.array([b"Lyon", b"Z\xfcrich", b"Nice"])
     names = {name: name for name in typed_rows()}
+    casts = []
+    for case, (column, values) in OIP_CASTS.items():
+        arrays[case] = values
+        casts.append({"op": "infer", "model": TYPED, "inputs": {**names, column: case}})
     results, outputs = triton.run(
         [
             {"op": "metadata", "model": TYPED},
@@ -254,9 +272,14 @@ def test_strings_and_every_cast_over_oip_give_the_models_own_answer(
             {"op": "infer", "model": TYPED, "inputs": names},
             {"op": "infer", "model": TYPED, "inputs": {**names, "score": "score_text"}},
             {"op": "infer", "model": TYPED, "inputs": {**names, "city": "latin1"}},
+            *casts,
         ],
         arrays,
     )
+    for index, case in enumerate(OIP_CASTS, start=5):
+        assert "outputs" in results[index], (case, results[index])
+        np.testing.assert_array_equal(outputs[f"{index}/total"], typed["total"].to_numpy(), case)
+        assert list(outputs[f"{index}/dtypes"]) == list(typed["dtypes"]), case
     advertised = {i["name"]: i["datatype"] for i in results[0]["inputs"]}
     assert advertised == {
         "count": "INT64",
