@@ -184,11 +184,22 @@ def test_a_hive_table_of_other_types_gives_the_models_own_answer(
         "(1, 5, 2, 'Rome', NULL, TIMESTAMP '2024-05-01 11:00:00', 'y', true), "
         "(2, 6, 3, 'Nice', 9.0, TIMESTAMP '2024-05-01 12:00:00', 'z', false)"
     )
-    _run(spark, typed_home, "typed.out", query="SELECT * FROM typed.rows", key_columns=("id",))
-    got = pd.DataFrame(table_rows(spark, "typed.out"))
     own = Model.from_home(typed_home).predict(wanted())
-    assert got["total"].tolist() == own["total"].tolist()
-    assert got["dtypes"].tolist() == own["dtypes"].tolist()
+    queries = {
+        "as stored": "SELECT * FROM typed.rows",
+        # Other Spark types for the same values: int8, float32, int32 with a null, ISO text
+        # without an offset (read as UTC), a whole double for an int, a zone-less timestamp.
+        "other widths and text": "SELECT id, CAST(`count` AS TINYINT) AS `count`, "
+        "CAST(score AS FLOAT) AS score, city, CAST(visits AS INT) AS visits, "
+        "CAST(seen AS STRING) AS seen, name, ok FROM typed.rows",
+        "doubles and zone-less times": "SELECT id, CAST(`count` AS DOUBLE) AS `count`, score, "
+        "city, visits, CAST(seen AS TIMESTAMP_NTZ) AS seen, name, ok FROM typed.rows",
+    }
+    for number, (case, query) in enumerate(queries.items()):
+        _run(spark, typed_home, f"typed.out{number}", query=query, key_columns=("id",))
+        got = pd.DataFrame(table_rows(spark, f"typed.out{number}"))
+        assert got["total"].tolist() == own["total"].tolist(), case
+        assert got["dtypes"].tolist() == own["dtypes"].tolist(), case
 
     with pytest.raises(OfflineJobError) as refused:
         _run(
