@@ -214,9 +214,20 @@ def test_table_records_model_version_image_and_archive(jobs: Jobs, version: Mode
 def test_rerun_without_overwrite_is_refused_and_keeps_the_table(jobs: Jobs) -> None:
     assert jobs.again.returncode == 1, jobs.again.stdout + jobs.again.stderr
     assert f"table {DEST} exists" in jobs.again.stdout
-    assert "mode='overwrite'" in jobs.again.stdout  # the way out, named
+    assert "--mode overwrite" in jobs.again.stdout  # the way out, named in the CLI's words
     # Read after the refused run: still the first run's rows (their values: the parity tests).
     assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
+
+
+def test_a_refusal_in_the_image_names_the_registered_model(
+    jobs: Jobs, version: ModelVersion
+) -> None:
+    """In the image the home is /opt/pyml/model: errors said model 'model' (issue 15)."""
+    query = "SELECT id, CAST(`mean texture` AS STRING) AS `mean texture` FROM parity.rows"
+    refused = _cli("offline", version.ref, "--query", query, "--dest-table", "parity.never")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"model '{version.name}': the query's columns do not fit the model" in refused.stdout
+    assert "model 'model'" not in refused.stdout + refused.stderr
 
 
 def test_the_first_job_leaves_a_class_archive_the_jvm_maps(
