@@ -112,3 +112,24 @@ def test_validate_names_an_import_that_requirements_txt_does_not_provide(tmp_pat
         "line of requirements.txt provides: the image would not have it\n"
         f"  hint: add to requirements.txt: scipy=={version('scipy')}"
     )
+
+
+def test_validate_shows_requirements_that_exclude_the_version_installed_here(
+    tmp_path: Path,
+) -> None:
+    from importlib.metadata import version
+
+    home = tmp_path / "old"
+    home.mkdir()
+    (home / "model.py").write_text(
+        "import joblib\nfrom pyml import DataFrameModel\n\n\nclass Old(DataFrameModel):\n"
+        "    def __init__(self, home):\n        pass\n\n    def predict(self, df):\n"
+        "        return df\n"
+    )
+    (home / "requirements.txt").write_text("joblib<1.0\n")
+    done = _pyml("validate", str(home), home=tmp_path)
+    assert (
+        f"! model 'old': requirements.txt asks for joblib<1.0, but {version('joblib')} is "
+        "installed here: the image would compute with another version than the one that "
+        "trained the model"
+    ) in " ".join(done.stdout.split())
