@@ -6,7 +6,7 @@ import warnings
 from pyml_runtime.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
 from pyml_runtime.v1 import runtime_pb2 as pyml_dot_v1_dot_runtime__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

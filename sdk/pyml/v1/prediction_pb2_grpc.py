@@ -5,7 +5,7 @@ import warnings
 
 from pyml.v1 import prediction_pb2 as pyml_dot_v1_dot_prediction__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
