@@ -124,6 +124,11 @@ public final class GatewayConfigParser {
     return text.toString();
   }
 
+  /** Every setting's name: its flag, its file key and, in capitals, its variable. */
+  static Set<String> names() {
+    return java.util.Collections.unmodifiableSet(FLAGS.keySet());
+  }
+
   /** True when the arguments ask for --print-config instead of a start. */
   public static boolean printConfigRequested(String[] args) {
     return Arrays.asList(args).contains("--" + PRINT_CONFIG);

@@ -484,4 +484,21 @@ class GatewayConfigParserTest {
         GatewayConfigParser.parse(new String[] {"--config", again.toString()}, Map.of())
             .withIdentities(IdentitySettings.DEFAULTS));
   }
+
+  @Test
+  void theExampleFileNamesEveryKeyAndItsDefaultsAreTheDefaults(@TempDir Path folder)
+      throws Exception {
+    // The module's tests run in gateway-java/; docs/ is beside it.
+    String example = Files.readString(Path.of("..", "docs", "gateway.toml"));
+    for (String name : GatewayConfigParser.names()) {
+      assertTrue(example.contains("\n# " + name + " = "), "docs/gateway.toml lacks " + name);
+    }
+    String defaults = example.lines().filter(l -> l.matches("# [a-z0-9-]+ = .*")
+        && !l.contains("  # ")).map(l -> l.substring(2)) // "# example", "# only with ..."
+        .collect(java.util.stream.Collectors.joining("\n"));
+    Path file = toml(folder, defaults);
+    GatewayConfig fromFile = GatewayConfigParser.parse(new String[] {"--config", file.toString()},
+        Map.of());
+    assertEquals(GatewayConfigParser.parse(new String[0], Map.of()), fromFile, defaults);
+  }
 }
