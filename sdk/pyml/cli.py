@@ -365,6 +365,7 @@ def _cli_syntax(message: str) -> str:
 
 @app.command()
 def gateway(
+    ctx: typer.Context,
     grpc_port: Annotated[int, typer.Option(help="gRPC port")] = 7070,
     thrift_port: Annotated[int, typer.Option(help="Thrift port")] = 7071,
     oip_port: Annotated[int, typer.Option(help="Open Inference Protocol gRPC port")] = 8001,
@@ -384,6 +385,14 @@ def gateway(
             "(runs their code on this machine; repeatable; default: none, refused)",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="TOML file of the jar's settings, keys named as its flags (docs/gateway.toml); "
+            "it wins over this command's defaults, an option given here wins over it",
+        ),
+    ] = None,
 ) -> None:
     """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image."""
     from pyml._internal.gateway_process import (
@@ -396,6 +405,9 @@ def gateway(
     if container and home_deploy_roots:
         console.print("✗ the gateway container serves registered versions only", style="red")
         raise typer.Exit(2)
+    if container and config:
+        console.print("✗ --config is for the jar; the gateway container takes flags", style="red")
+        raise typer.Exit(2)
     if container:
         ports = {"grpc": grpc_port, "thrift": thrift_port, "oip": oip_port, "http": http_port}
         raise typer.Exit(_gateway_container(image, ports, gateway_id))
@@ -405,7 +417,40 @@ def gateway(
     argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]
     argv += ["--runtime-command", default_runtime_command()]
     argv += home_deploy_args(home_deploy_roots or [])
+    argv = _with_config_file(ctx, argv, config) if config else argv
     os.execvpe("java", argv, {**os.environ, **gateway_jvm.ENV})
+
+
+# The jar's flags that `pyml gateway` sets from its own options, and those options' names.
+_GATEWAY_OPTIONS = {
+    "--grpc-port": "grpc_port",
+    "--host": "host",
+    "--thrift-port": "thrift_port",
+    "--oip-port": "oip_port",
+    "--http-port": "http_port",
+    "--gateway-id": "gateway_id",
+}
+
+
+def _with_config_file(ctx: typer.Context, argv: list[str], config: Path) -> list[str]:
+    """`argv` with `--config`, less the flags this command set from its own defaults: the
+    jar takes a flag over the file, so a default passed as a flag would hide the file's value.
+    The runtime command (this virtualenv's) is dropped when the file sets one."""
+    import tomllib
+
+    try:
+        in_file = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        in_file = {}  # the jar reports the file's problem, naming its line
+    start = argv.index("-jar") + 2
+    kept = argv[:start]
+    for flag, value in zip(argv[start::2], argv[start + 1 :: 2], strict=True):
+        option = _GATEWAY_OPTIONS.get(flag)
+        source = ctx.get_parameter_source(option) if option else None
+        defaulted = source is not None and source.name == "DEFAULT"
+        if not defaulted and not (flag == "--runtime-command" and "runtime-command" in in_file):
+            kept += [flag, value]
+    return [*kept, "--config", str(config.resolve())]
 
 
 def _gateway_container(image: str, ports: dict[str, int], gateway_id: str) -> int:

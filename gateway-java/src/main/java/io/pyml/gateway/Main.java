@@ -19,6 +19,10 @@ public final class Main {
     GatewayConfig config;
     try {
       config = GatewayConfigParser.parse(args, System.getenv());
+      if (GatewayConfigParser.printConfigRequested(args)) { // the settings are valid: show them
+        System.out.print(GatewayConfigParser.describe(args, System.getenv()));
+        return;
+      }
     } catch (ConfigException e) {
       System.err.println("pyml-gateway: " + e.getMessage());
       System.err.println(GatewayConfigParser.usage());

@@ -8,6 +8,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -15,13 +16,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
-import java.util.Set;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
- * Turns command-line flags and {@code PYML_GATEWAY_*} environment variables into a
- * {@link GatewayConfig}. Precedence: flag, then environment, then default. Flags are
- * {@code --name value} or {@code --name=value}; an unknown flag is an error, never ignored.
+ * Turns command-line flags, {@code PYML_GATEWAY_*} environment variables and a TOML config file
+ * ({@code --config}) into a {@link GatewayConfig}. Precedence, the same for every setting:
+ * flag, then environment, then file, then default. Flags are {@code --name value} or
+ * {@code --name=value}; each flag is also the variable {@code PYML_GATEWAY_<NAME>} and the file
+ * key {@code name}, all from the one table {@link #FLAGS}. An unknown flag, file key or
+ * {@code PYML_GATEWAY_*} variable is an error, never ignored.
  */
 public final class GatewayConfigParser {
   /** Flag name (without dashes) → help text; also the set of known flags. */
@@ -77,6 +83,18 @@ public final class GatewayConfigParser {
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
+  /** Flags of the parser itself, not settings: neither file keys nor in --print-config. */
+  private static final String CONFIG = "config";
+  private static final String PRINT_CONFIG = "print-config";
+  private static final String CONFIG_VARIABLE = "PYML_GATEWAY_CONFIG";
+  /** {@code PYML_GATEWAY_*} variables that are not settings: PYML_GATEWAY_JAR is the SDK's. */
+  private static final Set<String> OTHER_VARIABLES = Set.of(CONFIG_VARIABLE, "PYML_GATEWAY_JAR");
+  /** List-valued flags and the separator of their text; a config file may give an array. */
+  private static final Map<String, String> LIST_SEPARATORS = Map.of(
+      "runtime-command", " ", "home-deploy-roots", ":", "gateway-admins", ",");
+  /** A password written in a URL ({@code ?password=...}), hidden by --print-config. */
+  private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&;]*");
+
   private GatewayConfigParser() {}
 
   private static boolean bool(Map<String, String> values, String name, boolean fallback)
@@ -96,13 +114,167 @@ public final class GatewayConfigParser {
   public static String usage() {
     StringBuilder text = new StringBuilder("usage: pyml-gateway [flags]\n");
     FLAGS.forEach((name, help) -> text.append(String.format(Locale.ROOT, "  --%-22s %s%n", name, help)));
-    text.append("Each flag can also be set as PYML_GATEWAY_<NAME> (e.g. PYML_GATEWAY_GRPC_PORT).");
+    text.append(String.format(Locale.ROOT, "  --%-22s %s%n", CONFIG, "TOML file of settings, "
+        + "keys named as the flags (grpc-port = 7070, home-deploy-roots = [\"/srv/models\"]); "
+        + "also " + CONFIG_VARIABLE + " (default: none)"));
+    text.append(String.format(Locale.ROOT, "  --%-22s %s%n", PRINT_CONFIG,
+        "print every effective setting and where it came from, then exit"));
+    text.append("Each flag can also be set as PYML_GATEWAY_<NAME> (e.g. PYML_GATEWAY_GRPC_PORT) "
+        + "or as a key of the --config file.\nPrecedence: flag > environment > file > default.");
     return text.toString();
   }
 
+  /** Every setting's name: its flag, its file key and, in capitals, its variable. */
+  static Set<String> names() {
+    return java.util.Collections.unmodifiableSet(FLAGS.keySet());
+  }
+
+  /** True when the arguments ask for --print-config instead of a start. */
+  public static boolean printConfigRequested(String[] args) {
+    return Arrays.asList(args).contains("--" + PRINT_CONFIG);
+  }
+
   public static GatewayConfig parse(String[] args, Map<String, String> env) throws ConfigException {
-    Map<String, String> values = fromEnv(env);
-    values.putAll(fromFlags(args));
+    Map<String, Setting> settings = resolve(args, env);
+    Map<String, String> values = new HashMap<>();
+    settings.forEach((name, setting) -> values.put(name, setting.value()));
+    try {
+      return build(values, env);
+    } catch (ConfigException e) {
+      throw new ConfigException(e.getMessage() + setIn(e.getMessage(), settings));
+    }
+  }
+
+  /**
+   * Every setting, one line each, as TOML: a set one with its source ({@code # flag --x},
+   * {@code # env PYML_GATEWAY_X}, {@code # file F line N}), a default one commented out with the
+   * default its help gives. Secrets never appear: a password file is shown by its path, a
+   * password in a URL as {@code ***}.
+   */
+  public static String describe(String[] args, Map<String, String> env) throws ConfigException {
+    Map<String, Setting> settings = resolve(args, env);
+    StringBuilder text = new StringBuilder(
+        "# pyml-gateway settings; precedence: flag > environment > file > default\n");
+    configFile(fromFlags(args), env).ifPresent(file -> text.append("# config file: ")
+        .append(file).append('\n'));
+    for (Map.Entry<String, String> flag : FLAGS.entrySet()) {
+      Setting setting = settings.get(flag.getKey());
+      if (setting == null) {
+        text.append("# ").append(flag.getKey()).append(": default")
+            .append(defaultOf(flag.getValue())).append('\n');
+      } else {
+        String value = PASSWORD.matcher(setting.value()).replaceAll("$1***");
+        text.append(flag.getKey()).append(" = ").append(toml(flag.getKey(), value))
+            .append("  # ").append(setting.source()).append('\n');
+      }
+    }
+    return text.toString();
+  }
+
+  /**
+   * The set settings with their sources: flag over environment over file. Defaults are absent
+   * (the typed builders below apply them).
+   */
+  static Map<String, Setting> resolve(String[] args, Map<String, String> env)
+      throws ConfigException {
+    Map<String, String> flags = fromFlags(args);
+    checkVariables(env);
+    Map<String, Setting> settings = new HashMap<>();
+    Optional<Path> file = configFile(flags, env);
+    if (file.isPresent()) {
+      settings.putAll(ConfigFile.read(file.get(), FLAGS.keySet(), LIST_SEPARATORS));
+    }
+    fromEnv(env).forEach((name, value) ->
+        settings.put(name, new Setting(value, "env " + variable(name))));
+    flags.forEach((name, value) -> {
+      if (FLAGS.containsKey(name)) {
+        settings.put(name, new Setting(value, "flag --" + name));
+      }
+    });
+    return settings;
+  }
+
+  private static Optional<Path> configFile(Map<String, String> flags, Map<String, String> env) {
+    return Optional.ofNullable(flags.get(CONFIG)).or(() -> Optional.ofNullable(
+        env.get(CONFIG_VARIABLE))).filter(f -> !f.isBlank())
+        .map(f -> Path.of(f.strip()).toAbsolutePath().normalize());
+  }
+
+  /** Where the settings an error names were set, when not by a flag (a flag names itself). */
+  private static String setIn(String message, Map<String, Setting> settings) {
+    List<String> places = new ArrayList<>();
+    for (String name : FLAGS.keySet()) {
+      Setting setting = settings.get(name);
+      if (setting != null && !setting.source().startsWith("flag")
+          && Pattern.compile("(?<![\\w-])(?:--)?" + Pattern.quote(name) + "(?![\\w-])")
+              .matcher(message).find()) {
+        places.add(name + " from " + setting.source());
+      }
+    }
+    return places.isEmpty() ? "" : " (" + String.join("; ", places) + ")";
+  }
+
+  /** The default a flag's help gives: the text of its last "(default ...)". */
+  private static String defaultOf(String help) {
+    int start = help.lastIndexOf("(default");
+    if (start < 0) {
+      return "";
+    }
+    int depth = 0;
+    for (int i = start; i < help.length(); i++) {
+      char c = help.charAt(i);
+      depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+      if (depth == 0) {
+        String text = help.substring(start + "(default".length(), i);
+        return " " + (text.startsWith(":") ? text.substring(1) : text).strip();
+      }
+    }
+    return "";
+  }
+
+  /** A flag's text as a TOML value: a number or boolean bare, a list as an array. */
+  private static String toml(String name, String value) {
+    String separator = LIST_SEPARATORS.get(name);
+    if (separator != null) {
+      return Arrays.stream(value.split(separator.isBlank() ? "\\s+" : Pattern.quote(separator)))
+          .map(String::strip).filter(s -> !s.isEmpty()).map(GatewayConfigParser::tomlString)
+          .collect(Collectors.joining(", ", "[", "]"));
+    }
+    String bare = value.strip();
+    return bare.matches("-?\\d+(\\.\\d+)?|true|false") ? bare : tomlString(value);
+  }
+
+  private static String tomlString(String text) {
+    StringBuilder quoted = new StringBuilder("\"");
+    text.codePoints().forEach(c -> quoted.append(switch (c) {
+      case '"' -> "\\\"";
+      case '\\' -> "\\\\";
+      default -> c < 0x20 || c == 0x7f ? String.format(Locale.ROOT, "\\u%04x", c)
+          : Character.toString(c);
+    }));
+    return quoted.append('"').toString();
+  }
+
+  private static String variable(String name) {
+    return "PYML_GATEWAY_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
+  }
+
+  /** An unknown PYML_GATEWAY_* variable (a misspelt setting) stops the start, as a flag would. */
+  private static void checkVariables(Map<String, String> env) throws ConfigException {
+    Set<String> known = FLAGS.keySet().stream().map(GatewayConfigParser::variable)
+        .collect(Collectors.toSet());
+    for (String name : new TreeSet<>(env.keySet())) {
+      if (name.startsWith("PYML_GATEWAY_") && !known.contains(name)
+          && !OTHER_VARIABLES.contains(name)) {
+        throw new ConfigException("unknown environment variable " + name + " (expected: "
+            + "PYML_GATEWAY_<FLAG> of a flag in --help, " + String.join(", ",
+                new TreeSet<>(OTHER_VARIABLES)) + ")");
+      }
+    }
+  }
+
+  private static GatewayConfig build(Map<String, String> values, Map<String, String> env)
+      throws ConfigException {
     GatewayConfig defaults = GatewayConfig.defaults();
     Optional<Path> workDir = nonBlank(values, "work-dir").map(Path::of);
     if (workDir.isEmpty() && nonBlank(values, "host-work-dir").isPresent()) {
@@ -317,7 +489,7 @@ public final class GatewayConfigParser {
   private static Map<String, String> fromEnv(Map<String, String> env) {
     Map<String, String> values = new HashMap<>();
     for (String name : FLAGS.keySet()) {
-      String variable = "PYML_GATEWAY_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
+      String variable = variable(name);
       if (env.containsKey(variable)) {
         values.put(name, env.get(variable));
       }
@@ -339,9 +511,13 @@ public final class GatewayConfigParser {
         value = name.substring(equals + 1);
         name = name.substring(0, equals);
       }
-      if (!FLAGS.containsKey(name)) {
+      if (name.equals(PRINT_CONFIG) && value == null) {
+        values.put(name, "true"); // takes no value
+        continue;
+      }
+      if (!FLAGS.containsKey(name) && !name.equals(CONFIG)) {
         throw new ConfigException("unknown flag '--" + name + "'; known flags: --"
-            + String.join(", --", FLAGS.keySet()));
+            + String.join(", --", FLAGS.keySet()) + ", --" + CONFIG + ", --" + PRINT_CONFIG);
       }
       if (value == null) {
         if (i + 1 >= args.length) {

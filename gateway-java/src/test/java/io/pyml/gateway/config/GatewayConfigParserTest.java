@@ -359,4 +359,146 @@ class GatewayConfigParserTest {
           "i", "--jwt-audience", "a"}, Map.of()).jwt().isPresent(), url);
     }
   }
+
+  private static Path toml(Path folder, String text) throws java.io.IOException {
+    return Files.writeString(folder.resolve("gateway.toml"), text);
+  }
+
+  private static String error(String[] args, Map<String, String> env) {
+    return assertThrows(ConfigException.class, () -> GatewayConfigParser.parse(args, env))
+        .getMessage();
+  }
+
+  @Test
+  void precedenceIsFlagThenEnvironmentThenFileThenDefault(@TempDir Path folder) throws Exception {
+    Path file = toml(folder, "grpc-port = 1001\nhttp-port = 1002\nthrift-port = 1003\n");
+    GatewayConfig config = GatewayConfigParser.parse(
+        new String[] {"--config", file.toString(), "--grpc-port", "3001"},
+        Map.of("PYML_GATEWAY_GRPC_PORT", "2001", "PYML_GATEWAY_HTTP_PORT", "2002"));
+    assertEquals(3001, config.grpcPort(), "flag over environment and file");
+    assertEquals(2002, config.httpPort(), "environment over file");
+    assertEquals(1003, config.thriftPort(), "file over default");
+    assertEquals(8001, config.oipPort(), "default");
+
+    Path other = Files.writeString(folder.resolve("other.toml"), "thrift-port = 1004\n");
+    assertEquals(1003, GatewayConfigParser.parse(new String[0],
+        Map.of("PYML_GATEWAY_CONFIG", file.toString())).thriftPort(), "PYML_GATEWAY_CONFIG");
+    assertEquals(1004, GatewayConfigParser.parse(new String[] {"--config=" + other},
+        Map.of("PYML_GATEWAY_CONFIG", file.toString())).thriftPort(), "--config wins");
+  }
+
+  @Test
+  void listSettingsTakeArraysOrTheirFlagsText(@TempDir Path folder) throws Exception {
+    GatewayConfig arrays = GatewayConfigParser.parse(new String[] {"--config", toml(folder, """
+        home-deploy-roots = ["/srv/models", "/opt/homes/"]
+        gateway-admins = ["alice", "bob"]
+        runtime-command = ["/x/python", "-m", "pyml_runtime.cli"]
+        container-cpus = 0.5
+        insecure-no-auth = false
+        """).toString()}, Map.of());
+    assertEquals(List.of(Path.of("/srv/models"), Path.of("/opt/homes")), arrays.homeDeployRoots());
+    assertEquals(java.util.Set.of("alice", "bob"), arrays.gatewayAdmins());
+    assertEquals(List.of("/x/python", "-m", "pyml_runtime.cli"), arrays.runtimeCommand());
+    assertEquals(0.5, arrays.containers().limits().cpus());
+    GatewayConfig text = GatewayConfigParser.parse(new String[] {"--config",
+        toml(folder, "home-deploy-roots = \"/a:/b\"\n").toString()}, Map.of());
+    assertEquals(List.of(Path.of("/a"), Path.of("/b")), text.homeDeployRoots());
+  }
+
+  @Test
+  void anUnknownKeyAWrongTypeOrAnInvalidValueNamesTheKeyFileAndLine(@TempDir Path folder)
+      throws Exception {
+    Map<String, String> cases = new LinkedHashMap<>();
+    cases.put("grpc-prot = 7070", "unknown key 'grpc-prot' in config file FILE line 2");
+    cases.put("[server]\ngrpc-port = 1", "unknown key 'server' in config file FILE line 2");
+    cases.put("grpc-port = \"seven\"", "grpc-port must be a whole number, got 'seven' "
+        + "(grpc-port from file FILE line 2)");
+    cases.put("grpc-port = true", "grpc-port must be a whole number, got 'true'");
+    cases.put("grpc-port = [1, 2]", "'grpc-port' in config file FILE line 2 must be a string, "
+        + "number or boolean, got a list");
+    cases.put("grpc-port = 70000", "grpc-port must be between 0 and 65535, got 70000 "
+        + "(grpc-port from file FILE line 2)");
+    cases.put("home-deploy-roots = [\"/a:/b\"]", "'home-deploy-roots' in config file FILE line 2: "
+        + "each item must be one value without ':'");
+    cases.put("jwt-issuer = \"https://idp\"",
+        "--jwt-issuer needs a key set to verify JWTs with: --jwt-jwks-file or --jwt-jwks-url "
+        + "(jwt-issuer from file FILE line 2)");
+    cases.put("grpc-port = ", "config file FILE line 2 column ");
+    cases.put("grpc-port = 1\ngrpc-port = 2", "is not valid TOML: Duplicate key");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      Path file = toml(folder, "# the gateway\n" + c.getKey() + "\n");
+      String message = error(new String[] {"--config", file.toString()}, Map.of());
+      String expected = c.getValue().replace("FILE", file.toString());
+      assertTrue(message.contains(expected), c.getKey() + " -> " + message);
+    }
+    assertEquals("config file " + folder.resolve("absent.toml") + " does not exist",
+        error(new String[] {"--config", folder.resolve("absent.toml").toString()}, Map.of()));
+  }
+
+  @Test
+  void anUnknownGatewayVariableStopsTheStartButTheSdksOwnAreAllowed() throws ConfigException {
+    assertEquals("unknown environment variable PYML_GATEWAY_GRPC_PROT (expected: "
+        + "PYML_GATEWAY_<FLAG> of a flag in --help, PYML_GATEWAY_CONFIG, PYML_GATEWAY_JAR)",
+        error(new String[0], Map.of("PYML_GATEWAY_GRPC_PROT", "1")));
+    assertEquals(7070, GatewayConfigParser.parse(new String[0], Map.of(
+        "PYML_GATEWAY_JAR", "/x.jar", "PYML_GATEWAY", "localhost:7070")).grpcPort());
+    assertTrue(error(new String[0], Map.of("PYML_GATEWAY_GRPC_PORT", "x"))
+        .endsWith("(grpc-port from env PYML_GATEWAY_GRPC_PORT)"));
+  }
+
+  @Test
+  void printConfigShowsEverySettingAndItsSourceButNoSecret(@TempDir Path folder)
+      throws Exception {
+    Path secret = ownerOnly(folder.resolve("pg-password"), "s3cret\n");
+    Path file = toml(folder, """
+        thrift-port = 1003
+        home-deploy-roots = ["/srv/models"]
+        identity-store-url = "jdbc:postgresql://db/pyml?user=gw&password=hunter2"
+        """);
+    String[] args = {"--config", file.toString(), "--grpc-port", "3001", "--print-config",
+        "--identity-store-password-file", secret.toString()};
+    Map<String, String> env = Map.of("PYML_GATEWAY_HTTP_PORT", "2002");
+    GatewayConfigParser.parse(args, env); // --print-config is a known flag
+    assertTrue(GatewayConfigParser.printConfigRequested(args));
+    String text = GatewayConfigParser.describe(args, env);
+    List<String> lines = text.lines().toList();
+    assertTrue(lines.contains("grpc-port = 3001  # flag --grpc-port"), text);
+    assertTrue(lines.contains("http-port = 2002  # env PYML_GATEWAY_HTTP_PORT"), text);
+    assertTrue(lines.contains("thrift-port = 1003  # file " + file + " line 1"), text);
+    assertTrue(lines.contains("home-deploy-roots = [\"/srv/models\"]  # file " + file
+        + " line 2"), text);
+    assertTrue(lines.contains("# oip-port: default 8001"), text);
+    assertTrue(lines.contains("identity-store-password-file = \"" + secret
+        + "\"  # flag --identity-store-password-file"), text);
+    assertTrue(text.contains("password=***"), text);
+    assertFalse(text.contains("hunter2") || text.contains("s3cret"), text);
+    for (String flag : GatewayConfigParser.usage().lines()
+        .filter(l -> l.startsWith("  --")).map(l -> l.strip().split(" ")[0].substring(2))
+        .filter(f -> !f.equals("config") && !f.equals("print-config")).toList()) {
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith(flag + " = ")
+          || l.startsWith("# " + flag + ": default")), flag + " missing in\n" + text);
+    }
+    // The output is itself a config file that gives the same settings.
+    Path again = Files.writeString(folder.resolve("again.toml"), text.replace("***", "x"));
+    assertEquals(GatewayConfigParser.parse(args, env).withIdentities(IdentitySettings.DEFAULTS),
+        GatewayConfigParser.parse(new String[] {"--config", again.toString()}, Map.of())
+            .withIdentities(IdentitySettings.DEFAULTS));
+  }
+
+  @Test
+  void theExampleFileNamesEveryKeyAndItsDefaultsAreTheDefaults(@TempDir Path folder)
+      throws Exception {
+    // The module's tests run in gateway-java/; docs/ is beside it.
+    String example = Files.readString(Path.of("..", "docs", "gateway.toml"));
+    for (String name : GatewayConfigParser.names()) {
+      assertTrue(example.contains("\n# " + name + " = "), "docs/gateway.toml lacks " + name);
+    }
+    String defaults = example.lines().filter(l -> l.matches("# [a-z0-9-]+ = .*")
+        && !l.contains("  # ")).map(l -> l.substring(2)) // "# example", "# only with ..."
+        .collect(java.util.stream.Collectors.joining("\n"));
+    Path file = toml(folder, defaults);
+    GatewayConfig fromFile = GatewayConfigParser.parse(new String[] {"--config", file.toString()},
+        Map.of());
+    assertEquals(GatewayConfigParser.parse(new String[0], Map.of()), fromFile, defaults);
+  }
 }
