@@ -1,7 +1,6 @@
 package io.pyml.gateway;
 
 import io.grpc.Server;
-import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.pyml.gateway.config.ContainerSettings;
 import io.pyml.gateway.config.ConfigException;
@@ -17,6 +16,8 @@ import io.pyml.gateway.frontend.console.ConsoleRoutes;
 import io.pyml.gateway.frontend.console.ConsoleSessions;
 import io.pyml.gateway.frontend.grpc.AdminGrpcService;
 import io.pyml.gateway.frontend.grpc.PredictionGrpcService;
+import io.pyml.gateway.frontend.health.GatewayHealth;
+import io.pyml.gateway.frontend.http.HealthRoutes;
 import io.pyml.gateway.frontend.http.HttpFrontEnd;
 import io.pyml.gateway.frontend.http.MetricsRoutes;
 import io.pyml.gateway.frontend.http.V2Routes;
@@ -72,7 +73,7 @@ public final class Gateway implements AutoCloseable {
   private final ThriftFrontEnd thrift;
   private final OipFrontEnd oip;
   private final GrpcTransport grpcTransport;
-  private final HealthStatusManager health;
+  private final GatewayHealth health;
   private final DeploymentManager deployments;
   private final SidecarTransport transport;
   private final SidecarLauncher launcher;
@@ -83,7 +84,7 @@ public final class Gateway implements AutoCloseable {
   private boolean closed;
 
   private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
-      GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
+      GrpcTransport grpcTransport, GatewayHealth health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
       StateDirLock stateLock, Access access) {
     this.access = access;
@@ -207,7 +208,7 @@ public final class Gateway implements AutoCloseable {
     GatewayMetrics metrics = new GatewayMetrics();
     DataPlane plane = new DataPlane(deployments, rules, access, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics);
-    HealthStatusManager health = new HealthStatusManager();
+    GatewayHealth health = GatewayHealth.following(deployments);
     GrpcTransport grpcTransport = new GrpcTransport(config.transport());
     Server server = grpcTransport
         .builder(new InetSocketAddress(config.host(), config.grpcPort()))
@@ -215,7 +216,7 @@ public final class Gateway implements AutoCloseable {
         .maxInboundMessageSize(config.maxPayloadBytes() + ENVELOPE_MARGIN_BYTES)
         .addService(PredictionGrpcService.definition(plane))
         .addService(new AdminGrpcService(plane))
-        .addService(health.getHealthService())
+        .addService(health.grpcService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
     try {
@@ -237,14 +238,14 @@ public final class Gateway implements AutoCloseable {
       thrift = ThriftFrontEnd.start(config.host(), config.thriftPort(), maxFrame,
           config.transport(), plane);
       oip = OipFrontEnd.start(config.host(), config.oipPort(), maxFrame, grpcTransport,
-          plane);
+          plane, health);
       // A scraper reconnects at no cost: its port frees a silent connection at the sooner limit.
       Duration httpIdle = Collections.min(List.of(config.transport().connectionIdle(),
           config.transport().requestReadTimeout()));
       // V2 REST goes through OIP's service: one conversion of V2 tensors for both bindings.
       http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
           config.transport().maxConnectionsPerPort(),
-          List.of(new MetricsRoutes(metrics, deployments),
+          List.of(new HealthRoutes(health), new MetricsRoutes(metrics, deployments),
               new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame),
               new ConsoleRoutes(plane, rules.registry(), metrics, new ConsoleSessions(),
                   Clock.systemUTC())));
@@ -262,11 +263,9 @@ public final class Gateway implements AutoCloseable {
       launcher.close();
       throw e;
     }
-    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
-        io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     LOG.info("serving gRPC on " + config.host() + ":" + server.getPort() + ", metrics and V2 REST"
         + " inference and the console on http://" + config.host() + ":" + http.port()
-        + " (/metrics, /v2, /console),"
+        + " (/livez, /readyz, /metrics, /v2, /console),"
         + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
         launcher, workDir, ownsWorkDir, stateLock, access);
@@ -336,7 +335,7 @@ public final class Gateway implements AutoCloseable {
       return;
     }
     closed = true;
-    health.enterTerminalState();
+    health.stopping();
     server.shutdown();
     try {
       if (!server.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -42,10 +42,11 @@ public final class Deployment {
   private boolean released;
 
   Deployment(long id, DeploySpec spec) {
-    this(id, spec, AdmissionLimits.DEFAULTS);
+    this(id, spec, AdmissionLimits.DEFAULTS, ReadinessListener.NONE);
   }
 
-  Deployment(long id, DeploySpec spec, AdmissionLimits admission) {
+  /** @param moves told after each state move */
+  Deployment(long id, DeploySpec spec, AdmissionLimits admission, ReadinessListener moves) {
     this.id = id;
     this.spec = spec;
     this.bytesPerReplica = admission.bytesPerReplica(spec.runtime().limits());
@@ -57,7 +58,8 @@ public final class Deployment {
     this.queue = new AdmissionQueue<>(spec.name(), admission.queueCalls(),
         admission.queueBytes(), bytes -> router.reserve(replicas, bytes), this::send);
     this.hungCallGrace = admission.hungCallGrace();
-    this.lifecycle = new DeploymentLifecycle(this, spec.name(), spec.version(), id, this::view);
+    this.lifecycle = new DeploymentLifecycle(this, spec.name(), spec.version(), id, this::view,
+        moves);
   }
 
   /** Unique within this gateway; names the runtimes' socket folders. */

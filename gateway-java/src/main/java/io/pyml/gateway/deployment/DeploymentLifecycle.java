@@ -27,6 +27,7 @@ final class DeploymentLifecycle {
   private final String name;
   private final String label;
   private final Supplier<DeploymentView> snapshot;
+  private final ReadinessListener listener;
   private final CompletableFuture<DeploymentView> settled = new CompletableFuture<>();
 
   // Guarded by lock.
@@ -39,9 +40,11 @@ final class DeploymentLifecycle {
   /**
    * @param lock the deployment's monitor
    * @param snapshot the deployment's view, taken under the lock at each move
+   * @param listener told after moves are announced (the gateway's health follows them)
    */
   DeploymentLifecycle(Object lock, String name, long version, long id,
-      Supplier<DeploymentView> snapshot) {
+      Supplier<DeploymentView> snapshot, ReadinessListener listener) {
+    this.listener = listener;
     this.lock = lock;
     this.name = name;
     this.label = String.format("model '%s' version %d (deployment #%d)", name, version, id);
@@ -174,6 +177,9 @@ final class DeploymentLifecycle {
       if (view.state() == DeploymentState.READY) {
         settled.complete(view); // FAILED and STOPPED settle once released: see settle()
       }
+    }
+    if (!moves.isEmpty()) {
+      listener.readinessMayHaveChanged();
     }
   }
 

@@ -48,6 +48,7 @@ public final class DeploymentManager implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final Map<String, Slot> slots = new HashMap<>(); // guarded by this
   private boolean closed; // guarded by this
+  private volatile ReadinessListener readinessListener = ReadinessListener.NONE;
 
   /** One model name's routing entry. */
   private static final class Slot {
@@ -94,7 +95,7 @@ public final class DeploymentManager implements AutoCloseable {
    */
   public Deployment deploy(DeploySpec spec) {
     starter.launcher().preflight(spec.runtime());
-    Deployment deployment = new Deployment(ids.incrementAndGet(), spec, admission);
+    Deployment deployment = newDeployment(spec);
     List<Deployment> displaced = new ArrayList<>();
     synchronized (this) {
       if (closed) {
@@ -117,6 +118,7 @@ public final class DeploymentManager implements AutoCloseable {
     displaced.forEach(old -> retire(old, false));
     settledAndRouted(deployment); // the switch happens whether or not anyone waits
     record(spec.name());
+    readinessChanged(); // a new name is not ready yet
     for (Replica replica : deployment.replicas()) {
       supervise(deployment, replica, Optional.empty());
     }
@@ -139,11 +141,10 @@ public final class DeploymentManager implements AutoCloseable {
     for (DesiredDeployment desired : store.load()) {
       Deployment deployment;
       try {
-        deployment = new Deployment(ids.incrementAndGet(), DeploySpec.restored(desired, rules),
-            admission);
+        deployment = newDeployment(DeploySpec.restored(desired, rules));
       } catch (GatewayException e) {
         LOG.warning("not restoring model '" + desired.name() + "': " + e.getMessage());
-        showFailed(new Deployment(ids.incrementAndGet(), DeploySpec.recorded(desired), admission),
+        showFailed(newDeployment(DeploySpec.recorded(desired)),
             "not restored at the gateway's start: " + e.getMessage());
         continue;
       }
@@ -163,6 +164,7 @@ public final class DeploymentManager implements AutoCloseable {
         supervise(deployment, replica, Optional.ofNullable(adopted.get(replica)));
       }
     }
+    readinessChanged();
     LOG.info("restored " + restored.size() + " deployment(s), adopting " + adopted.size()
         + " runtime(s) left by the previous run");
     return restored.stream()
@@ -237,6 +239,7 @@ public final class DeploymentManager implements AutoCloseable {
       throw new GatewayException(ErrorKind.NOT_FOUND, "model '" + name + "' is not deployed");
     }
     record(name);
+    readinessChanged();
     return CompletableFuture.allOf(retire(slot.live, true), retire(slot.candidate, true));
   }
 
@@ -253,6 +256,44 @@ public final class DeploymentManager implements AutoCloseable {
       return Optional.empty();
     }
     return Optional.ofNullable(slot.live != null ? slot.live : slot.candidate);
+  }
+
+  /**
+   * Each deployed name's live deployment, READY or not (see {@link Readiness}); while closing,
+   * stopping.
+   */
+  public Readiness readiness() {
+    List<Readiness.ModelReadiness> models = new ArrayList<>();
+    boolean stopping;
+    synchronized (this) {
+      stopping = closed;
+      for (Map.Entry<String, Slot> entry : slots.entrySet()) {
+        Deployment live = entry.getValue().live;
+        if (live != null) {
+          models.add(new Readiness.ModelReadiness(entry.getKey(), live.version(),
+              Optional.of(live.state())));
+        }
+      }
+    }
+    models.sort(Comparator.comparing(Readiness.ModelReadiness::name));
+    return new Readiness(stopping, models);
+  }
+
+  /**
+   * Tells {@code listener} of every change to {@link #readiness()} from now on, and once now.
+   * One listener: the gateway's health.
+   */
+  public void onReadinessChange(ReadinessListener listener) {
+    readinessListener = listener;
+    listener.readinessMayHaveChanged();
+  }
+
+  private void readinessChanged() {
+    readinessListener.readinessMayHaveChanged();
+  }
+
+  private Deployment newDeployment(DeploySpec spec) {
+    return new Deployment(ids.incrementAndGet(), spec, admission, this::readinessChanged);
   }
 
   /** Live deployments and candidates, by name then age. */
@@ -279,6 +320,7 @@ public final class DeploymentManager implements AutoCloseable {
       all = list();
       slots.clear();
     }
+    readinessChanged();
     CompletableFuture<?>[] stops = all.stream().map(d -> retire(d, false))
         .toArray(CompletableFuture[]::new);
     try {
@@ -303,6 +345,7 @@ public final class DeploymentManager implements AutoCloseable {
     LOG.info(String.format("model '%s': predictions now go to version %d (deployment #%d)",
         deployment.name(), deployment.version(), deployment.id()));
     record(deployment.name());
+    readinessChanged();
     retire(old, true);
   }
 

@@ -59,8 +59,12 @@ public final class V2Routes implements HttpRoutes {
   public void addTo(PathMappingsHandler routes) {
     add(routes, "/v2/health/live", "GET", (path, request, response, callback) ->
         sendJson(response, callback, "{\"live\":true}"));
-    add(routes, "/v2/health/ready", "GET", (path, request, response, callback) ->
-        sendJson(response, callback, "{\"ready\":true}"));
+    // V2: 200 is true, a 4xx false (as for a model's readiness: 400 for not ready).
+    add(routes, "/v2/health/ready", "GET", (path, request, response, callback) -> {
+      boolean ready = oip.serverReady();
+      HttpReplies.send(response, callback, ready ? 200 : 400, HttpErrors.JSON,
+          "{\"ready\":" + ready + "}");
+    });
     add(routes, "/v2", "GET", (path, request, response, callback) ->
         HttpReplies.send(response, callback, 200, HttpErrors.JSON, JsonDocuments.write(json, out -> {
           out.writeStartObject();

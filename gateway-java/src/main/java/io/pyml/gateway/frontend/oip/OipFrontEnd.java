@@ -3,6 +3,7 @@ package io.pyml.gateway.frontend.oip;
 import io.grpc.Server;
 import io.pyml.gateway.core.SingleCopyMarshaller;
 import io.pyml.gateway.dispatch.DataPlane;
+import io.pyml.gateway.frontend.health.GatewayHealth;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
 import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
 import io.pyml.oip.v2.ModelInferRequest;
@@ -28,15 +29,17 @@ public final class OipFrontEnd implements AutoCloseable {
   }
 
   public static OipFrontEnd start(String host, int port, int maxMessageBytes,
-      GrpcTransport transport, DataPlane plane)
+      GrpcTransport transport, DataPlane plane, GatewayHealth health)
       throws IOException {
     BufferAllocator allocator = new RootAllocator();
-    OipService service = new OipService(plane, allocator);
+    OipService service = new OipService(plane, allocator, () -> health.readiness().ready());
     Server server = transport.builder(new InetSocketAddress(host, port))
         .maxInboundMessageSize(maxMessageBytes)
         // Requests parsed with one copy of their tensors' bytes, which are read as views.
         .addService(SingleCopyMarshaller.forRequests(TritonExtension.withModelConfig(service),
             GRPCInferenceServiceGrpc.getModelInferMethod(), ModelInferRequest.getDefaultInstance()))
+        // The same states as the gRPC port's: a KServe probe may use either port.
+        .addService(health.grpcService())
         .build();
     try {
       server.start();

@@ -41,6 +41,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.arrow.memory.BufferAllocator;
@@ -57,12 +58,20 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
 
   private final DataPlane plane;
   private final BufferAllocator allocator;
+  private final BooleanSupplier serverReady;
   /** Per model name: the tensors its runtime metadata describes, read once per metadata. */
   private final Map<String, Schemas> described = new ConcurrentHashMap<>();
 
-  public OipService(DataPlane plane, BufferAllocator allocator) {
+  /** @param serverReady the gateway's readiness (every deployed model READY; see /readyz) */
+  public OipService(DataPlane plane, BufferAllocator allocator, BooleanSupplier serverReady) {
     this.plane = plane;
     this.allocator = allocator;
+    this.serverReady = serverReady;
+  }
+
+  /** ServerReady's answer, for the REST binding too. */
+  public boolean serverReady() {
+    return serverReady.getAsBoolean();
   }
 
   @Override
@@ -73,7 +82,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   @Override
   public void serverReady(ServerReadyRequest request,
       StreamObserver<ServerReadyResponse> answer) {
-    GrpcReplies.reply(answer, () -> ServerReadyResponse.newBuilder().setReady(true).build());
+    GrpcReplies.reply(answer, () -> ServerReadyResponse.newBuilder().setReady(serverReady())
+        .build());
   }
 
   @Override

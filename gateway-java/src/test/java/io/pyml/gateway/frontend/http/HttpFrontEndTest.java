@@ -122,7 +122,7 @@ class HttpFrontEndTest {
     assertEquals("404 NOT_FOUND model 'nope' is not deployed",
         error(get("/v2/models/nope/ready")));
     assertEquals(200, get("/v2/health/live").statusCode());
-    assertEquals(200, get("/v2/health/ready").statusCode());
+    assertEquals(400, get("/v2/health/ready").statusCode(), "'loading' is not ready");
     assertEquals("pyml-gateway", new ObjectMapper().readTree(get("/v2").body()).get("name")
         .asText());
   }
