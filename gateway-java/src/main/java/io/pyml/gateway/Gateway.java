@@ -12,6 +12,7 @@ import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.deployment.HomeDeployPolicy;
+import io.pyml.gateway.dispatch.AccessLog;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.console.ConsoleRoutes;
 import io.pyml.gateway.frontend.console.ConsoleSessions;
@@ -80,12 +81,14 @@ public final class Gateway implements AutoCloseable {
   private final boolean ownsWorkDir;
   private final StateDirLock stateLock;
   private final Access access;
+  private final AccessLog accessLog;
   private boolean closed;
 
   private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, HealthStatusManager health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
-      StateDirLock stateLock, Access access) {
+      StateDirLock stateLock, Access access, AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.access = access;
     this.launcher = launcher;
     this.stateLock = stateLock;
@@ -182,6 +185,7 @@ public final class Gateway implements AutoCloseable {
    */
   private static Gateway start(GatewayConfig config, SidecarLauncher launcher,
       StateDirLock stateLock, Access access) throws IOException {
+    AccessLog accessLog = AccessLog.open(config.accessLog()); // first: its errors stop start
     boolean ownsWorkDir = config.workDir().isEmpty();
     // The same folder for every run of the gateway id: adopted containers' sockets are there.
     Path workDir = ownsWorkDir
@@ -199,14 +203,16 @@ public final class Gateway implements AutoCloseable {
     try {
       awaitAdoptions(deployments.restore(rules));
     } catch (StateException e) {
+      accessLog.close();
       deployments.close();
       transport.close();
       launcher.close();
       throw new IOException(e.getMessage(), e);
     }
-    GatewayMetrics metrics = new GatewayMetrics();
+    GatewayMetrics metrics = new GatewayMetrics(
+        () -> deployments.list().stream().map(Deployment::view).toList());
     DataPlane plane = new DataPlane(deployments, rules, access, config.maxPayloadBytes(),
-        config.defaultDeadline(), metrics);
+        config.defaultDeadline(), metrics, accessLog);
     HealthStatusManager health = new HealthStatusManager();
     GrpcTransport grpcTransport = new GrpcTransport(config.transport());
     Server server = grpcTransport
@@ -221,6 +227,7 @@ public final class Gateway implements AutoCloseable {
     try {
       server.start();
     } catch (IOException e) {
+      accessLog.close();
       grpcTransport.close();
       deployments.close();
       transport.close();
@@ -244,7 +251,7 @@ public final class Gateway implements AutoCloseable {
       // V2 REST goes through OIP's service: one conversion of V2 tensors for both bindings.
       http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
           config.transport().maxConnectionsPerPort(),
-          List.of(new MetricsRoutes(metrics, deployments),
+          List.of(new MetricsRoutes(metrics),
               new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame),
               new ConsoleRoutes(plane, rules.registry(), metrics, new ConsoleSessions(),
                   Clock.systemUTC())));
@@ -256,6 +263,7 @@ public final class Gateway implements AutoCloseable {
         thrift.close();
       }
       server.shutdownNow();
+      accessLog.close();
       grpcTransport.close();
       deployments.close();
       transport.close();
@@ -269,7 +277,7 @@ public final class Gateway implements AutoCloseable {
         + " (/metrics, /v2, /console),"
         + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
-        launcher, workDir, ownsWorkDir, stateLock, access);
+        launcher, workDir, ownsWorkDir, stateLock, access, accessLog);
   }
 
   /**
@@ -349,6 +357,7 @@ public final class Gateway implements AutoCloseable {
     http.close();
     thrift.close();
     oip.close();
+    accessLog.close();
     grpcTransport.close();
     deployments.close();
     transport.close();
