@@ -25,6 +25,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,6 +134,22 @@ class GatewayObservabilityTest {
     }
     queued.get(10, TimeUnit.SECONDS);
     assertEquals(0, metric(scrape(), "pyml_admission_queue_length{model=\"busy\"}"));
+  }
+
+  @Test
+  void theExampleDashboardUsesOnlyMetricsTheGatewayServes() throws Exception {
+    client.deploy("charted", 1, home);
+    client.predict(request("charted", "x"));
+    String dashboard = Files.readString(Path.of("..", "docs", "grafana", "pyml-gateway.json"));
+    String text = scrape();
+    Matcher names = Pattern.compile("pyml_[a-z_]+").matcher(dashboard);
+    int found = 0;
+    while (names.find()) {
+      String family = names.group().replaceAll("_(bucket|sum|count)$", "");
+      assertTrue(text.contains("# TYPE " + family + " "), family + " is not served:\n" + text);
+      found++;
+    }
+    assertTrue(found >= 10, "the dashboard charts " + found + " series");
   }
 
   /** The access log's line holding {@code text}, waiting (bounded) for the writer. */

@@ -30,6 +30,8 @@ public final class AccessLog implements AutoCloseable {
   private static final Pattern BARE = Pattern.compile("[A-Za-z0-9._:/()@+-]+");
   private static final JsonFactory JSON = new JsonFactory();
 
+  private static final long NO_VERSION = -1;
+
   /** No access log: nothing is formatted or written. */
   public static final AccessLog OFF = new AccessLog(null, false, 0, Clock.systemUTC());
 
@@ -68,7 +70,7 @@ public final class AccessLog implements AutoCloseable {
     private final String time = clock.instant().toString();
     private final long start = System.nanoTime();
     private volatile String caller = "-";
-    private volatile long version; // 0 until routed
+    private volatile long version = NO_VERSION; // until routed (home folders are version 0)
 
     private Entry(PredictCall call, String requestId) {
       this.call = call;
@@ -110,8 +112,8 @@ public final class AccessLog implements AutoCloseable {
     fields.put("model", cut(call.modelName()));
     // The version that answered, else the one routed to or asked for: "-" when none is known.
     long version = answer != null ? answer.modelVersion()
-        : entry.version != 0 ? entry.version : call.version().orElse(0);
-    fields.put("version", version != 0 ? (Object) version : "-");
+        : entry.version != NO_VERSION ? entry.version : call.version().orElse(NO_VERSION);
+    fields.put("version", version != NO_VERSION ? (Object) version : "-");
     fields.put("status", GatewayMetrics.outcome(error));
     fields.put("latency_ms", Math.round((System.nanoTime() - entry.start) / 1e3) / 1e3);
     fields.put("bytes_in", bytes(call.payload()));

@@ -86,6 +86,24 @@ class AccessLogTest {
   }
 
   @Test
+  void aHomeFolderIsVersionZeroAndAnUnknownVersionADash() {
+    StringWriter out = new StringWriter();
+    AccessLog log = new AccessLog(new AccessLogWriter(out, true, 16), false, 1.0, CLOCK);
+    PredictCall home = new PredictCall("h", OptionalLong.empty(), FIVE_BYTES, "r", Optional.empty(),
+        Credentials.NONE, Protocol.GRPC);
+    log.record(log.start(home, "r"), CompletableFuture.completedFuture(
+        new PredictResult("h", 0, FIVE_BYTES, "r")));
+    log.record(log.start(home, "r"), failed());
+    AccessLog.Entry routed = log.start(home, "r");
+    routed.routedTo(0);
+    log.record(routed, failed());
+    List<String> lines = lines(out, log);
+    assertTrue(lines.get(0).contains(" version=0 status=OK "), lines.get(0));
+    assertTrue(lines.get(1).contains(" version=- status=UNAVAILABLE "), lines.get(1));
+    assertTrue(lines.get(2).contains(" version=0 status=UNAVAILABLE "), lines.get(2));
+  }
+
+  @Test
   void samplingDropsSuccessesButKeepsEveryFailure() {
     StringWriter out = new StringWriter();
     AccessLog log = new AccessLog(new AccessLogWriter(out, true, 64), false, 0.0, CLOCK);
