@@ -2,6 +2,7 @@ package io.pyml.gateway;
 
 import static io.pyml.gateway.testing.TestClient.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
@@ -15,6 +16,7 @@ import io.pyml.gateway.testing.TestClient;
 import io.pyml.gateway.testing.TestConfigs;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.PredictResponse;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -84,6 +86,16 @@ class GatewayObservabilityTest {
     String missing = awaitLine("request_id=req-missing");
     assertTrue(missing.contains(" model=\"never deployed\" version=- status=NOT_FOUND "),
         missing);
+  }
+
+  @Test
+  void anAccessLogThatCannotBeOpenedStopsStartUpNamingTheSetting() throws Exception {
+    Path other = work.resolve("other");
+    IOException error = assertThrows(IOException.class, () -> Gateway.start(
+        TestConfigs.ephemeral(other.resolve("w")).withAccessLog(new AccessLogSettings(
+            other.resolve("missing-folder/access.log").toString(), false, 1.0)), LAUNCHER));
+    assertTrue(error.getMessage().startsWith("cannot open the access log ")
+        && error.getMessage().contains("(--access-log)"), error.getMessage());
   }
 
   @Test
