@@ -30,11 +30,22 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def gateway(work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def access_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's gateway appends its access log (JSON lines)."""
+    return tmp_path_factory.mktemp("access-log") / "access.log"
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    work_dir: Path, access_log: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
     import os
 
     process = start_gateway(
-        ["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work_dir)],
+        [
+            *["--max-payload-bytes", str(MAX_PAYLOAD_BYTES), "--work-dir", str(work_dir)],
+            *["--access-log", str(access_log), "--access-log-format", "json"],
+        ],
         # Its own id: at start a gateway removes containers left with its id.
         gateway_id=f"pyml-e2e-{os.getpid()}",
         # Development mode: the session's homes and every test's tmp_path copies of them.

@@ -11,6 +11,7 @@ import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
 import io.pyml.gateway.deployment.HomeDeployPolicy;
+import io.pyml.gateway.dispatch.AccessLog;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.frontend.console.ConsoleRoutes;
 import io.pyml.gateway.frontend.console.ConsoleSessions;
@@ -81,12 +82,14 @@ public final class Gateway implements AutoCloseable {
   private final boolean ownsWorkDir;
   private final StateDirLock stateLock;
   private final Access access;
+  private final AccessLog accessLog;
   private boolean closed;
 
   private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, GatewayHealth health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
-      StateDirLock stateLock, Access access) {
+      StateDirLock stateLock, Access access, AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.access = access;
     this.launcher = launcher;
     this.stateLock = stateLock;
@@ -183,6 +186,7 @@ public final class Gateway implements AutoCloseable {
    */
   private static Gateway start(GatewayConfig config, SidecarLauncher launcher,
       StateDirLock stateLock, Access access) throws IOException {
+    AccessLog accessLog = AccessLog.open(config.accessLog()); // first: its errors stop start
     boolean ownsWorkDir = config.workDir().isEmpty();
     // The same folder for every run of the gateway id: adopted containers' sockets are there.
     Path workDir = ownsWorkDir
@@ -200,14 +204,16 @@ public final class Gateway implements AutoCloseable {
     try {
       awaitAdoptions(deployments.restore(rules));
     } catch (StateException e) {
+      accessLog.close();
       deployments.close();
       transport.close();
       launcher.close();
       throw new IOException(e.getMessage(), e);
     }
-    GatewayMetrics metrics = new GatewayMetrics();
+    GatewayMetrics metrics = new GatewayMetrics(
+        () -> deployments.list().stream().map(Deployment::view).toList());
     DataPlane plane = new DataPlane(deployments, rules, access, config.maxPayloadBytes(),
-        config.defaultDeadline(), metrics);
+        config.defaultDeadline(), metrics, accessLog);
     GatewayHealth health = GatewayHealth.following(deployments);
     GrpcTransport grpcTransport = new GrpcTransport(config.transport());
     Server server = grpcTransport
@@ -222,6 +228,7 @@ public final class Gateway implements AutoCloseable {
     try {
       server.start();
     } catch (IOException e) {
+      accessLog.close();
       grpcTransport.close();
       deployments.close();
       transport.close();
@@ -245,7 +252,7 @@ public final class Gateway implements AutoCloseable {
       // V2 REST goes through OIP's service: one conversion of V2 tensors for both bindings.
       http = HttpFrontEnd.start(config.host(), config.httpPort(), httpIdle,
           config.transport().maxConnectionsPerPort(),
-          List.of(new HealthRoutes(health), new MetricsRoutes(metrics, deployments),
+          List.of(new HealthRoutes(health), new MetricsRoutes(metrics),
               new V2Routes(oip.service(), config.maxPayloadBytes(), maxFrame),
               new ConsoleRoutes(plane, rules.registry(), metrics, new ConsoleSessions(),
                   Clock.systemUTC())));
@@ -257,6 +264,7 @@ public final class Gateway implements AutoCloseable {
         thrift.close();
       }
       server.shutdownNow();
+      accessLog.close();
       grpcTransport.close();
       deployments.close();
       transport.close();
@@ -268,7 +276,7 @@ public final class Gateway implements AutoCloseable {
         + " (/livez, /readyz, /metrics, /v2, /console),"
         + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
-        launcher, workDir, ownsWorkDir, stateLock, access);
+        launcher, workDir, ownsWorkDir, stateLock, access, accessLog);
   }
 
   /**
@@ -348,6 +356,7 @@ public final class Gateway implements AutoCloseable {
     http.close();
     thrift.close();
     oip.close();
+    accessLog.close();
     grpcTransport.close();
     deployments.close();
     transport.close();

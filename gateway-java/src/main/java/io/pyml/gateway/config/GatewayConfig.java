@@ -43,6 +43,7 @@ import java.util.function.Consumer;
  *     (how an identity provider's users get a first admin); empty by default
  * @param jwt signed JWTs from an identity provider, verified against its key set; empty (the
  *     default): JWTs identify nobody
+ * @param accessLog where the access log goes (off by default), its form and sampling rate
  */
 public record GatewayConfig(
     String host,
@@ -64,7 +65,8 @@ public record GatewayConfig(
     boolean insecureNoAuth,
     IdentitySettings identities,
     Set<String> gatewayAdmins,
-    Optional<JwtSettings> jwt) {
+    Optional<JwtSettings> jwt,
+    AccessLogSettings accessLog) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -92,6 +94,7 @@ public record GatewayConfig(
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(identities, "identities");
     Objects.requireNonNull(jwt, "jwt");
+    Objects.requireNonNull(accessLog, "accessLog");
     gatewayAdmins = Set.copyOf(gatewayAdmins);
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
@@ -124,7 +127,7 @@ public record GatewayConfig(
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
         false,
-        IdentitySettings.DEFAULTS, Set.of(), Optional.empty());
+        IdentitySettings.DEFAULTS, Set.of(), Optional.empty(), AccessLogSettings.DEFAULTS);
   }
 
   public GatewayConfig withHost(String address) {
@@ -210,6 +213,10 @@ public record GatewayConfig(
     return copy(c -> c.identities = settings);
   }
 
+  public GatewayConfig withAccessLog(AccessLogSettings settings) {
+    return copy(c -> c.accessLog = settings);
+  }
+
   /** The record's components as mutable fields, for {@link #copy}. */
   private static final class Copy {
     String host;
@@ -232,6 +239,7 @@ public record GatewayConfig(
     IdentitySettings identities;
     Set<String> gatewayAdmins;
     Optional<JwtSettings> jwt;
+    AccessLogSettings accessLog;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -254,13 +262,14 @@ public record GatewayConfig(
       identities = c.identities();
       gatewayAdmins = c.gatewayAdmins();
       jwt = c.jwt();
+      accessLog = c.accessLog();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
           homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
-          identities, gatewayAdmins, jwt);
+          identities, gatewayAdmins, jwt, accessLog);
     }
   }
 }

@@ -80,6 +80,9 @@ public final class GatewayConfigParser {
     FLAGS.put("jwt-issuer", "the JWTs' issuer (iss), matched exactly (default: none; required with a key set)");
     FLAGS.put("jwt-audience", "a value the JWTs' audience (aud) must hold (default: none; required with a key set)");
     FLAGS.put("jwt-identity-claim", "the JWT claim whose string value is the caller's identity (default sub)");
+    FLAGS.put("access-log", "where the access log (one line per prediction request) goes: off, stderr, or a file it is appended to (default off)");
+    FLAGS.put("access-log-format", "the access log's lines: plain (key=value pairs) or json (default plain)");
+    FLAGS.put("access-log-sample-rate", "the share of successful requests logged, 0 to 1; failed ones are always logged (default 1)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
@@ -310,7 +313,30 @@ public final class GatewayConfigParser {
         bool(values, "insecure-no-auth", defaults.insecureNoAuth()),
         identities(values),
         nonBlank(values, "gateway-admins").map(GatewayConfigParser::names).orElse(Set.of()),
-        jwt(values));
+        jwt(values),
+        accessLog(values));
+  }
+
+  private static AccessLogSettings accessLog(Map<String, String> values)
+      throws ConfigException {
+    AccessLogSettings defaults = AccessLogSettings.DEFAULTS;
+    String format = values.getOrDefault("access-log-format", "plain").strip()
+        .toLowerCase(Locale.ROOT);
+    if (!format.equals("plain") && !format.equals("json")) {
+      throw new ConfigException("--access-log-format '" + format
+          + "' (expected: plain or json)");
+    }
+    String rate = values.get("access-log-sample-rate");
+    try {
+      return new AccessLogSettings(values.getOrDefault("access-log", defaults.destination()),
+          format.equals("json"),
+          rate == null ? defaults.sampleRate() : Double.parseDouble(rate.strip()));
+    } catch (NumberFormatException e) {
+      throw new ConfigException("access-log-sample-rate must be a number from 0 to 1, got '"
+          + rate + "'");
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
   }
 
   private static IdentitySettings identities(Map<String, String> values) throws ConfigException {

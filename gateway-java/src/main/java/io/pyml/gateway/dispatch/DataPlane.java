@@ -47,9 +47,12 @@ public final class DataPlane {
   private final int maxPayloadBytes;
   private final Duration defaultDeadline;
   private final GatewayMetrics metrics;
+  private final AccessLog accessLog;
 
   public DataPlane(DeploymentManager deployments, DeployRules rules, Access access,
-      int maxPayloadBytes, Duration defaultDeadline, GatewayMetrics metrics) {
+      int maxPayloadBytes, Duration defaultDeadline, GatewayMetrics metrics,
+      AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.deployments = deployments;
     this.rules = rules;
     this.access = access;
@@ -66,19 +69,34 @@ public final class DataPlane {
 
   /** Completes with the result, or exceptionally with a {@link GatewayException}. */
   public CompletableFuture<PredictResult> predict(PredictCall call) {
+    String requestId = call.requestId().isEmpty() ? UUID.randomUUID().toString()
+        : call.requestId();
+    AccessLog.Entry logged = accessLog.start(call, requestId);
     // One lookup serves the metrics' label (known model or not) and the first attempt.
     Optional<Deployment> routed = deployments.route(call.modelName());
-    return metrics.track(call.modelName(), routed.isPresent(), route(call, routed));
+    return accessLog.record(logged, metrics.track(call.modelName(), routed.isPresent(),
+        route(call, requestId, routed, logged)));
   }
 
-  private CompletableFuture<PredictResult> route(PredictCall call, Optional<Deployment> routed) {
+  /**
+   * A prediction request a front end refused before {@link #predict} (OIP and V2 REST resolve
+   * the model and check the tensors first), logged as predict logs its calls; returns
+   * {@code error}.
+   */
+  public GatewayException refused(PredictCall call, GatewayException error) {
+    accessLog.record(accessLog.start(call, call.requestId().isEmpty() ? "-" : call.requestId()),
+        CompletableFuture.failedFuture(error));
+    return error;
+  }
+
+  private CompletableFuture<PredictResult> route(PredictCall call, String requestId,
+      Optional<Deployment> routed, AccessLog.Entry logged) {
     try {
-      check(call);
-      String requestId = call.requestId().isEmpty() ? UUID.randomUUID().toString()
-          : call.requestId();
+      logged.caller(check(call).identity());
       for (int attempt = 0; attempt < ROUTE_ATTEMPTS; attempt++) {
         Deployment deployment = live(call.modelName(), call.version(),
             attempt == 0 ? routed : deployments.route(call.modelName()));
+        logged.routedTo(deployment.version());
         Optional<CompletableFuture<Payload>> answer =
             deployment.predict(call.payload(), timeout(call));
         if (answer.isPresent()) {
@@ -93,14 +111,17 @@ public final class DataPlane {
     }
   }
 
-  /** What is wrong with the request whatever is deployed, the caller's permission first. */
-  private void check(PredictCall call) {
+  /**
+   * What is wrong with the request whatever is deployed, the caller's permission first; the
+   * caller when nothing is.
+   */
+  private Caller check(PredictCall call) {
     String name = call.modelName();
     if (name.isEmpty()) {
       throw new GatewayException(ErrorKind.INVALID_INPUT, "model_name is empty");
     }
-    access.require(call.credentials(), "predict", name, call.version().orElse(0),
-        Permission.PREDICT);
+    Caller caller = access.require(call.credentials(), "predict", name,
+        call.version().orElse(0), Permission.PREDICT);
     if (call.payload() == null) {
       throw new GatewayException(ErrorKind.INVALID_INPUT,
           "the request for model '" + name + "' has no payload");
@@ -111,6 +132,7 @@ public final class DataPlane {
           + " bytes for model '" + name + "' is over the gateway's limit of " + maxPayloadBytes
           + " bytes");
     }
+    return caller;
   }
 
   /** The client's deadline, but never longer than the gateway's default. */
@@ -201,8 +223,12 @@ public final class DataPlane {
           DeploySpec.of(name, version, homePath, replicas, limits, rules));
     } catch (GatewayException e) {
       access.recordAction(caller, "deploy", name, version, AuditEntry.FAILED, e.getMessage());
+      metrics.deployed(name, e.kind().name());
       throw e;
     }
+    // Counted once it settles, READY or FAILED, whether or not the caller waits for it.
+    deployment.settled().whenComplete((view, error) -> metrics.deployed(name,
+        error != null ? GatewayMetrics.outcome(error) : view.state().name()));
     CompletableFuture<DeploymentView> outcome = wait ? deployments.settledAndRouted(deployment)
         : CompletableFuture.completedFuture(deployment.view());
     return outcome.whenComplete((view, error) -> access.recordAction(caller, "deploy", name,

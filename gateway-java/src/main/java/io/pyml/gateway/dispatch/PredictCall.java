@@ -14,6 +14,7 @@ import java.util.OptionalLong;
  * @param requestId empty: the data plane makes one
  * @param clientTimeout the time the client still allows; empty when it set no deadline
  * @param credentials what the call presented to say who it comes from
+ * @param protocol the front end it came in by (for the access log)
  */
 public record PredictCall(
     String modelName,
@@ -21,7 +22,8 @@ public record PredictCall(
     Payload payload,
     String requestId,
     Optional<Duration> clientTimeout,
-    Credentials credentials) {
+    Credentials credentials,
+    Protocol protocol) {
 
   public PredictCall {
     modelName = modelName == null ? "" : modelName;
@@ -29,5 +31,6 @@ public record PredictCall(
     requestId = requestId == null ? "" : requestId;
     Objects.requireNonNull(clientTimeout, "clientTimeout");
     Objects.requireNonNull(credentials, "credentials");
+    Objects.requireNonNull(protocol, "protocol");
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
@@ -11,6 +12,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.pyml.gateway.Gateway;
+import io.pyml.gateway.config.AccessLogSettings;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.frontend.grpc.GrpcErrors;
@@ -51,6 +53,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -86,7 +89,8 @@ class ConformanceTest {
     Path home = Files.createDirectories(work.resolve("home"));
     GatewayConfig config = TestConfigs.ephemeral(work.resolve("w"))
         .withMaxPayloadBytes(LIMIT)
-        .withDeployTimeout(Duration.ofMinutes(15));
+        .withDeployTimeout(Duration.ofMinutes(15))
+        .withAccessLog(new AccessLogSettings(work.resolve("access.log").toString(), true, 1.0));
     gateway = Gateway.start(config, LAUNCHER);
     try (TestClient local = new TestClient(gateway.grpcPort())) {
       admin = local.createToken("root", true); // turns authentication on
@@ -323,6 +327,44 @@ class ConformanceTest {
     };
 
     abstract Outcome ask(Ask ask);
+  }
+
+  /** The access log's name of each protocol. */
+  static final Map<Protocol, String> LOGGED_AS = Map.of(Protocol.GRPC, "grpc",
+      Protocol.THRIFT, "thrift", Protocol.OIP, "oip", Protocol.HTTP, "v2-rest");
+
+  /**
+   * A failed call is in the access log (JSON lines here) on every protocol, whether the data
+   * plane refused it or OIP's own checks did, with who asked (when the data plane knows).
+   */
+  @ParameterizedTest(name = "over {0}")
+  @EnumSource(Protocol.class)
+  void everyProtocolLogsAFailedCall(Protocol protocol) throws Exception {
+    protocol.ask(Ask.of("steady").withVersion(9));
+    protocol.ask(Ask.of("hanging").withDeadline(Duration.ofMillis(300)));
+    ObjectMapper json = new ObjectMapper();
+    Path log = work.resolve("access.log");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    boolean wrongVersion = false;
+    boolean late = false;
+    while (!(wrongVersion && late) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+      for (String text : Files.readAllLines(log)) {
+        JsonNode line = json.readTree(text);
+        if (!line.path("protocol").asText().equals(LOGGED_AS.get(protocol))) {
+          continue;
+        }
+        wrongVersion |= line.path("model").asText().equals("steady")
+            && line.path("version").asLong() == 9
+            && line.path("status").asText().equals("NOT_FOUND");
+        late |= line.path("model").asText().equals("hanging")
+            && line.path("status").asText().equals("DEADLINE_EXCEEDED")
+            && line.path("caller").asText().equals("ann")
+            && line.path("bytes_in").asLong() > 0 && line.path("bytes_out").asLong() == 0;
+      }
+    }
+    assertTrue(wrongVersion && late, "wrong version logged: " + wrongVersion + ", deadline "
+        + "logged: " + late + "\n" + String.join("\n", Files.readAllLines(log)));
   }
 
   static Stream<Arguments> table() {

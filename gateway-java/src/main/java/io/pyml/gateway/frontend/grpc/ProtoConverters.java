@@ -8,6 +8,7 @@ import io.pyml.gateway.deployment.DeploymentView;
 import io.pyml.gateway.dispatch.PredictCall;
 import io.pyml.gateway.frontend.transport.CallerCredentials;
 import io.pyml.gateway.dispatch.PredictResult;
+import io.pyml.gateway.dispatch.Protocol;
 import io.pyml.proto.v1.PredictRequest;
 import io.pyml.proto.v1.PredictResponse;
 import io.pyml.gateway.core.ErrorKind;
@@ -32,7 +33,7 @@ final class ProtoConverters {
         request.getRequestId(),
         Optional.ofNullable(deadline)
             .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS))),
-        CallerCredentials.current());
+        CallerCredentials.current(), Protocol.GRPC);
   }
 
   static PredictResponse toProto(PredictResult result) {

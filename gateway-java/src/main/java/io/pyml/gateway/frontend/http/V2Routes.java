@@ -5,6 +5,7 @@ import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.JsonDocuments;
 import io.pyml.gateway.core.Failures;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.dispatch.Protocol;
 import io.pyml.gateway.identity.Credentials;
 import io.pyml.gateway.frontend.oip.OipService;
 import io.pyml.gateway.frontend.oip.V2Json;
@@ -149,7 +150,7 @@ public final class V2Routes implements HttpRoutes {
             + maxPayloadBytes + " bytes");
       }
       ModelInferRequest inference = V2Json.request(json, body, header, model, version);
-      return oip.infer(inference, timeout, credentials);
+      return oip.infer(inference, timeout, credentials, Protocol.V2_REST);
     }).thenApply(answer -> V2JsonAnswers.response(json, answer)).whenComplete((answer, error) -> {
       // Every path answers or fails the callback, or the connection would wait for its idle
       // timeout: conversions above fail the future, never this function.

@@ -9,6 +9,7 @@ import io.pyml.gateway.core.PayloadKind;
 import io.pyml.gateway.dispatch.DataPlane;
 import io.pyml.gateway.dispatch.DataPlane.ServedModel;
 import io.pyml.gateway.dispatch.PredictCall;
+import io.pyml.gateway.dispatch.Protocol;
 import io.pyml.gateway.frontend.transport.CallerCredentials;
 import io.pyml.gateway.identity.Credentials;
 import io.pyml.gateway.frontend.grpc.GrpcReplies;
@@ -155,8 +156,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> answer) {
     Optional<Duration> timeout = Optional.ofNullable(Context.current().getDeadline())
         .map(d -> Duration.ofNanos(d.timeRemaining(TimeUnit.NANOSECONDS)));
-    GrpcReplies.answer(answer, () -> infer(request, timeout, CallerCredentials.current()),
-        Function.identity());
+    GrpcReplies.answer(answer, () -> infer(request, timeout, CallerCredentials.current(),
+        Protocol.OIP), Function.identity());
   }
 
   /**
@@ -168,23 +169,24 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
    *
    * @param clientTimeout the time the client still allows; empty when it set no deadline
    * @param credentials who calls, as the front end read it
+   * @param protocol OIP, or V2 REST when the REST binding calls (for the access log)
    * @throws GatewayException what is wrong before the model is called (unknown model, bad
    *     tensors); the future fails with what goes wrong after
    */
   public CompletableFuture<ModelInferResponse> infer(ModelInferRequest request,
-      Optional<Duration> clientTimeout, Credentials credentials) {
+      Optional<Duration> clientTimeout, Credentials credentials, Protocol protocol) {
     Set<String> requested = new HashSet<>();
     request.getOutputsList().forEach(o -> requested.add(o.getName()));
-    ServedModel model = served(credentials, request.getModelName(), request.getModelVersion());
-    Schemas schemas = schemas(model);
-    List<Tensor> inputs = V2Tensors.inputs(request);
-    schemas.check().check(model.name(), model.kind(), inputs);
-    byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
-        : ArrowTensors.encode(allocator, inputs);
-    Payload payload = new Payload(model.kind(), UnsafeByteOperations.unsafeWrap(arrow));
-    return plane.predict(new PredictCall(model.name(),
-        version(model.name(), request.getModelVersion()), payload, request.getId(),
-        clientTimeout, credentials)).thenApply(result -> {
+    PredictCall call;
+    try {
+      call = call(request, clientTimeout, credentials, protocol);
+    } catch (GatewayException e) {
+      // In the access log as the calls the data plane answers are.
+      throw plane.refused(new PredictCall(request.getModelName(),
+          versionOrEmpty(request.getModelName(), request.getModelVersion()), null,
+          request.getId(), clientTimeout, credentials, protocol), e);
+    }
+    return plane.predict(call).thenApply(result -> {
           ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
               .setModelName(result.modelName())
               .setModelVersion(Long.toString(result.modelVersion()))
@@ -193,6 +195,28 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
               result.payload().arrowIpc().toByteArray()), requested, response);
           return response.build();
         });
+  }
+
+  /** The request as the data plane takes it, its tensors encoded for the model now served. */
+  private PredictCall call(ModelInferRequest request, Optional<Duration> clientTimeout,
+      Credentials credentials, Protocol protocol) {
+    ServedModel model = served(credentials, request.getModelName(), request.getModelVersion());
+    Schemas schemas = schemas(model);
+    List<Tensor> inputs = V2Tensors.inputs(request);
+    schemas.check().check(model.name(), model.kind(), inputs);
+    byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
+        : ArrowTensors.encode(allocator, inputs);
+    Payload payload = new Payload(model.kind(), UnsafeByteOperations.unsafeWrap(arrow));
+    return new PredictCall(model.name(), version(model.name(), request.getModelVersion()),
+        payload, request.getId(), clientTimeout, credentials, protocol);
+  }
+
+  private static OptionalLong versionOrEmpty(String model, String text) {
+    try {
+      return version(model, text);
+    } catch (GatewayException e) {
+      return OptionalLong.empty();
+    }
   }
 
   /**

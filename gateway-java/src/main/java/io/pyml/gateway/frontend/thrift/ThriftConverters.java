@@ -7,6 +7,7 @@ import io.pyml.gateway.deployment.DeploymentState;
 import io.pyml.gateway.deployment.DeploymentView;
 import io.pyml.gateway.dispatch.PredictCall;
 import io.pyml.gateway.dispatch.PredictResult;
+import io.pyml.gateway.dispatch.Protocol;
 import io.pyml.thrift.v1.ModelInfo;
 import io.pyml.thrift.v1.ModelState;
 import io.pyml.thrift.v1.PredictRequest;
@@ -38,7 +39,7 @@ final class ThriftConverters {
         request.getRequestId(),
         request.isSetTimeoutMs() && request.getTimeoutMs() > 0
             ? Optional.of(Duration.ofMillis(request.getTimeoutMs())) : Optional.empty(),
-        Credentials.fromAuthorization(request.getAuthorization()));
+        Credentials.fromAuthorization(request.getAuthorization()), Protocol.THRIFT);
   }
 
   static PredictResponse toThrift(PredictResult result) {
