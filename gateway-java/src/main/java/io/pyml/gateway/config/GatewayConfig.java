@@ -43,6 +43,8 @@ import java.util.function.Consumer;
  *     (how an identity provider's users get a first admin); empty by default
  * @param jwt signed JWTs from an identity provider, verified against its key set; empty (the
  *     default): JWTs identify nobody
+ * @param stop on SIGTERM/SIGINT: the grace of the calls in flight, then stop or leave the model
+ *     containers
  */
 public record GatewayConfig(
     String host,
@@ -64,7 +66,8 @@ public record GatewayConfig(
     boolean insecureNoAuth,
     IdentitySettings identities,
     Set<String> gatewayAdmins,
-    Optional<JwtSettings> jwt) {
+    Optional<JwtSettings> jwt,
+    StopSettings stop) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -92,6 +95,7 @@ public record GatewayConfig(
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(identities, "identities");
     Objects.requireNonNull(jwt, "jwt");
+    Objects.requireNonNull(stop, "stop");
     gatewayAdmins = Set.copyOf(gatewayAdmins);
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
@@ -124,7 +128,7 @@ public record GatewayConfig(
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
         false,
-        IdentitySettings.DEFAULTS, Set.of(), Optional.empty());
+        IdentitySettings.DEFAULTS, Set.of(), Optional.empty(), StopSettings.DEFAULTS);
   }
 
   public GatewayConfig withHost(String address) {
@@ -210,6 +214,10 @@ public record GatewayConfig(
     return copy(c -> c.identities = settings);
   }
 
+  public GatewayConfig withStop(StopSettings settings) {
+    return copy(c -> c.stop = settings);
+  }
+
   /** The record's components as mutable fields, for {@link #copy}. */
   private static final class Copy {
     String host;
@@ -232,6 +240,7 @@ public record GatewayConfig(
     IdentitySettings identities;
     Set<String> gatewayAdmins;
     Optional<JwtSettings> jwt;
+    StopSettings stop;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -254,13 +263,14 @@ public record GatewayConfig(
       identities = c.identities();
       gatewayAdmins = c.gatewayAdmins();
       jwt = c.jwt();
+      stop = c.stop();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
           homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
-          identities, gatewayAdmins, jwt);
+          identities, gatewayAdmins, jwt, stop);
     }
   }
 }

@@ -74,6 +74,8 @@ public final class GatewayConfigParser {
     FLAGS.put("jwt-issuer", "the JWTs' issuer (iss), matched exactly (default: none; required with a key set)");
     FLAGS.put("jwt-audience", "a value the JWTs' audience (aud) must hold (default: none; required with a key set)");
     FLAGS.put("jwt-identity-claim", "the JWT claim whose string value is the caller's identity (default sub)");
+    FLAGS.put("shutdown-grace-ms", "on SIGTERM/SIGINT, how long calls in flight may take to finish once no new call is accepted (default 30000); a supervisor must wait longer before it kills the gateway");
+    FLAGS.put("on-stop", "what SIGTERM/SIGINT does to the model containers once calls in flight are done: stop (remove them) or leave (keep them running for the next gateway with the same --gateway-id and --state-dir to adopt) (default stop)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
@@ -138,7 +140,25 @@ public final class GatewayConfigParser {
         bool(values, "insecure-no-auth", defaults.insecureNoAuth()),
         identities(values),
         nonBlank(values, "gateway-admins").map(GatewayConfigParser::names).orElse(Set.of()),
-        jwt(values));
+        jwt(values),
+        stop(values));
+  }
+
+  private static StopSettings stop(Map<String, String> values) throws ConfigException {
+    StopSettings defaults = StopSettings.DEFAULTS;
+    // 0 is allowed: calls in flight are cut at once.
+    long grace = values.containsKey("shutdown-grace-ms")
+        ? longValue("shutdown-grace-ms", values.get("shutdown-grace-ms"))
+        : defaults.grace().toMillis();
+    if (grace < 0) {
+      throw new ConfigException("shutdown-grace-ms must not be negative, got " + grace);
+    }
+    try {
+      return new StopSettings(Duration.ofMillis(grace), nonBlank(values, "on-stop")
+          .map(StopSettings.OnStop::parse).orElse(defaults.onStop()));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
   }
 
   private static IdentitySettings identities(Map<String, String> values) throws ConfigException {
