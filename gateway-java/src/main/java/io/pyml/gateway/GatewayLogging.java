@@ -31,18 +31,14 @@ final class GatewayLogging {
   /**
    * JUL's own shutdown hook closes every handler while the gateway's hook still logs how it
    * stops (drain, containers): this manager ignores that reset; {@link #flush} ends the logging.
-   * Named by the {@code java.util.logging.manager} property before JUL is first used.
+   * Named by the {@code java.util.logging.manager} property before JUL is first used (by
+   * {@link Main}: this class's own loggers are made when it is initialized).
    */
   public static final class KeptLogManager extends LogManager {
     @Override
     public void reset() {
       // Kept: the handlers live as long as the process (see the class comment).
     }
-  }
-
-  /** Chooses {@link KeptLogManager}: before anything touches java.util.logging. */
-  static void keepLoggingThroughShutdown() {
-    System.setProperty("java.util.logging.manager", KeptLogManager.class.getName());
   }
 
   /** Flushes every handler of the root logger (the last thing a stopping gateway does). */

@@ -15,7 +15,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws InterruptedException {
-    GatewayLogging.keepLoggingThroughShutdown();
+    // First: read once, when java.util.logging starts (a class literal initializes nothing).
+    System.setProperty("java.util.logging.manager",
+        GatewayLogging.KeptLogManager.class.getName());
     GatewayLogging.configure();
     if (Arrays.asList(args).contains("--help")) {
       System.out.println(GatewayConfigParser.usage());
