@@ -314,10 +314,13 @@ def follow_until_stopped(gateway: GatewayContainer, out: TextIO, signals: StopSi
         signalled = True
     signals.ignore()  # a second signal must not cut the stop short: it is bounded
     if signalled:
+        import docker.errors
+
         since = time.time()
         stopper = threading.Thread(target=_docker_stop, args=(gateway,), daemon=True)
         stopper.start()
-        _copy_log(gateway, out, since=since)  # ends when the container does
+        with contextlib.suppress(docker.errors.NotFound):  # removed by someone else
+            _copy_log(gateway, out, since=since)  # ends when the container does
         stopper.join(gateway.stop_seconds + 10)
     code = gateway.stop()
     return 0 if signalled else code
