@@ -58,8 +58,10 @@ examples: setup
 demo: setup base-image
 	$(PY) scripts/demo.py
 
+# GATEWAY_ARGS: more `pyml gateway` options, e.g. GATEWAY_ARGS='--grpc-port 0 --on-stop leave'.
+# SIGTERM to make reaches the gateway (make passes it on to its child, the JVM after exec).
 gateway: setup
-	$(VENV)/bin/pyml gateway
+	$(VENV)/bin/pyml gateway $(GATEWAY_ARGS)
 
 # The gateway as a container (JRE 17 + the jar) on PyML's base image; cached: seconds when
 # only the jar changed.

@@ -68,6 +68,10 @@ def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
         Step("settings", "EXPOSE " + " ".join(str(port) for port in PORTS.values())),
         Step("jar", f"COPY pyml-gateway.jar {JAR}", "the shaded gateway jar"),
         Step("metadata", "LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())),
+        # Exec form: the JVM is PID 1 and gets docker stop's signal itself (a shell form's
+        # /bin/sh would get it and not pass it on); its shutdown hook drains, then stops or
+        # leaves the model containers. SIGTERM is Docker's default: said here for readers.
+        Step("metadata", "STOPSIGNAL SIGTERM"),
         Step("metadata", f"ENTRYPOINT {json.dumps(entrypoint)}"),
     ]
 

@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,13 @@ console = Console()
 GatewayOption = Annotated[
     str, typer.Option("--gateway", "-g", envvar="PYML_GATEWAY", help="gateway host:port")
 ]
+
+
+class OnStop(StrEnum):
+    """What a stopped gateway does with its model containers (the gateway's --on-stop)."""
+
+    stop = "stop"
+    leave = "leave"
 
 
 @app.command()
@@ -376,6 +384,21 @@ def gateway(
     ] = False,
     image: Annotated[str, typer.Option(help="gateway image (--container)")] = "pyml/gateway:latest",
     gateway_id: Annotated[str, typer.Option(help="label of its model containers")] = "default",
+    shutdown_grace: Annotated[
+        float | None,
+        typer.Option(
+            help="seconds the calls in flight get to finish on SIGTERM/SIGINT "
+            "(default: the gateway's, 30)",
+            min=0,
+        ),
+    ] = None,
+    on_stop: Annotated[
+        OnStop | None,
+        typer.Option(
+            help="on SIGTERM/SIGINT, once calls in flight are done: stop the model containers, "
+            "or leave them for the next gateway of the same id to adopt (default: stop)",
+        ),
+    ] = None,
     home_deploy_roots: Annotated[
         list[Path] | None,
         typer.Option(
@@ -394,7 +417,11 @@ def gateway(
         ),
     ] = None,
 ) -> None:
-    """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image."""
+    """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image.
+
+    SIGTERM or SIGINT (Ctrl-C) stops it: no new calls, the calls in flight finish within
+    --shutdown-grace, then the model containers are stopped or left (--on-stop).
+    """
     from pyml._internal.gateway_process import (
         default_runtime_command,
         gateway_jar,
@@ -408,16 +435,20 @@ def gateway(
     if container and config:
         console.print("✗ --config is for the jar; the gateway container takes flags", style="red")
         raise typer.Exit(2)
+    stop_args = [] if on_stop is None else ["--on-stop", on_stop.value]
     if container:
         ports = {"grpc": grpc_port, "thrift": thrift_port, "oip": oip_port, "http": http_port}
-        raise typer.Exit(_gateway_container(image, ports, gateway_id))
+        raise typer.Exit(_gateway_container(image, ports, gateway_id, shutdown_grace, stop_args))
+    if shutdown_grace is not None:
+        stop_args += ["--shutdown-grace-ms", str(round(shutdown_grace * 1000))]
     argv = ["java", *gateway_jvm.JVM_OPTIONS, "-jar", str(gateway_jar())]
     argv += ["--grpc-port", str(grpc_port), "--host", host]
     argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
     argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]
     argv += ["--runtime-command", default_runtime_command()]
-    argv += home_deploy_args(home_deploy_roots or [])
+    argv += home_deploy_args(home_deploy_roots or []) + stop_args
     argv = _with_config_file(ctx, argv, config) if config else argv
+    # The JVM replaces this process: SIGTERM/SIGINT reach it directly (no one to forward them).
     os.execvpe("java", argv, {**os.environ, **gateway_jvm.ENV})
 
 
@@ -453,32 +484,46 @@ def _with_config_file(ctx: typer.Context, argv: list[str], config: Path) -> list
     return [*kept, "--config", str(config.resolve())]
 
 
-def _gateway_container(image: str, ports: dict[str, int], gateway_id: str) -> int:
-    """Start the gateway container, follow its log until Ctrl-C, then stop it."""
-    from pyml._internal.gateway_container import start_gateway_container
+def _gateway_container(
+    image: str,
+    ports: dict[str, int],
+    gateway_id: str,
+    shutdown_grace: float | None,
+    stop_args: list[str],
+) -> int:
+    """Start the gateway container, follow its log until SIGTERM or SIGINT, then stop it as
+    `docker stop` does (with time for the calls in flight) and remove it."""
+    from pyml._internal.gateway_container import (
+        StopRequested,
+        StopSignals,
+        follow_until_stopped,
+        start_gateway_container,
+    )
     from pyml._internal.gateway_process import GatewayStartError
     from pyml.registry import registry_root
 
     registry = registry_root()
-    try:
-        with console.status("starting the gateway container…"):
-            gateway = start_gateway_container(
-                image, registry_dir=registry, gateway_id=gateway_id, host_ports=ports
-            )
-    except GatewayStartError as error:
-        console.print(f"✗ {error}", style="red", markup=False, highlight=False)
-        return 1
-    served = ", ".join(f"{name} 127.0.0.1:{port}" for name, port in gateway.ports.items())
-    console.print(f"[green]✓[/green] {gateway.name} serving {served}; registry {registry}")
-    try:
-        for chunk in gateway.container.logs(stream=True, follow=True):
-            console.out(bytes(chunk).decode(errors="replace"), end="", highlight=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        with console.status(f"stopping {gateway.name} (it removes its model containers)…"):
-            gateway.stop()
-    return 0
+    # From the start: a supervisor's SIGTERM while the container starts must not leave it.
+    with StopSignals() as signals:
+        try:
+            with console.status("starting the gateway container…"):
+                gateway = start_gateway_container(
+                    image,
+                    registry_dir=registry,
+                    gateway_id=gateway_id,
+                    host_ports=ports,
+                    shutdown_grace=shutdown_grace,
+                    extra_args=stop_args,
+                )
+        except GatewayStartError as error:
+            console.print(f"✗ {error}", style="red", markup=False, highlight=False)
+            return 1
+        except StopRequested:
+            return 0  # start_gateway_container removed what it had started
+        served = ", ".join(f"{name} 127.0.0.1:{port}" for name, port in gateway.ports.items())
+        console.print(f"[green]✓[/green] {gateway.name} serving {served}; registry {registry}")
+        console.file.flush()
+        return follow_until_stopped(gateway, sys.stdout, signals)
 
 
 # --- identities: who may do what on a gateway ---------------------------------------------------

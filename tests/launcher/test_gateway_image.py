@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pyml_launcher.gateway_image import (
     JAR,
     JRE_PACKAGE,
@@ -39,3 +41,12 @@ def test_the_container_listens_on_loopback_only_and_knows_its_mounts() -> None:
 
 def test_the_tag_is_the_jars_hash() -> None:
     assert gateway_tag(SHA) == "pyml/gateway:0123456789ab"
+
+
+def test_docker_stop_signals_the_jvm_itself() -> None:
+    # Exec form: java is PID 1 and gets SIGTERM from `docker stop` (a shell would not pass
+    # it on); its shutdown hook drains the calls in flight and stops the model containers.
+    instructions = [s.instruction for s in gateway_dockerfile_steps("base", SHA)]
+    assert "STOPSIGNAL SIGTERM" in instructions
+    [entrypoint] = [i for i in instructions if i.startswith("ENTRYPOINT ")]
+    assert json.loads(entrypoint.removeprefix("ENTRYPOINT "))[0] == "java"

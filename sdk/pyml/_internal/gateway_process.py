@@ -74,8 +74,9 @@ class GatewayProcess:
     def target(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def stop(self, timeout: float = 15.0) -> int:
-        """SIGTERM (the gateway stops its runtimes in its shutdown hook), then SIGKILL."""
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM (the gateway lets the calls in flight finish within its shutdown grace, 30 s
+        by default, then stops its runtimes in its shutdown hook); SIGKILL after `timeout`."""
         if self.process.poll() is None:
             self.process.terminate()
             try:

@@ -7,6 +7,7 @@ import io.pyml.gateway.config.ConfigException;
 import io.pyml.gateway.config.Exposure;
 import io.pyml.gateway.config.IdentitySettings;
 import io.pyml.gateway.config.GatewayConfig;
+import io.pyml.gateway.config.StopSettings;
 import io.pyml.gateway.deployment.Deployment;
 import io.pyml.gateway.deployment.DeployRules;
 import io.pyml.gateway.deployment.DeploymentManager;
@@ -83,14 +84,16 @@ public final class Gateway implements AutoCloseable {
   private final StateDirLock stateLock;
   private final Access access;
   private final AccessLog accessLog;
+  private final StopSettings stop;
   private boolean closed;
 
   private Gateway(Server server, HttpFrontEnd http, ThriftFrontEnd thrift, OipFrontEnd oip,
       GrpcTransport grpcTransport, GatewayHealth health, DeploymentManager deployments,
       SidecarTransport transport, SidecarLauncher launcher, Path workDir, boolean ownsWorkDir,
-      StateDirLock stateLock, Access access, AccessLog accessLog) {
+      StateDirLock stateLock, Access access, AccessLog accessLog, StopSettings stop) {
     this.accessLog = accessLog;
     this.access = access;
+    this.stop = stop;
     this.launcher = launcher;
     this.stateLock = stateLock;
     this.server = server;
@@ -276,7 +279,7 @@ public final class Gateway implements AutoCloseable {
         + " (/livez, /readyz, /metrics, /v2, /console),"
         + " runtimes under " + workDir);
     return new Gateway(server, http, thrift, oip, grpcTransport, health, deployments, transport,
-        launcher, workDir, ownsWorkDir, stateLock, access, accessLog);
+        launcher, workDir, ownsWorkDir, stateLock, access, accessLog, config.stop());
   }
 
   /**
@@ -336,7 +339,11 @@ public final class Gateway implements AutoCloseable {
     server.awaitTermination();
   }
 
-  /** Stops taking calls, lets in-flight ones finish briefly, then stops every runtime. */
+  /**
+   * On SIGTERM/SIGINT (Main's shutdown hook) and for tests: stops taking calls on every port,
+   * lets the calls in flight finish within the shutdown grace, then stops the runtimes or
+   * leaves the containers running for the next gateway of the same id (--on-stop).
+   */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -344,27 +351,55 @@ public final class Gateway implements AutoCloseable {
     }
     closed = true;
     health.stopping();
+    LOG.info("stopping: no new calls; calls in flight have " + stop.grace().toMillis()
+        + " ms to finish (--shutdown-grace-ms), then the model containers are "
+        + (stop.onStop() == StopSettings.OnStop.LEAVE
+            ? "left running for the next gateway to adopt (--on-stop leave)"
+            : "stopped (--on-stop stop)"));
     server.shutdown();
-    try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-        server.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      server.shutdownNow();
-    }
+    oip.stopAccepting();
+    thrift.stopAccepting();
+    http.stopAccepting();
+    drain();
+    server.shutdownNow();
     http.close();
     thrift.close();
     oip.close();
     accessLog.close();
     grpcTransport.close();
-    deployments.close();
+    boolean leave = stop.onStop() == StopSettings.OnStop.LEAVE;
+    deployments.close(leave);
     transport.close();
-    launcher.close();
+    if (leave) {
+      launcher.closeLeavingRuntimes();
+    } else {
+      launcher.close();
+    }
     if (ownsWorkDir) {
       WorkDirs.removeIfEmpty(workDir);
     }
     access.close();
     stateLock.close();
+    LOG.info("stopped");
+  }
+
+  /** Waits, within the grace, for the calls in flight on every port (bounded, not timed). */
+  private void drain() {
+    long until = System.nanoTime() + stop.grace().toNanos();
+    try {
+      boolean done = server.awaitTermination(left(until).toNanos(), TimeUnit.NANOSECONDS)
+          & oip.awaitCalls(left(until))
+          & deployments.awaitCalls(left(until)); // Thrift's and HTTP's calls too
+      if (!done) {
+        LOG.warning("calls still in flight after the shutdown grace of "
+            + stop.grace().toMillis() + " ms are cut");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Duration left(long untilNanos) {
+    return Duration.ofNanos(Math.max(0, untilNanos - System.nanoTime()));
   }
 }

@@ -1,6 +1,8 @@
 package io.pyml.gateway;
 
+import java.util.logging.Handler;
 import java.util.logging.Level;
+import java.util.logging.LogManager;
 import java.util.logging.Logger;
 
 /** java.util.logging set-up for the gateway process: one line per record, on stderr. */
@@ -25,6 +27,26 @@ final class GatewayLogging {
   };
 
   private GatewayLogging() {}
+
+  /**
+   * JUL's own shutdown hook closes every handler while the gateway's hook still logs how it
+   * stops (drain, containers): this manager ignores that reset; {@link #flush} ends the logging.
+   * Named by the {@code java.util.logging.manager} property before JUL is first used (by
+   * {@link Main}: this class's own loggers are made when it is initialized).
+   */
+  public static final class KeptLogManager extends LogManager {
+    @Override
+    public void reset() {
+      // Kept: the handlers live as long as the process (see the class comment).
+    }
+  }
+
+  /** Flushes every handler of the root logger (the last thing a stopping gateway does). */
+  static void flush() {
+    for (Handler handler : Logger.getLogger("").getHandlers()) {
+      handler.flush();
+    }
+  }
 
   static void configure() {
     // Read when the first handler is made: set before anything logs. Stdout stays free for

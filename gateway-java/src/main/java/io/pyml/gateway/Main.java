@@ -6,11 +6,18 @@ import io.pyml.gateway.config.GatewayConfigParser;
 import java.io.IOException;
 import java.util.Arrays;
 
-/** Wiring only: settings in, gateway started, one ready line out, stop on SIGTERM. */
+/**
+ * Wiring only: settings in, gateway started, one ready line out. SIGTERM and SIGINT (the JVM
+ * turns both into its shutdown) run {@link Gateway#close}: no new calls, the calls in flight
+ * finish within --shutdown-grace-ms, then the model containers are stopped or left (--on-stop).
+ */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws InterruptedException {
+    // First: read once, when java.util.logging starts (a class literal initializes nothing).
+    System.setProperty("java.util.logging.manager",
+        GatewayLogging.KeptLogManager.class.getName());
     GatewayLogging.configure();
     if (Arrays.asList(args).contains("--help")) {
       System.out.println(GatewayConfigParser.usage());
@@ -37,7 +44,10 @@ public final class Main {
       System.exit(1);
       return;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "pyml-gateway-stop"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      gateway.close();
+      GatewayLogging.flush();
+    }, "pyml-gateway-stop"));
     // Tests and the SDK start the gateway with ports 0 and read the real ports from here.
     System.out.println("pyml-gateway ready grpc_port=" + gateway.grpcPort()
         + " thrift_port=" + gateway.thriftPort() + " oip_port=" + gateway.oipPort()

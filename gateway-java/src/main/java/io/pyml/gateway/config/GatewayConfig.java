@@ -44,6 +44,8 @@ import java.util.function.Consumer;
  * @param jwt signed JWTs from an identity provider, verified against its key set; empty (the
  *     default): JWTs identify nobody
  * @param accessLog where the access log goes (off by default), its form and sampling rate
+ * @param stop on SIGTERM/SIGINT: the grace of the calls in flight, then stop or leave the model
+ *     containers
  */
 public record GatewayConfig(
     String host,
@@ -66,7 +68,8 @@ public record GatewayConfig(
     IdentitySettings identities,
     Set<String> gatewayAdmins,
     Optional<JwtSettings> jwt,
-    AccessLogSettings accessLog) {
+    AccessLogSettings accessLog,
+    StopSettings stop) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_GRPC_PORT = 7070;
@@ -95,6 +98,7 @@ public record GatewayConfig(
     Objects.requireNonNull(identities, "identities");
     Objects.requireNonNull(jwt, "jwt");
     Objects.requireNonNull(accessLog, "accessLog");
+    Objects.requireNonNull(stop, "stop");
     gatewayAdmins = Set.copyOf(gatewayAdmins);
     if (runtimeCommand.isEmpty()) {
       throw new IllegalArgumentException("runtime command is empty");
@@ -127,7 +131,8 @@ public record GatewayConfig(
         ResourceLimits.DEFAULT_MAXIMA,
         TransportLimits.DEFAULTS,
         false,
-        IdentitySettings.DEFAULTS, Set.of(), Optional.empty(), AccessLogSettings.DEFAULTS);
+        IdentitySettings.DEFAULTS, Set.of(), Optional.empty(), AccessLogSettings.DEFAULTS,
+        StopSettings.DEFAULTS);
   }
 
   public GatewayConfig withHost(String address) {
@@ -217,6 +222,10 @@ public record GatewayConfig(
     return copy(c -> c.accessLog = settings);
   }
 
+  public GatewayConfig withStop(StopSettings settings) {
+    return copy(c -> c.stop = settings);
+  }
+
   /** The record's components as mutable fields, for {@link #copy}. */
   private static final class Copy {
     String host;
@@ -240,6 +249,7 @@ public record GatewayConfig(
     Set<String> gatewayAdmins;
     Optional<JwtSettings> jwt;
     AccessLogSettings accessLog;
+    StopSettings stop;
 
     Copy(GatewayConfig c) {
       host = c.host();
@@ -263,13 +273,14 @@ public record GatewayConfig(
       gatewayAdmins = c.gatewayAdmins();
       jwt = c.jwt();
       accessLog = c.accessLog();
+      stop = c.stop();
     }
 
     GatewayConfig build() {
       return new GatewayConfig(host, grpcPort, httpPort, runtimeCommand, workDir,
           maxPayloadBytes, defaultDeadline, deployTimeout, containers, thriftPort, oipPort,
           homeDeployRoots, admission, state, containerMaxima, transport, insecureNoAuth,
-          identities, gatewayAdmins, jwt, accessLog);
+          identities, gatewayAdmins, jwt, accessLog, stop);
     }
   }
 }

@@ -83,6 +83,8 @@ public final class GatewayConfigParser {
     FLAGS.put("access-log", "where the access log (one line per prediction request) goes: off, stderr, or a file it is appended to (default off)");
     FLAGS.put("access-log-format", "the access log's lines: plain (key=value pairs) or json (default plain)");
     FLAGS.put("access-log-sample-rate", "the share of successful requests logged, 0 to 1; failed ones are always logged (default 1)");
+    FLAGS.put("shutdown-grace-ms", "on SIGTERM/SIGINT, how long calls in flight may take to finish once no new call is accepted (default 30000); a supervisor must wait longer before it kills the gateway");
+    FLAGS.put("on-stop", "what SIGTERM/SIGINT does to the model containers once calls in flight are done: stop (remove them) or leave (keep them running for the next gateway with the same --gateway-id and --state-dir to adopt) (default stop)");
     FLAGS.put("home-deploy-roots", "development only: ':'-separated folders whose home folders Admin Deploy may run as local processes, for gateway admins only (default: none, refused)");
   }
 
@@ -314,7 +316,8 @@ public final class GatewayConfigParser {
         identities(values),
         nonBlank(values, "gateway-admins").map(GatewayConfigParser::names).orElse(Set.of()),
         jwt(values),
-        accessLog(values));
+        accessLog(values),
+        stop(values));
   }
 
   private static AccessLogSettings accessLog(Map<String, String> values)
@@ -334,6 +337,23 @@ public final class GatewayConfigParser {
     } catch (NumberFormatException e) {
       throw new ConfigException("access-log-sample-rate must be a number from 0 to 1, got '"
           + rate + "'");
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+  }
+
+  private static StopSettings stop(Map<String, String> values) throws ConfigException {
+    StopSettings defaults = StopSettings.DEFAULTS;
+    // 0 is allowed: calls in flight are cut at once.
+    long grace = values.containsKey("shutdown-grace-ms")
+        ? longValue("shutdown-grace-ms", values.get("shutdown-grace-ms"))
+        : defaults.grace().toMillis();
+    if (grace < 0) {
+      throw new ConfigException("shutdown-grace-ms must not be negative, got " + grace);
+    }
+    try {
+      return new StopSettings(Duration.ofMillis(grace), nonBlank(values, "on-stop")
+          .map(StopSettings.OnStop::parse).orElse(defaults.onStop()));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }

@@ -33,7 +33,21 @@ final class CallsInFlight {
 
   /** Blocks until no call is in flight, or the last one's deadline has passed. */
   synchronized void awaitNone() throws InterruptedException {
-    long until = lastDeadlineNanos + SLACK_NANOS;
+    awaitNone(lastDeadlineNanos + SLACK_NANOS);
+  }
+
+  /**
+   * Blocks until no call is in flight, the last one's deadline has passed, or {@code most}
+   * has (the gateway's shutdown grace); true when none is left.
+   */
+  synchronized boolean awaitNone(Duration most) throws InterruptedException {
+    long bound = System.nanoTime() + most.toNanos();
+    long last = lastDeadlineNanos + SLACK_NANOS;
+    awaitNone(last - bound < 0 ? last : bound);
+    return count == 0;
+  }
+
+  private void awaitNone(long until) throws InterruptedException {
     long left = until - System.nanoTime();
     while (count > 0 && left > 0) {
       wait(Math.max(1, left / 1_000_000));

@@ -368,6 +368,15 @@ public final class Deployment {
    * each within its deadline. Otherwise (failed, gateway stopping) they fail at once.
    */
   void release(boolean graceful) {
+    release(graceful, false);
+  }
+
+  /**
+   * {@link #release(boolean)}, but with {@code leave} the runtimes a next gateway can adopt
+   * ({@link io.pyml.gateway.sidecar.RunningSidecar#adoptable}) are left running: only their
+   * channels are closed.
+   */
+  void release(boolean graceful, boolean leave) {
     if (graceful) {
       try {
         calls.awaitNone();
@@ -397,10 +406,20 @@ public final class Deployment {
         awaitQuietly(runtime);
         runtime.client().closeNow();
       }
-      runtime.sidecar().stop();
+      if (!(leave && runtime.sidecar().adoptable())) {
+        runtime.sidecar().stop();
+      }
     }
     // Only now: whoever waits for a FAILED or STOPPED deployment finds its runtimes gone.
     lifecycle.settle(view());
+  }
+
+  /**
+   * Waits until the calls this deployment took are done, at most {@code most}; true when none
+   * is left in flight.
+   */
+  boolean awaitCalls(Duration most) throws InterruptedException {
+    return calls.awaitNone(most);
   }
 
   synchronized boolean isReleased() {

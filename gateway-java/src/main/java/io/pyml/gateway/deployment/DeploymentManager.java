@@ -311,9 +311,33 @@ public final class DeploymentManager implements AutoCloseable {
     return all;
   }
 
+  /**
+   * Waits until the calls every deployment took are done, at most {@code grace} in all (the
+   * gateway's shutdown, once its front ends take no new call); true when none is left.
+   */
+  public boolean awaitCalls(Duration grace) throws InterruptedException {
+    long until = System.nanoTime() + grace.toNanos();
+    boolean done = true;
+    for (Deployment deployment : list()) {
+      Duration left = Duration.ofNanos(Math.max(0, until - System.nanoTime()));
+      done &= deployment.awaitCalls(left);
+    }
+    return done;
+  }
+
   /** Stops every runtime (the gateway is shutting down) and waits for them, bounded. */
   @Override
   public void close() {
+    close(false);
+  }
+
+  /**
+   * The gateway is shutting down: no deployment takes calls any more; with {@code leave}, the
+   * runtimes a next gateway of the same id can adopt (containers) are left running, their
+   * deployments still recorded, the others stopped; without, every runtime is stopped. Waits
+   * for them, bounded.
+   */
+  public void close(boolean leave) {
     List<Deployment> all;
     synchronized (this) {
       closed = true;
@@ -321,7 +345,7 @@ public final class DeploymentManager implements AutoCloseable {
       slots.clear();
     }
     readinessChanged();
-    CompletableFuture<?>[] stops = all.stream().map(d -> retire(d, false))
+    CompletableFuture<?>[] stops = all.stream().map(d -> retire(d, false, leave))
         .toArray(CompletableFuture[]::new);
     try {
       CompletableFuture.allOf(stops).get(15, TimeUnit.SECONDS);
@@ -351,10 +375,15 @@ public final class DeploymentManager implements AutoCloseable {
 
   /** Marks STOPPED now (routing stops at once) and releases the runtime in the background. */
   private CompletableFuture<Void> retire(Deployment deployment, boolean graceful) {
+    return retire(deployment, graceful, false);
+  }
+
+  private CompletableFuture<Void> retire(Deployment deployment, boolean graceful,
+      boolean leave) {
     if (deployment == null) {
       return CompletableFuture.completedFuture(null);
     }
     deployment.markStopped();
-    return CompletableFuture.runAsync(() -> deployment.release(graceful), executor);
+    return CompletableFuture.runAsync(() -> deployment.release(graceful, leave), executor);
   }
 }

@@ -124,6 +124,11 @@ final class DockerSidecar implements RunningSidecar {
   }
 
   @Override
+  public boolean adoptable() {
+    return true;
+  }
+
+  @Override
   public void stop() {
     synchronized (this) {
       if (stopped) {

@@ -296,6 +296,12 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
   public void close() {
     // Deployments stopped their containers; this catches any a failed stop left behind.
     removeLeftovers();
+    closeLeavingRuntimes();
+  }
+
+  /** Closes the Docker client only: the containers left running are the next gateway's. */
+  @Override
+  public void closeLeavingRuntimes() {
     try {
       docker.close();
     } catch (IOException e) {

@@ -36,6 +36,12 @@ public final class RoutingSidecarLauncher implements SidecarLauncher {
   }
 
   @Override
+  public void closeLeavingRuntimes() {
+    processes.close(); // local processes are never left: nothing could adopt them
+    containers.closeLeavingRuntimes();
+  }
+
+  @Override
   public void close() {
     processes.close();
     containers.close();

@@ -36,6 +36,14 @@ public interface RunningSidecar {
   /** The runtime's last {@code lines} log lines, oldest first; empty when none are known. */
   List<String> logTail(int lines);
 
+  /**
+   * True when a next gateway with the same id can adopt this runtime if it is left running
+   * (a container, found by its labels); a local process cannot be.
+   */
+  default boolean adoptable() {
+    return false;
+  }
+
   /** Stops the runtime (gracefully, then forcibly) and removes its socket folder. Idempotent. */
   void stop();
 }

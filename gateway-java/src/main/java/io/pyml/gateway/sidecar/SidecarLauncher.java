@@ -37,4 +37,12 @@ public interface SidecarLauncher extends AutoCloseable {
   /** Releases what the launcher holds (connections); runtimes are stopped by their owners. */
   @Override
   default void close() {}
+
+  /**
+   * {@link #close}, leaving running the runtimes their owners left for the next gateway to
+   * adopt (no sweep of this gateway's runtimes).
+   */
+  default void closeLeavingRuntimes() {
+    close();
+  }
 }

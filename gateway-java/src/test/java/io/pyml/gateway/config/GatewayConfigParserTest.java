@@ -203,6 +203,23 @@ class GatewayConfigParserTest {
   }
 
   @Test
+  void aStopDrainsThirtySecondsThenStopsTheContainersUnlessToldToLeaveThem()
+      throws ConfigException {
+    GatewayConfig defaults = GatewayConfigParser.parse(new String[0], Map.of());
+    assertEquals(new StopSettings(Duration.ofSeconds(30), StopSettings.OnStop.STOP),
+        defaults.stop());
+    GatewayConfig set = GatewayConfigParser.parse(new String[] {"--on-stop", "Leave"},
+        Map.of("PYML_GATEWAY_SHUTDOWN_GRACE_MS", "0"));
+    assertEquals(new StopSettings(Duration.ZERO, StopSettings.OnStop.LEAVE), set.stop());
+    ConfigException unknown = assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--on-stop", "keep"}, Map.of()));
+    assertEquals("on-stop 'keep' (expected: stop or leave)", unknown.getMessage());
+    ConfigException negative = assertThrows(ConfigException.class,
+        () -> GatewayConfigParser.parse(new String[] {"--shutdown-grace-ms", "-1"}, Map.of()));
+    assertTrue(negative.getMessage().contains("shutdown-grace-ms"), negative.getMessage());
+  }
+
+  @Test
   void containerMaximaHaveDefaultsAndBoundTheDefaults() throws ConfigException {
     GatewayConfig defaults = GatewayConfigParser.parse(new String[0], Map.of());
     assertEquals(4L * 1024 * 1024 * 1024, defaults.containerMaxima().memoryBytes());

@@ -13,6 +13,7 @@ import io.pyml.gateway.sidecar.SidecarTransport;
 import io.pyml.gateway.state.DeploymentStore;
 import io.pyml.gateway.state.DesiredDeployment;
 import io.pyml.gateway.testing.FakeLauncher;
+import io.pyml.gateway.testing.FakeSidecar;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -116,6 +117,40 @@ class DeploymentRestoreTest {
       assertFalse(store.entries.containsKey("cancer"), "undeploy forgets it");
     }
     assertTrue(store.entries.containsKey("gone"), "a stopping gateway forgets nothing");
+  }
+
+  @Test
+  void stoppingInLeaveModeLeavesContainersRunningAndRecordedForTheNextGateway()
+      throws Exception {
+    register("cancer", 1);
+    MemoryStore store = new MemoryStore();
+    store.put(new DesiredDeployment("cancer", 1, "sha256:image1", 1, 0, 0.5, 0));
+    Path work = Files.createDirectories(root.resolve("w"));
+    Path home = Files.createDirectories(root.resolve("home"));
+    Launcher launcher = new Launcher();
+    SidecarTransport transport = new SidecarTransport(1 << 20);
+    DeploymentManager manager = new DeploymentManager(launcher, transport, work,
+        Duration.ofSeconds(20), AdmissionLimits.DEFAULTS, store, Duration.ofSeconds(5));
+    try {
+      manager.restore(new DeployRules(new ModelRegistry(root.resolve("registry")),
+          HomeDeployPolicy.off(work), ResourceLimits.DEFAULT_MAXIMA));
+      Deployment cancer = manager.find("cancer").orElseThrow();
+      assertEquals(DeploymentState.READY,
+          cancer.settled().get(30, TimeUnit.SECONDS).state());
+      manager.deploy(new DeploySpec("dev", 0, home)).settled().get(30, TimeUnit.SECONDS);
+      assertTrue(manager.awaitCalls(Duration.ofSeconds(1)), "no call in flight");
+
+      manager.close(true);
+
+      assertFalse(launcher.fake.latest("cancer", 1).stopped(), "the container is left");
+      assertTrue(launcher.fake.latest("dev", 0).stopped(), "a local process never is");
+      assertEquals(DeploymentState.STOPPED, cancer.state());
+      assertTrue(store.entries.containsKey("cancer"), "still desired: the next gateway adopts");
+    } finally {
+      manager.close();
+      transport.close();
+      launcher.fake.launched().forEach(FakeSidecar::stop);
+    }
   }
 
   @Test

@@ -43,7 +43,8 @@ public final class FakeLauncher implements SidecarLauncher {
         : models.getOrDefault(name + "@" + version,
             models.getOrDefault(name, FakeModel.dataframe()));
     SocketDirs.create(socketDir);
-    FakeSidecar sidecar = new FakeSidecar(name, version, model, socketDir);
+    FakeSidecar sidecar = new FakeSidecar(name, version, model, socketDir)
+        .adoptable(spec.isContainer());
     launched.add(sidecar);
     sidecar.start();
     return sidecar;

@@ -19,6 +19,7 @@ public final class FakeSidecar implements RunningSidecar {
   private final List<String> log = new CopyOnWriteArrayList<>();
   private volatile FakeRuntime runtime;
   private volatile boolean stopped;
+  private volatile boolean adoptable; // as a container's: a next gateway could adopt it
 
   FakeSidecar(String name, long version, FakeModel model, Path socketDir) {
     this.name = name;
@@ -78,6 +79,17 @@ public final class FakeSidecar implements RunningSidecar {
   public List<String> logTail(int lines) {
     List<String> all = List.copyOf(log);
     return all.subList(Math.max(0, all.size() - lines), all.size());
+  }
+
+  /** Adoptable, as a container's runtime is (set by the launcher for container specs). */
+  FakeSidecar adoptable(boolean value) {
+    adoptable = value;
+    return this;
+  }
+
+  @Override
+  public boolean adoptable() {
+    return adoptable;
   }
 
   @Override

@@ -59,6 +59,11 @@ public final class HttpFrontEnd implements AutoCloseable {
     return connector.getLocalPort();
   }
 
+  /** Takes no new connection (the gateway is stopping); the open ones go on. */
+  public void stopAccepting() {
+    connector.close();
+  }
+
   @Override
   public void close() {
     stopQuietly(server);

@@ -9,6 +9,7 @@ import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
 import io.pyml.oip.v2.ModelInferRequest;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.apache.arrow.memory.BufferAllocator;
@@ -59,6 +60,16 @@ public final class OipFrontEnd implements AutoCloseable {
 
   public int port() {
     return server.getPort();
+  }
+
+  /** Refuses new calls (the gateway is stopping); the calls in flight go on. */
+  public void stopAccepting() {
+    server.shutdown();
+  }
+
+  /** Waits, at most {@code most}, for the calls in flight to end; true when they have. */
+  public boolean awaitCalls(Duration most) throws InterruptedException {
+    return server.awaitTermination(most.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   @Override

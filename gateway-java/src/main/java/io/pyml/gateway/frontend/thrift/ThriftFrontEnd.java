@@ -83,6 +83,14 @@ public final class ThriftFrontEnd implements AutoCloseable {
     return socket.getServerSocket().getLocalPort();
   }
 
+  /**
+   * Takes no new connection, and no new call on an open one (the gateway is stopping); the
+   * call each connection is in goes on.
+   */
+  public void stopAccepting() {
+    server.stop();
+  }
+
   @Override
   public void close() {
     server.stop();
