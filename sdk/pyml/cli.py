@@ -42,6 +42,24 @@ class OnStop(StrEnum):
 
 
 @app.command()
+def doctor() -> None:
+    """What this machine has of what PyML uses (SDK, runtime, gateway, Java, Docker, Spark),
+    with versions, and the step that adds what is missing. Exits 1 if anything is missing."""
+    from pyml._internal.doctor import examine
+
+    findings = examine()
+    table = Table("part", "", "version / where", show_header=False, box=None)
+    for finding in findings:
+        mark = "[green]✓[/green]" if finding.ok else "[red]✗[/red]"
+        table.add_row(finding.part, mark, finding.found or finding.missing)
+    console.print(table)
+    missing = [f.part for f in findings if not f.ok]
+    if missing:
+        console.print(f"missing: {', '.join(missing)}", highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command()
 def validate(home: Path) -> None:
     """Run a model home's validation data in-process and compare with the expected outputs."""
     from pyml.model import Model

@@ -1,0 +1,94 @@
+"""`pyml doctor`: what this machine has of what PyML uses, each with its version, and what is
+missing with the one step that adds it."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+
+JAVA_TIMEOUT_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One part: its version (or place) when found, else why not and what to do."""
+
+    part: str
+    found: str | None
+    missing: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.found is not None
+
+
+def examine() -> list[Finding]:
+    """Every part, each examined on its own: one that fails to answer never hides another."""
+    parts: list[tuple[str, Callable[[], str]]] = [
+        ("PyML SDK", lambda: _distribution("pyml", "reinstall PyML")),
+        ("PyML runtime", _runtime),
+        ("gateway jar", _gateway_jar),
+        ("Java", _java),
+        ("Docker engine", _docker),
+        ("Spark (pyspark)", lambda: _distribution("pyspark", "pip install 'pyml[spark]'")),
+        ("Thrift client", lambda: _distribution("thrift", "pip install 'pyml[thrift]'")),
+    ]
+    findings = []
+    for part, find in parts:
+        try:
+            findings.append(Finding(part, find()))
+        except LookupError as missing:
+            findings.append(Finding(part, None, str(missing)))
+    return findings
+
+
+def _distribution(name: str, hint: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise LookupError(f"not installed: {hint}") from None
+
+
+def _runtime() -> str:
+    import pyml_runtime
+
+    return str(pyml_runtime.__version__)
+
+
+def _gateway_jar() -> str:
+    from pyml._internal.gateway_process import GatewayStartError, gateway_jar
+
+    try:
+        return str(gateway_jar())
+    except GatewayStartError as error:
+        raise LookupError(str(error)) from None
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise LookupError(
+            "no java on PATH: the gateway and offline jobs need Java 17 "
+            "(apt-get install openjdk-17-jre-headless)"
+        )
+    try:
+        done = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=JAVA_TIMEOUT_SECONDS
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise LookupError(f"{java} does not run: {error}") from None
+    first = (done.stderr or done.stdout).strip().splitlines()
+    return f"{first[0] if first else 'java'} ({java})"
+
+
+def _docker() -> str:
+    from pyml_launcher.engine import EngineUnavailable, docker_client
+
+    try:
+        version = docker_client().version()
+    except EngineUnavailable as error:  # its message says what to do
+        raise LookupError(str(error)) from None
+    return f"{version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"

@@ -1,0 +1,49 @@
+"""`pyml doctor` (issue 17): versions of what is there, and a missing Docker or Java named
+clearly with the step that adds it, exit code 1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pyml.cli", "doctor"],
+        env={**os.environ, "COLUMNS": "300", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def line_of(output: str, part: str) -> str:
+    [line] = [line for line in output.splitlines() if line.strip().startswith(part)]
+    return " ".join(line.split())
+
+
+def test_everything_here_is_found_with_its_version() -> None:
+    done = doctor({})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert line_of(done.stdout, "PyML runtime").startswith("PyML runtime ✓ 0.")
+    assert line_of(done.stdout, "Java").startswith("Java ✓ openjdk version")
+
+
+def test_a_missing_docker_and_java_are_named_with_what_to_do(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as placeholder:  # a socket path nothing listens on
+        dead = tmp_path / "docker.sock"
+        placeholder.bind(str(dead))
+    bin_dir = tmp_path / "bin"  # PATH without java (python is run by its full path)
+    bin_dir.mkdir()
+    done = doctor({"DOCKER_HOST": f"unix://{dead}", "PATH": str(bin_dir)})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    java = line_of(done.stdout, "Java")
+    assert java.startswith("Java ✗ no java on PATH: the gateway and offline jobs need Java 17")
+    docker = line_of(done.stdout, "Docker engine")
+    assert docker.startswith("Docker engine ✗ ") and "scripts/ensure_docker.sh" in docker
+    assert done.stdout.strip().splitlines()[-1] == "missing: Java, Docker engine"
