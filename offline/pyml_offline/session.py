@@ -15,6 +15,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyml_offline.errors import OfflineJobError
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -32,7 +34,12 @@ def hive_session(
     conf: dict[str, str] | None = None,
     java_options: list[str] | None = None,
 ) -> SparkSession:
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as missing:  # the extra, named: not "No module named 'pyspark'"
+        raise OfflineJobError(
+            "Spark is not installed here: pip install 'pyml[spark]' (and Java 17)"
+        ) from missing
 
     builder = SparkSession.builder.appName("pyml-offline").enableHiveSupport()
     if master:

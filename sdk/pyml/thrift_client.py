@@ -11,8 +11,14 @@ from __future__ import annotations
 import uuid
 
 import grpc
-from thrift.protocol import TBinaryProtocol
-from thrift.transport import TSocket, TTransport
+
+try:
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TSocket, TTransport
+except ImportError as missing:  # the extra, named: not "No module named 'thrift'"
+    raise ImportError(
+        "pyml.ThriftClient needs the thrift package: pip install 'pyml[thrift]'"
+    ) from missing
 
 from pyml._internal.credentials import find_token
 from pyml._internal.payloads import ModelInput, ModelOutput, decode_payload, encode_payload, kind_of

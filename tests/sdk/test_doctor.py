@@ -47,3 +47,29 @@ def test_a_missing_docker_and_java_are_named_with_what_to_do(tmp_path: Path) -> 
     docker = line_of(done.stdout, "Docker engine")
     assert docker.startswith("Docker engine ✗ ") and "scripts/ensure_docker.sh" in docker
     assert done.stdout.strip().splitlines()[-1] == "missing: Java, Docker engine"
+
+
+def test_a_missing_extra_is_named_where_it_is_needed() -> None:
+    """Issue 17: without the thrift or pyspark package, the error names the extra to install."""
+    script = (
+        "import sys\n"
+        "sys.modules['thrift'] = None\n"  # as if not installed
+        "sys.modules['pyspark'] = None\n"
+        "import pyml\n"
+        "try:\n"
+        "    pyml.ThriftClient\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+        "from pyml_offline.session import hive_session\n"
+        "try:\n"
+        "    hive_session(None)\n"
+        "except Exception as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "pyml.ThriftClient needs the thrift package: pip install 'pyml[thrift]'",
+        "Spark is not installed here: pip install 'pyml[spark]' (and Java 17)",
+    ]
