@@ -2,8 +2,8 @@
 # Installs the machine-level tools PyML's build needs when they are missing (Debian/Ubuntu,
 # as root or with sudo): Python 3 with venv, a JDK 17+, Maven, the Thrift compiler, PostgreSQL's
 # server (the Java tests start their own), Chromium and its driver (the console's browser
-# tests). Idempotent and quiet when everything is present. Docker is scripts/ensure_docker.sh's
-# job.
+# tests), systemd's analyzer (the gateway unit's check). Idempotent and quiet when everything
+# is present. Docker is scripts/ensure_docker.sh's job.
 set -euo pipefail
 
 missing=()
@@ -22,6 +22,8 @@ compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgres
 # The console's browser tests drive Debian's headless Chromium (nothing downloads a browser).
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# The gateway's systemd unit (docs/systemd) is checked with systemd-analyze verify.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"
