@@ -86,6 +86,7 @@ class InputColumns:
             _expected(field, pandas.get(field.name), validation_input.column(i))
             for i, field in enumerate(self.schema)
         ]
+        self._names = frozenset(want.name for want in self.columns)
         self._logged_extras: set[frozenset[str]] = set()
         self._lock = threading.Lock()
 
@@ -96,24 +97,16 @@ class InputColumns:
         if table.schema.equals(self.schema, check_metadata=True):
             # What a pyml client on the same library versions sends: only nulls can be wrong.
             for want, column in zip(self.columns, table.columns, strict=True):
-                self._check_missing(want, column, column)
+                self._check_missing(want, column, table.schema)
             return table
         names = set(table.column_names)
         missing = [want.name for want in self.columns if want.name not in names]
         if missing:
             raise self._missing(missing, [n for n in table.column_names if n not in self._names])
         self._note_extras(table)
-        sent = _pandas_columns(table.schema)
-        columns = [
-            self._column(want, table.column(want.name), sent.get(want.name))
-            for want in self.columns
-        ]
+        columns = [self._column(want, table) for want in self.columns]
         # The validation data's pandas metadata: the model gets the dtypes it was validated with.
         return pa.Table.from_arrays(columns, schema=self.schema)
-
-    @property
-    def _names(self) -> set[str]:
-        return {want.name for want in self.columns}
 
     def _missing(self, missing: list[str], extras: list[str]) -> PymlError:
         described = []
@@ -147,28 +140,23 @@ class InputColumns:
 
     # --- one column --------------------------------------------------------------------------
 
-    def _column(
-        self, want: ExpectedColumn, column: pa.ChunkedArray, sent_pandas: str | None
-    ) -> pa.ChunkedArray:
+    def _column(self, want: ExpectedColumn, table: pa.Table) -> pa.ChunkedArray:
+        column = table.column(want.name)
         if column.type == want.type:
             converted = column
         else:
             convert = conversion(column.type, want)
             if convert is None:
-                raise self._refusal(want, column.type, sent_pandas)
+                raise self._refusal(want, table.schema)
             try:
                 converted = convert(column, want)
             except ARROW_ERRORS as exc:
-                raise self._refusal(want, column.type, sent_pandas, _arrow_detail(exc)) from exc
-        self._check_missing(want, column, converted, sent_pandas)
+                raise self._refusal(want, table.schema, _arrow_detail(exc)) from exc
+        self._check_missing(want, converted, table.schema)
         return converted
 
     def _check_missing(
-        self,
-        want: ExpectedColumn,
-        sent: pa.ChunkedArray,
-        converted: pa.ChunkedArray,
-        sent_pandas: str | None = None,
+        self, want: ExpectedColumn, converted: pa.ChunkedArray, sent: pa.Schema
     ) -> None:
         if want.holds_missing or not converted.null_count:
             return
@@ -177,16 +165,16 @@ class InputColumns:
         nullable = "Int64" if pa.types.is_integer(want.type) else "boolean"
         raise self._refusal(
             want,
-            sent.type,
-            sent_pandas,
+            sent,
             f"{count} missing {values}, which {want.pandas} cannot hold (the validation data had"
             f" none here): fill them, or validate the model with a nullable {nullable} column",
         )
 
-    def _refusal(
-        self, want: ExpectedColumn, got: pa.DataType, sent_pandas: str | None, detail: str = ""
-    ) -> PymlError:
-        came = _words(got, sent_pandas or pandas_name(got))
+    def _refusal(self, want: ExpectedColumn, sent: pa.Schema, detail: str = "") -> PymlError:
+        """The refusal of column `want` as `sent` has it: its pandas words are read from the
+        sender's metadata only here, never on the path of a call that is taken."""
+        got = sent.field(want.name).type
+        came = _words(got, _pandas_columns(sent).get(want.name) or pandas_name(got))
         expected = _words(want.type, want.pandas)
         return invalid_input(
             f"model '{self.model}': column '{want.name}': {came} (expected: {expected})"
