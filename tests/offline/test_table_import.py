@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 
 from pyml_offline.errors import OfflineJobError
 from pyml_offline.table_import import import_file
+from tests.cli import run_pyml
 
 CSV = (
     "id,visits,city,seen\n"
@@ -54,17 +53,10 @@ def test_an_existing_table_is_refused_then_replaced_or_added_to(spark: Any, tmp_
 def test_the_cli_imports_a_file_in_one_line_and_speaks_cli_on_refusal(tmp_path: Path) -> None:
     source = tmp_path / "visits.csv"
     source.write_text(CSV)
-    env = {**os.environ, "PYML_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    env = {"PYML_HOME": str(tmp_path / "home")}
 
     def pyml(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pyml.cli", "table", "import", str(source), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        return run_pyml("table", "import", str(source), *args, env=env, timeout=240)
 
     done = pyml("--table", "shop.visits")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -3,25 +3,15 @@ what fails (a second undeploy) is one `✗` line and a hint, exit code 1."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from pyml._internal.gateway_process import GatewayProcess
+from tests.cli import run_pyml
 
 
 def pyml(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    env.pop("PYML_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pyml.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_pyml(*args, timeout=180)
 
 
 def test_a_home_is_deployed_with_home_and_a_second_undeploy_is_one_line(

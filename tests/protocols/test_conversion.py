@@ -4,9 +4,6 @@ the rows in its validated dtypes; what is refused names the model, the column an
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from pyml._internal.gateway_process import GatewayProcess
 from pyml.client import Client, RemoteError
 from pyml.model import Model
 from pyml_runtime import codec
+from tests.cli import run_pyml
 from tests.conversion_cases import ALWAYS_MADE, every_cast_at_once, sent, wanted
 
 MODEL = "typed"
@@ -97,16 +95,8 @@ def test_the_cli_sends_a_csv_with_a_blank_cell_and_iso_times(
         "6,3,Nice,9,2024-05-01T14:00:00+02:00,z,False\n"
     )
     out = tmp_path / "out.parquet"
-    env = {**os.environ, "COLUMNS": "120"}
-    env.pop("PYML_TOKEN", None)
-    command = [sys.executable, "-m", "pyml.cli", "predict", MODEL, str(csv)]
-    done = subprocess.run(
-        [*command, "--gateway", protocol_gateway.target, "--output", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_pyml(
+        "predict", MODEL, str(csv), "--gateway", protocol_gateway.target, "--output", str(out)
     )
     assert done.returncode == 0, done.stdout + done.stderr
     pdt.assert_frame_equal(pd.read_parquet(out), typed)

@@ -3,26 +3,17 @@ the traceback only with --debug, wherever it stands on the command line."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_pyml
+
 
 def _pyml(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYML_HOME": str(home), "COLUMNS": "80"}
-    env.pop("PYML_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "pyml.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_pyml(*args, env={"PYML_HOME": str(home), "COLUMNS": "80"}, timeout=60)
 
 
 def _closed_port() -> int:
@@ -78,15 +69,7 @@ def test_deploy_of_a_folder_needs_home_and_a_name_beside_a_folder_says_so(tmp_pa
         f"✗ '{folder}' is not a registered model's NAME or NAME:VERSION\n"
         f"  hint: to serve a model home folder as a local process: pyml deploy --home {folder}"
     )
-    beside = subprocess.run(
-        [sys.executable, "-m", "pyml.cli", "deploy", "iris", *gateway],
-        env={**os.environ, "PYML_HOME": str(tmp_path), "COLUMNS": "200"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    beside = run_pyml("deploy", "iris", *gateway, env={"PYML_HOME": str(tmp_path)}, cwd=tmp_path)
     assert beside.returncode == 1
     assert "deploying the registered model 'iris'; the folder ./iris is not used" in beside.stdout
     assert "is a gateway running there?" in beside.stdout  # it went to the gateway, by name

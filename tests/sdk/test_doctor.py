@@ -3,22 +3,16 @@ clearly with the step that adds it, exit code 1."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli import run_pyml
+
 
 def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyml.cli", "doctor"],
-        env={**os.environ, "COLUMNS": "300", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_pyml("doctor", env=env)
 
 
 def line_of(output: str, part: str) -> str:
