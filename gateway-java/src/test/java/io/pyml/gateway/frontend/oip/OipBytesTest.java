@@ -15,6 +15,7 @@ import io.pyml.oip.v2.InferTensorContents;
 import io.pyml.oip.v2.ModelInferRequest;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
@@ -216,14 +217,7 @@ class OipBytesTest {
         List<FieldVector> vectors = new ArrayList<>(List.of(encoded));
         List<Field> fields = List.of(encoded.getField());
         try (VectorSchemaRoot root = new VectorSchemaRoot(fields, vectors, 3)) {
-          ByteArrayOutputStream out = new ByteArrayOutputStream();
-          try (ArrowStreamWriter writer = new ArrowStreamWriter(root, provider,
-              Channels.newChannel(out))) {
-            writer.start();
-            writer.writeBatch();
-            writer.end();
-          }
-          stream = out.toByteArray();
+          stream = streamOf(root, provider);
         }
       }
     }
@@ -252,14 +246,7 @@ class OipBytesTest {
       vectors.forEach(v -> v.setValueCount(2));
       try (VectorSchemaRoot root = new VectorSchemaRoot(new ArrayList<>(vectors))) {
         root.setRowCount(2);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ArrowStreamWriter writer = new ArrowStreamWriter(root, null,
-            Channels.newChannel(out))) {
-          writer.start();
-          writer.writeBatch();
-          writer.end();
-        }
-        stream = out.toByteArray();
+        stream = streamOf(root, null);
       }
     }
     List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, stream);
@@ -297,5 +284,18 @@ class OipBytesTest {
       assertTrue(reader.loadNextBatch());
       return types;
     }
+  }
+
+  /** The root as one Arrow IPC stream, as a runtime answers. */
+  private static byte[] streamOf(VectorSchemaRoot root, DictionaryProvider provider)
+      throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (ArrowStreamWriter writer = new ArrowStreamWriter(root, provider,
+        Channels.newChannel(out))) {
+      writer.start();
+      writer.writeBatch();
+      writer.end();
+    }
+    return out.toByteArray();
   }
 }
