@@ -181,8 +181,8 @@ def _imports(home: Path) -> Iterator[tuple[str, str]]:
     for path in _python_files(home):
         try:
             tree = ast.parse(path.read_bytes(), filename=str(path))
-        except (SyntaxError, ValueError):
-            continue  # loading the model reports it
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # loading the model reports it (a file nested too deep included)
         where = path.relative_to(home).as_posix()
         for node, optional in _walk(tree, False):
             if optional:

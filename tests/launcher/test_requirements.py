@@ -70,3 +70,9 @@ def test_requirements_are_pinned_to_this_environment_and_drift_is_named(tmp_path
     ]
     assert pinned.pins == {"scikit-learn": sklearn}
     assert pinned.drift == [Drift("joblib", "<1.0", joblib)]
+
+
+def test_a_file_nested_too_deep_to_parse_is_left_to_the_model_load(tmp_path: Path) -> None:
+    # A hostile home: Python's parser gives up on it (RecursionError), as loading it would.
+    home = home_with(tmp_path, "x = " + "-" * 5_000 + "1\nimport scipy\n")
+    assert unlisted_imports(home) == []

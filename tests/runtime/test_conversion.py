@@ -155,3 +155,14 @@ def test_a_spark_type_is_judged_by_the_same_rule() -> None:
         "'city' is int64 (expected: dictionary<values=large_string, indices=int8, ordered=0> "
         "(pandas: category))"
     )
+
+
+def test_extra_column_names_a_client_chooses_are_logged_for_at_most_64_sets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plane = columns()
+    with caplog.at_level(logging.WARNING, logger="pyml_runtime.conversion"):
+        for i in range(70):
+            plane.conform(sent().append_column(f"x{i}" * 50, pa.array([1, 2, 3])))
+    assert len(caplog.records) == 64
+    assert all("…" in r.getMessage() for r in caplog.records), "long names are cut"
