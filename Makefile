@@ -9,7 +9,7 @@ JAVA_INPUTS := pom.xml gateway-java/pom.xml launcher/pyml_launcher/container_pol
 	$(shell find gateway-java/src protos -type f 2>/dev/null)
 MVN := mvn -B --no-transfer-progress
 
-.PHONY: help tools docker base-image setup gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip bench-memory bench-peers
+.PHONY: help tools docker base-image setup dist dist-files gateway-jar gateway-image gateway-container examples demo test test-java test-python lint protos gateway bench bench-offline bench-oip bench-memory bench-peers
 
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict, then offline (Spark)"
@@ -18,6 +18,8 @@ help:
 	@echo "make gateway  run the gateway in the foreground on port 7070 (on the host: java -jar)"
 	@echo "make gateway-image      build the gateway's container image (pyml/gateway:latest)"
 	@echo "make gateway-container  run that image, model containers beside it (127.0.0.1:7070)"
+	@echo "make dist     a release in dist/: the pyml wheel, the pyml-gateway wheel (the jar for"
+	@echo "              pip), the jar, SHA256SUMS; and the image pyml/gateway:<version>"
 	@echo "make lint     ruff, mypy, stale generated stubs"
 	@echo "make protos   regenerate the Python stubs from protos/"
 	@echo "make bench    online overhead benchmark"
@@ -48,6 +50,14 @@ $(JAR): $(JAVA_INPUTS) | tools
 	$(MVN) -q -DskipTests package
 
 gateway-jar: $(JAR)
+
+# What a release ships (scripts/dist.py says what each file is for); the same commit gives the
+# same bytes. dist-files: without the gateway image (no Docker needed).
+dist-files: setup
+	$(PY) scripts/dist.py
+
+dist: setup base-image
+	$(PY) scripts/dist.py --image
 
 setup: $(VENV)/.installed $(JAR)
 

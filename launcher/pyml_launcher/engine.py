@@ -28,6 +28,7 @@ def docker_client() -> Any:
         client.ping()
     except docker.errors.DockerException as exc:
         raise EngineUnavailable(
-            f"no Docker engine: run scripts/ensure_docker.sh (or start Docker) ({exc})"
+            "no Docker engine answers: start Docker (apt-get install docker.io; in a PyML "
+            f"checkout, scripts/ensure_docker.sh does both) ({exc})"
         ) from exc
     return client

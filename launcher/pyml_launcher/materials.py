@@ -6,16 +6,24 @@ transitive dependencies, each pinned ``==`` to the version installed on this hos
 the host that validated the model. Sorted and timestamp-free: the same host gives the same
 bytes, so Docker's cache keeps the pip layers.
 
-Wheel: built from the source tree the installed ``pyml`` package lives in (an editable
-install or a checkout), with ``pip wheel --no-deps --no-build-isolation`` on a copy of the
-packaged files, and cached under ``$PYML_HOME/cache/wheels/<sha256 of those files>/``:
-a wheel is a zip with timestamps, so building it again would change its bytes and break the
-cache of every layer after it. ``PYML_WHEEL`` names a ready wheel instead (for installs that
-have no source tree).
+Wheel: the image gets the very PyML the packaging environment runs, found in one of three ways:
+
+- ``PYML_WHEEL`` names a ready wheel;
+- an installed PyML (``pip install pyml``, no source tree): its files, as pip's RECORD lists
+  them (each checked against the hash recorded at install), are packed back into the wheel
+  they came from with ``wheel pack`` (the ``docker`` extra brings it). Timestamps are fixed,
+  so the same install gives the same bytes;
+- a checkout (an editable install): built from the source tree with ``pip wheel --no-deps
+  --no-build-isolation`` on a copy of the packaged files.
+
+Either way it is cached under ``$PYML_HOME/cache/wheels/<digest of its files>/``: a wheel is a
+zip with timestamps, so building it again would change its bytes and break the cache of every
+layer after it.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import importlib.metadata as metadata
@@ -27,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 DISTRIBUTION = "pyml"
@@ -99,20 +107,108 @@ def pyml_home() -> Path:
 
 
 def pyml_wheel(cache_dir: Path | None = None) -> Path:
-    """PyML's wheel: PYML_WHEEL, or built from the source tree once per content and cached."""
+    """PyML's wheel: PYML_WHEEL, or the installed PyML packed again, or built from the source
+    tree; made once per content and cached."""
     given = os.environ.get("PYML_WHEEL", "").strip()
     if given:
         path = Path(given)
         if not path.is_file():
             raise MaterialsError(f"PYML_WHEEL={given}: no such file")
         return path
+    cache = cache_dir or pyml_home() / "cache" / "wheels"
+    installed = installed_distribution()
+    if installed is not None:
+        return _packed_wheel(installed, cache)
     root = source_root()
     files = source_files(root)
-    target = (cache_dir or pyml_home() / "cache" / "wheels") / _digest(root, files)[:24]
+    target = cache / _digest(root, files)[:24]
     cached = sorted(target.glob("*.whl"))
     if cached:
         return cached[0]
     return _build_wheel(root, files, target)
+
+
+# --- an installed PyML, packed again ----------------------------------------------------------
+
+# pip writes these at install time; the wheel never had them (RECORD is made again by the pack).
+_INSTALL_ONLY = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+# Fixed zip timestamps (the earliest a zip can hold): the same files give the same bytes.
+_ZIP_EPOCH = "315532800"
+
+
+def installed_distribution() -> metadata.Distribution | None:
+    """The installed `pyml` distribution when the imported package is its files (a regular
+    install); None for an editable install or a checkout on the path."""
+    try:
+        distribution = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    spec = importlib.util.find_spec(DISTRIBUTION)
+    if spec is None or spec.origin is None:
+        return None
+    imported = Path(spec.origin).resolve()
+    for file in distribution.files or []:
+        if file.as_posix() == f"{DISTRIBUTION}/__init__.py":
+            return distribution if Path(str(file.locate())).resolve() == imported else None
+    return None
+
+
+def _packed_wheel(distribution: metadata.Distribution, cache: Path) -> Path:
+    files = [file for file in distribution.files or [] if _in_wheel(file)]
+    digest = hashlib.sha256()
+    for file in sorted(files, key=lambda f: f.as_posix()):
+        digest.update(f"{file.as_posix()}\0{file.hash.value if file.hash else ''}\0".encode())
+    target = cache / f"installed-{digest.hexdigest()[:24]}"
+    cached = sorted(target.glob("*.whl"))
+    if cached:
+        return cached[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pyml-wheel-", dir=cache) as tmp:
+        unpacked, out = Path(tmp) / "unpacked", Path(tmp) / "out"
+        for file in files:
+            _copy_checked(file, unpacked / file.as_posix())
+        out.mkdir()
+        _pack(unpacked, out)
+        with contextlib.suppress(OSError):  # atomic: a concurrent build that won keeps its wheel
+            out.rename(target)
+    _prune(cache, keep=KEPT_WHEELS)
+    return sorted(target.glob("*.whl"))[0]
+
+
+def _in_wheel(file: metadata.PackagePath) -> bool:
+    parts = file.parts
+    if parts[0] == ".." or "__pycache__" in parts or file.suffix == ".pyc":
+        return False  # console scripts (pip makes them again from entry_points.txt), caches
+    return not (parts[0].endswith(".dist-info") and file.name in _INSTALL_ONLY)
+
+
+def _copy_checked(file: metadata.PackagePath, dest: Path) -> None:
+    """Copy an installed file, refusing one changed since pip wrote it: the image must get
+    the PyML that was installed, not a local edit of it."""
+    source = Path(str(file.locate()))
+    data = source.read_bytes()
+    if file.hash is not None and file.hash.mode == "sha256":
+        found = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        if found != file.hash.value:
+            raise MaterialsError(
+                f"the installed PyML file {source} differs from what pip installed: "
+                "reinstall it (pip install --force-reinstall pyml) or set PYML_WHEEL"
+            )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+
+
+def _pack(unpacked: Path, out: Path) -> None:
+    if importlib.util.find_spec("wheel") is None:
+        raise MaterialsError(
+            "packing the installed PyML into the image needs the 'wheel' package: "
+            "pip install 'pyml[docker]'"
+        )
+    argv = [sys.executable, "-m", "wheel", "pack", "--dest-dir", str(out), str(unpacked)]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": _ZIP_EPOCH}
+    result = subprocess.run(argv, capture_output=True, text=True, env=env)
+    if result.returncode != 0 or not list(out.glob("*.whl")):
+        raise MaterialsError(f"packing the installed PyML failed:\n{result.stderr[-3000:]}")
 
 
 def source_root() -> Path:
@@ -163,23 +259,34 @@ def _digest(root: Path, files: list[Path]) -> str:
 def _build_wheel(root: Path, files: list[Path], target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pyml-wheel-", dir=target.parent) as tmp:
-        # A copy of exactly the hashed files: the wheel matches its cache key, and the
-        # build leaves no build/ or egg-info behind in the user's tree.
-        source, out = Path(tmp) / "src", Path(tmp) / "out"
-        for path in files:
-            copy = source / path.relative_to(root)
+        out = Path(tmp) / "out"
+        build_wheel({path.relative_to(root).as_posix(): path for path in files}, out)
+        with contextlib.suppress(OSError):  # atomic: a concurrent build that won keeps its wheel
+            out.rename(target)
+    _prune(target.parent, keep=KEPT_WHEELS)
+    return sorted(target.glob("*.whl"))[0]
+
+
+def build_wheel(files: Mapping[str, Path], out: Path) -> Path:
+    """The wheel of the source tree made of `files` ({path in the tree: file}), in `out`.
+
+    Built from a copy of exactly those files: the wheel matches what was hashed, and the build
+    leaves no build/ or egg-info behind in the user's tree. Zip timestamps follow
+    SOURCE_DATE_EPOCH when it is set (`make dist`).
+    """
+    with tempfile.TemporaryDirectory(prefix="pyml-wheel-src-") as tmp:
+        source = Path(tmp)
+        for name, path in files.items():
+            copy = source / name
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, copy)
         argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
         argv += ["--quiet", "--wheel-dir", str(out), str(source)]
         result = subprocess.run(argv, capture_output=True, text=True)
-        wheels = sorted(out.glob("*.whl"))
-        if result.returncode != 0 or not wheels:
-            raise MaterialsError(f"building PyML's wheel failed:\n{result.stderr[-3000:]}")
-        with contextlib.suppress(OSError):  # atomic: a concurrent build that won keeps its wheel
-            out.rename(target)
-    _prune(target.parent, keep=KEPT_WHEELS)
-    return sorted(target.glob("*.whl"))[0]
+    wheels = sorted(out.glob("*.whl"))
+    if result.returncode != 0 or len(wheels) != 1:
+        raise MaterialsError(f"building a wheel failed:\n{result.stderr[-3000:]}")
+    return wheels[0]
 
 
 def _prune(cache: Path, keep: int) -> None:

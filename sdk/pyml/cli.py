@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(help="PyML: validate, deploy and call Python models.", no_args_is_help=True)
 models_app = typer.Typer(help="Registered models and their versions.")
@@ -49,9 +50,11 @@ def doctor() -> None:
 
     findings = examine()
     table = Table("part", "", "version / where", show_header=False, box=None)
+    table.columns[2].overflow = "fold"  # a path or a hint is kept whole, never cut with …
     for finding in findings:
         mark = "[green]✓[/green]" if finding.ok else "[red]✗[/red]"
-        table.add_row(finding.part, mark, finding.found or finding.missing)
+        # Text, not markup: the hints hold brackets ('pyml[thrift]').
+        table.add_row(finding.part, mark, Text(finding.found or finding.missing))
     console.print(table)
     missing = [f.part for f in findings if not f.ok]
     if missing:
@@ -435,7 +438,8 @@ def gateway(
         ),
     ] = None,
 ) -> None:
-    """Run the gateway in the foreground: the jar (`make gateway-jar`), or its image.
+    """Run the gateway in the foreground: the jar (pyml[gateway], or `make gateway-jar` in a
+    checkout) on Java 17+, or its image (--container).
 
     SIGTERM or SIGINT (Ctrl-C) stops it: no new calls, the calls in flight finish within
     --shutdown-grace, then the model containers are stopped or left (--on-stop).
@@ -444,6 +448,7 @@ def gateway(
         default_runtime_command,
         gateway_jar,
         home_deploy_args,
+        java_command,
     )
     from pyml_launcher import gateway_jvm
 
@@ -459,7 +464,8 @@ def gateway(
         raise typer.Exit(_gateway_container(image, ports, gateway_id, shutdown_grace, stop_args))
     if shutdown_grace is not None:
         stop_args += ["--shutdown-grace-ms", str(round(shutdown_grace * 1000))]
-    argv = ["java", *gateway_jvm.JVM_OPTIONS, "-jar", str(gateway_jar())]
+    java = java_command()
+    argv = [java, *gateway_jvm.JVM_OPTIONS, "-jar", str(gateway_jar())]
     argv += ["--grpc-port", str(grpc_port), "--host", host]
     argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
     argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]
@@ -467,7 +473,7 @@ def gateway(
     argv += home_deploy_args(home_deploy_roots or []) + stop_args
     argv = _with_config_file(ctx, argv, config) if config else argv
     # The JVM replaces this process: SIGTERM/SIGINT reach it directly (no one to forward them).
-    os.execvpe("java", argv, {**os.environ, **gateway_jvm.ENV})
+    os.execve(java, argv, {**os.environ, **gateway_jvm.ENV})
 
 
 # The jar's flags that `pyml gateway` sets from its own options, and those options' names.
@@ -773,7 +779,7 @@ def _hint(error: Exception) -> str:
     if isinstance(error, RegistryError):
         return "'pyml models' lists the registry ($PYML_HOME/registry)"
     if isinstance(error, GatewayStartError):
-        return "'make gateway-jar' builds the gateway; the lines above say why it stopped"
+        return "the lines above say why the gateway stopped"
     return again
 
 

@@ -3,6 +3,7 @@ clearly with the step that adds it, exit code 1."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def test_a_missing_docker_and_java_are_named_with_what_to_do(tmp_path: Path) -> 
     java = line_of(done.stdout, "Java")
     assert java.startswith("Java ✗ no java on PATH: the gateway and offline jobs need Java 17")
     docker = line_of(done.stdout, "Docker engine")
-    assert docker.startswith("Docker engine ✗ ") and "scripts/ensure_docker.sh" in docker
+    assert docker.startswith("Docker engine ✗ no Docker engine answers: start Docker")
     assert done.stdout.strip().splitlines()[-1] == "missing: Java, Docker engine"
 
 
@@ -67,3 +68,31 @@ def test_a_missing_extra_is_named_where_it_is_needed() -> None:
         "pyml.ThriftClient needs the thrift package: pip install 'pyml[thrift]'",
         "Spark is not installed here: pip install 'pyml[spark]' (and Java 17)",
     ]
+
+
+def test_a_missing_extra_is_named_with_its_brackets() -> None:
+    """The hint `pip install 'pyml[thrift]'` once printed as `pip install 'pyml'`: the table
+    read it as markup."""
+    script = (
+        "import sys\n"
+        "sys.modules['thrift'] = None\n"  # as if not installed
+        "import importlib.metadata as m\n"
+        "real = m.version\n"
+        "def version(name):\n"
+        "    if name == 'thrift':\n"
+        "        raise m.PackageNotFoundError(name)\n"
+        "    return real(name)\n"
+        "m.version = version\n"
+        "sys.argv = ['pyml', 'doctor']\n"
+        "from pyml.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    thrift = line_of(done.stdout, "Thrift client")
+    assert thrift == "Thrift client ✗ not installed: pip install 'pyml[thrift]'"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib.metadata
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 JAVA_TIMEOUT_SECONDS = 15
 
@@ -62,9 +64,29 @@ def _gateway_jar() -> str:
     from pyml._internal.gateway_process import GatewayStartError, gateway_jar
 
     try:
-        return str(gateway_jar())
+        jar = gateway_jar()
     except GatewayStartError as error:
-        raise LookupError(str(error)) from None
+        raise LookupError(f"{error}: {getattr(error, 'hint', '')}") from None
+    version, wanted = jar_version(jar), importlib.metadata.version("pyml")
+    if version is not None and version != wanted:
+        raise LookupError(
+            f"{version} ({jar}), not this PyML's {wanted}: pip install 'pyml-gateway=={wanted}'"
+        )
+    return f"{version} ({jar})" if version else str(jar)
+
+
+def jar_version(jar: Path) -> str | None:
+    """The Implementation-Version of a jar's manifest (the gateway's Maven version)."""
+    try:
+        with zipfile.ZipFile(jar) as archive:
+            manifest = archive.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    for line in manifest.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Implementation-Version":
+            return value.strip()
+    return None
 
 
 def _java() -> str:

@@ -23,20 +23,57 @@ from pyml_launcher import gateway_jvm
 READY_LINE = re.compile(r"pyml-gateway ready (grpc_port=\d+.*)")
 # Each front end's port in the ready line, as `<protocol>_port=<number>`.
 PORT = re.compile(r"(\w+)_port=(\d+)")
+# The checkout this SDK runs from (an editable install), if it does: tests and the demo use it.
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
+# Where the Maven build leaves the jar in a checkout.
+CHECKOUT_JAR = REPO_ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
+NO_JAR_HINT = (
+    "pip install 'pyml[gateway]' (the gateway jar; it runs on Java 17+), or set "
+    "PYML_GATEWAY_JAR; in a checkout, 'make gateway-jar'"
+)
 
 
 class GatewayStartError(RuntimeError):
     """The gateway process exited or stayed silent before serving."""
 
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
 
 def gateway_jar() -> Path:
-    """The gateway jar: `$PYML_GATEWAY_JAR`, else the one the Maven build leaves in the repo."""
-    jar = Path(os.environ.get("PYML_GATEWAY_JAR", DEFAULT_JAR))
-    if not jar.is_file():
-        raise GatewayStartError(f"gateway jar not found at {jar}: run 'make gateway-jar' first")
-    return jar
+    """The gateway jar: `$PYML_GATEWAY_JAR`, else the installed `pyml-gateway` distribution's
+    (``pip install 'pyml[gateway]'``), else the one the Maven build leaves in a checkout."""
+    given = os.environ.get("PYML_GATEWAY_JAR", "").strip()
+    if given:
+        if not Path(given).is_file():
+            raise GatewayStartError(f"PYML_GATEWAY_JAR={given}: no such file", NO_JAR_HINT)
+        return Path(given)
+    for jar in (_installed_jar(), CHECKOUT_JAR):
+        if jar is not None and jar.is_file():
+            return jar
+    raise GatewayStartError("no gateway jar is installed", NO_JAR_HINT)
+
+
+def java_command() -> str:
+    """The `java` that runs the gateway jar, or one clear error saying how to get one."""
+    java = shutil.which("java")
+    if java is None:
+        raise GatewayStartError(
+            "no java on PATH: the gateway jar runs on Java 17 or newer",
+            "apt-get install openjdk-17-jre-headless (or any JDK 17+ on PATH), or run the "
+            "gateway image with Docker: pyml gateway --container",
+        )
+    return java
+
+
+def _installed_jar() -> Path | None:
+    try:
+        import pyml_gateway  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    return Path(pyml_gateway.jar())
 
 
 def default_runtime_command() -> str:
@@ -108,11 +145,8 @@ def start_gateway(
     `home_deploy_roots`: development only, the folders whose home folders `Client.deploy(home)`
     may run as local processes; none (the default): home deploys are refused.
     """
-    java = shutil.which("java")
-    if java is None:
-        raise GatewayStartError("java not found on PATH: the gateway needs Java 17")
     command = [
-        java,
+        java_command(),
         *gateway_jvm.JVM_OPTIONS,
         "-jar",
         str(gateway_jar()),
@@ -140,6 +174,11 @@ def start_gateway(
         bufsize=1,
         env={**os.environ, **gateway_jvm.ENV},
     )
+    return watch_gateway(process, startup_timeout)
+
+
+def watch_gateway(process: subprocess.Popen[str], startup_timeout: float) -> GatewayProcess:
+    """A started gateway (its output on a text pipe), once it printed its ready line."""
     output: deque[str] = deque(maxlen=200)
     ports = _wait_for_ready_line(process, output, startup_timeout)
     gateway = GatewayProcess(process, ports["grpc"], output, ports)
