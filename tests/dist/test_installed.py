@@ -233,3 +233,19 @@ def _contents(wheel: Path) -> dict[str, bytes]:
             for name in archive.namelist()
             if not name.endswith(".dist-info/RECORD")
         }
+
+
+def test_the_installed_gateway_jar_builds_the_gateway_image(
+    venv: Path, tmp_path: Path, base_image: str
+) -> None:
+    """`pyml images gateway` once needed a checkout's jar; the installed one serves."""
+    done = subprocess.run(
+        [str(venv / "bin" / "pyml"), "images", "gateway"],
+        cwd=tmp_path,
+        env=_env(PYML_HOME=str(tmp_path / "home")),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pyml/gateway:" in done.stdout, done.stdout
