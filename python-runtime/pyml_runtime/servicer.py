@@ -112,6 +112,7 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
             refusal = protocol.refusal(
                 self._name, request.gateway_protocol, request.gateway_version
             )
+            log.warning("%s", refusal.message)  # in the container's log too, for its operator
             _abort(context, refusal, protocol.refusal_trailers())
         return self._run(context, lambda dp: _metadata_message(dp.metadata()))
 

@@ -62,7 +62,7 @@ def test_a_gateway_of_the_runtimes_protocol_gets_the_metadata_with_the_protocol(
 
 @pytest.mark.parametrize("gateway_protocol", [0, 2])
 def test_a_gateway_of_another_protocol_is_refused_naming_both_versions(
-    servicer: ModelRuntimeServicer, gateway_protocol: int
+    servicer: ModelRuntimeServicer, gateway_protocol: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     context = FakeContext()
     with pytest.raises(Aborted):
@@ -75,6 +75,7 @@ def test_a_gateway_of_another_protocol_is_refused_naming_both_versions(
         + (" (from before versioning)" if gateway_protocol == 0 else "")
         + ": they cannot talk"
     )
+    assert context.details in caplog.messages  # the container's log says so too
     # For the gateway to word its own message: what the runtime is, without parsing text.
     assert context.trailers == {
         "pyml-error": "PROTOCOL_MISMATCH",
