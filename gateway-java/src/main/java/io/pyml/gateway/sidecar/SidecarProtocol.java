@@ -24,6 +24,7 @@ public final class SidecarProtocol {
   static final String MISMATCH = "PROTOCOL_MISMATCH";
   static final String RUNTIME_VERSION_TRAILER = "pyml-runtime-version";
   static final String PROTOCOL_TRAILER = "pyml-sidecar-protocol";
+  static final int MAX_VERSION_CHARS = 40;
 
   private SidecarProtocol() {}
 
@@ -68,7 +69,10 @@ public final class SidecarProtocol {
   /** The one message of a mismatch: the model, both sides' PyML and protocol, the fix. */
   static GatewayException mismatch(String model, long modelVersion, String runtimeVersion,
       int runtimeProtocol) {
-    String runtime = runtimeVersion.isBlank() ? "an unknown PyML" : "PyML " + runtimeVersion;
+    // The runtime shares its process with model code: what it says of itself is shown bounded.
+    String said = runtimeVersion.strip();
+    said = said.length() > MAX_VERSION_CHARS ? said.substring(0, MAX_VERSION_CHARS) + "…" : said;
+    String runtime = said.isEmpty() ? "an unknown PyML" : "PyML " + said;
     String gateway = GatewayVersion.current();
     return new GatewayException(ErrorKind.FAILED_PRECONDITION, "model '" + model + "' version "
         + modelVersion + " cannot be served by this gateway: its runtime is " + runtime

@@ -71,6 +71,8 @@ class SidecarProtocolTest {
         + " (`pyml package`), or serve it with a gateway of PyML 0.2.0", error.getMessage());
     assertTrue(SidecarProtocol.mismatch("iris", 3, "", 0).getMessage().contains(
         "its runtime is an unknown PyML (sidecar protocol 0: from before versioning)"));
+    assertTrue(SidecarProtocol.mismatch("iris", 3, "9".repeat(10_000), 2).getMessage()
+        .contains("its runtime is PyML " + "9".repeat(40) + "… (sidecar protocol 2)"));
   }
 
   @Test
