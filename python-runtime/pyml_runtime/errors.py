@@ -34,6 +34,8 @@ class ErrorKind(enum.Enum):
     """Over a budget of the runtime (decoded sizes, calls in flight): smaller or later may pass."""
     NOT_READY = "NOT_READY"
     """The runtime is still loading the model."""
+    PROTOCOL_MISMATCH = "PROTOCOL_MISMATCH"
+    """The gateway speaks a sidecar protocol this runtime cannot serve (see `protocol`)."""
     INTERNAL = "INTERNAL"
     """A bug in PyML itself."""
 
@@ -57,6 +59,7 @@ GRPC_STATUS: dict[ErrorKind, grpc.StatusCode] = {
     ErrorKind.VALIDATION_MISMATCH: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorKind.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ErrorKind.NOT_READY: grpc.StatusCode.UNAVAILABLE,
+    ErrorKind.PROTOCOL_MISMATCH: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorKind.INTERNAL: grpc.StatusCode.INTERNAL,
 }
 

@@ -6,6 +6,10 @@ status details and two trailers for machines:
     pyml-error           the ErrorKind name (INVALID_INPUT, MODEL_ERROR, NOT_READY, ...)
     pyml-exception-type  the model's exception type (model errors only)
 
+A GetMetadata from a gateway of a sidecar protocol this runtime cannot serve is refused first
+(FAILED_PRECONDITION, PROTOCOL_MISMATCH), with what the runtime is in two more trailers
+(`protocol.refusal_trailers`).
+
 Predict and the validation calls hold one of `max_calls` slots while they run (decoding, the
 model, encoding); without a free slot a call is answered RESOURCE_EXHAUSTED at once, so the
 server's other threads stay free for health checks and metadata.
@@ -25,7 +29,7 @@ from typing import NoReturn, TypeVar
 
 import grpc
 
-from pyml_runtime import payload_wire
+from pyml_runtime import payload_wire, protocol
 from pyml_runtime.dataplane import Dataplane, RuntimeMetadata
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, resource_exhausted
 from pyml_runtime.ipc_budget import ENV_PREFIX
@@ -103,6 +107,13 @@ class ModelRuntimeServicer(runtime_pb2_grpc.ModelRuntimeServicer):
     def GetMetadata(
         self, request: runtime_pb2.GetMetadataRequest, context: grpc.ServicerContext
     ) -> runtime_pb2.ModelMetadata:
+        # First, loaded or not: a gateway this runtime cannot serve learns so at once.
+        if not protocol.accepts(request.gateway_protocol):
+            refusal = protocol.refusal(
+                self._name, request.gateway_protocol, request.gateway_version
+            )
+            log.warning("%s", refusal.message)  # in the container's log too, for its operator
+            _abort(context, refusal, protocol.refusal_trailers())
         return self._run(context, lambda dp: _metadata_message(dp.metadata()))
 
     def GetValidationInput(
@@ -226,8 +237,10 @@ def _outcome_wire(kind: int, outcome: bytes | PymlError) -> Iterator[bytes]:
     yield from body
 
 
-def _abort(context: grpc.ServicerContext, error: PymlError) -> NoReturn:
-    trailers: tuple[tuple[str, str | bytes], ...] = ((ERROR_TRAILER, error.kind.name),)
+def _abort(
+    context: grpc.ServicerContext, error: PymlError, extra: tuple[tuple[str, str], ...] = ()
+) -> NoReturn:
+    trailers: tuple[tuple[str, str | bytes], ...] = ((ERROR_TRAILER, error.kind.name), *extra)
     if error.exception_type:
         trailers += ((EXCEPTION_TYPE_TRAILER, _ascii(error.exception_type)),)
     context.set_trailing_metadata(trailers)
@@ -266,4 +279,5 @@ def _metadata_message(meta: RuntimeMetadata) -> runtime_pb2.ModelMetadata:
             max_rows=meta.batching.max_rows,
             max_delay_ms=meta.batching.max_delay_ms,
         ),
+        sidecar_protocol=protocol.PROTOCOL_VERSION,
     )

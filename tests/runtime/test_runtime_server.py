@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 
 from pyml.v1 import payload_pb2, runtime_pb2
-from pyml_runtime import codec
+from pyml_runtime import codec, protocol
 from tests.runtime.runtime_homes import doubler_input, scorer_input
 from tests.runtime.runtime_process import NOT_SERVING, SERVING, Runtime, running
 
 DATAFRAME = payload_pb2.PAYLOAD_KIND_DATAFRAME
 TENSORS = payload_pb2.PAYLOAD_KIND_TENSORS
+# As the gateway asks: speaking the runtime's own sidecar protocol.
+METADATA_REQUEST = runtime_pb2.GetMetadataRequest(gateway_protocol=protocol.PROTOCOL_VERSION)
 
 
 @pytest.fixture
@@ -37,9 +39,10 @@ def test_serve_dataframe_model(scorer_home: Path, socket_dir: Path) -> None:
         )
         assert stat.S_IMODE(socket.stat().st_mode) == 0o777
 
-        meta = runtime.stub.GetMetadata(runtime_pb2.GetMetadataRequest(), timeout=10)
+        meta = runtime.stub.GetMetadata(METADATA_REQUEST, timeout=10)
         assert (meta.name, meta.version, meta.kind) == ("scorer-live", "7", DATAFRAME)
         assert meta.model_class == "model.Scorer"
+        assert meta.sidecar_protocol == protocol.PROTOCOL_VERSION
         assert "pyarrow" in meta.library_versions
         assert codec.schema_from_bytes(meta.output_schema).names == ["score", "label", "twice"]
 
@@ -144,7 +147,7 @@ def test_serve_tensor_model(doubler_home: Path, socket_dir: Path) -> None:
     socket = socket_dir / "t.sock"
     with running(doubler_home, socket) as runtime:
         runtime.wait_for(SERVING)
-        meta = runtime.stub.GetMetadata(runtime_pb2.GetMetadataRequest(), timeout=10)
+        meta = runtime.stub.GetMetadata(METADATA_REQUEST, timeout=10)
         assert (meta.name, meta.kind) == ("doubler", TENSORS)
         request = payload_pb2.Payload(kind=TENSORS, arrow_ipc=codec.encode_tensors(doubler_input()))
         out = codec.decode_tensors(runtime.stub.Predict(request, timeout=10).arrow_ipc)
@@ -176,7 +179,7 @@ def test_not_serving_while_the_model_loads(
     with running(home, socket_dir / "slow.sock") as runtime:
         runtime.wait_for(NOT_SERVING)
         with pytest.raises(grpc.RpcError) as caught:
-            runtime.stub.GetMetadata(runtime_pb2.GetMetadataRequest(), timeout=10)
+            runtime.stub.GetMetadata(METADATA_REQUEST, timeout=10)
         call: grpc.Call = caught.value  # type: ignore[assignment]
         assert call.code() is grpc.StatusCode.UNAVAILABLE
         assert dict(call.trailing_metadata() or ())["pyml-error"] == "NOT_READY"

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pyml_runtime.v1 import payload_pb2 as pyml_dot_v1_dot_payload__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pyml/v1/runtime.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"\x14\n\x12GetMetadataRequest\"\xa8\x03\n\rModelMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.pyml.v1.PayloadKind\x12\x14\n\x0cinput_schema\x18\x04 \x01(\x0c\x12\x15\n\routput_schema\x18\x05 \x01(\x0c\x12\x19\n\x11input_schema_text\x18\x06 \x01(\t\x12\x1a\n\x12output_schema_text\x18\x07 \x01(\t\x12\x17\n\x0fruntime_version\x18\x08 \x01(\t\x12\x16\n\x0epython_version\x18\t \x01(\t\x12\x45\n\x10library_versions\x18\n \x03(\x0b\x32+.pyml.v1.ModelMetadata.LibraryVersionsEntry\x12\x13\n\x0bmodel_class\x18\x0b \x01(\t\x12+\n\x08\x62\x61tching\x18\x0c \x01(\x0b\x32\x19.pyml.v1.BatchingSettings\x1a\x36\n\x14LibraryVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"K\n\x10\x42\x61tchingSettings\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08max_rows\x18\x02 \x01(\x03\x12\x14\n\x0cmax_delay_ms\x18\x03 \x01(\x03\"9\n\x13PredictBatchRequest\x12\"\n\x08payloads\x18\x01 \x03(\x0b\x32\x10.pyml.v1.Payload\"A\n\x14PredictBatchResponse\x12)\n\x08outcomes\x18\x01 \x03(\x0b\x32\x17.pyml.v1.PredictOutcome\"g\n\x0ePredictOutcome\x12#\n\x07payload\x18\x01 \x01(\x0b\x32\x10.pyml.v1.PayloadH\x00\x12&\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x15.pyml.v1.PredictErrorH\x00\x42\x08\n\x06result\"S\n\x0cPredictError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x16\n\x0e\x65xception_type\x18\x04 \x01(\t\"\x1b\n\x19GetValidationInputRequest\">\n\x10ValidationReport\x12\x0e\n\x06passed\x18\x01 \x01(\x08\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x32\xe0\x02\n\x0cModelRuntime\x12-\n\x07Predict\x12\x10.pyml.v1.Payload\x1a\x10.pyml.v1.Payload\x12K\n\x0cPredictBatch\x12\x1c.pyml.v1.PredictBatchRequest\x1a\x1d.pyml.v1.PredictBatchResponse\x12\x42\n\x0bGetMetadata\x12\x1b.pyml.v1.GetMetadataRequest\x1a\x16.pyml.v1.ModelMetadata\x12J\n\x12GetValidationInput\x12\".pyml.v1.GetValidationInputRequest\x1a\x10.pyml.v1.Payload\x12\x44\n\x15\x43heckValidationOutput\x12\x10.pyml.v1.Payload\x1a\x19.pyml.v1.ValidationReportB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pyml/v1/runtime.proto\x12\x07pyml.v1\x1a\x15pyml/v1/payload.proto\"G\n\x12GetMetadataRequest\x12\x18\n\x10gateway_protocol\x18\x01 \x01(\x05\x12\x17\n\x0fgateway_version\x18\x02 \x01(\t\"\xc2\x03\n\rModelMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\"\n\x04kind\x18\x03 \x01(\x0e\x32\x14.pyml.v1.PayloadKind\x12\x14\n\x0cinput_schema\x18\x04 \x01(\x0c\x12\x15\n\routput_schema\x18\x05 \x01(\x0c\x12\x19\n\x11input_schema_text\x18\x06 \x01(\t\x12\x1a\n\x12output_schema_text\x18\x07 \x01(\t\x12\x17\n\x0fruntime_version\x18\x08 \x01(\t\x12\x16\n\x0epython_version\x18\t \x01(\t\x12\x45\n\x10library_versions\x18\n \x03(\x0b\x32+.pyml.v1.ModelMetadata.LibraryVersionsEntry\x12\x13\n\x0bmodel_class\x18\x0b \x01(\t\x12+\n\x08\x62\x61tching\x18\x0c \x01(\x0b\x32\x19.pyml.v1.BatchingSettings\x12\x18\n\x10sidecar_protocol\x18\r \x01(\x05\x1a\x36\n\x14LibraryVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"K\n\x10\x42\x61tchingSettings\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08max_rows\x18\x02 \x01(\x03\x12\x14\n\x0cmax_delay_ms\x18\x03 \x01(\x03\"9\n\x13PredictBatchRequest\x12\"\n\x08payloads\x18\x01 \x03(\x0b\x32\x10.pyml.v1.Payload\"A\n\x14PredictBatchResponse\x12)\n\x08outcomes\x18\x01 \x03(\x0b\x32\x17.pyml.v1.PredictOutcome\"g\n\x0ePredictOutcome\x12#\n\x07payload\x18\x01 \x01(\x0b\x32\x10.pyml.v1.PayloadH\x00\x12&\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x15.pyml.v1.PredictErrorH\x00\x42\x08\n\x06result\"S\n\x0cPredictError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x16\n\x0e\x65xception_type\x18\x04 \x01(\t\"\x1b\n\x19GetValidationInputRequest\">\n\x10ValidationReport\x12\x0e\n\x06passed\x18\x01 \x01(\x08\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x0c\n\x04rows\x18\x03 \x01(\x03\x32\xe0\x02\n\x0cModelRuntime\x12-\n\x07Predict\x12\x10.pyml.v1.Payload\x1a\x10.pyml.v1.Payload\x12K\n\x0cPredictBatch\x12\x1c.pyml.v1.PredictBatchRequest\x1a\x1d.pyml.v1.PredictBatchResponse\x12\x42\n\x0bGetMetadata\x12\x1b.pyml.v1.GetMetadataRequest\x1a\x16.pyml.v1.ModelMetadata\x12J\n\x12GetValidationInput\x12\".pyml.v1.GetValidationInputRequest\x1a\x10.pyml.v1.Payload\x12\x44\n\x15\x43heckValidationOutput\x12\x10.pyml.v1.Payload\x1a\x19.pyml.v1.ValidationReportB\x14\n\x10io.pyml.proto.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,25 +36,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELMETADATA_LIBRARYVERSIONSENTRY']._loaded_options = None
   _globals['_MODELMETADATA_LIBRARYVERSIONSENTRY']._serialized_options = b'8\001'
   _globals['_GETMETADATAREQUEST']._serialized_start=57
-  _globals['_GETMETADATAREQUEST']._serialized_end=77
-  _globals['_MODELMETADATA']._serialized_start=80
-  _globals['_MODELMETADATA']._serialized_end=504
-  _globals['_MODELMETADATA_LIBRARYVERSIONSENTRY']._serialized_start=450
-  _globals['_MODELMETADATA_LIBRARYVERSIONSENTRY']._serialized_end=504
-  _globals['_BATCHINGSETTINGS']._serialized_start=506
-  _globals['_BATCHINGSETTINGS']._serialized_end=581
-  _globals['_PREDICTBATCHREQUEST']._serialized_start=583
-  _globals['_PREDICTBATCHREQUEST']._serialized_end=640
-  _globals['_PREDICTBATCHRESPONSE']._serialized_start=642
-  _globals['_PREDICTBATCHRESPONSE']._serialized_end=707
-  _globals['_PREDICTOUTCOME']._serialized_start=709
-  _globals['_PREDICTOUTCOME']._serialized_end=812
-  _globals['_PREDICTERROR']._serialized_start=814
-  _globals['_PREDICTERROR']._serialized_end=897
-  _globals['_GETVALIDATIONINPUTREQUEST']._serialized_start=899
-  _globals['_GETVALIDATIONINPUTREQUEST']._serialized_end=926
-  _globals['_VALIDATIONREPORT']._serialized_start=928
-  _globals['_VALIDATIONREPORT']._serialized_end=990
-  _globals['_MODELRUNTIME']._serialized_start=993
-  _globals['_MODELRUNTIME']._serialized_end=1345
+  _globals['_GETMETADATAREQUEST']._serialized_end=128
+  _globals['_MODELMETADATA']._serialized_start=131
+  _globals['_MODELMETADATA']._serialized_end=581
+  _globals['_MODELMETADATA_LIBRARYVERSIONSENTRY']._serialized_start=527
+  _globals['_MODELMETADATA_LIBRARYVERSIONSENTRY']._serialized_end=581
+  _globals['_BATCHINGSETTINGS']._serialized_start=583
+  _globals['_BATCHINGSETTINGS']._serialized_end=658
+  _globals['_PREDICTBATCHREQUEST']._serialized_start=660
+  _globals['_PREDICTBATCHREQUEST']._serialized_end=717
+  _globals['_PREDICTBATCHRESPONSE']._serialized_start=719
+  _globals['_PREDICTBATCHRESPONSE']._serialized_end=784
+  _globals['_PREDICTOUTCOME']._serialized_start=786
+  _globals['_PREDICTOUTCOME']._serialized_end=889
+  _globals['_PREDICTERROR']._serialized_start=891
+  _globals['_PREDICTERROR']._serialized_end=974
+  _globals['_GETVALIDATIONINPUTREQUEST']._serialized_start=976
+  _globals['_GETVALIDATIONINPUTREQUEST']._serialized_end=1003
+  _globals['_VALIDATIONREPORT']._serialized_start=1005
+  _globals['_VALIDATIONREPORT']._serialized_end=1067
+  _globals['_MODELRUNTIME']._serialized_start=1070
+  _globals['_MODELRUNTIME']._serialized_end=1422
 # @@protoc_insertion_point(module_scope)

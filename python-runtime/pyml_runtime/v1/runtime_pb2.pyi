@@ -8,11 +8,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GetMetadataRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("gateway_protocol", "gateway_version")
+    GATEWAY_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    gateway_protocol: int
+    gateway_version: str
+    def __init__(self, gateway_protocol: _Optional[int] = ..., gateway_version: _Optional[str] = ...) -> None: ...
 
 class ModelMetadata(_message.Message):
-    __slots__ = ("name", "version", "kind", "input_schema", "output_schema", "input_schema_text", "output_schema_text", "runtime_version", "python_version", "library_versions", "model_class", "batching")
+    __slots__ = ("name", "version", "kind", "input_schema", "output_schema", "input_schema_text", "output_schema_text", "runtime_version", "python_version", "library_versions", "model_class", "batching", "sidecar_protocol")
     class LibraryVersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +36,7 @@ class ModelMetadata(_message.Message):
     LIBRARY_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     MODEL_CLASS_FIELD_NUMBER: _ClassVar[int]
     BATCHING_FIELD_NUMBER: _ClassVar[int]
+    SIDECAR_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     kind: _payload_pb2.PayloadKind
@@ -44,7 +49,8 @@ class ModelMetadata(_message.Message):
     library_versions: _containers.ScalarMap[str, str]
     model_class: str
     batching: BatchingSettings
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[_payload_pb2.PayloadKind, str]] = ..., input_schema: _Optional[bytes] = ..., output_schema: _Optional[bytes] = ..., input_schema_text: _Optional[str] = ..., output_schema_text: _Optional[str] = ..., runtime_version: _Optional[str] = ..., python_version: _Optional[str] = ..., library_versions: _Optional[_Mapping[str, str]] = ..., model_class: _Optional[str] = ..., batching: _Optional[_Union[BatchingSettings, _Mapping]] = ...) -> None: ...
+    sidecar_protocol: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., kind: _Optional[_Union[_payload_pb2.PayloadKind, str]] = ..., input_schema: _Optional[bytes] = ..., output_schema: _Optional[bytes] = ..., input_schema_text: _Optional[str] = ..., output_schema_text: _Optional[str] = ..., runtime_version: _Optional[str] = ..., python_version: _Optional[str] = ..., library_versions: _Optional[_Mapping[str, str]] = ..., model_class: _Optional[str] = ..., batching: _Optional[_Union[BatchingSettings, _Mapping]] = ..., sidecar_protocol: _Optional[int] = ...) -> None: ...
 
 class BatchingSettings(_message.Message):
     __slots__ = ("enabled", "max_rows", "max_delay_ms")

@@ -3,6 +3,8 @@ package io.pyml.gateway;
 import io.pyml.gateway.config.ConfigException;
 import io.pyml.gateway.config.GatewayConfig;
 import io.pyml.gateway.config.GatewayConfigParser;
+import io.pyml.gateway.core.GatewayVersion;
+import io.pyml.gateway.sidecar.SidecarProtocol;
 import java.io.IOException;
 import java.util.Arrays;
 
@@ -21,6 +23,11 @@ public final class Main {
     GatewayLogging.configure();
     if (Arrays.asList(args).contains("--help")) {
       System.out.println(GatewayConfigParser.usage());
+      return;
+    }
+    if (Arrays.asList(args).contains("--version")) { // e.g. for pyml doctor
+      System.out.println("pyml-gateway " + GatewayVersion.current() + " (sidecar protocol "
+          + SidecarProtocol.VERSION + ")");
       return;
     }
     GatewayConfig config;

@@ -124,6 +124,8 @@ public final class GatewayConfigParser {
         + "also " + CONFIG_VARIABLE + " (default: none)"));
     text.append(String.format(Locale.ROOT, "  --%-22s %s%n", PRINT_CONFIG,
         "print every effective setting and where it came from, then exit"));
+    text.append(String.format(Locale.ROOT, "  --%-22s %s%n", "version",
+        "print the gateway's PyML version and sidecar protocol, then exit"));
     text.append("Each flag can also be set as PYML_GATEWAY_<NAME> (e.g. PYML_GATEWAY_GRPC_PORT) "
         + "or as a key of the --config file.\nPrecedence: flag > environment > file > default.");
     return text.toString();

@@ -9,6 +9,7 @@ import io.pyml.gateway.sidecar.RuntimeHealth;
 import io.pyml.gateway.sidecar.RuntimeMetadata;
 import io.pyml.gateway.sidecar.SidecarClient;
 import io.pyml.gateway.sidecar.SidecarLauncher;
+import io.pyml.gateway.sidecar.SidecarProtocol;
 import io.pyml.gateway.sidecar.SidecarTransport;
 import io.pyml.gateway.sidecar.SocketProbe;
 import io.pyml.gateway.sidecar.ValidationResult;
@@ -194,7 +195,9 @@ final class RuntimeStarter {
 
   private void validate(Deployment deployment, Replica replica, SidecarClient client,
       Instant deadline) throws TimeoutException, InterruptedException {
-    RuntimeMetadata metadata = client.metadata(remaining(deadline));
+    // The first call after the load: a runtime this gateway cannot talk to ends here, for good.
+    RuntimeMetadata metadata = SidecarProtocol.metadata(client, deployment.name(),
+        deployment.version(), remaining(deadline));
     if (metadata.kind() == PayloadKind.UNSPECIFIED) {
       throw new GatewayException(ErrorKind.INTERNAL,
           "the runtime of model '" + deployment.name() + "' reported no payload kind");

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * What a runtime says about its model (from GetMetadata), in domain terms. The schemas are
- * Arrow IPC schema messages, kept as bytes: only the OIP front end reads them.
+ * Arrow IPC schema messages, kept as bytes: only the OIP front end reads them. The runtime's
+ * sidecar protocol is 0 for a runtime from before versioning (see {@link SidecarProtocol}).
  */
 public record RuntimeMetadata(
     String name,
@@ -20,7 +21,8 @@ public record RuntimeMetadata(
     String modelClass,
     ByteString inputSchema,
     ByteString outputSchema,
-    Batching batching) {
+    Batching batching,
+    int sidecarProtocol) {
 
   public RuntimeMetadata {
     libraryVersions = Map.copyOf(libraryVersions);

@@ -50,7 +50,8 @@ final class RuntimeProtos {
         metadata.getInputSchema(),
         metadata.getOutputSchema(),
         new RuntimeMetadata.Batching(metadata.getBatching().getEnabled(),
-            metadata.getBatching().getMaxRows(), metadata.getBatching().getMaxDelayMs()));
+            metadata.getBatching().getMaxRows(), metadata.getBatching().getMaxDelayMs()),
+        metadata.getSidecarProtocol());
   }
 
   static ValidationResult fromProto(ValidationReport report) {

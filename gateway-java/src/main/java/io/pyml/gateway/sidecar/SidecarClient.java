@@ -11,6 +11,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
+import io.pyml.gateway.core.GatewayVersion;
 import io.pyml.gateway.core.Payload;
 import io.pyml.gateway.core.SingleCopyMarshaller;
 import io.pyml.proto.v1.GetMetadataRequest;
@@ -45,6 +46,11 @@ public final class SidecarClient implements AutoCloseable {
   static final MethodDescriptor<PredictBatchRequest, PredictBatchResponse> PREDICT_BATCH =
       SingleCopyMarshaller.forResponses(ModelRuntimeGrpc.getPredictBatchMethod(),
           PredictBatchResponse.getDefaultInstance());
+
+  /** What this gateway is, sent with every GetMetadata: a runtime may refuse it. */
+  private static final GetMetadataRequest GATEWAY_METADATA_REQUEST = GetMetadataRequest
+      .newBuilder().setGatewayProtocol(SidecarProtocol.VERSION)
+      .setGatewayVersion(GatewayVersion.current()).build();
 
   private final String model;
   private final List<Worker> workers;
@@ -155,9 +161,13 @@ public final class SidecarClient implements AutoCloseable {
     return RuntimeHealth.SERVING;
   }
 
+  /**
+   * The runtime's answer to GetMetadata, which says which sidecar protocol (and PyML) this
+   * gateway speaks; {@link SidecarProtocol#metadata} checks that the two can talk.
+   */
   public RuntimeMetadata metadata(Duration timeout) {
     return RuntimeProtos.fromProto(call(timeout, () -> deadline(first().blockingRuntime, timeout)
-        .getMetadata(GetMetadataRequest.getDefaultInstance())));
+        .getMetadata(GATEWAY_METADATA_REQUEST)));
   }
 
   public Payload validationInput(Duration timeout) {

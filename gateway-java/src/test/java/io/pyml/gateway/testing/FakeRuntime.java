@@ -45,6 +45,10 @@ public final class FakeRuntime implements AutoCloseable {
       Metadata.Key.of("pyml-error", Metadata.ASCII_STRING_MARSHALLER);
   public static final Metadata.Key<String> EXCEPTION_TYPE =
       Metadata.Key.of("pyml-exception-type", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> RUNTIME_VERSION =
+      Metadata.Key.of("pyml-runtime-version", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> PROTOCOL =
+      Metadata.Key.of("pyml-sidecar-protocol", Metadata.ASCII_STRING_MARSHALLER);
 
   private final String name;
   private final FakeModel model;
@@ -55,6 +59,8 @@ public final class FakeRuntime implements AutoCloseable {
   private final Server server;
   /** Every payload Predict received, byte for byte. */
   public final List<ByteString> received = new CopyOnWriteArrayList<>();
+  /** Every GetMetadata request: what the gateway said it is. */
+  public final List<GetMetadataRequest> metadataRequests = new CopyOnWriteArrayList<>();
   /** Signals each "hang" call's arrival; and each one's cancellation below. */
   public final CountDownLatch hangStarted = new CountDownLatch(1);
   public final CountDownLatch hangCancelled = new CountDownLatch(1);
@@ -169,8 +175,20 @@ public final class FakeRuntime implements AutoCloseable {
 
     @Override
     public void getMetadata(GetMetadataRequest request, StreamObserver<ModelMetadata> response) {
+      metadataRequests.add(request);
+      if (model.protocol() != 0 && request.getGatewayProtocol() != model.protocol()) {
+        Metadata trailers = new Metadata(); // as pyml_runtime.protocol refuses
+        trailers.put(ERROR, "PROTOCOL_MISMATCH");
+        trailers.put(RUNTIME_VERSION, model.runtimeVersion());
+        trailers.put(PROTOCOL, String.valueOf(model.protocol()));
+        response.onError(Status.FAILED_PRECONDITION.withDescription("model '" + name
+            + "': this runtime speaks sidecar protocol " + model.protocol())
+            .asRuntimeException(trailers));
+        return;
+      }
       ModelMetadata.Builder metadata = ModelMetadata.newBuilder().setName(name)
-          .setKind(wireKind()).setModelClass("model.Fake").setRuntimeVersion("fake");
+          .setKind(wireKind()).setModelClass("model.Fake")
+          .setRuntimeVersion(model.runtimeVersion()).setSidecarProtocol(model.protocol());
       if (model.kind() == io.pyml.gateway.core.PayloadKind.DATAFRAME) {
         metadata.setInputSchema(INPUT_SCHEMA);
       }
