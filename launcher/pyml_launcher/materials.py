@@ -177,8 +177,10 @@ def _packed_wheel(distribution: metadata.Distribution, cache: Path) -> Path:
 
 def _in_wheel(file: metadata.PackagePath) -> bool:
     parts = file.parts
-    if parts[0] == ".." or "__pycache__" in parts or file.suffix == ".pyc":
-        return False  # console scripts (pip makes them again from entry_points.txt), caches
+    if file.is_absolute() or ".." in parts:
+        return False  # console scripts (pip makes them again from entry_points.txt), data files
+    if "__pycache__" in parts or file.suffix == ".pyc":
+        return False
     return not (parts[0].endswith(".dist-info") and file.name in _INSTALL_ONLY)
 
 

@@ -10,7 +10,14 @@ import pytest
 
 from pyml_launcher.context import assemble_context, image_tag, pip_build_args, read_packages
 from pyml_launcher.errors import ImageBuildError
-from pyml_launcher.materials import constraints_text, normalize, pyml_wheel, runtime_pins
+from pyml_launcher.materials import (
+    _in_wheel,
+    constraints_text,
+    installed_distribution,
+    normalize,
+    pyml_wheel,
+    runtime_pins,
+)
 
 
 def test_constraints_pin_the_runtime_closure_to_the_host_versions() -> None:
@@ -47,6 +54,34 @@ def test_wheel_is_built_once_and_reused_byte_for_byte(tmp_path: Path) -> None:
     assert second == first
     assert (second.stat().st_mtime_ns, second.read_bytes()) == (mtime, content)
     assert first.name.startswith("pyml-") and first.suffix == ".whl"
+
+
+def test_a_checkout_is_not_taken_for_an_installed_pyml() -> None:
+    # This suite runs an editable install: the wheel comes from the source tree (tests/dist
+    # covers the installed case, in a virtualenv of its own).
+    assert installed_distribution() is None
+
+
+@pytest.mark.parametrize(
+    ("recorded", "packed"),
+    [
+        ("pyml/__init__.py", True),
+        ("pyml-0.1.0.dist-info/METADATA", True),
+        ("pyml-0.1.0.dist-info/entry_points.txt", True),
+        ("pyml-0.1.0.dist-info/RECORD", False),
+        ("pyml-0.1.0.dist-info/INSTALLER", False),
+        ("pyml-0.1.0.dist-info/direct_url.json", False),
+        ("../../../bin/pyml", False),
+        ("/usr/share/doc/pyml/README", False),
+        ("pyml/__pycache__/cli.cpython-311.pyc", False),
+    ],
+)
+def test_an_installed_pyml_is_packed_from_its_package_files_only(
+    recorded: str, packed: bool
+) -> None:
+    """What pip wrote beside the wheel's files (scripts, its own records, caches) and any path
+    outside site-packages stay out of the packed wheel."""
+    assert _in_wheel(metadata.PackagePath(recorded)) is packed
 
 
 def test_read_packages_skips_comments_and_keeps_line_numbers(tmp_path: Path) -> None:
