@@ -12,6 +12,9 @@ API_TIMEOUT_SECONDS = 600
 class EngineUnavailable(RuntimeError):
     """No Docker engine answers (or the `docker` SDK is not installed)."""
 
+    # The message says what to do; the CLI's hint line points at the whole check.
+    hint = "'pyml doctor' checks Docker, Java and the rest of what PyML uses"
+
 
 @functools.lru_cache(maxsize=1)
 def docker_client() -> Any:

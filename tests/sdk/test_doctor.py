@@ -96,3 +96,13 @@ def test_a_missing_extra_is_named_with_its_brackets() -> None:
     )
     thrift = line_of(done.stdout, "Thrift client")
     assert thrift == "Thrift client ✗ not installed: pip install 'pyml[thrift]'"
+
+
+def test_a_command_that_needs_docker_says_so_in_one_line(tmp_path: Path) -> None:
+    dead = tmp_path / "docker.sock"  # nothing there at all
+    done = run_pyml("gateway", "--container", env={"DOCKER_HOST": f"unix://{dead}"})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    first, hint = done.stdout.splitlines()[:2]
+    assert first.startswith("✗ no Docker engine answers: start Docker")
+    assert hint == "  hint: 'pyml doctor' checks Docker, Java and the rest of what PyML uses"
