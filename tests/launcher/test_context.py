@@ -57,7 +57,7 @@ def test_wheel_is_built_once_and_reused_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_a_checkout_is_not_taken_for_an_installed_pyml() -> None:
-    # This suite runs an editable install: the wheel comes from the source tree (tests/dist
+    # This suite runs an editable install: the wheel comes from the source tree (tests/release
     # covers the installed case, in a virtualenv of its own).
     assert installed_distribution() is None
 

@@ -1,5 +1,5 @@
 """The README's notebook flow, as a data scientist runs it with PyML installed from its wheels
-(tests/dist/test_installed.py runs this file with that virtualenv's Python, outside the
+(tests/release/test_installed.py runs this file with that virtualenv's Python, outside the
 checkout): train, write a home, save validation data, validate, package (image), deploy to a
 running gateway, predict, an offline job over a Hive table, undeploy.
 
