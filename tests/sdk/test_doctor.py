@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli import run_pyml
 
 
@@ -106,3 +108,50 @@ def test_a_command_that_needs_docker_says_so_in_one_line(tmp_path: Path) -> None
     first, hint = done.stdout.splitlines()[:2]
     assert first.startswith("✗ no Docker engine answers: start Docker")
     assert hint == "  hint: 'pyml doctor' checks Docker, Java and the rest of what PyML uses"
+
+
+def _fake_java(folder: Path, first_line: str) -> Path:
+    """A `java` that answers `-version` with `first_line` (on stderr, as java does)."""
+    folder.mkdir(parents=True)
+    java = folder / "java"
+    java.write_text(f"#!/bin/sh\necho '{first_line}' >&2\necho 'Runtime Environment' >&2\n")
+    java.chmod(0o755)
+    return folder
+
+
+def _old_java(folder: Path) -> Path:
+    return _fake_java(folder, 'openjdk version "11.0.22" 2024-01-16')
+
+
+def test_a_java_older_than_17_is_named_before_the_jvm_fails(tmp_path: Path) -> None:
+    """Java 11 would stop with UnsupportedClassVersionError and a stack; the gateway and
+    doctor say which java it is and what is needed."""
+    old = _old_java(tmp_path / "bin")
+    env = {"PATH": f"{old}:/usr/bin:/bin"}
+    gateway = run_pyml("gateway", "--grpc-port", "0", env=env)
+    assert gateway.returncode == 1
+    assert gateway.stdout.splitlines()[0] == (
+        f'✗ {old}/java is openjdk version "11.0.22" 2024-01-16: the gateway jar runs on Java 17 '
+        "or newer"
+    )
+    done = doctor(env)
+    assert line_of(done.stdout, "Java").startswith('Java ✗ openjdk version "11.0.22" 2024-01-16')
+    assert "need Java 17 or newer" in line_of(done.stdout, "Java")
+
+
+@pytest.mark.parametrize(
+    ("first_line", "release"),
+    [
+        ('java version "1.8.0_402"', 8),
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('openjdk version "21" 2023-09-19', 21),
+        ("something else entirely", None),
+    ],
+)
+def test_java_releases_are_read_in_both_numberings(
+    tmp_path: Path, first_line: str, release: int | None
+) -> None:
+    from pyml._internal.gateway_process import java_release
+
+    java = _fake_java(tmp_path / "bin", first_line) / "java"
+    assert java_release(str(java)) == (release, first_line)

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-JAVA_TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -90,20 +87,23 @@ def jar_version(jar: Path) -> str | None:
 
 
 def _java() -> str:
+    from pyml._internal.gateway_process import JAVA_RELEASE, java_release
+
     java = shutil.which("java")
     if java is None:
         raise LookupError(
-            "no java on PATH: the gateway and offline jobs need Java 17 "
+            f"no java on PATH: the gateway and offline jobs need Java {JAVA_RELEASE} "
             "(apt-get install openjdk-17-jre-headless)"
         )
-    try:
-        done = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=JAVA_TIMEOUT_SECONDS
+    release, said = java_release(java)
+    if release is None and "does not run" in said:
+        raise LookupError(said)
+    if release is not None and release < JAVA_RELEASE:
+        raise LookupError(
+            f"{said} ({java}): the gateway and offline jobs need Java {JAVA_RELEASE} or newer "
+            "(apt-get install openjdk-17-jre-headless)"
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise LookupError(f"{java} does not run: {error}") from None
-    first = (done.stderr or done.stdout).strip().splitlines()
-    return f"{first[0] if first else 'java'} ({java})"
+    return f"{said} ({java})"
 
 
 def _docker() -> str:

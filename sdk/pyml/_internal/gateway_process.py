@@ -7,6 +7,7 @@ rather than polling a port, so ports 0 (ephemeral ports) work.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -56,16 +57,48 @@ def gateway_jar() -> Path:
     raise GatewayStartError("no gateway jar is installed", NO_JAR_HINT)
 
 
+JAVA_VERSION_SECONDS = 15
+JAVA_HINT = (
+    "apt-get install openjdk-17-jre-headless (or any JDK 17+ on PATH), or run the gateway "
+    "image with Docker: pyml gateway --container"
+)
+# The gateway's class files are Java 17's: an older JVM stops with UnsupportedClassVersionError.
+JAVA_RELEASE = 17
+_JAVA_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
+
+
 def java_command() -> str:
     """The `java` that runs the gateway jar, or one clear error saying how to get one."""
     java = shutil.which("java")
     if java is None:
         raise GatewayStartError(
-            "no java on PATH: the gateway jar runs on Java 17 or newer",
-            "apt-get install openjdk-17-jre-headless (or any JDK 17+ on PATH), or run the "
-            "gateway image with Docker: pyml gateway --container",
+            f"no java on PATH: the gateway jar runs on Java {JAVA_RELEASE} or newer", JAVA_HINT
+        )
+    release, said = java_release(java)
+    if release is not None and release < JAVA_RELEASE:
+        raise GatewayStartError(
+            f"{java} is {said}: the gateway jar runs on Java {JAVA_RELEASE} or newer", JAVA_HINT
         )
     return java
+
+
+@functools.lru_cache(maxsize=8)
+def java_release(java: str) -> tuple[int | None, str]:
+    """The feature release of a `java` (8 for "1.8.0_402", 17 for "17.0.15") and the first
+    line of its `-version`; (None, why) when it does not say."""
+    try:
+        done = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=JAVA_VERSION_SECONDS
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, f"{java} does not run: {error}"
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    first = lines[0] if lines else "java"
+    found = _JAVA_VERSION.search(first)
+    if found is None:
+        return None, first
+    major = int(found[1])
+    return (int(found[2] or 0) if major == 1 else major), first
 
 
 def _installed_jar() -> Path | None:
