@@ -4,6 +4,8 @@ pyml-runtime serve --home DIR --socket PATH [--name NAME] [--socket-lock-seconds
                    [--workers N]
     exit 0 after SIGTERM/SIGINT, 1 when the model cannot be loaded or served; with N > 1
     runtime workers (`pyml_runtime.workers`), the code of a worker that ended on its own
+pyml-runtime --version
+    its PyML version and sidecar protocol
 pyml-runtime validate --home DIR
     exit 0 when the outputs match, 1 with the diff when they do not (or the model raised),
     2 when the model or its validation data cannot be loaded
@@ -33,6 +35,32 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        from pyml_runtime import __version__
+        from pyml_runtime.protocol import PROTOCOL_VERSION
+
+        # What an image's runtime is: `docker run --rm --entrypoint pyml-runtime IMAGE --version`.
+        print(f"pyml-runtime {__version__} (sidecar protocol {PROTOCOL_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the runtime's PyML version and sidecar protocol, then exit.",
+        ),
+    ] = False,
+) -> None:
+    """The PyML model runtime: serves one model home on a Unix socket."""
+
 
 HomeOption = Annotated[
     Path,

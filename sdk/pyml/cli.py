@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import re
 import sys
@@ -722,10 +723,30 @@ class CommandError(ValueError):
 DEBUG_FLAG = "--debug"
 
 
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        import pyml_runtime
+        from pyml_runtime.protocol import PROTOCOL_VERSION
+
+        version = importlib.metadata.version("pyml")
+        runtime = pyml_runtime.__version__
+        print(f"pyml {version} (runtime {runtime}, sidecar protocol {PROTOCOL_VERSION})")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     debug: Annotated[
         bool, typer.Option(DEBUG_FLAG, help="on failure, show the traceback too (any position)")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="print PyML's version, its runtime's and the sidecar protocol, then exit",
+        ),
     ] = False,
 ) -> None:
     """PyML: validate, deploy and call Python models."""

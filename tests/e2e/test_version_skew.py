@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import pyml
+import pyml_runtime
 from pyml._internal.gateway_process import GatewayProcess, gateway_jar, start_gateway
 from pyml.client import Client
 from pyml.model import Model
@@ -144,3 +145,23 @@ def test_a_model_image_of_another_protocol_fails_its_deploy_with_the_fix(
         assert client.predict(STEADY, ROWS)["y"].tolist() == [2.0, 4.0, 6.0]
         assert len(labelled(gateway_id, STEADY)) == 1
         client.undeploy(STEADY)
+
+
+def test_an_image_says_which_runtime_it_carries(packaged: dict[str, ModelVersion]) -> None:
+    """`pyml-runtime --version` in a model image: what the deploy's message will name."""
+
+    def runtime_of(version: ModelVersion) -> str:
+        out = docker.from_env().containers.run(
+            version.image["tag"],
+            ["--version"],
+            entrypoint=["pyml-runtime"],
+            remove=True,
+            network_disabled=True,
+        )
+        return str(out.decode().strip())
+
+    assert runtime_of(packaged[SKEWED]) == "pyml-runtime 9.9.0 (sidecar protocol 2)"
+    assert (
+        runtime_of(packaged[STEADY])
+        == f"pyml-runtime {pyml_runtime.__version__} (sidecar protocol 1)"
+    )

@@ -87,3 +87,14 @@ def test_batching_without_validation_data_exits_2(scorer_home: Path) -> None:
     result = validate(scorer_home, "--allow-no-validation-data")
     assert result.returncode == 2
     assert "sets batching = true in pyml.toml but has no validation data" in result.stderr
+
+
+def test_the_runtime_says_its_version_and_protocol() -> None:
+    from pyml_runtime import __version__
+    from pyml_runtime.protocol import PROTOCOL_VERSION
+
+    done = subprocess.run(
+        [str(RUNTIME_BIN), "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"pyml-runtime {__version__} (sidecar protocol {PROTOCOL_VERSION})\n"

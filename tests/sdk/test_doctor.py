@@ -155,3 +155,13 @@ def test_java_releases_are_read_in_both_numberings(
 
     java = _fake_java(tmp_path / "bin", first_line) / "java"
     assert java_release(str(java)) == (release, first_line)
+
+
+def test_pyml_says_its_version_its_runtime_and_the_protocol() -> None:
+    from pyml_runtime import __version__
+    from pyml_runtime.protocol import PROTOCOL_VERSION
+
+    done = run_pyml("--version")
+    assert done.returncode == 0, done.stderr
+    expected = f"pyml {__version__} (runtime {__version__}, sidecar protocol {PROTOCOL_VERSION})"
+    assert done.stdout == expected + "\n"
