@@ -25,12 +25,14 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from xml.etree import ElementTree
 
 from pyml_launcher.materials import build_wheel, source_files
 
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_PROJECT = ROOT / "gateway-java" / "python"
 JAR = ROOT / "gateway-java" / "target" / "pyml-gateway.jar"
+POM_NAMESPACE = {"m": "http://maven.apache.org/POM/4.0.0"}
 # The earliest time a zip can hold: the fallback when there is no git history to date from.
 ZIP_EPOCH = 315532800
 
@@ -56,15 +58,11 @@ def versions() -> dict[str, str]:
 
 
 def _pom_version(pom: Path, element: str) -> str:
-    """The <version> of a pom's project (the first one after <artifactId>) or of its <parent>."""
-    text = re.sub(r"<!--.*?-->", "", pom.read_text(), flags=re.S)
-    if element == "parent":
-        text = text[text.index("<parent>") : text.index("</parent>")]
-    else:
-        text = re.sub(r"<parent>.*?</parent>", "", text, flags=re.S)
-        text = text[: text.index("<properties>")] if "<properties>" in text else text
-    found = re.search(r"<version>([^<]+)</version>", text)
-    return found[1].strip() if found else "?"
+    """The <version> of a pom's project, or of its <parent>."""
+    root = ElementTree.parse(pom).getroot()
+    owner = root if element == "project" else root.find("m:parent", POM_NAMESPACE)
+    version = owner.find("m:version", POM_NAMESPACE) if owner is not None else None
+    return (version.text or "?").strip() if version is not None else "?"
 
 
 def _assigned_version(package: Path) -> str:
