@@ -9,6 +9,7 @@ import io.pyml.gateway.metrics.GatewayMetrics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -39,12 +40,15 @@ public final class AccessLog implements AutoCloseable {
   private final boolean json;
   private final double sampleRate;
   private final Clock clock;
+  /** What every call gets when no access log is kept: nothing is allocated on its path. */
+  private final Entry discarded;
 
   AccessLog(AccessLogWriter writer, boolean json, double sampleRate, Clock clock) {
     this.writer = writer;
     this.json = json;
     this.sampleRate = sampleRate;
     this.clock = clock;
+    this.discarded = new Entry(null, "-"); // after the clock: an entry reads it
   }
 
   /** The access log the settings ask for (opening its file, if any, now: errors at start). */
@@ -67,7 +71,7 @@ public final class AccessLog implements AutoCloseable {
   final class Entry {
     private final PredictCall call;
     private final String requestId;
-    private final String time = clock.instant().toString();
+    private final Instant arrived = clock.instant();
     private final long start = System.nanoTime();
     private volatile String caller = "-";
     private volatile long version = NO_VERSION; // until routed (home folders are version 0)
@@ -78,16 +82,20 @@ public final class AccessLog implements AutoCloseable {
     }
 
     void caller(String identity) {
-      caller = identity;
+      if (this != discarded) {
+        caller = identity;
+      }
     }
 
     void routedTo(long deployedVersion) {
-      version = deployedVersion;
+      if (this != discarded) {
+        version = deployedVersion;
+      }
     }
   }
 
   Entry start(PredictCall call, String requestId) {
-    return new Entry(call, requestId);
+    return writer == null ? discarded : new Entry(call, requestId);
   }
 
   /** {@code result}, logged once it completes (a sample of the successes, every failure). */
@@ -107,7 +115,7 @@ public final class AccessLog implements AutoCloseable {
   private String line(Entry entry, PredictResult answer, Throwable error) {
     PredictCall call = entry.call;
     Map<String, Object> fields = new LinkedHashMap<>();
-    fields.put("time", entry.time);
+    fields.put("time", entry.arrived.toString());
     fields.put("protocol", call.protocol().wireName());
     fields.put("model", cut(call.modelName()));
     // The version that answered, else the one routed to or asked for: "-" when none is known.
