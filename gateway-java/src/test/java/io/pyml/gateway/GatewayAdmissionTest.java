@@ -8,14 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pyml.gateway.deployment.AdmissionLimits;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
-import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.gateway.testing.TestGateway;
 import io.pyml.proto.v1.PredictResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -32,25 +30,21 @@ class GatewayAdmissionTest {
   static final FakeLauncher LAUNCHER = new FakeLauncher();
   static final AdmissionLimits LIMITS =
       new AdmissionLimits(2, 8, 1, 1024 * 1024, Duration.ofMillis(300));
-  static Path work;
+  static TestGateway running;
   static Path home;
-  static Gateway gateway;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gat-");
-    home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w")).withAdmission(LIMITS),
-        LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
+    running = TestGateway.start("pyml-gat-",
+        config -> config.withAdmission(LIMITS), LAUNCHER);
+    client = running.client();
+    home = running.home();
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   private static String answer(String model, String text) {

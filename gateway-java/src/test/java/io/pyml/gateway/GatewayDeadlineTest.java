@@ -8,14 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pyml.gateway.deployment.AdmissionLimits;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeRuntime;
 import io.pyml.gateway.testing.TestClient;
-import io.pyml.gateway.testing.TestConfigs;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.pyml.gateway.testing.TestGateway;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -26,27 +23,22 @@ import org.junit.jupiter.api.Test;
 class GatewayDeadlineTest {
   static final FakeLauncher LAUNCHER = new FakeLauncher();
   static final Duration GRACE = Duration.ofMillis(300);
-  static Path work;
-  static Gateway gateway;
+  static TestGateway running;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gdt-");
-    Path home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
-        .withDefaultDeadline(Duration.ofMillis(1500))
-        .withAdmission(new AdmissionLimits(4, 8, 32, 1 << 20, GRACE)), LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
-    client.deploy("slow", 1, home);
-    client.deploy("slow2", 1, home);
+    running = TestGateway.start("pyml-gdt-",
+        config -> config.withDefaultDeadline(Duration.ofMillis(1500))
+            .withAdmission(new AdmissionLimits(4, 8, 32, 1 << 20, GRACE)), LAUNCHER);
+    client = running.client();
+    client.deploy("slow", 1, running.home());
+    client.deploy("slow2", 1, running.home());
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   @Test

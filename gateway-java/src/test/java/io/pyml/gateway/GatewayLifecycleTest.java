@@ -9,16 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
-import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.gateway.testing.TestGateway;
 import io.pyml.proto.v1.Deployment;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.PredictResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,26 +36,23 @@ class GatewayLifecycleTest {
       .model("swap", 2, FakeModel.dataframe().failingValidation())
       .onRestart("crash-loop", FakeModel.dataframe().exitingOnLoad());
 
-  static Path work;
+  static TestGateway running;
   static Path home;
-  static Gateway gateway;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-glt-");
-    home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
-        .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
-    assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.deploy("steady", 1, home).getState());
+    running = TestGateway.start("pyml-glt-",
+        config -> config.withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
+    client = running.client();
+    home = running.home();
+    assertEquals(DeploymentState.DEPLOYMENT_STATE_READY,
+        client.deploy("steady", 1, home).getState());
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   @AfterEach

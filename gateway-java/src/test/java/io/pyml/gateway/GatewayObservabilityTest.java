@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.pyml.gateway.config.AccessLogSettings;
 import io.pyml.gateway.deployment.AdmissionLimits;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
 import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.gateway.testing.TestGateway;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.PredictResponse;
 import java.io.IOException;
@@ -43,27 +43,25 @@ class GatewayObservabilityTest {
       .model("bad-validation", FakeModel.dataframe().failingValidation());
   static final AdmissionLimits LIMITS =
       new AdmissionLimits(2, 8, 1, 1024 * 1024, Duration.ofMillis(300));
-  static Path work;
+  static TestGateway running;
   static Path home;
   static Path accessLog;
-  static Gateway gateway;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-obs-");
-    home = Files.createDirectories(work.resolve("home"));
-    accessLog = work.resolve("access.log");
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w")).withAdmission(LIMITS)
-        .withAccessLog(new AccessLogSettings(accessLog.toString(), false, 1.0)), LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
+    // Beside the gateway's work folder: in the test's folder, which close() removes.
+    running = TestGateway.start("pyml-obs-", config -> config.withAdmission(LIMITS)
+        .withAccessLog(new AccessLogSettings(config.workDir().orElseThrow()
+            .resolveSibling("access.log").toString(), false, 1.0)), LAUNCHER);
+    client = running.client();
+    home = running.home();
+    accessLog = running.work().resolve("access.log");
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   @Test
@@ -90,7 +88,7 @@ class GatewayObservabilityTest {
 
   @Test
   void anAccessLogThatCannotBeOpenedStopsStartUpNamingTheSetting() throws Exception {
-    Path other = work.resolve("other");
+    Path other = running.work().resolve("other");
     IOException error = assertThrows(IOException.class, () -> Gateway.start(
         TestConfigs.ephemeral(other.resolve("w")).withAccessLog(new AccessLogSettings(
             other.resolve("missing-folder/access.log").toString(), false, 1.0)), LAUNCHER));
@@ -201,7 +199,7 @@ class GatewayObservabilityTest {
 
   static String scrape() throws Exception {
     HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + gateway.httpPort() + "/metrics")).build(),
+        URI.create("http://127.0.0.1:" + running.gateway().httpPort() + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode());
     return response.body();

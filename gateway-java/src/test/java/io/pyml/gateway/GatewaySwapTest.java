@@ -6,16 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.StatusRuntimeException;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
-import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.gateway.testing.TestGateway;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.PredictResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,29 +35,24 @@ class GatewaySwapTest {
   static final int MAX_CALLS = 20_000;
   static final Duration MAX_TIME = Duration.ofSeconds(60);
 
-  static Path work;
-  static Gateway gateway;
+  static TestGateway running;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gst-");
-    Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
-        .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
+    running = TestGateway.start("pyml-gst-",
+        config -> config.withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
+    client = running.client();
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   private static void deployReady(String name, long version) {
     assertEquals(DeploymentState.DEPLOYMENT_STATE_READY,
-        client.deploy(name, version, work.resolve("home")).getState());
+        client.deploy(name, version, running.home()).getState());
   }
 
   @Test

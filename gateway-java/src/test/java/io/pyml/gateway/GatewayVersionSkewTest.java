@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
 import io.pyml.gateway.core.GatewayVersion;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.TestClient;
-import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.gateway.testing.TestGateway;
 import io.pyml.proto.v1.Deployment;
 import io.pyml.proto.v1.DeploymentState;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -30,27 +28,23 @@ class GatewayVersionSkewTest {
       .model("before-versioning", FakeModel.dataframe().speaking(0, "0.0.9"))
       .model("newer", FakeModel.dataframe().speaking(2, "0.2.0"));
 
-  static Path work;
+  static TestGateway running;
   static Path home;
-  static Gateway gateway;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gvs-");
-    home = Files.createDirectories(work.resolve("home"));
-    gateway = Gateway.start(TestConfigs.ephemeral(work.resolve("w"))
-        .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
+    running = TestGateway.start("pyml-gvs-",
+        config -> config.withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
+    client = running.client();
+    home = running.home();
     assertEquals(DeploymentState.DEPLOYMENT_STATE_READY,
         client.deploy("steady", 1, home).getState());
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   @AfterEach

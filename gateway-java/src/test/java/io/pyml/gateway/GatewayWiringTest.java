@@ -13,13 +13,11 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.pyml.gateway.config.GatewayConfig;
-import io.pyml.gateway.sidecar.SocketDirs;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
-import io.pyml.gateway.testing.TestConfigs;
+import io.pyml.gateway.testing.TestGateway;
 import io.pyml.proto.v1.Deployment;
 import io.pyml.proto.v1.DeploymentState;
 import io.pyml.proto.v1.ListDeploymentsRequest;
@@ -30,7 +28,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
@@ -49,27 +46,26 @@ class GatewayWiringTest {
   static final FakeLauncher LAUNCHER = new FakeLauncher()
       .model("tensor-model", FakeModel.tensors());
 
-  static Path work;
+  static TestGateway running;
   static Path home;
   static Gateway gateway;
   static TestClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    work = Files.createTempDirectory(Path.of("/tmp"), "pyml-gwt-");
-    home = Files.createDirectories(work.resolve("home"));
-    GatewayConfig config = TestConfigs.ephemeral(work.resolve("w"))
-        .withMaxPayloadBytes(LIMIT).withDeployTimeout(Duration.ofSeconds(30));
-    gateway = Gateway.start(config, LAUNCHER);
-    client = new TestClient(gateway.grpcPort());
-    assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, client.deploy("steady", 1, home).getState());
+    running = TestGateway.start("pyml-gwt-",
+        config -> config.withMaxPayloadBytes(LIMIT)
+            .withDeployTimeout(Duration.ofSeconds(30)), LAUNCHER);
+    gateway = running.gateway();
+    client = running.client();
+    home = running.home();
+    assertEquals(DeploymentState.DEPLOYMENT_STATE_READY,
+        client.deploy("steady", 1, home).getState());
   }
 
   @AfterAll
   static void stop() {
-    client.close();
-    gateway.close();
-    SocketDirs.deleteRecursively(work);
+    running.close();
   }
 
   @AfterEach
