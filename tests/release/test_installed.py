@@ -65,10 +65,18 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "COLUMNS": "300", **extra}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _pyml(
+    venv: Path, *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The virtualenv's `pyml` command, as a person runs it."""
+    return subprocess.run(
+        [str(venv / "bin" / "pyml"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture()
@@ -115,12 +123,8 @@ def test_the_readme_notebook_flow_runs_on_the_installed_wheels(
         assert list((tmp_path / "home" / "cache" / "wheels").glob("installed-*/pyml-*.whl"))
         assert result["online_rows"] == 20 and result["offline_rows"] == 100
 
-        undeploy = subprocess.run(
-            [str(venv / "bin" / "pyml"), "undeploy", "dist_cancer"],
-            env={**env, "PYML_GATEWAY": installed_gateway.target},
-            capture_output=True,
-            text=True,
-            timeout=120,
+        undeploy = _pyml(
+            venv, "undeploy", "dist_cancer", env={**env, "PYML_GATEWAY": installed_gateway.target}
         )
         assert undeploy.returncode == 0, undeploy.stdout + undeploy.stderr
         installed_gateway.stop()
@@ -139,14 +143,7 @@ def test_doctor_in_the_installed_environment_names_a_missing_docker_and_java(
         dead = tmp_path / "docker.sock"
         placeholder.bind(str(dead))
     env = _env(DOCKER_HOST=f"unix://{dead}", PATH=str(venv / "bin"))
-    done = subprocess.run(
-        [str(venv / "bin" / "pyml"), "doctor"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _pyml(venv, "doctor", env=env, cwd=tmp_path)
     assert done.returncode == 1
     assert "Traceback" not in done.stdout + done.stderr
     assert line_of(done.stdout, "gateway jar").startswith(
@@ -156,14 +153,7 @@ def test_doctor_in_the_installed_environment_names_a_missing_docker_and_java(
     assert line_of(done.stdout, "Docker engine").startswith("Docker engine ✗ no Docker engine")
     assert done.stdout.strip().splitlines()[-1] == "missing: Java, Docker engine", done.stdout
 
-    gateway = subprocess.run(
-        [str(venv / "bin" / "pyml"), "gateway"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    gateway = _pyml(venv, "gateway", env=env, cwd=tmp_path)
     assert gateway.returncode == 1
     assert gateway.stdout.splitlines()[:2] == [
         "✗ no java on PATH: the gateway jar runs on Java 17 or newer",
@@ -239,13 +229,8 @@ def test_the_installed_gateway_jar_builds_the_gateway_image(
     venv: Path, tmp_path: Path, base_image: str
 ) -> None:
     """`pyml images gateway` once needed a checkout's jar; the installed one serves."""
-    done = subprocess.run(
-        [str(venv / "bin" / "pyml"), "images", "gateway"],
-        cwd=tmp_path,
-        env=_env(PYML_HOME=str(tmp_path / "home")),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = _pyml(
+        venv, "images", "gateway", env=_env(PYML_HOME=str(tmp_path / "home")), cwd=tmp_path
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "pyml/gateway:" in done.stdout, done.stdout
