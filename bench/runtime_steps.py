@@ -104,8 +104,6 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
     """
     request = payload_pb2.Payload(kind=1, arrow_ipc=codec.encode_dataframe(df))
     wire = request.SerializeToString()
-    assert dp._input_table is not None
-    expected = dp._input_table.schema
     model = dp.model.instance
 
     def parse() -> memoryview:
@@ -115,7 +113,7 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
         return dp._read(parse())
 
     def conform() -> pa.Table:
-        return dp._conform_columns(read(), expected)
+        return dp._conformed(read())
 
     def to_pandas() -> pd.DataFrame:
         return codec.table_to_dataframe(conform())

@@ -1,0 +1,23 @@
+"""The step-timing bench runs: it called a dataplane method that a refactor had removed, and
+nothing noticed until it was run by hand (bench/ scripts are not imported by the suite)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_runtime_steps_runs_every_step() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "runtime_steps.py"), "--repeats", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for line in ("conform columns", "model.predict", "decode_payload", "round trip"):
+        assert line in result.stdout
