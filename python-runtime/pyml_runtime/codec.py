@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pyml_runtime import fast_frames, ipc_budget
+from pyml_runtime import fast_frames, frame_streams, ipc_budget
 from pyml_runtime.errors import ARROW_ERRORS, PymlError, describe_arrow_error, invalid_input
 from pyml_runtime.fast_frames import CACHE_ENTRIES, BoundedCache
 from pyml_runtime.ipc_budget import DEFAULT_BUDGET, DecodeBudget
@@ -286,11 +286,26 @@ def table_to_dataframe(table: pa.Table) -> pd.DataFrame:
 
 def encode_dataframe(df: pd.DataFrame) -> bytes:
     """One Arrow IPC stream; the index is dropped (see the module docstring)."""
+    if isinstance(df, pd.DataFrame):
+        stream = frame_streams.frame_stream(df, _encode_dataframe)
+        if stream is not None:
+            return stream
+    return _encode_dataframe(df)
+
+
+def _encode_dataframe(df: pd.DataFrame) -> bytes:
     return encode_table(dataframe_to_table(df))
 
 
 def decode_dataframe(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pd.DataFrame:
-    return table_to_dataframe(read_table(data, budget))
+    # A stream laid out as one decoded before under the same (default) budget: its values only.
+    known = budget is DEFAULT_BUDGET
+    frame = frame_streams.known_stream_frame(data) if known else None
+    if frame is None:
+        frame = table_to_dataframe(read_table(data, budget))
+        if known:
+            frame_streams.learn_stream(data, frame)
+    return frame
 
 
 # --- tensors ---------------------------------------------------------------------------------

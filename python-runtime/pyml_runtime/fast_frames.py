@@ -39,10 +39,10 @@ _FAST_DTYPES = frozenset(
         "float64",
     )
 )
-_FAST_ARROW_TYPES = {pa.from_numpy_dtype(dtype): dtype for dtype in _FAST_DTYPES}
+FAST_ARROW_TYPES = {pa.from_numpy_dtype(dtype): dtype for dtype in _FAST_DTYPES}
 # Wider tables, or schemas longer than this, take the general path (their plans are not cached:
 # at most CACHE_ENTRIES of each kind are, decoding's keyed by the serialized schema).
-_MAX_FAST_COLUMNS = 2048
+MAX_FAST_COLUMNS = 2048
 MAX_CACHED_SCHEMA_BYTES = 256 * 1024
 CACHE_ENTRIES = 64
 
@@ -96,14 +96,14 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
     if (
         df.attrs
         or isinstance(df.columns, pd.MultiIndex)
-        or not 0 < len(df.columns) <= _MAX_FAST_COLUMNS
+        or not 0 < len(df.columns) <= MAX_FAST_COLUMNS
     ):
         return None
     names = df.columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
     if not all(type(name) is str for name in names):
         return None
     dtypes: list[np.dtype[np.generic]] = []
-    for dtype in _column_dtypes(df):
+    for dtype in column_dtypes(df):
         if not isinstance(dtype, np.dtype) or dtype not in _FAST_DTYPES:
             return None
         dtypes.append(dtype)
@@ -134,7 +134,7 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _column_dtypes(df: pd.DataFrame) -> list[object]:
+def column_dtypes(df: pd.DataFrame) -> list[object]:
     """Each column's dtype: pandas' own list, not df.dtypes, which builds a Series (~14 µs)."""
     get_dtypes = getattr(getattr(df, "_mgr", None), "get_dtypes", None)
     if get_dtypes is None:  # the public way, should a pandas release drop the private one
@@ -190,7 +190,7 @@ def _frame_schema(df: pd.DataFrame, dtypes: list[np.dtype[np.generic]]) -> pa.Sc
 
 def numeric_table_to_frame(table: pa.Table) -> pd.DataFrame | None:
     """``table.to_pandas()`` for tables of plain numbers and bools; else None."""
-    if not 0 < table.num_columns <= _MAX_FAST_COLUMNS:
+    if not 0 < table.num_columns <= MAX_FAST_COLUMNS:
         return None
     plan = _decode_plan(table.schema)
     if plan.columns is None:
@@ -203,12 +203,12 @@ def numeric_table_to_frame(table: pa.Table) -> pd.DataFrame | None:
         part = table if len(plan.blocks) == 1 else table.select(list(placement))
         blocks.append((_block(part, dtype, rows), np.array(placement, dtype=np.intp)))
     df: pd.DataFrame = create_dataframe_from_blocks(
-        blocks, index=pd.RangeIndex(rows), columns=_shallow_copy(plan.columns)
+        blocks, index=pd.RangeIndex(rows), columns=shallow_copy(plan.columns)
     )
     return df
 
 
-def _shallow_copy(columns: pd.Index) -> pd.Index:
+def shallow_copy(columns: pd.Index) -> pd.Index:
     """A new Index object over the plan's labels that shares its lookup table.
 
     A model's first ``df[features]`` builds the Index's hash table (~80 µs for 30 labels): a
@@ -258,7 +258,7 @@ def _make_decode_plan(schema: pa.Schema) -> _DecodePlan:
     general = _DecodePlan(None)
     dtypes = []
     for field in schema:
-        dtype = _FAST_ARROW_TYPES.get(field.type)
+        dtype = FAST_ARROW_TYPES.get(field.type)
         if dtype is None or field.metadata:
             return general
         dtypes.append(dtype)

@@ -477,12 +477,12 @@ def test_column_dtypes_without_pandas_private_list() -> None:
     class PublicOnly:  # a pandas whose frames had no block manager list of dtypes
         dtypes = df.dtypes
 
-    assert fast_frames._column_dtypes(df) == list(df.dtypes)
-    assert fast_frames._column_dtypes(PublicOnly()) == list(df.dtypes)  # type: ignore[arg-type]
+    assert fast_frames.column_dtypes(df) == list(df.dtypes)
+    assert fast_frames.column_dtypes(PublicOnly()) == list(df.dtypes)  # type: ignore[arg-type]
 
 
 def test_wide_frames_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fast_frames, "_MAX_FAST_COLUMNS", 2)
+    monkeypatch.setattr(fast_frames, "MAX_FAST_COLUMNS", 2)
     df = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0]})
     assert fast_frames.numeric_frame_to_table(df) is None
     table = codec.dataframe_to_table(df)

@@ -1,0 +1,167 @@
+"""Known-shape streams (`frame_streams`): the same bytes and frames as the general road."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyml_runtime import codec, fast_frames, frame_streams
+from pyml_runtime.errors import ErrorKind, PymlError
+from pyml_runtime.ipc_budget import DecodeBudget
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Each test learns its own shapes (the caches are process-wide).
+    monkeypatch.setattr(frame_streams, "_TEMPLATES", fast_frames.BoundedCache(8))
+    monkeypatch.setattr(frame_streams, "_LAYOUTS", fast_frames.BoundedCache(8))
+    yield
+
+
+def general_bytes(df: pd.DataFrame) -> bytes:
+    return codec.encode_table(codec.dataframe_to_table(df))
+
+
+def general_frame(data: bytes) -> pd.DataFrame:
+    return codec.table_to_dataframe(codec.read_table(data))
+
+
+def numbers(rows: int, dtype: str, columns: int = 3) -> pd.DataFrame:
+    values = RNG.normal(size=(rows, columns)) * 1000
+    return pd.DataFrame(values.astype(dtype), columns=[f"c{j}" for j in range(columns)])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "uint64"])
+@pytest.mark.parametrize(("rows", "columns"), [(1, 30), (1, 1), (3, 3), (100, 3)])
+def test_a_known_shape_is_encoded_to_the_general_roads_bytes(
+    dtype: str, rows: int, columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = numbers(rows, dtype, columns)
+    assert codec.encode_dataframe(first) == general_bytes(first)
+    calls: list[object] = []
+    monkeypatch.setattr(codec, "_encode_dataframe", lambda df: calls.append(df))
+    for _ in range(3):
+        later = numbers(rows, dtype, columns)  # new values, same shape
+        assert codec.encode_dataframe(later) == general_bytes(later)
+    assert calls == []  # the template wrote them
+
+
+def test_a_stream_that_only_ends_with_the_values_is_no_template() -> None:
+    # pyarrow writes 1 row of 3 columns sliced from one buffer as 5 values: with all values
+    # equal, the stream ends with the 3 values and the marker, yet 2 more values precede them.
+    # A template cut there would put the next frame's first value in the wrong place.
+    same = pd.DataFrame(np.ones((1, 3)), columns=["a", "b", "c"])
+    assert codec.encode_dataframe(same) == general_bytes(same)
+    other = pd.DataFrame([[5.0, 2.0, 3.0]], columns=["a", "b", "c"])
+    data = codec.encode_dataframe(other)
+    assert data == general_bytes(other)
+    pd.testing.assert_frame_equal(general_frame(data), other)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(pd.DataFrame({"a": [1.0, np.nan]}), id="NaN (null in Arrow)"),
+        pytest.param(pd.DataFrame({"a": [1.0], "b": [2]}), id="two dtypes"),
+        pytest.param(pd.DataFrame({"a": np.ones(2, dtype="float32")}), id="4-byte numbers"),
+        pytest.param(pd.DataFrame({"a": [True]}), id="bools"),
+        pytest.param(pd.DataFrame({"a": np.zeros(frame_streams.MAX_BODY_BYTES)}), id="large"),
+        pytest.param(pd.DataFrame({"a": np.zeros(0)}), id="no rows"),
+        pytest.param(pd.DataFrame({1: [1.0]}), id="a label not a str"),
+    ],
+)
+def test_other_frames_take_the_general_road(frame: pd.DataFrame) -> None:
+    for _ in range(2):
+        assert frame_streams.frame_stream(frame, general_bytes) in (None, general_bytes(frame))
+    assert frame_streams.frame_stream(frame, general_bytes) is None
+    assert codec.encode_dataframe(frame) == general_bytes(frame)
+
+
+def test_a_shape_whose_stream_is_laid_out_otherwise_keeps_the_general_road() -> None:
+    frame = numbers(2, "float64")
+    odd = general_bytes(frame) + b"\0" * 8  # not "template + values + end marker"
+    assert frame_streams.frame_stream(frame, lambda _: odd) == odd
+    assert frame_streams.frame_stream(frame, general_bytes) is None
+
+
+def answers(rows: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "proba": RNG.random(rows),
+            "flag": RNG.random(rows) > 0.5,
+            "small": RNG.integers(0, 255, rows).astype("uint8"),
+            "f32": RNG.random(rows).astype("float32"),
+            "count": RNG.integers(-9, 9, rows).astype("int32"),
+            "other_flag": RNG.random(rows) > 0.5,
+        }
+    )
+
+
+@pytest.mark.parametrize("rows", [1, 7, 8, 9, 64, 1000])
+def test_a_known_stream_decodes_to_the_general_roads_frame(rows: int) -> None:
+    codec.decode_dataframe(codec.encode_dataframe(answers(rows)))  # learns the layout
+    for _ in range(3):
+        sent = answers(rows)
+        data = codec.encode_dataframe(sent)
+        known = frame_streams.known_stream_frame(data)
+        assert known is not None
+        expected = general_frame(data)
+        pd.testing.assert_frame_equal(known, expected, check_exact=True)
+        pd.testing.assert_frame_equal(known, sent, check_exact=True)
+        assert known.columns.tolist() == expected.columns.tolist()
+        assert all(block.values.flags.writeable for block in known._mgr.blocks)
+        pd.testing.assert_frame_equal(codec.decode_dataframe(data), expected, check_exact=True)
+
+
+def test_a_frame_renamed_by_its_caller_leaves_the_next_ones_alone() -> None:
+    data = codec.encode_dataframe(answers(2))
+    first = codec.decode_dataframe(data)  # the general road, whose layout is kept
+    first.columns.name = "renamed"
+    first.iloc[0, 0] = -1.0
+    second = codec.decode_dataframe(data)
+    assert second.columns.name is None
+    assert second.iloc[0, 0] != -1.0
+
+
+def test_a_stream_with_the_same_head_but_other_bytes_after_it_is_checked_in_full() -> None:
+    data = codec.encode_dataframe(answers(3))
+    codec.decode_dataframe(data)
+    assert frame_streams.known_stream_frame(data) is not None
+    for changed in (data[:-1], data + b"\0" * 8, data[:-8] + b"\0" * 8):
+        assert frame_streams.known_stream_frame(changed) is None
+        assert outcome(codec.decode_dataframe, changed) == outcome(general_frame, changed)
+    with pytest.raises(PymlError) as info:
+        codec.decode_dataframe(data[:-1])
+    assert info.value.kind is ErrorKind.INVALID_INPUT
+
+
+def outcome(decode: Callable[[bytes], pd.DataFrame], data: bytes) -> object:
+    try:
+        return decode(data).to_dict("list")
+    except PymlError as exc:
+        return exc.kind, exc.message
+
+
+def test_streams_with_nulls_or_text_are_not_learned() -> None:
+    for frame in (
+        pd.DataFrame({"a": [1.0, np.nan]}),
+        pd.DataFrame({"a": ["x", "y"]}),
+        pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}),
+    ):
+        data = codec.encode_dataframe(frame)
+        codec.decode_dataframe(data)
+        assert frame_streams.known_stream_frame(data) is None
+
+
+def test_a_stricter_budget_still_checks_a_known_stream() -> None:
+    data = codec.encode_dataframe(answers(5))
+    codec.decode_dataframe(data)
+    assert frame_streams.known_stream_frame(data) is not None
+    with pytest.raises(PymlError) as info:
+        codec.decode_dataframe(data, DecodeBudget(max_rows=4))
+    assert info.value.kind is ErrorKind.RESOURCE_EXHAUSTED
