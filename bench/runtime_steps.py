@@ -11,6 +11,9 @@ Unix socket for gRPC's own share):
   Payload read -> codec.read_table (DecodeBudget) -> conform columns -> table -> pandas ->
   model.predict -> pandas -> table -> IPC encode -> Payload written; and the round trip
   over the socket, whose part outside the runtime's own work is gRPC's (both ends).
+  These steps are the general road; the last line, `Dataplane.predict_buffer` as served,
+  takes the known-shape road after the first call (`pyml_runtime/frame_streams.py`: the
+  request's frame straight from its values, the answer as its known bytes plus its values).
   Each step is timed as the serving chain cut after it, from the request's bytes, minus the
   chain cut before it: every step gets fresh objects, as when serving (a step timed alone on
   one object profits from what pandas caches on it). After the model, the chain starts from
@@ -167,7 +170,7 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
     medians["whole"] = (
         statistics.median(whole) + medians["Payload written (payload_wire, one copy)"]
     )
-    print(f"  {'= read + Dataplane.predict_buffer + write':<44} {medians['whole']:10.1f}")
+    print(f"  {'as served: read + predict_buffer + write':<44} {medians['whole']:10.1f}")
     return medians
 
 

@@ -53,6 +53,8 @@ _SHOWN_DUPLICATES = 10
 # `_check_schema`'s verdict by schema message (`StreamCheck.schema_key`): "" for accepted, else
 # the INVALID_INPUT message.
 _SCHEMA_VERDICTS: BoundedCache[bytes, str] = BoundedCache(CACHE_ENTRIES)
+# decode_dataframe's (pyml.Client's answers): streams it decoded under the default budget.
+_DEFAULT_BUDGET_LAYOUTS = frame_streams.FrameLayouts()
 
 
 # --- untrusted bytes -------------------------------------------------------------------------
@@ -300,11 +302,11 @@ def _encode_dataframe(df: pd.DataFrame) -> bytes:
 def decode_dataframe(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pd.DataFrame:
     # A stream laid out as one decoded before under the same (default) budget: its values only.
     known = budget is DEFAULT_BUDGET
-    frame = frame_streams.known_stream_frame(data) if known else None
+    frame = _DEFAULT_BUDGET_LAYOUTS.frame(data) if known else None
     if frame is None:
         frame = table_to_dataframe(read_table(data, budget))
         if known:
-            frame_streams.learn_stream(data, frame)
+            _DEFAULT_BUDGET_LAYOUTS.learn(data, frame)
     return frame
 
 

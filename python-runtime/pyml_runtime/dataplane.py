@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pyml_runtime import __version__, batching, codec
+from pyml_runtime import __version__, batching, codec, frame_streams
 from pyml_runtime.config import BatchingConfig
 from pyml_runtime.conversion import InputColumns
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, model_error
@@ -91,6 +91,8 @@ class Dataplane:
             if self._input_table is not None and self.kind == "dataframe"
             else None
         )
+        # Requests' layouts, learned under this dataplane's budget (`frame_streams`).
+        self._layouts = frame_streams.FrameLayouts()
 
     @classmethod
     def for_home(
@@ -105,13 +107,31 @@ class Dataplane:
 
     def predict_arrow(self, kind: PayloadKindName | int, data: bytes | memoryview) -> bytes:
         """Arrow IPC stream in (untrusted) → model.predict → Arrow IPC stream out."""
-        return bytes(self.predict_buffer(kind, data).to_pybytes())
+        answer = self.predict_buffer(kind, data)
+        return answer if isinstance(answer, bytes) else bytes(answer.to_pybytes())
 
-    def predict_buffer(self, kind: PayloadKindName | int, data: bytes | memoryview) -> pa.Buffer:
-        """`predict_arrow`, whose answer is left in the Arrow buffer it was written to (the
-        servicer copies it once, into its message)."""
+    def predict_buffer(
+        self, kind: PayloadKindName | int, data: bytes | memoryview
+    ) -> pa.Buffer | bytes:
+        """`predict_arrow`, whose answer is left in the buffer it was written to (the servicer
+        copies it once, into its message)."""
         self._check_kind(kind)
+        if self._input_columns is not None:
+            return self._output_stream(self._predict_frame(self._input_frame(data)))
         return codec.encode_buffer(self.predict_table(kind, self._read(data)))
+
+    def _input_frame(self, data: bytes | memoryview) -> pd.DataFrame:
+        """A DataFrame request's frame; at once from its values when its stream is laid out as
+        one that was sent exactly as validated (`frame_streams`)."""
+        frame = self._layouts.frame(data)
+        if frame is not None:
+            return frame
+        table = self._read(data)
+        conformed = self._conformed(table)
+        frame = codec.table_to_dataframe(conformed)
+        if conformed is table:  # the validation input's own schema: nothing was converted
+            self._layouts.learn(data, frame)
+        return frame
 
     def _read(self, data: bytes | memoryview) -> pa.Table:
         try:
@@ -156,13 +176,27 @@ class Dataplane:
             raise invalid_input(f"model '{self.name}' takes a {self.kind} payload (got: {got})")
 
     def _predict_dataframe(self, table: pa.Table) -> pa.Table:
-        df = codec.table_to_dataframe(table)
+        output = self._predict_frame(codec.table_to_dataframe(table))
+        return self._output_table(codec.dataframe_to_table, output)
+
+    def _predict_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         output = self._call_model(df)
         if not isinstance(output, pd.DataFrame):
             raise self._bad_output(f"{type(output).__name__} (expected: a pandas DataFrame)")
         if len(output) != len(df):
             raise self._bad_output(f"{len(output)} rows for {len(df)} input rows")
-        return self._output_table(codec.dataframe_to_table, output)
+        return output
+
+    def _output_stream(self, output: pd.DataFrame) -> pa.Buffer | bytes:
+        """The model's output frame as a stream; a shape seen before as its known bytes."""
+        known = frame_streams.frame_stream(output, self._output_bytes)
+        return known if known is not None else self._output_buffer(output)
+
+    def _output_buffer(self, output: pd.DataFrame) -> pa.Buffer:
+        return codec.encode_buffer(self._output_table(codec.dataframe_to_table, output))
+
+    def _output_bytes(self, output: pd.DataFrame) -> bytes:
+        return bytes(self._output_buffer(output).to_pybytes())
 
     def _predict_tensors(self, table: pa.Table) -> pa.Table:
         output = self._call_model(codec.table_to_tensors(table))

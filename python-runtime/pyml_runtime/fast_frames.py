@@ -30,7 +30,7 @@ from pandas.api.internals import create_dataframe_from_blocks  # type: ignore[im
 
 from pyml_runtime.errors import ARROW_ERRORS
 
-_FAST_DTYPES = frozenset(
+FAST_DTYPES = frozenset(
     np.dtype(name)
     for name in (
         "bool",
@@ -39,7 +39,7 @@ _FAST_DTYPES = frozenset(
         "float64",
     )
 )
-FAST_ARROW_TYPES = {pa.from_numpy_dtype(dtype): dtype for dtype in _FAST_DTYPES}
+FAST_ARROW_TYPES = {pa.from_numpy_dtype(dtype): dtype for dtype in FAST_DTYPES}
 # Wider tables, or schemas longer than this, take the general path (their plans are not cached:
 # at most CACHE_ENTRIES of each kind are, decoding's keyed by the serialized schema).
 MAX_FAST_COLUMNS = 2048
@@ -104,7 +104,7 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
         return None
     dtypes: list[np.dtype[np.generic]] = []
     for dtype in column_dtypes(df):
-        if not isinstance(dtype, np.dtype) or dtype not in _FAST_DTYPES:
+        if not isinstance(dtype, np.dtype) or dtype not in FAST_DTYPES:
             return None
         dtypes.append(dtype)
     key = (tuple(names), tuple(dtypes))
@@ -124,7 +124,7 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
         flat = _numpy_to_arrow(by_column.reshape(-1), schema.field(0).type)
         arrays = [flat.slice(j * rows, rows) for j in range(len(names))]
     else:
-        columns = [values for values in _column_arrays(df) if isinstance(values, np.ndarray)]
+        columns = [values for values in column_arrays(df) if isinstance(values, np.ndarray)]
         if [values.dtype for values in columns] != dtypes:
             return None
         arrays = [
@@ -142,7 +142,7 @@ def column_dtypes(df: pd.DataFrame) -> list[object]:
     return list(get_dtypes())
 
 
-def _column_arrays(df: pd.DataFrame) -> list[object]:
+def column_arrays(df: pd.DataFrame) -> list[object]:
     """Each column's values as pandas stores them, to be read only."""
     # pandas' own read-only accessor makes no Series a column (a Series costs ~15 µs); the
     # public way is the fallback, should a pandas release drop it.

@@ -1,15 +1,16 @@
 """Small numeric frames ⇄ Arrow IPC streams, for a shape seen before: pyarrow's bytes, new values.
 
-Why. `pyml.Client.predict` of one row spent ~0.4 ms of CPU encoding the request and ~0.35 ms
+Why. `pyml.Client.predict` of one row spent ~0.3 ms of CPU encoding the request and ~0.35 ms
 decoding the answer (in a loop of calls, where every call starts with cold caches): tables,
 stream writer and reader, checks and their Python bookkeeping, for a few hundred bytes of
-values. A client sends and gets frames of the same shape (columns, dtypes, row count) call
-after call, and for such a frame the stream is the same bytes each time but for the values.
+values; the runtime as much around the model. Clients send, and models answer, frames of the
+same shape (columns, dtypes, row count) call after call, and for such a frame the stream is the
+same bytes each time but for the values.
 
-Encoding. For a frame of one dtype of 8-byte numbers (int64, uint64, float64) without NaN, the
-stream pyarrow writes is: the schema message, the record batch's metadata, then the body, which
-is each column's values one after the other (no validity buffers, as nothing is null; every
-column is a multiple of 8 bytes, so there is no padding), then the end-of-stream marker. The
+Encoding. For a frame of plain numbers and bools (numpy dtypes) without NaN, the stream pyarrow
+writes is: the schema message, the record batch's metadata, then the body, which is each
+column's values one after the other (bools packed 8 a byte, each column padded with zeros to 8
+bytes; no validity buffers, as nothing is null), then the end-of-stream marker. The
 first frame of a shape is encoded by `codec`'s general road; its stream is checked to be made
 exactly so (where the body starts is read from the messages' own lengths), and what precedes
 the body is kept as that shape's template. The next frames of that shape are the template,
@@ -17,7 +18,8 @@ their values and the marker. A stream not made so marks the shape: it keeps the 
 (pyarrow writes more of a column's buffer than its values in some shapes, such as 1 row of 3
 columns: those keep the general road.) Tests compare both roads' bytes.
 
-Decoding. A stream that `codec` decoded the general way (every check on untrusted bytes) into a
+Decoding (`FrameLayouts`: the client's, under the default budget, and each runtime dataplane's,
+under its own). A stream that was decoded the general way (every check on untrusted bytes) into a
 frame of plain numbers and bools without nulls has its layout kept, keyed by all its bytes
 before the values (the schema message and the record batch's metadata: column types, row
 count, null counts, buffer offsets and sizes). A later stream whose bytes before the values
@@ -42,10 +44,12 @@ from pyml_runtime import fast_frames
 from pyml_runtime.errors import ARROW_ERRORS
 
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-_TEMPLATE_DTYPES = frozenset(np.dtype(name) for name in ("int64", "uint64", "float64"))
 # Larger frames take the general road: there the bookkeeping is small beside the values, and
 # joining them would copy them once more.
 MAX_BODY_BYTES = 64 * 1024
+_ALIGNMENT = 8  # Arrow IPC pads every buffer of the body to this
+
+_Shape = tuple[tuple[str, ...], tuple[np.dtype[np.generic], ...], int]
 
 
 @dataclass(frozen=True)
@@ -53,65 +57,86 @@ class _Template:
     prefix: bytes | None  # the stream up to the values; None: this shape takes the general road
 
 
-_TEMPLATES: fast_frames.BoundedCache[tuple[tuple[str, ...], np.dtype[np.generic], int], _Template]
+_TEMPLATES: fast_frames.BoundedCache[_Shape, _Template]
 _TEMPLATES = fast_frames.BoundedCache(fast_frames.CACHE_ENTRIES)
 
 
-def frame_stream(df: pd.DataFrame, encode: Callable[[pd.DataFrame], bytes]) -> bytes | None:
-    """`encode(df)` for small one-dtype frames of a shape seen before; else None.
+# --- encoding --------------------------------------------------------------------------------
 
-    `encode` is the general road (`codec.encode_dataframe`'s own), called for a shape's first
-    frame, whose stream becomes its template when it is laid out as the module says.
+
+def frame_stream(df: pd.DataFrame, encode: Callable[[pd.DataFrame], bytes]) -> bytes | None:
+    """`encode(df)` for small frames of plain numbers and bools of a shape seen before; else
+    None.
+
+    `encode` is the general road, called for a shape's first frame, whose stream becomes its
+    template when it is laid out as the module says (its errors are the caller's).
     """
-    shaped = _column_major_values(df)
+    shaped = _shape(df)
     if shaped is None:
         return None
-    names, values = shaped
-    key = (names, values.dtype, values.shape[1])
-    template = _TEMPLATES.get(key)
+    shape, columns = shaped
+    template = _TEMPLATES.get(shape)
     if template is None:
         stream = encode(df)
-        _TEMPLATES.put(key, _Template(_prefix(stream, values)))
+        _TEMPLATES.put(shape, _Template(_prefix(stream, columns)))
         return stream
     if template.prefix is None:
         return None
-    return b"".join((template.prefix, values.tobytes(), END_OF_STREAM))
+    return b"".join((template.prefix, *_body(columns), END_OF_STREAM))
 
 
-def _column_major_values(df: pd.DataFrame) -> tuple[tuple[str, ...], np.ndarray] | None:
-    """The frame's labels, and its values as a C-contiguous (columns, rows) array, when a
-    template may hold."""
+def _shape(df: pd.DataFrame) -> tuple[_Shape, list[np.ndarray]] | None:
+    """The frame's shape and its columns' values, when a template may hold."""
     if df.attrs or isinstance(df.columns, pd.MultiIndex):
         return None
     names = df.columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
-    count = len(names)
-    if not 0 < count <= fast_frames.MAX_FAST_COLUMNS or len(df) == 0:
+    count, rows = len(names), len(df)
+    if not 0 < count <= fast_frames.MAX_FAST_COLUMNS or rows == 0:
         return None
     if not all(type(name) is str for name in names) or len(set(names)) != count:
         return None
-    dtypes = fast_frames.column_dtypes(df)
-    dtype = dtypes[0]
-    if not isinstance(dtype, np.dtype) or dtype not in _TEMPLATE_DTYPES:
+    dtypes: list[np.dtype[np.generic]] = []
+    for dtype in fast_frames.column_dtypes(df):
+        if not isinstance(dtype, np.dtype) or dtype not in fast_frames.FAST_DTYPES:
+            return None
+        dtypes.append(dtype)
+    if rows * count * 8 > MAX_BODY_BYTES:
         return None
-    if any(other != dtype for other in dtypes):
-        return None
-    if len(df) * count * dtype.itemsize > MAX_BODY_BYTES:
-        return None
-    # One block (the usual case): a view of it, as pandas keeps it column by column.
-    values = np.ascontiguousarray(df.to_numpy().T)
-    if values.dtype.kind == "f" and np.isnan(values).any():
+    columns: list[np.ndarray] = []
+    if dtypes[0].kind != "b" and all(dtype == dtypes[0] for dtype in dtypes):
+        # One dtype (one block, usually): its rows, column after column, at once.
+        columns.extend(np.ascontiguousarray(df.to_numpy().T))
+    else:
+        for values in fast_frames.column_arrays(df):
+            if not isinstance(values, np.ndarray):
+                return None
+            columns.append(values)
+    if any(values.dtype.kind == "f" and np.isnan(values).any() for values in columns):
         return None  # NaN becomes null in Arrow: the stream has validity buffers
-    return tuple(names), values
+    return (tuple(names), tuple(dtypes), rows), columns
 
 
-def _prefix(stream: bytes, values: np.ndarray) -> bytes | None:
-    """The stream's schema message and batch metadata, if its body is exactly `values`.
+def _body(columns: list[np.ndarray]) -> list[bytes]:
+    parts = []
+    for values in columns:
+        if values.dtype.kind == "b":  # Arrow packs bools 8 a byte, the first in the lowest bit
+            raw = np.packbits(values, bitorder="little").tobytes()
+        else:
+            raw = np.ascontiguousarray(values).tobytes()
+        parts.append(raw)
+        if len(raw) % _ALIGNMENT:
+            parts.append(bytes(_ALIGNMENT - len(raw) % _ALIGNMENT))
+    return parts
+
+
+def _prefix(stream: bytes, columns: list[np.ndarray]) -> bytes | None:
+    """The stream's schema message and batch metadata, if its body is exactly `columns`.
 
     The metadata's end is read from the stream's own message lengths: a body that merely ends
     with the values (pyarrow may write a sliced column's whole buffer) is not one.
     """
     head = _head(stream)
-    if head is None or stream[len(head) :] != values.tobytes() + END_OF_STREAM:
+    if head is None or stream[len(head) :] != b"".join((*_body(columns), END_OF_STREAM)):
         return None
     return head
 
@@ -137,30 +162,33 @@ class _Layout:
     blocks: tuple[_Block, ...]
 
 
-_LAYOUTS: fast_frames.BoundedCache[bytes, _Layout | None] = fast_frames.BoundedCache(
-    fast_frames.CACHE_ENTRIES
-)
+@dataclass(frozen=True)
+class _Learned:
+    layout: _Layout | None  # None: streams with this head take the general road
 
 
-def known_stream_frame(data: bytes | memoryview) -> pd.DataFrame | None:
-    """The frame of a stream laid out as one the general road decoded before; else None."""
-    key = _head(data)
-    if key is None:
-        return None
-    layout = _LAYOUTS.get(key)
-    if layout is None or len(data) != layout.size or bytes(data[-8:]) != END_OF_STREAM:
-        return None
-    return _frame(data, layout)
+class FrameLayouts:
+    """The layouts of streams decoded the general way, under one decode budget: those streams'
+    bytes passed every check, so the same bytes before other values would pass them too."""
 
+    def __init__(self, entries: int = fast_frames.CACHE_ENTRIES) -> None:
+        self._learned: fast_frames.BoundedCache[bytes, _Learned] = fast_frames.BoundedCache(entries)
 
-def learn_stream(data: bytes | memoryview, frame: pd.DataFrame) -> None:
-    """Keeps the layout of a stream the general road decoded (all checks done) into `frame`."""
-    key = _head(data)
-    if key is None or _LAYOUTS.get(key) is not None:
-        return
-    layout = _layout(data, len(key), frame)
-    if layout is not None:
-        _LAYOUTS.put(key, layout)
+    def frame(self, data: bytes | memoryview) -> pd.DataFrame | None:
+        """The frame of a stream laid out as one learned; else None (the general road)."""
+        key = _head(data)
+        learned = self._learned.get(key) if key is not None else None
+        layout = learned.layout if learned is not None else None
+        if layout is None or len(data) != layout.size or bytes(data[-8:]) != END_OF_STREAM:
+            return None
+        return _frame(data, layout)
+
+    def learn(self, data: bytes | memoryview, frame: pd.DataFrame) -> None:
+        """Keeps the layout of a stream the general road decoded (all checks done) into
+        `frame`, before anyone else touched the frame."""
+        key = _head(data)
+        if key is not None and self._learned.get(key) is None:
+            self._learned.put(key, _Learned(_layout(data, len(key), frame)))
 
 
 def _head(data: bytes | memoryview) -> bytes | None:
@@ -207,9 +235,11 @@ def _layout(data: bytes | memoryview, start: int, frame: pd.DataFrame) -> _Layou
     layout = _Layout(len(data), batch.num_rows, fast_frames.shallow_copy(frame.columns), blocks)
     made = _frame(data, layout)
     same = (
-        made.columns.equals(frame.columns)
-        and made.dtypes.tolist() == frame.dtypes.tolist()
+        not frame.attrs
         and isinstance(frame.index, pd.RangeIndex)
+        and frame.index.start == 0
+        and made.columns.equals(frame.columns)
+        and made.dtypes.tolist() == frame.dtypes.tolist()
         and made.equals(frame)
     )
     return layout if same else None

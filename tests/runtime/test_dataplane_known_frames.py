@@ -1,0 +1,122 @@
+"""The dataplane's known-shape road (`frame_streams`): the model sees, and the caller gets, what
+the general road gives; a stream sent otherwise than as validated never takes it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from pyml_runtime import codec, frame_streams
+from pyml_runtime.dataplane import Dataplane
+from pyml_runtime.errors import ErrorKind, PymlError
+from pyml_runtime.loader import load_model
+from tests.runtime.runtime_homes import save_validation
+
+# A model that also tampers with its input frame, as model code may: the next request must not
+# see it (each request's frame and column index are its own).
+MODEL = """
+import pandas as pd
+from pyml import DataFrameModel
+
+
+class Proba(DataFrameModel):
+    def __init__(self, home: str) -> None:
+        pass
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        total = df["a"] * 0.5 + df["b"] - df["c"]
+        answer = pd.DataFrame({"p": total, "flag": total > 0, "n": df["c"].astype("int32")})
+        df.columns.name = "tampered"
+        df.iloc[:, 0] = -1.0
+        return answer
+"""
+
+RNG = np.random.default_rng(3)
+
+
+def rows(count: int) -> pd.DataFrame:
+    return pd.DataFrame(RNG.normal(size=(count, 3)) * 10, columns=["a", "b", "c"])
+
+
+@pytest.fixture
+def dp(tmp_path: Path) -> Dataplane:
+    home = tmp_path / "proba"
+    home.mkdir()
+    (home / "model.py").write_text(textwrap.dedent(MODEL))
+    (home / "pyml.toml").write_text('name = "proba"\n')
+    save_validation(home, rows(5))
+    return Dataplane.for_home(load_model(home))
+
+
+def general(dp: Dataplane, data: bytes) -> bytes:
+    """The general road: the table read, conformed, predicted and written."""
+    return codec.encode_table(dp.predict_table(1, codec.read_table(data)))
+
+
+def test_a_request_sent_as_validated_is_predicted_from_its_values_after_the_first(
+    dp: Dataplane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = [codec.encode_dataframe(rows(n)) for n in (1, 1, 4, 4, 1)]
+    expected = [general(dp, data) for data in sent]
+    dp.predict_arrow(1, sent[0])  # learns the 1-row layout (the 4-row one below)
+    dp.predict_arrow(1, sent[2])
+    monkeypatch.setattr(dp, "_read", lambda data: pytest.fail("read the general way"))
+    assert [dp.predict_arrow(1, data) for data in sent] == expected
+
+
+def test_a_request_sent_otherwise_than_validated_takes_the_general_road_each_time(
+    dp: Dataplane,
+) -> None:
+    reads = []
+    read = dp._read
+    dp._read = lambda data: reads.append(data) or read(data)  # type: ignore[method-assign]
+    for frame in (
+        rows(2).astype("float32"),  # converted to float64
+        rows(2)[["c", "b", "a"]],  # put in the validated order
+        rows(2).assign(extra=1.0),  # an extra column dropped
+        rows(2).assign(a=[np.nan, 1.0]),  # a null
+    ):
+        data = codec.encode_dataframe(frame)
+        first, second = dp.predict_arrow(1, data), dp.predict_arrow(1, data)
+        assert first == second == general(dp, data)
+    assert len(reads) == 8
+
+
+def test_a_known_stream_changed_or_cut_is_checked_in_full(dp: Dataplane) -> None:
+    data = codec.encode_dataframe(rows(3))
+    dp.predict_arrow(1, data)
+    assert dp._layouts.frame(data) is not None
+    with pytest.raises(PymlError) as cut:
+        dp.predict_arrow(1, data[:-9])
+    assert cut.value.kind is ErrorKind.INVALID_INPUT
+    head = frame_streams._head(data)
+    assert head is not None
+    renamed = data.replace(b"\x01\x00\x00\x00a\x00", b"\x01\x00\x00\x00z\x00", 1)
+    assert renamed != data and dp._layouts.frame(renamed) is None
+    with pytest.raises(PymlError) as missing:
+        dp.predict_arrow(1, renamed)
+    assert "missing column 'a'" in missing.value.message
+
+
+def test_the_model_gets_the_same_frame_on_both_roads(dp: Dataplane) -> None:
+    seen: list[pd.DataFrame] = []
+    predict = dp.model.instance.predict
+
+    def spy(df: pd.DataFrame) -> pd.DataFrame:
+        seen.append(df.copy())
+        return predict(df)
+
+    dp.model.instance.predict = spy  # type: ignore[method-assign]
+    data = codec.encode_dataframe(rows(2))
+    dp.predict_arrow(1, data)  # the general road
+    dp.predict_arrow(1, data)  # the known one
+    general_frame, known_frame = seen
+    pd.testing.assert_frame_equal(known_frame, general_frame, check_exact=True)
+    assert known_frame.columns.name is None  # the model's renaming stayed with its own frame
+    assert isinstance(known_frame.index, pd.RangeIndex)
+    assert pa.Table.from_pandas(known_frame).schema == pa.Table.from_pandas(general_frame).schema
