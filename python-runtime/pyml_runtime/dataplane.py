@@ -13,6 +13,11 @@ expected tensor must be present with the expected dtype, rank and dimensions aft
 (the batch dimension may vary); extra tensors are dropped. Without validation data inputs are
 passed through unchecked.
 
+A DataFrame request sent exactly as validated (the validation input's own schema), whose stream
+is laid out as one that passed all this before, becomes its frame straight from its values, and
+an answer of a shape seen before is written as its known bytes (`frame_streams`): the same frame
+and the same bytes, without the tables in between.
+
 Calls into the model are serialized with a lock: model code is not assumed to be thread-safe.
 Decoding and encoding still run in parallel.
 """
