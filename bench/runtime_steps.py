@@ -92,8 +92,8 @@ def show(title: str, samples: dict[str, list[float]]) -> dict[str, float]:
     return medians
 
 
-def frame(rows: int) -> pd.DataFrame:
-    data = pd.read_parquet(HOME / "validation" / "input.parquet")
+def frame(home: Path, rows: int) -> pd.DataFrame:
+    data = pd.read_parquet(home / "validation" / "input.parquet")
     if rows <= len(data):
         return data.head(rows).reset_index(drop=True)
     return data.sample(rows, replace=True, random_state=0).reset_index(drop=True)
@@ -196,12 +196,12 @@ def client_steps(df: pd.DataFrame, answer: bytes, repeats: int) -> dict[str, flo
     return show(f"pyml.Client.predict's own work, {len(df)} row(s)", measure(steps, repeats))
 
 
-def socket_round_trip(df: pd.DataFrame, repeats: int) -> dict[str, float]:
+def socket_round_trip(home: Path, df: pd.DataFrame, repeats: int) -> dict[str, float]:
     """Predict on a real `pyml-runtime serve` over its Unix socket (one call at a time)."""
     folder = Path(tempfile.mkdtemp(prefix="pyml-steps-"))
     socket = folder / "model.sock"
     process = subprocess.Popen(
-        [str(RUNTIME_BIN), "serve", "--home", str(HOME), "--socket", str(socket)],
+        [str(RUNTIME_BIN), "serve", "--home", str(home), "--socket", str(socket)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -236,14 +236,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=1)
+    parser.add_argument(
+        "--home", type=Path, default=HOME, help="a trained breast cancer home (`make examples`)"
+    )
     args = parser.parse_args()
     print(f"pyarrow {pa.__version__}, pandas {pd.__version__}, grpcio {grpc.__version__}")
-    dp = Dataplane.for_home(load_model(HOME))
-    df = frame(args.rows)
+    dp = Dataplane.for_home(load_model(args.home))
+    df = frame(args.home, args.rows)
     runtime = runtime_steps(dp, df, args.repeats)
     answer = dp.predict_arrow(1, codec.encode_dataframe(df))
     client_steps(df, answer, args.repeats)
-    trip = socket_round_trip(df, args.repeats)
+    trip = socket_round_trip(args.home, df, args.repeats)
     whole = runtime["whole"]
     rt = trip["gRPC round trip on the Unix socket"]
     print(f"\n  gRPC's share of the socket round trip (minus predict_arrow): {rt - whole:.1f} us")

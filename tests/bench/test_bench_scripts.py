@@ -10,9 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_runtime_steps_runs_every_step() -> None:
+def test_runtime_steps_runs_every_step(cancer_home: Path) -> None:
+    script = ROOT / "bench" / "runtime_steps.py"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "runtime_steps.py"), "--repeats", "3"],
+        [sys.executable, str(script), "--repeats", "3", "--home", str(cancer_home)],
         capture_output=True,
         text=True,
         timeout=120,
