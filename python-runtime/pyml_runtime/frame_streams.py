@@ -86,7 +86,8 @@ def frame_stream(df: pd.DataFrame, encode: Callable[[pd.DataFrame], bytes]) -> b
 
 
 def _shape(df: pd.DataFrame) -> tuple[_Shape, list[np.ndarray]] | None:
-    """The frame's shape and its columns' values, when a template may hold."""
+    """The frame's shape and its values (its columns, or one block of them all), when a
+    template may hold."""
     if df.attrs or isinstance(df.columns, pd.MultiIndex):
         return None
     names = df.columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
@@ -102,31 +103,41 @@ def _shape(df: pd.DataFrame) -> tuple[_Shape, list[np.ndarray]] | None:
         dtypes.append(dtype)
     if rows * count * 8 > MAX_BODY_BYTES:
         return None
-    columns: list[np.ndarray] = []
     if dtypes[0].kind != "b" and all(dtype == dtypes[0] for dtype in dtypes):
-        # One dtype (one block, usually): its rows, column after column, at once.
-        columns.extend(np.ascontiguousarray(df.to_numpy().T))
-    else:
-        for values in fast_frames.column_arrays(df):
-            if not isinstance(values, np.ndarray):
-                return None
-            columns.append(values)
-    if any(values.dtype.kind == "f" and np.isnan(values).any() for values in columns):
-        return None  # NaN becomes null in Arrow: the stream has validity buffers
+        # One dtype (one block, usually): all of it at once, column after column.
+        block = np.ascontiguousarray(df.to_numpy().T)
+        if block.dtype.kind == "f" and np.isnan(block).any():
+            return None  # NaN becomes null in Arrow: the stream has validity buffers
+        return (tuple(names), tuple(dtypes), rows), [block]
+    columns: list[np.ndarray] = []
+    for values in fast_frames.column_arrays(df):
+        if not isinstance(values, np.ndarray):
+            return None
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            return None
+        columns.append(values)
     return (tuple(names), tuple(dtypes), rows), columns
 
 
-def _body(columns: list[np.ndarray]) -> list[bytes]:
-    parts = []
-    for values in columns:
+def _body(parts: list[np.ndarray]) -> list[bytes]:
+    """The body's bytes: each part a column, or a (columns, rows) block of one dtype."""
+    body = []
+    for values in parts:
         if values.dtype.kind == "b":  # Arrow packs bools 8 a byte, the first in the lowest bit
-            raw = np.packbits(values, bitorder="little").tobytes()
+            body += _padded(np.packbits(values, bitorder="little").tobytes())
+        elif values.ndim == 1:
+            body += _padded(np.ascontiguousarray(values).tobytes())
+        elif values.shape[1] * values.itemsize % _ALIGNMENT == 0:
+            body.append(values.tobytes())  # its columns need no padding: one piece
         else:
-            raw = np.ascontiguousarray(values).tobytes()
-        parts.append(raw)
-        if len(raw) % _ALIGNMENT:
-            parts.append(bytes(_ALIGNMENT - len(raw) % _ALIGNMENT))
-    return parts
+            for column in values:
+                body += _padded(column.tobytes())
+    return body
+
+
+def _padded(raw: bytes) -> list[bytes]:
+    short = len(raw) % _ALIGNMENT
+    return [raw, bytes(_ALIGNMENT - short)] if short else [raw]
 
 
 def _prefix(stream: bytes, columns: list[np.ndarray]) -> bytes | None:
