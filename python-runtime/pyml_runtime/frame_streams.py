@@ -90,10 +90,12 @@ def _shape(df: pd.DataFrame) -> tuple[_Shape, list[np.ndarray]] | None:
     template may hold."""
     if df.attrs or isinstance(df.columns, pd.MultiIndex):
         return None
-    names = df.columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
-    count, rows = len(names), len(df)
+    rows, count = df.shape
     if not 0 < count <= fast_frames.MAX_FAST_COLUMNS or rows == 0:
         return None
+    if rows * count * 8 > MAX_BODY_BYTES:
+        return None  # large: before any work per column
+    names = df.columns.tolist()  # pandas 3's string Index: ~3x faster than iterating it
     if not all(type(name) is str for name in names) or len(set(names)) != count:
         return None
     dtypes: list[np.dtype[np.generic]] = []
@@ -101,8 +103,6 @@ def _shape(df: pd.DataFrame) -> tuple[_Shape, list[np.ndarray]] | None:
         if not isinstance(dtype, np.dtype) or dtype not in fast_frames.FAST_DTYPES:
             return None
         dtypes.append(dtype)
-    if rows * count * 8 > MAX_BODY_BYTES:
-        return None
     if dtypes[0].kind != "b" and all(dtype == dtypes[0] for dtype in dtypes):
         # One dtype (one block, usually): all of it at once, column after column.
         block = np.ascontiguousarray(df.to_numpy().T)
@@ -163,6 +163,7 @@ class _Block:
     dtype: np.dtype[np.generic]
     placement: tuple[int, ...]  # the block's columns' positions in the frame
     offsets: tuple[int, ...]  # where each of those columns' values start in the stream
+    adjacent: bool  # the columns' values lie one after the other, unpadded: one read for all
 
 
 @dataclass(frozen=True)
@@ -238,10 +239,7 @@ def _layout(data: bytes | memoryview, start: int, frame: pd.DataFrame) -> _Layou
         if validity is not None:
             return None
         positions.setdefault(dtype, []).append((j, values.address - stream.address))
-    blocks = tuple(
-        _Block(dtype, tuple(j for j, _ in spots), tuple(offset for _, offset in spots))
-        for dtype, spots in positions.items()
-    )
+    blocks = tuple(_block(dtype, spots, batch.num_rows) for dtype, spots in positions.items())
     # Its own copy of the labels: the caller may rename the frame's columns.
     layout = _Layout(len(data), batch.num_rows, fast_frames.shallow_copy(frame.columns), blocks)
     made = _frame(data, layout)
@@ -254,6 +252,15 @@ def _layout(data: bytes | memoryview, start: int, frame: pd.DataFrame) -> _Layou
         and made.equals(frame)
     )
     return layout if same else None
+
+
+def _block(dtype: np.dtype[np.generic], spots: list[tuple[int, int]], rows: int) -> _Block:
+    offsets = tuple(offset for _, offset in spots)
+    step = rows * dtype.itemsize
+    adjacent = dtype.kind != "b" and all(
+        offset == offsets[0] + i * step for i, offset in enumerate(offsets)
+    )
+    return _Block(dtype, tuple(j for j, _ in spots), offsets, adjacent)
 
 
 def _only_batch(buffer: pa.Buffer, body: int) -> pa.RecordBatch | None:
@@ -277,9 +284,15 @@ def _frame(data: bytes | memoryview, layout: _Layout) -> pd.DataFrame:
     rows = layout.rows
     blocks = []
     for block in layout.blocks:
-        values = np.empty((len(block.placement), rows), dtype=block.dtype)
-        for i, offset in enumerate(block.offsets):
-            values[i] = _column(data, block.dtype, rows, offset)
+        count = len(block.placement)
+        if block.adjacent:  # the usual case (one dtype, no padding): one read, one copy
+            start = block.offsets[0]
+            flat = np.frombuffer(data, dtype=block.dtype, count=count * rows, offset=start)
+            values = flat.reshape(count, rows).copy()
+        else:
+            values = np.empty((count, rows), dtype=block.dtype)
+            for i, offset in enumerate(block.offsets):
+                values[i] = _column(data, block.dtype, rows, offset)
         blocks.append((values, np.array(block.placement, dtype=np.intp)))
     frame: pd.DataFrame = create_dataframe_from_blocks(
         blocks, index=pd.RangeIndex(rows), columns=fast_frames.shallow_copy(layout.columns)
