@@ -11,7 +11,10 @@ one, so each gets its own answer or its own error.
 rows predicted one by one and together must agree within the validation tolerance.
 
 DataFrame requests are concatenated as Arrow tables (same schema: the validation input's);
-tensor requests along the first dimension, which every input tensor must share.
+tensor requests along the first dimension, which every input tensor must share. DataFrame
+requests laid out as one already checked (`frame_streams`: sent exactly as validated, as
+`pyml.Client` and a steady stream of one client's calls are) skip the tables: one frame is made
+of all their values, and each answer is written as its known bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,6 +30,7 @@ import pyarrow as pa
 
 from pyml_runtime import codec
 from pyml_runtime.errors import ErrorKind, PymlError
+from pyml_runtime.frame_streams import KnownStream
 from pyml_runtime.validation import BatchingCheck, compare_dataframes, compare_tensors
 
 if TYPE_CHECKING:
@@ -38,27 +42,44 @@ MAX_CHECKED_ROWS = 1000
 log = logging.getLogger(__name__)
 
 
+Answer: TypeAlias = bytes | pa.Buffer
+"""An answer's Arrow IPC stream."""
+
+
 @dataclass(frozen=True)
 class _Request:
     index: int
-    table: pa.Table
+    input: pa.Table | KnownStream
     rows: int | None
     """None: cannot be merged (tensors without a shared first dimension)."""
+
+    def joins(self, other: _Request) -> bool:
+        """Whether the two merge into one model input: tables of one schema, or known
+        streams of one schema."""
+        mine, theirs = self.input, other.input
+        if isinstance(mine, KnownStream) or isinstance(theirs, KnownStream):
+            return (
+                isinstance(mine, KnownStream)
+                and isinstance(theirs, KnownStream)
+                and mine.layout.stacks_with(theirs.layout)
+            )
+        return bool(mine.schema.equals(theirs.schema))
 
 
 def predict_batch(
     dp: Dataplane, payloads: Sequence[tuple[PayloadKindName | int, bytes | memoryview]]
-) -> list[bytes | PymlError]:
+) -> list[Answer | PymlError]:
     """One outcome per payload, in order: its Arrow answer or its own error."""
-    outcomes: list[bytes | PymlError | None] = [None] * len(payloads)
+    outcomes: list[Answer | PymlError | None] = [None] * len(payloads)
     good: list[_Request] = []
     for index, (kind, data) in enumerate(payloads):
         try:
-            table = dp.checked_input(kind, data)
+            checked = dp.checked_request(kind, data)
         except PymlError as exc:
             outcomes[index] = exc
             continue
-        good.append(_Request(index, table, _rows(dp, table)))
+        rows = checked.rows if isinstance(checked, KnownStream) else _rows(dp, checked)
+        good.append(_Request(index, checked, rows))
     config = dp.model.config.batching
     max_rows = config.max_rows if config.enabled else 0  # off: every request alone
     for group in _groups(good, max_rows):
@@ -93,7 +114,7 @@ def _groups(requests: list[_Request], max_rows: int) -> Iterator[list[_Request]]
             mergeable
             and bool(group)
             and rows + (request.rows or 0) <= max_rows
-            and request.table.schema.equals(group[0].table.schema)
+            and request.joins(group[0])
         )
         if group and not fits:
             yield group
@@ -107,12 +128,11 @@ def _groups(requests: list[_Request], max_rows: int) -> Iterator[list[_Request]]
         yield group
 
 
-def _predict_group(dp: Dataplane, group: list[_Request]) -> list[bytes | PymlError]:
+def _predict_group(dp: Dataplane, group: list[_Request]) -> list[Answer | PymlError]:
     if len(group) == 1:
         return [_alone(dp, group[0])]
     try:
-        outputs = predict_together(dp, [r.table for r in group], [r.rows or 0 for r in group])
-        return [codec.encode_table(output) for output in outputs]
+        return _together(dp, group)
     except PymlError as exc:
         # Which request broke the model is not known: each one alone finds out.
         log.warning(
@@ -124,10 +144,22 @@ def _predict_group(dp: Dataplane, group: list[_Request]) -> list[bytes | PymlErr
         return [_alone(dp, request) for request in group]
 
 
-def _alone(dp: Dataplane, request: _Request) -> bytes | PymlError:
+def _together(dp: Dataplane, group: list[_Request]) -> list[Answer]:
+    inputs = [request.input for request in group]
+    known = [one for one in inputs if isinstance(one, KnownStream)]
+    if known:  # the whole group: requests join only their own kind
+        return dp.predict_known(known)
+    tables = [one for one in inputs if isinstance(one, pa.Table)]
+    outputs = predict_together(dp, tables, [request.rows or 0 for request in group])
+    return [codec.encode_table(output) for output in outputs]
+
+
+def _alone(dp: Dataplane, request: _Request) -> Answer | PymlError:
     """What Predict answers for this request alone."""
     try:
-        return codec.encode_table(dp.predict_checked(request.table))
+        if isinstance(request.input, KnownStream):
+            return dp.predict_known([request.input])[0]
+        return codec.encode_table(dp.predict_checked(request.input))
     except PymlError as exc:
         if exc.kind is ErrorKind.MODEL_ERROR:
             log.warning("%s", exc.message, exc_info=exc.__cause__ or exc)

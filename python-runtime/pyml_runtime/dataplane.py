@@ -149,6 +149,43 @@ class Dataplane:
         self._check_kind(kind)
         return self._conformed(self._read(data))
 
+    def checked_request(
+        self, kind: PayloadKindName | int, data: bytes | memoryview
+    ) -> pa.Table | frame_streams.KnownStream:
+        """A batch's payload checked as `predict_arrow` checks it: a DataFrame stream laid out
+        as one already checked, else its checked table. A stream sent exactly as validated
+        teaches its layout, as in `_input_frame`, and is known from then on."""
+        self._check_kind(kind)
+        if self._input_columns is None:
+            return self._conformed(self._read(data))
+        known = self._layouts.known(data)
+        if known is not None:
+            return known
+        table = self._read(data)
+        conformed = self._input_columns.conform(table)
+        if conformed is table and not self._layouts.knows(data):
+            self._layouts.learn(data, codec.table_to_dataframe(table))
+            # Its batch's other requests of this schema may be known already: join them.
+            known = self._layouts.known(data)
+        return known if known is not None else conformed
+
+    def predict_known(self, streams: list[frame_streams.KnownStream]) -> list[pa.Buffer | bytes]:
+        """Known streams of one layout through one model call: one answer per stream."""
+        output = self._predict_frame(frame_streams.stacked(streams))
+        if len(streams) == 1:
+            return [self._output_stream(output)]  # as `predict_buffer` answers it
+        counts = [stream.rows for stream in streams]
+        known = frame_streams.row_streams(output, counts, self._output_bytes)
+        answers: list[pa.Buffer | bytes] = []
+        offset = 0
+        for index, count in enumerate(counts):
+            answer = known[index] if known is not None else None
+            if answer is None:
+                answer = self._output_buffer(output.iloc[offset : offset + count])
+            answers.append(answer)
+            offset += count
+        return answers
+
     def _conformed(self, table: pa.Table) -> pa.Table:
         """The table checked against (and put in the shape of) the validation input."""
         if self._input_table is None:
@@ -159,7 +196,7 @@ class Dataplane:
 
     def predict_batch(
         self, payloads: list[tuple[PayloadKindName | int, bytes | memoryview]]
-    ) -> list[bytes | PymlError]:
+    ) -> list[batching.Answer | PymlError]:
         """Several requests' payloads: rows merged into few model calls (`batching`)."""
         return batching.predict_batch(self, payloads)
 

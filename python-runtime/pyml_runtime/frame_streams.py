@@ -26,13 +26,14 @@ count, null counts, buffer offsets and sizes). A later stream whose bytes before
 are the same, and whose length is the same, differs only in the values: any bytes there are
 valid numbers, so its frame is made from them at once, the way the general road makes it
 (fresh writable blocks, the same column index). A layout is kept only after it decoded its
-own stream to the very frame the general road gave.
+own stream to the very frame the general road gave. Streams of one layout (a batch of
+requests, `batching`) become one frame of all their rows, in the same way.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,18 +72,37 @@ def frame_stream(df: pd.DataFrame, encode: Callable[[pd.DataFrame], bytes]) -> b
     `encode` is the general road, called for a shape's first frame, whose stream becomes its
     template when it is laid out as the module says (its errors are the caller's).
     """
+    streams = row_streams(df, [len(df)], encode)
+    return streams[0] if streams is not None else None
+
+
+def row_streams(
+    df: pd.DataFrame, counts: Sequence[int], encode: Callable[[pd.DataFrame], bytes]
+) -> list[bytes | None] | None:
+    """`frame_stream` of each of the frame's consecutive row slices of `counts` rows (a batch's
+    answers), without making the slices' frames: None where the slice takes the general road,
+    or None for all when the frame does. The counts add up to the frame's rows."""
     shaped = _shape(df)
     if shaped is None:
         return None
-    shape, columns = shaped
-    template = _TEMPLATES.get(shape)
-    if template is None:
-        stream = encode(df)
-        _TEMPLATES.put(shape, _Template(_prefix(stream, columns)))
-        return stream
-    if template.prefix is None:
-        return None
-    return b"".join((template.prefix, *_body(columns), END_OF_STREAM))
+    (names, dtypes, _), parts = shaped
+    streams: list[bytes | None] = []
+    offset = 0
+    for count in counts:
+        span = slice(offset, offset + count)
+        template = _TEMPLATES.get((names, dtypes, count))
+        values = [part[..., span] for part in parts]  # a column's rows, or a block's columns'
+        if template is None:
+            piece = df if count == len(df) else df.iloc[span]
+            stream = encode(piece)
+            _TEMPLATES.put((names, dtypes, count), _Template(_prefix(stream, values)))
+            streams.append(stream)
+        elif template.prefix is None:
+            streams.append(None)
+        else:
+            streams.append(b"".join((template.prefix, *_body(values), END_OF_STREAM)))
+        offset += count
+    return streams
 
 
 def _shape(df: pd.DataFrame) -> tuple[_Shape, list[np.ndarray]] | None:
@@ -172,11 +192,31 @@ class _Layout:
     rows: int
     columns: pd.Index
     blocks: tuple[_Block, ...]
+    schema: bytes  # the schema message: streams with the same one stack, whatever their rows
+
+    def stacks_with(self, other: _Layout) -> bool:
+        return self is other or (
+            self.schema == other.schema
+            and [(b.dtype, b.placement) for b in self.blocks]
+            == [(b.dtype, b.placement) for b in other.blocks]
+        )
 
 
 @dataclass(frozen=True)
 class _Learned:
     layout: _Layout | None  # None: streams with this head take the general road
+
+
+@dataclass(frozen=True)
+class KnownStream:
+    """A stream laid out as one the general road decoded: its frame is made from its values."""
+
+    data: bytes | memoryview
+    layout: _Layout
+
+    @property
+    def rows(self) -> int:
+        return self.layout.rows
 
 
 class FrameLayouts:
@@ -188,12 +228,22 @@ class FrameLayouts:
 
     def frame(self, data: bytes | memoryview) -> pd.DataFrame | None:
         """The frame of a stream laid out as one learned; else None (the general road)."""
+        known = self.known(data)
+        return stacked([known]) if known is not None else None
+
+    def known(self, data: bytes | memoryview) -> KnownStream | None:
+        """The stream, when it is laid out as one learned; else None (the general road)."""
         key = _head(data)
         learned = self._learned.get(key) if key is not None else None
         layout = learned.layout if learned is not None else None
         if layout is None or len(data) != layout.size or bytes(data[-8:]) != END_OF_STREAM:
             return None
-        return _frame(data, layout)
+        return KnownStream(data, layout)
+
+    def knows(self, data: bytes | memoryview) -> bool:
+        """Whether a stream with this one's head was learned (a layout, or the general road)."""
+        key = _head(data)
+        return key is not None and self._learned.get(key) is not None
 
     def learn(self, data: bytes | memoryview, frame: pd.DataFrame) -> None:
         """Keeps the layout of a stream the general road decoded (all checks done) into
@@ -241,8 +291,10 @@ def _layout(data: bytes | memoryview, start: int, frame: pd.DataFrame) -> _Layou
         positions.setdefault(dtype, []).append((j, values.address - stream.address))
     blocks = tuple(_block(dtype, spots, batch.num_rows) for dtype, spots in positions.items())
     # Its own copy of the labels: the caller may rename the frame's columns.
-    layout = _Layout(len(data), batch.num_rows, fast_frames.shallow_copy(frame.columns), blocks)
-    made = _frame(data, layout)
+    columns = fast_frames.shallow_copy(frame.columns)
+    schema = bytes(data[: _MESSAGE_HEAD.size + _MESSAGE_HEAD.unpack_from(data)[1]])
+    layout = _Layout(len(data), batch.num_rows, columns, blocks, schema)
+    made = _frame([KnownStream(data, layout)])
     same = (
         not frame.attrs
         and isinstance(frame.index, pd.RangeIndex)
@@ -280,24 +332,43 @@ def _only_batch(buffer: pa.Buffer, body: int) -> pa.RecordBatch | None:
     return pa.ipc.read_record_batch(message, pa.ipc.read_schema(schema_message))
 
 
-def _frame(data: bytes | memoryview, layout: _Layout) -> pd.DataFrame:
-    rows = layout.rows
+def stacked(streams: Sequence[KnownStream]) -> pd.DataFrame:
+    """One frame of the streams' rows, in order: the frame the general road makes of their
+    tables concatenated. The streams' layouts stack (`_Layout.stacks_with`)."""
+    first = streams[0].layout
+    if not all(stream.layout.stacks_with(first) for stream in streams):
+        raise ValueError("streams of different schemas cannot be stacked")
+    return _frame(streams)
+
+
+def _frame(streams: Sequence[KnownStream]) -> pd.DataFrame:
+    first = streams[0].layout
+    total = sum(stream.layout.rows for stream in streams)
     blocks = []
-    for block in layout.blocks:
+    for b, block in enumerate(first.blocks):
         count = len(block.placement)
-        if block.adjacent:  # the usual case (one dtype, no padding): one read, one copy
-            start = block.offsets[0]
-            flat = np.frombuffer(data, dtype=block.dtype, count=count * rows, offset=start)
-            values = flat.reshape(count, rows).copy()
-        else:
-            values = np.empty((count, rows), dtype=block.dtype)
-            for i, offset in enumerate(block.offsets):
-                values[i] = _column(data, block.dtype, rows, offset)
+        values = np.empty((count, total), dtype=block.dtype)  # fresh and writable, as pandas'
+        start = 0
+        for stream in streams:
+            rows = stream.layout.rows
+            _read_block(values[:, start : start + rows], stream.data, stream.layout.blocks[b])
+            start += rows
         blocks.append((values, np.array(block.placement, dtype=np.intp)))
     frame: pd.DataFrame = create_dataframe_from_blocks(
-        blocks, index=pd.RangeIndex(rows), columns=fast_frames.shallow_copy(layout.columns)
+        blocks, index=pd.RangeIndex(total), columns=fast_frames.shallow_copy(first.columns)
     )
     return frame
+
+
+def _read_block(into: np.ndarray, data: bytes | memoryview, block: _Block) -> None:
+    """The block's values in the stream, into a (columns, rows) array."""
+    count, rows = into.shape
+    if block.adjacent:  # the usual case (one dtype, no padding): one read
+        flat = np.frombuffer(data, dtype=block.dtype, count=count * rows, offset=block.offsets[0])
+        into[...] = flat.reshape(count, rows)
+        return
+    for i, offset in enumerate(block.offsets):
+        into[i] = _column(data, block.dtype, rows, offset)
 
 
 def _column(

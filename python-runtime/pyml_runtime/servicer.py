@@ -30,6 +30,7 @@ from typing import NoReturn, TypeVar
 import grpc
 
 from pyml_runtime import payload_wire, protocol
+from pyml_runtime.batching import Answer
 from pyml_runtime.dataplane import Dataplane, RuntimeMetadata
 from pyml_runtime.errors import ErrorKind, PymlError, invalid_input, resource_exhausted
 from pyml_runtime.ipc_budget import ENV_PREFIX
@@ -219,12 +220,12 @@ def _batch_payloads(views: list[memoryview]) -> list[WirePayload]:
     return payloads
 
 
-def _batch_response(kind: int, outcomes: list[bytes | PymlError]) -> bytes:
+def _batch_response(kind: int, outcomes: list[Answer | PymlError]) -> bytes:
     """A PredictBatchResponse's wire bytes, each answer's Arrow bytes copied once."""
     return b"".join(piece for outcome in outcomes for piece in _outcome_wire(kind, outcome))
 
 
-def _outcome_wire(kind: int, outcome: bytes | PymlError) -> Iterator[bytes]:
+def _outcome_wire(kind: int, outcome: Answer | PymlError) -> Iterator[bytes | Answer]:
     """One PredictOutcome as a field of a PredictBatchResponse, in pieces."""
     if isinstance(outcome, PymlError):
         error = _error_message(outcome).SerializeToString()

@@ -125,3 +125,83 @@ def test_the_model_gets_the_same_frame_on_both_roads(
     assert known_frame.columns.name is None  # the model's renaming stayed with its own frame
     assert isinstance(known_frame.index, pd.RangeIndex)
     assert pa.Table.from_pandas(known_frame).schema == pa.Table.from_pandas(general_frame).schema
+
+
+@pytest.fixture
+def batching_dp(tmp_path: Path) -> Dataplane:
+    home = tmp_path / "proba"
+    home.mkdir()
+    (home / "model.py").write_text(textwrap.dedent(MODEL))
+    (home / "pyml.toml").write_text('name = "proba"\nbatching = true\n')
+    save_validation(home, rows(5))
+    return Dataplane.for_home(load_model(home))
+
+
+def count_model_calls(dp: Dataplane, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    predict = dp.model.instance.predict
+
+    def counted(df: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(df))
+        return predict(df)
+
+    monkeypatch.setattr(dp.model.instance, "predict", counted)
+    return calls
+
+
+def test_a_batch_sent_as_validated_is_one_model_call_from_its_values_and_each_answer_its_own(
+    batching_dp: Dataplane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = [codec.encode_dataframe(rows(n)) for n in (1, 3, 1, 2)]
+    alone = [general(batching_dp, data) for data in sent]
+    for data in sent[:2] + sent[3:]:
+        batching_dp.predict_arrow(1, data)  # learns the 1-, 3- and 2-row layouts
+    calls = count_model_calls(batching_dp, monkeypatch)
+    monkeypatch.setattr(batching_dp, "_read", lambda data: pytest.fail("read the general way"))
+    for _ in range(2):  # the second time, every answer from its known bytes
+        answers = batching_dp.predict_batch([(1, data) for data in sent])
+        assert [bytes(answer) for answer in answers] == alone  # type: ignore[arg-type]
+    assert calls == [7, 7]
+
+
+def test_a_batchs_new_requests_teach_their_layouts_and_join_the_known_ones(
+    batching_dp: Dataplane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = [codec.encode_dataframe(rows(n)) for n in (2, 2, 1)]
+    alone = [general(batching_dp, data) for data in sent]
+    calls = count_model_calls(batching_dp, monkeypatch)
+    answers = batching_dp.predict_batch([(1, data) for data in sent])  # nothing known yet
+    assert [bytes(answer) for answer in answers] == alone  # type: ignore[arg-type]
+    assert calls == [5]
+    assert all(batching_dp._layouts.known(data) is not None for data in sent)
+
+
+def test_a_batch_mixing_requests_sent_otherwise_answers_each_as_alone(
+    batching_dp: Dataplane,
+) -> None:
+    sent = [
+        codec.encode_dataframe(frame)
+        for frame in (
+            rows(1),
+            rows(2).astype("float32"),  # converted: the table road
+            rows(1).assign(a=[np.nan]),  # a null: the table road
+            rows(3),
+            rows(1)[["c", "b", "a"]],  # another order: the table road
+        )
+    ]
+    alone = [codec.decode_dataframe(general(batching_dp, data)) for data in sent]
+    for _ in range(2):
+        answers = batching_dp.predict_batch([(1, data) for data in sent])
+        for answer, expected in zip(answers, alone, strict=True):
+            # The table road's slices may carry more bytes than their values: compare frames.
+            got = codec.decode_dataframe(bytes(answer))  # type: ignore[arg-type]
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_a_model_that_tampers_with_a_batchs_frame_leaves_the_next_batch_alone(
+    batching_dp: Dataplane,
+) -> None:
+    data = codec.encode_dataframe(rows(2))
+    batch = [(1, data), (1, data)]
+    first = batching_dp.predict_batch(batch)  # the model sets column a to -1 in its input
+    assert batching_dp.predict_batch(batch) == first

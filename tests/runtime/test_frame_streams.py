@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -241,3 +243,56 @@ def test_both_roads_agree_on_any_plain_frame(first: pd.DataFrame, seed: int) -> 
         assert data == general_bytes(frame)
         decoded = codec.decode_dataframe(data)
         pd.testing.assert_frame_equal(decoded, general_frame(data), check_exact=True)
+
+
+def spans(counts: list[int]) -> list[slice]:
+    starts = itertools.accumulate(counts, initial=0)
+    return [slice(a, b) for a, b in itertools.pairwise(starts)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=plain_frames(), counts=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_streams_of_one_schema_stack_to_the_general_roads_frame_of_their_tables(
+    first: pd.DataFrame, counts: list[int]
+) -> None:
+    # A batch's requests: the same columns, any row counts; their layouts learned first.
+    frames = [first.sample(n, replace=True, random_state=n).reset_index(drop=True) for n in counts]
+    streams = [codec.encode_dataframe(frame) for frame in frames]
+    for data in streams:
+        codec.decode_dataframe(data)
+    known = [codec._DEFAULT_BUDGET_LAYOUTS.known(data) for data in streams]
+    if any(one is None for one in known):  # NaN: the general road, as the tests above show
+        return
+    stacked = frame_streams.stacked(known)  # type: ignore[arg-type]
+    tables = pa.concat_tables([codec.read_table(data) for data in streams])
+    pd.testing.assert_frame_equal(stacked, codec.table_to_dataframe(tables), check_exact=True)
+    assert all(block.values.flags.writeable for block in stacked._mgr.blocks)
+
+
+def test_streams_of_other_schemas_do_not_stack() -> None:
+    one, other = answers(2), answers(2).rename(columns={"proba": "p"})
+    known = []
+    for frame in (one, other):
+        data = codec.encode_dataframe(frame)
+        codec.decode_dataframe(data)
+        known.append(codec._DEFAULT_BUDGET_LAYOUTS.known(data))
+    assert None not in known
+    with pytest.raises(ValueError, match="different schemas"):
+        frame_streams.stacked(known)  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(first=plain_frames(), counts=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_each_row_slices_stream_is_the_general_roads_stream_of_that_slice(
+    first: pd.DataFrame, counts: list[int]
+) -> None:
+    # A batch's answer split back per request: twice, so that the templates are used.
+    frame = first.sample(sum(counts), replace=True, random_state=len(counts)).reset_index(drop=True)
+    for _ in range(2):
+        streams = frame_streams.row_streams(frame, counts, general_bytes)
+        if streams is None:  # NaN: the general road
+            assert frame.isna().any().any()
+            return
+        for stream, span in zip(streams, spans(counts), strict=True):
+            if stream is not None:
+                assert stream == general_bytes(frame.iloc[span].reset_index(drop=True))
