@@ -36,10 +36,13 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "breast_cancer_lr"
 NAME = "breast_cancer_lr"
 # Requests of the warm-up (and rate estimate) per row count, the same for every server. The
-# gateway's JVM needs ~20-30 s of traffic on 2 cores before its C2 compiler is done: perf put C2
-# at 50% of the gateway's CPU after 4,000 1-row calls and 16% after 24,000, while its CPU per
-# call fell from 1.0 to 0.39 ms. So the first row count's warm-up is long.
-WARM_UP = {1: 20_000, 1000: 2_000, 100_000: 24}
+# gateway's JVM needs tens of thousands of calls on 2 cores before its C2 compiler is done: perf
+# put C2 at 50% of the gateway's CPU after 4,000 1-row calls and 16% after 24,000; with batching
+# (rounds of 5,000 calls at c=8, 6 December) the gateway's CPU per call fell from 1.4 ms to
+# 0.18 ms only after ~70,000 calls, and PyML's rate rose from 711 to ~2,000 req/s with it, while
+# MLServer's stays flat. So the first row count's warm-up is long: the cells measure servers
+# in their steady state, as a team's traffic meets them.
+WARM_UP = {1: 80_000, 1000: 2_000, 100_000: 24}
 # PyML as the example is (off), and with the model opted in to adaptive batching (on).
 VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "off": [("PyML", [])],

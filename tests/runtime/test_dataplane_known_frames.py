@@ -43,14 +43,17 @@ def rows(count: int) -> pd.DataFrame:
     return pd.DataFrame(RNG.normal(size=(count, 3)) * 10, columns=["a", "b", "c"])
 
 
-@pytest.fixture
-def dp(tmp_path: Path) -> Dataplane:
-    home = tmp_path / "proba"
+def proba_dataplane(home: Path, toml: str = "") -> Dataplane:
     home.mkdir()
     (home / "model.py").write_text(textwrap.dedent(MODEL))
-    (home / "pyml.toml").write_text('name = "proba"\n')
+    (home / "pyml.toml").write_text(f'name = "proba"\n{toml}')
     save_validation(home, rows(5))
     return Dataplane.for_home(load_model(home))
+
+
+@pytest.fixture
+def dp(tmp_path: Path) -> Dataplane:
+    return proba_dataplane(tmp_path / "proba")
 
 
 def general(dp: Dataplane, data: bytes) -> bytes:
@@ -129,12 +132,7 @@ def test_the_model_gets_the_same_frame_on_both_roads(
 
 @pytest.fixture
 def batching_dp(tmp_path: Path) -> Dataplane:
-    home = tmp_path / "proba"
-    home.mkdir()
-    (home / "model.py").write_text(textwrap.dedent(MODEL))
-    (home / "pyml.toml").write_text('name = "proba"\nbatching = true\n')
-    save_validation(home, rows(5))
-    return Dataplane.for_home(load_model(home))
+    return proba_dataplane(tmp_path / "proba", "batching = true\n")
 
 
 def count_model_calls(dp: Dataplane, monkeypatch: pytest.MonkeyPatch) -> list[int]:
