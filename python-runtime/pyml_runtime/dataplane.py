@@ -169,14 +169,15 @@ class Dataplane:
             known = self._layouts.known(data)
         return known if known is not None else conformed
 
-    def predict_known(self, streams: list[frame_streams.KnownStream]) -> list[pa.Buffer | bytes]:
-        """Known streams of one layout through one model call: one answer per stream."""
+    def predict_known(self, streams: list[frame_streams.KnownStream]) -> list[batching.Answer]:
+        """Known streams of one schema (`frame_streams.stacked`) through one model call: one
+        answer per stream, each its rows of the model's output."""
         output = self._predict_frame(frame_streams.stacked(streams))
         if len(streams) == 1:
             return [self._output_stream(output)]  # as `predict_buffer` answers it
         counts = [stream.rows for stream in streams]
         known = frame_streams.row_streams(output, counts, self._output_bytes)
-        answers: list[pa.Buffer | bytes] = []
+        answers: list[batching.Answer] = []
         offset = 0
         for index, count in enumerate(counts):
             answer = known[index] if known is not None else None
