@@ -18,6 +18,8 @@ Unix socket for gRPC's own share):
   chain cut before it: every step gets fresh objects, as when serving (a step timed alone on
   one object profits from what pandas caches on it). After the model, the chain starts from
   a new frame of the model's output columns, so the model's variance stays out of them.
+batches: `Dataplane.predict_batch` of 3 and 8 such requests (the model opted in to batching),
+  against the model's own call on their rows; the difference is the batch's work around it.
 client (pyml.Client.predict's own work): DataFrame -> Arrow IPC -> PredictRequest serialize;
   PredictResponse parse -> Arrow IPC -> DataFrame.
 
@@ -28,6 +30,7 @@ turns (round robin) so load changes hit each alike.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -44,12 +47,15 @@ import pyarrow as pa
 from pyml._internal.payloads import decode_payload, encode_payload
 from pyml.v1 import payload_pb2, prediction_pb2, runtime_pb2_grpc
 from pyml_runtime import codec, payload_wire
+from pyml_runtime.config import BatchingConfig
 from pyml_runtime.dataplane import Dataplane
 from pyml_runtime.loader import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / "examples" / "breast_cancer_lr"
 TIME_CAP_S = 30.0
+# Requests per PredictBatch timed (what the gateway sends at c=8 is 2-4 on average).
+BATCH_SIZES = (3, 8)
 RUNTIME_BIN = Path(sys.executable).with_name("pyml-runtime")
 
 
@@ -174,6 +180,26 @@ def runtime_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, fl
     return medians
 
 
+def batch_steps(dp: Dataplane, df: pd.DataFrame, repeats: int) -> dict[str, float]:
+    """A PredictBatch of n such requests (the model opted in to batching), against the model's
+    own call on their n rows: what the batch costs around the model."""
+    config = dataclasses.replace(dp.model.config, batching=BatchingConfig(enabled=True))
+    batching = Dataplane(dataclasses.replace(dp.model, config=config), dp.validation)
+    payload = codec.encode_dataframe(df)
+    model = dp.model.instance
+    steps: dict[str, Callable[[], object]] = {}
+    for n in BATCH_SIZES:
+        together = pd.concat([df] * n, ignore_index=True)
+        steps[f"PredictBatch of {n}"] = lambda n=n: batching.predict_batch([(1, payload)] * n)
+        steps[f"model.predict of {n * len(df)} row(s)"] = lambda rows=together: model.predict(rows)
+    title = f"runtime, PredictBatch of {len(df)}-row requests, in process (CPU)"
+    medians = show(title, measure(steps, repeats))
+    for n in BATCH_SIZES:
+        around = medians[f"PredictBatch of {n}"] - medians[f"model.predict of {n * len(df)} row(s)"]
+        print(f"  around the model, batch of {n}: {around:.1f} us ({around / n:.1f} per request)")
+    return medians
+
+
 def client_steps(df: pd.DataFrame, answer: bytes, repeats: int) -> dict[str, float]:
     arrow_ipc = encode_payload("dataframe", df)
     response = prediction_pb2.PredictResponse(payload=payload_pb2.Payload(kind=1, arrow_ipc=answer))
@@ -244,6 +270,7 @@ def main() -> None:
     dp = Dataplane.for_home(load_model(args.home))
     df = frame(args.home, args.rows)
     runtime = runtime_steps(dp, df, args.repeats)
+    batch_steps(dp, df, args.repeats)
     answer = dp.predict_arrow(1, codec.encode_dataframe(df))
     client_steps(df, answer, args.repeats)
     trip = socket_round_trip(args.home, df, args.repeats)

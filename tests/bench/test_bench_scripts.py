@@ -20,5 +20,11 @@ def test_runtime_steps_runs_every_step(cancer_home: Path) -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for line in ("conform columns", "model.predict", "decode_payload", "round trip"):
+    for line in (
+        "conform columns",
+        "model.predict",
+        "PredictBatch of 8",
+        "decode_payload",
+        "round trip",
+    ):
         assert line in result.stdout
