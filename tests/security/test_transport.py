@@ -211,7 +211,9 @@ def test_grpc_rst_flood_gets_goaway(
                 h2c.conn.reset_stream(stream)
                 sent += 1
             h2c.flush()
-            h2c.receive(0.001)
+            # A moment for the gateway to read the burst: the count below is what it let
+            # through, not how far a client got ahead of a busy machine (CI saw 1,000 at 1 ms).
+            h2c.receive(0.01)
             if h2c.terminated():
                 break
         deadline = time.monotonic() + SLACK_SECONDS
