@@ -306,7 +306,7 @@ def decode_dataframe(data: bytes, budget: DecodeBudget = DEFAULT_BUDGET) -> pd.D
     if frame is None:
         frame = table_to_dataframe(read_table(data, budget))
         if known:
-            _DEFAULT_BUDGET_LAYOUTS.learn(data, frame)
+            _DEFAULT_BUDGET_LAYOUTS.learn(data, lambda: frame)
     return frame
 
 

@@ -135,7 +135,7 @@ class Dataplane:
         conformed = self._conformed(table)
         frame = codec.table_to_dataframe(conformed)
         if conformed is table:  # the validation input's own schema: nothing was converted
-            self._layouts.learn(data, frame)
+            self._layouts.learn(data, lambda: frame)
         return frame
 
     def _read(self, data: bytes | memoryview) -> pa.Table:
@@ -163,10 +163,9 @@ class Dataplane:
             return known
         table = self._read(data)
         conformed = self._input_columns.conform(table)
-        if conformed is table and not self._layouts.knows(data):
-            self._layouts.learn(data, codec.table_to_dataframe(table))
-            # Its batch's other requests of this schema may be known already: join them.
-            known = self._layouts.known(data)
+        if conformed is table:
+            # Known from now on, it joins its batch's known requests of this schema.
+            known = self._layouts.learn(data, lambda: codec.table_to_dataframe(table))
         return known if known is not None else conformed
 
     def predict_known(self, streams: list[frame_streams.KnownStream]) -> list[batching.Answer]:

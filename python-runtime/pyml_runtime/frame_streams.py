@@ -234,23 +234,29 @@ class FrameLayouts:
     def known(self, data: bytes | memoryview) -> KnownStream | None:
         """The stream, when it is laid out as one learned; else None (the general road)."""
         key = _head(data)
-        learned = self._learned.get(key) if key is not None else None
-        layout = learned.layout if learned is not None else None
-        if layout is None or len(data) != layout.size or bytes(data[-8:]) != END_OF_STREAM:
-            return None
-        return KnownStream(data, layout)
+        return _known(data, self._learned.get(key)) if key is not None else None
 
-    def knows(self, data: bytes | memoryview) -> bool:
-        """Whether a stream with this one's head was learned (a layout, or the general road)."""
-        key = _head(data)
-        return key is not None and self._learned.get(key) is not None
-
-    def learn(self, data: bytes | memoryview, frame: pd.DataFrame) -> None:
+    def learn(
+        self, data: bytes | memoryview, frame: Callable[[], pd.DataFrame]
+    ) -> KnownStream | None:
         """Keeps the layout of a stream the general road decoded (all checks done) into
-        `frame`, before anyone else touched the frame."""
+        `frame()`, before anyone else touched that frame; `frame` is called only when this
+        stream's head was not learned yet. The stream, when it is now known."""
         key = _head(data)
-        if key is not None and self._learned.get(key) is None:
-            self._learned.put(key, _Learned(_layout(data, len(key), frame)))
+        if key is None:
+            return None
+        learned = self._learned.get(key)
+        if learned is None:
+            learned = _Learned(_layout(data, len(key), frame()))
+            self._learned.put(key, learned)
+        return _known(data, learned)
+
+
+def _known(data: bytes | memoryview, learned: _Learned | None) -> KnownStream | None:
+    layout = learned.layout if learned is not None else None
+    if layout is None or len(data) != layout.size or bytes(data[-8:]) != END_OF_STREAM:
+        return None
+    return KnownStream(data, layout)
 
 
 def _head(data: bytes | memoryview) -> bytes | None:
