@@ -12,7 +12,7 @@
     [batching]
     enabled = true                 # default true when the table is there
     max_rows = 4096                # rows given to the model in one call at most
-    max_delay_ms = 0               # how long a not-full batch may wait for more calls
+    max_delay_ms = 2               # how long a batch may wait for its share of the calls
 
 Batching is off by default: merging the rows of concurrent requests into one model call is
 only right for a model that treats every row on its own (no batch statistics, no padding to the
@@ -35,6 +35,9 @@ CONFIG_FILE = "pyml.toml"
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
 DEFAULT_BATCH_MAX_ROWS = 4096
+# Long enough for a burst of answers to come back as calls (~1 ms through the gateway on a
+# loaded 2-core machine), short enough that a wrong guess of the load costs little.
+DEFAULT_BATCH_MAX_DELAY_MS = 2
 MAX_BATCH_MAX_ROWS = 1_000_000
 MAX_BATCH_DELAY_MS = 1000
 
@@ -45,7 +48,7 @@ class BatchingConfig:
 
     enabled: bool = False
     max_rows: int = DEFAULT_BATCH_MAX_ROWS
-    max_delay_ms: int = 0
+    max_delay_ms: int = DEFAULT_BATCH_MAX_DELAY_MS
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,9 @@ def _batching(path: Path, value: object) -> BatchingConfig:
         max_rows=_bounded_int(
             path, value, "max_rows", DEFAULT_BATCH_MAX_ROWS, 1, MAX_BATCH_MAX_ROWS
         ),
-        max_delay_ms=_bounded_int(path, value, "max_delay_ms", 0, 0, MAX_BATCH_DELAY_MS),
+        max_delay_ms=_bounded_int(
+            path, value, "max_delay_ms", DEFAULT_BATCH_MAX_DELAY_MS, 0, MAX_BATCH_DELAY_MS
+        ),
     )
 
 

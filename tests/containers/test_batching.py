@@ -34,7 +34,9 @@ RTOL, ATOL = 1e-6, 1e-9
 @pytest.fixture(scope="module")
 def batched_home(cancer_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = Path(shutil.copytree(cancer_home, tmp_path_factory.mktemp("batched") / NAME))
-    (home / "pyml.toml").write_text(f'name = "{NAME}"\nbatching = true\n')
+    # The longest hold pyml.toml allows: a batch that waited for more than its share of the
+    # calls in flight, or a lone call that waited at all, would show in the queue delays.
+    (home / "pyml.toml").write_text(f'name = "{NAME}"\n[batching]\nmax_delay_ms = 1000\n')
     return home
 
 
@@ -65,7 +67,7 @@ def test_the_manifest_records_the_build_time_batching_check(
     assert batching["enabled"] is True
     assert batching["passed"] is True
     assert batching["rows_checked"] == 57
-    assert (batching["max_rows"], batching["max_delay_ms"]) == (4096, 0)
+    assert (batching["max_rows"], batching["max_delay_ms"]) == (4096, 1000)
 
 
 def test_concurrent_calls_are_batched_and_each_answer_equals_its_call_alone(
@@ -100,6 +102,57 @@ def test_concurrent_calls_are_batched_and_each_answer_equals_its_call_alone(
     assert _calls(samples, "1.0") < sends, "no batch of more than one call"
     assert samples[f'pyml_batch_size_sum{{model="{NAME}"}}'] >= len(results)
     assert samples[f'pyml_queue_delay_seconds_count{{model="{NAME}"}}'] >= len(results)
+
+
+def _delays(gateway: GatewayProcess) -> tuple[float, float]:
+    """Calls sent so far, and those of them that waited in the queue for at most 0.5 s."""
+    samples = metric_samples(gateway)
+    bucket = f'pyml_queue_delay_seconds_bucket{{model="{NAME}",le="%s"}}'
+    return samples.get(bucket % "+Inf", 0.0), samples.get(bucket % "0.5", 0.0)
+
+
+def test_concurrent_calls_wait_for_their_share_of_the_load_and_no_longer(
+    batched: tuple[Client, ModelVersion],
+    container_gateway: GatewayProcess,
+    cancer_rows: pd.DataFrame,
+) -> None:
+    client, _ = batched
+    row = cancer_rows.iloc[[0]].reset_index(drop=True)
+    calls_per_thread = 20
+    deadline = time.monotonic() + 90
+
+    def run(_: int) -> int:
+        done = 0
+        while done < calls_per_thread and time.monotonic() < deadline:
+            client.predict(NAME, row, timeout=30)
+            done += 1
+        return done
+
+    sent_before, quick_before = _delays(container_gateway)
+    with ThreadPoolExecutor(THREADS) as pool:
+        done = sum(pool.map(run, range(THREADS)))
+    assert done == THREADS * calls_per_thread
+    sent, quick = _delays(container_gateway)
+    assert sent - sent_before == done
+    # 8 calls in flight on the runtime's workers: each batch waits for its share of them, which
+    # comes back within milliseconds, not for the 64 calls a batch may hold (8 never come). Only
+    # the last calls, when the threads stop one by one, wait out their 1,000 ms.
+    assert quick - quick_before >= 0.8 * done, (quick - quick_before, done)
+
+
+def test_a_lone_client_never_waits_for_a_batch(
+    batched: tuple[Client, ModelVersion],
+    container_gateway: GatewayProcess,
+    cancer_rows: pd.DataFrame,
+) -> None:
+    client, _ = batched
+    row = cancer_rows.iloc[[0]].reset_index(drop=True)
+    time.sleep(1.2)  # the gateway forgets a load that stopped within a second
+    sent_before, quick_before = _delays(container_gateway)
+    for _ in range(5):
+        client.predict(NAME, row, timeout=30)
+    sent, quick = _delays(container_gateway)
+    assert (sent - sent_before, quick - quick_before) == (5, 5), "a lone call waited"
 
 
 def test_bad_calls_in_a_batch_get_their_own_errors_and_the_others_their_answers(

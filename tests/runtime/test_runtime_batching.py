@@ -107,7 +107,7 @@ def _decode(answer: bytes | PymlError) -> pd.DataFrame:
         ("batching = true", BatchingConfig(enabled=True)),
         ("batching = false", BatchingConfig(enabled=False)),
         ("[batching]\nmax_rows = 64\nmax_delay_ms = 5", BatchingConfig(True, 64, 5)),
-        ("[batching]\nenabled = false\nmax_rows = 8", BatchingConfig(False, 8, 0)),
+        ("[batching]\nenabled = false\nmax_rows = 8", BatchingConfig(False, 8, 2)),
     ],
 )
 def test_batching_settings_are_read_from_pyml_toml(

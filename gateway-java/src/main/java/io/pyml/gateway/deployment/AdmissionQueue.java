@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntSupplier;
 import java.util.function.LongFunction;
 
 /**
@@ -21,8 +22,11 @@ import java.util.function.LongFunction;
  * <p>Adaptive batching ({@link Gathering}): when a replica has room, the head takes the calls
  * waiting behind it along, up to a count and a byte budget, and the {@link Sender} sends them
  * as one batch. A runtime busy with a batch lets the next calls gather, so batches grow with
- * the load and cost no wait when there is none; a {@code maxDelay} may hold a not-full batch
- * a little longer for more calls.
+ * the load. A batch may also wait, at most {@code maxDelay}, until its share of the load has
+ * arrived (the deployment's estimate: the calls lately in flight at once, divided among the
+ * batches its runtimes run at once). Answers come back to clients in bursts, and without the
+ * wait the first call of a burst takes a free runtime alone. With no concurrent load the share
+ * is one call, and nothing waits.
  *
  * @param <T> what the deployment keeps of a call (its payload, the future its answer goes to)
  */
@@ -53,6 +57,8 @@ final class AdmissionQueue<T> {
   private final long maxBytes;
   /** Reserves room for a call of so many bytes at some replica; null when none has room. */
   private final LongFunction<Replica> placer;
+  /** How many calls a batch may wait for (at most the gathering's count and maxDelay). */
+  private final IntSupplier share;
   private final Sender<T> sender;
   // Guarded by this.
   private final Deque<Waiting<T>> waiting = new ArrayDeque<>();
@@ -62,11 +68,12 @@ final class AdmissionQueue<T> {
   private boolean wakeScheduled;
 
   AdmissionQueue(String model, int maxCalls, long maxBytes, LongFunction<Replica> placer,
-      Sender<T> sender) {
+      IntSupplier share, Sender<T> sender) {
     this.model = model;
     this.maxCalls = maxCalls;
     this.maxBytes = maxBytes;
     this.placer = placer;
+    this.share = share;
     this.sender = sender;
   }
 
@@ -84,7 +91,7 @@ final class AdmissionQueue<T> {
     Waiting<T> waiter;
     List<Runnable> handOver;
     synchronized (this) {
-      if (waiting.isEmpty() && gathering.maxDelay().isZero()) {
+      if (waiting.isEmpty() && (gathering.maxDelay().isZero() || share.getAsInt() <= 1)) {
         Replica replica = placer.apply(bytes);
         if (replica != null) {
           handOver = List.of(() -> sender.send(replica, List.of(admitted)));
@@ -178,14 +185,15 @@ final class AdmissionQueue<T> {
   }
 
   /**
-   * Under the lock: a not-full batch may wait for more calls until its head's delay is up. A
-   * full queue is a full batch too: held longer, it would refuse calls while a runtime idles.
+   * Under the lock: a batch short of its share may wait for more calls until its head's delay
+   * is up. A full queue is a full batch too: held longer, it would refuse calls while a runtime
+   * idles.
    */
   private boolean holds(Waiting<T> head) {
     long waited = System.nanoTime() - head.admitted().arrivedNanos();
     return waited < gathering.maxDelay().toNanos()
-        && waiting.size() < Math.min(gathering.maxCalls(), maxCalls)
-        && waitingBytes < Math.min(gathering.maxBytes(), maxBytes);
+        && waitingBytes < Math.min(gathering.maxBytes(), maxBytes)
+        && waiting.size() < Math.min(share.getAsInt(), Math.min(gathering.maxCalls(), maxCalls));
   }
 
   private void wakeAfterDelay(Waiting<T> head) {

@@ -7,17 +7,35 @@ import java.time.Duration;
  * end. A deployment that is replaced or undeployed waits on this before it closes its runtimes,
  * so a call it took is never cut (the drain). The wait is bounded by the calls' own deadlines,
  * which the channel enforces: no separate drain timeout to tune.
+ *
+ * <p>It also keeps the most calls there were at once lately (the load's concurrency), which
+ * tells batching how many calls a batch can expect to gather.
  */
 final class CallsInFlight {
   /** Past the last deadline, the channel has failed the call: this is only a safety margin. */
   private static final long SLACK_NANOS = Duration.ofSeconds(1).toNanos();
 
+  private final long peakWindowNanos;
   // Guarded by this.
   private int count;
   private long lastDeadlineNanos = System.nanoTime();
+  private int peak;
+  private int previousPeak;
+  private long peakWindowStart = System.nanoTime();
+
+  CallsInFlight() {
+    this(Duration.ofMillis(500));
+  }
+
+  /** @param peakWindow the peak is that of the current window and the one before it */
+  CallsInFlight(Duration peakWindow) {
+    this.peakWindowNanos = peakWindow.toNanos();
+  }
 
   synchronized void enter(Duration timeout) {
     count++;
+    rollPeakWindow();
+    peak = Math.max(peak, count);
     long deadline = System.nanoTime() + timeout.toNanos();
     if (deadline - lastDeadlineNanos > 0) {
       lastDeadlineNanos = deadline;
@@ -28,6 +46,24 @@ final class CallsInFlight {
     count--;
     if (count == 0) {
       notifyAll();
+    }
+  }
+
+  /**
+   * The most calls that were in flight at once in the last one to two peak windows: a load
+   * that stopped is forgotten within two windows.
+   */
+  synchronized int recentPeak() {
+    rollPeakWindow();
+    return Math.max(peak, previousPeak);
+  }
+
+  private void rollPeakWindow() {
+    long age = System.nanoTime() - peakWindowStart;
+    if (age >= peakWindowNanos) {
+      previousPeak = age < 2 * peakWindowNanos ? peak : 0;
+      peak = count;
+      peakWindowStart += age;
     }
   }
 

@@ -56,7 +56,8 @@ public final class Deployment {
     }
     this.replicas = List.copyOf(slots);
     this.queue = new AdmissionQueue<>(spec.name(), admission.queueCalls(),
-        admission.queueBytes(), bytes -> router.reserve(replicas, bytes), this::send);
+        admission.queueBytes(), bytes -> router.reserve(replicas, bytes), this::batchShare,
+        this::send);
     this.hungCallGrace = admission.hungCallGrace();
     this.lifecycle = new DeploymentLifecycle(this, spec.name(), spec.version(), id, this::view,
         moves);
@@ -270,6 +271,18 @@ public final class Deployment {
       }
     });
     return call.answer();
+  }
+
+  /**
+   * How many calls a batch may wait for: the most calls in flight at once lately, shared among
+   * the batches the ready runtimes run at once. Under a steady load of 8 calls and two runtime
+   * workers, a worker that finished its batch waits for 4 rather than taking the first call
+   * that comes back alone (the other 7 then gather behind the other worker, and the load
+   * splits into batches of 1 and 7, twice the model calls of 4 and 4). See AdmissionQueue.
+   */
+  private int batchShare() {
+    int slots = replicas.stream().mapToInt(Replica::slots).sum();
+    return Math.max(1, calls.recentPeak() / Math.max(1, slots));
   }
 
   /** The queue placed these calls at the replica, which reserved room for them. */

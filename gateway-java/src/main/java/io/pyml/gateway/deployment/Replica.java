@@ -77,6 +77,11 @@ final class Replica {
     return calls;
   }
 
+  /** Calls it runs at once (batches, for a batching deployment); 0 while not ready. */
+  synchronized int slots() {
+    return isReady() ? maxCalls : 0;
+  }
+
   synchronized long bytesInFlight() {
     return bytes;
   }

@@ -3,7 +3,9 @@ package io.pyml.gateway.sidecar;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** A runtime running as a local child process. */
 final class ProcessSidecar implements RunningSidecar {
@@ -56,7 +58,25 @@ final class ProcessSidecar implements RunningSidecar {
       waitFor(GRACE_SECONDS);
     }
     children.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+    awaitExitNoted();
     SocketDirs.deleteRecursively(socketDir);
+  }
+
+  /**
+   * The JDK completes {@code onExit} on a thread of its own, a moment after {@code waitFor}
+   * saw the exit: a sidecar that stop() returned from reads as exited.
+   */
+  private void awaitExitNoted() {
+    if (process.isAlive()) {
+      return;
+    }
+    try {
+      onExit.get(GRACE_SECONDS, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      // Only the note of an exit that happened: nothing is left to stop.
+    }
   }
 
   private boolean waitFor(long seconds) {

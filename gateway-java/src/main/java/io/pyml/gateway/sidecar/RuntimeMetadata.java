@@ -32,7 +32,8 @@ public record RuntimeMetadata(
    * The model's adaptive batching settings (its pyml.toml), which the gateway follows.
    *
    * @param maxRows rows the runtime gives the model in one call at most
-   * @param maxDelayMs how long a not-full batch may wait for more calls (0: not at all)
+   * @param maxDelayMs how long a batch may wait for its share of the calls in flight (0: not
+   *     at all)
    */
   public record Batching(boolean enabled, long maxRows, long maxDelayMs) {
     public static final Batching OFF = new Batching(false, 0, 0);

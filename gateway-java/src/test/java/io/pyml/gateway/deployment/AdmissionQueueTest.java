@@ -23,6 +23,8 @@ class AdmissionQueueTest {
   /** What the queue sent: each send's calls, and the bytes it reserved. */
   private final List<List<String>> sent = new CopyOnWriteArrayList<>();
   private final List<Long> sentBytes = new CopyOnWriteArrayList<>();
+  /** How many calls a batch may wait for: by default, as many as the gathering allows. */
+  private volatile int share = Integer.MAX_VALUE;
 
   private Replica replica(int calls, long bytes) {
     Replica replica = new Replica("m", 0, calls, bytes);
@@ -35,7 +37,7 @@ class AdmissionQueueTest {
 
   private AdmissionQueue<String> queue(Replica replica, AdmissionQueue.Gathering gathering) {
     AdmissionQueue<String> queue = new AdmissionQueue<>("m", 32, 1 << 20,
-        bytes -> replica.tryReserve(bytes) ? replica : null, (placed, calls) -> {
+        bytes -> replica.tryReserve(bytes) ? replica : null, () -> share, (placed, calls) -> {
           sent.add(calls.stream().map(AdmissionQueue.Admitted::call).toList());
           sentBytes.add(calls.stream().mapToLong(AdmissionQueue.Admitted::bytes).sum());
         });
@@ -116,10 +118,42 @@ class AdmissionQueueTest {
   }
 
   @Test
+  void aBatchWaitsForItsShareOfTheLoadAndNoLonger() {
+    Replica replica = replica(1, 1000);
+    AdmissionQueue<String> queue = queue(replica,
+        new AdmissionQueue.Gathering(64, 1000, Duration.ofMinutes(1)));
+    share = 3;
+    queue.admit("a", 10, LONG);
+    queue.admit("b", 10, LONG);
+    assertEquals(List.of(), sent, "two calls of a share of three: held");
+    queue.admit("c", 10, LONG);
+    assertEquals(List.of(List.of("a", "b", "c")), sent, "its share arrived: sent at once");
+    for (String call : List.of("d", "e", "f", "g")) {
+      queue.admit(call, 10, LONG);
+    }
+    finishLast(replica, queue);
+    assertEquals(List.of("d", "e", "f", "g"), sent.get(1),
+        "the calls that gathered meanwhile go together, past the share");
+  }
+
+  @Test
+  void withNoConcurrentLoadACallNeverWaits() {
+    Replica replica = replica(1, 1000);
+    AdmissionQueue<String> queue = queue(replica,
+        new AdmissionQueue.Gathering(64, 1000, Duration.ofMinutes(1)));
+    share = 1;
+    queue.admit("a", 10, LONG);
+    assertEquals(List.of(List.of("a")), sent, "an idle runtime takes a lone call at once");
+    queue.admit("b", 10, LONG);
+    finishLast(replica, queue);
+    assertEquals(List.of("b"), sent.get(1), "and the runtime that frees takes the next");
+  }
+
+  @Test
   void aFullQueueSendsItsHeldBatchRatherThanRefuseTheNextCall() {
     Replica replica = replica(1, 1000);
     AdmissionQueue<String> queue = new AdmissionQueue<>("m", 2, 1 << 20,
-        bytes -> replica.tryReserve(bytes) ? replica : null, (placed, calls) ->
+        bytes -> replica.tryReserve(bytes) ? replica : null, () -> share, (placed, calls) ->
             sent.add(calls.stream().map(AdmissionQueue.Admitted::call).toList()));
     queue.gather(new AdmissionQueue.Gathering(64, 1000, Duration.ofMinutes(1)));
     queue.admit("a", 10, LONG);
@@ -160,7 +194,7 @@ class AdmissionQueueTest {
   void aFullQueueRefusesAtOnce() {
     Replica replica = replica(1, 1000);
     AdmissionQueue<String> queue = new AdmissionQueue<>("m", 1, 1 << 20,
-        bytes -> replica.tryReserve(bytes) ? replica : null, (placed, calls) -> { });
+        bytes -> replica.tryReserve(bytes) ? replica : null, () -> share, (placed, calls) -> { });
     queue.admit("a", 10, LONG);
     queue.admit("b", 10, LONG);
     CompletableFuture<Void> refused = queue.admit("c", 10, LONG);
