@@ -51,6 +51,9 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
 }
 # pyml.Client.predict's p50 at c=1: so many calls at most, within so many seconds.
 CLIENT_CALLS = 1000
+# MLServer and PyML in turns on 1 row: calls per turn at each concurrency, and turns per server.
+TURN_CALLS = {1: 1_000, 8: 5_000}
+TURNS = 3
 CLIENT_SECONDS = 15.0
 
 
@@ -112,25 +115,31 @@ def main() -> None:
         # The machine's load before and after each part: a shared machine shows up here.
         load: dict[str, list[float]] = {"start": list(os.getloadavg())}
         results["load"] = load
+        deploy = parse_pairs(args.deploy, "--deploy")
+        if args.resources:
+            deploy["resources"] = parse_pairs(args.resources, "--resources")
+        variants: dict[str, dict[str, object]] = {}
+        results["pyml"] = variants
+        # MLServer stays up, idle, while PyML is measured: the turns at the end of each variant
+        # run both on the same minutes of this machine.
         with mlserver(model_file, NAME, workdir) as peer:
             print(f"MLServer serving {NAME} on {peer.target}", flush=True)
             results["mlserver"] = measure_mlserver(
                 peer.target, peer.grpc_port, plan, data, expected, workdir
             )
-        load["after MLServer"] = list(os.getloadavg())
-        deploy = parse_pairs(args.deploy, "--deploy")
-        if args.resources:
-            deploy["resources"] = parse_pairs(args.resources, "--resources")
-        variants: dict[str, object] = {}
-        results["pyml"] = variants
-        for label, extra in VARIANTS[args.batching]:
-            variant_dir = workdir / label.replace(" ", "-")
-            variant_dir.mkdir(mode=0o711)
-            variant_home = make_home(variant_dir, [*args.pyml_toml, *extra])
-            with pyml_server(variant_home, variant_dir, deploy, args.gateway_arg) as server:
-                print(f"{label}: gateway on {server.gateway.target}, {NAME} deployed", flush=True)
-                variants[label] = measure_pyml(server, plan, data, expected, variant_dir)
-            load[f"after {label}"] = list(os.getloadavg())
+            load["after MLServer"] = list(os.getloadavg())
+            for label, extra in VARIANTS[args.batching]:
+                variant_dir = workdir / label.replace(" ", "-")
+                variant_dir.mkdir(mode=0o711)
+                variant_home = make_home(variant_dir, [*args.pyml_toml, *extra])
+                with pyml_server(variant_home, variant_dir, deploy, args.gateway_arg) as server:
+                    target = server.gateway.target
+                    print(f"{label}: gateway on {target}, {NAME} deployed", flush=True)
+                    variants[label] = measure_pyml(server, plan, data, expected, variant_dir)
+                    variants[label]["peer_turns"] = peer_turns(
+                        peer.target, server, data[1], expected[1], variant_dir
+                    )
+                load[f"after {label}"] = list(os.getloadavg())
         print("in-process floor: two processes calling predict_proba", flush=True)
         floors = {str(n): floor(model_file, data[n], plan.floor_s) for n in (1, 100_000)}
         floors["1 (numpy)"] = floor(model_file, data[1].to_numpy(), plan.floor_s)
@@ -347,6 +356,49 @@ def oip_in_turns(
                 + " req/s",
                 flush=True,
             )
+    return results
+
+
+def peer_turns(
+    peer_target: str,
+    server: PymlServer,
+    rows: pd.DataFrame,
+    expected: np.ndarray,
+    workdir: Path,
+) -> list[dict[str, object]]:
+    """MLServer and PyML on the same 1-row request, h2load on both in turns (MLServer, PyML,
+    TURNS times each; c = 1 and 8), both warm. The cells above are minutes apart, and this
+    machine's speed drifts by tens of percent within minutes: in turns, both meet the same."""
+    peer_message = v2_infer_request(NAME, rows).SerializeToString()  # type: ignore[attr-defined]
+    message = pyml_predict_request(NAME, rows).SerializeToString()
+    sides = {
+        "mlserver": (
+            f"http://{peer_target}{V2_INFER_PATH}",
+            write_frame(workdir, "turn-mlserver", peer_message),
+            probe_v2(peer_target, V2_INFER_PATH, peer_message, expected),
+        ),
+        "pyml": (
+            f"http://{server.gateway.target}{PYML_PREDICT_PATH}",
+            write_frame(workdir, "turn-pyml", message),
+            probe_pyml(server.gateway.target, PYML_PREDICT_PATH, message, expected[:, 0]),
+        ),
+    }
+    results: list[dict[str, object]] = []
+    for streams, calls in TURN_CALLS.items():
+        runs: dict[str, list[dict[str, object]]] = {side: [] for side in sides}
+        for _ in range(TURNS):
+            for side, (url, frame, probe) in sides.items():
+                result = run_h2load(url, frame, probe.answer_bytes, calls, streams, 90.0)
+                runs[side].append(result.as_dict())
+        results.append({"rows": 1, "streams": streams, **runs})
+        print(
+            f"  turns, 1 row c={streams}: MLServer "
+            + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["mlserver"])
+            + " req/s; PyML "
+            + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["pyml"])
+            + " req/s",
+            flush=True,
+        )
     return results
 
 

@@ -44,6 +44,8 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 *perf_table(results, pyml),
                 "",
+                *peer_turns_table(pyml),
+                "",
                 *oip_turns_table(pyml),
                 "",
                 *client_line(pyml),
@@ -144,6 +146,30 @@ def perf_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
                 f"| {_ratio(point['throughput'], grpc_rate)} |"
             )
     return lines + [""] + [f"- {note}" for note in notes]
+
+
+def peer_turns_table(pyml: dict[str, Any]) -> list[str]:
+    """MLServer and PyML on 1 row, h2load on both, in turns at the end of the variant."""
+    turns = pyml.get("peer_turns")
+    if not turns:
+        return []
+    lines = [
+        "MLServer and PyML in turns, 1 row (MLServer, PyML, three times each, both warm; the"
+        " cells above are minutes apart):",
+        "",
+        "| c | MLServer req/s | p50 ms | PyML req/s | p50 ms | req/s PyML÷ML | p50 PyML÷ML |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for turn in turns:
+        peer_rate, peer_text = _stat(turn["mlserver"], "ok_per_s")
+        rate, text = _stat(turn["pyml"], "ok_per_s")
+        peer_p50, peer_p50_text = _stat(turn["mlserver"], "p50_ms")
+        p50, p50_text = _stat(turn["pyml"], "p50_ms")
+        lines.append(
+            f"| {turn['streams']} | {peer_text} | {peer_p50_text} | {text} | {p50_text} "
+            f"| {_ratio(rate, peer_rate)} | {_ratio(p50, peer_p50)} |"
+        )
+    return lines
 
 
 def oip_turns_table(pyml: dict[str, Any]) -> list[str]:
