@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -348,14 +349,7 @@ def oip_in_turns(
                     )
                     runs[path].append(result.as_dict())
             results.append({"rows": n, "streams": streams, **runs})
-            print(
-                f"  {n} rows c={streams}: native "
-                + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["native"])
-                + " req/s; OIP "
-                + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["oip"])
-                + " req/s",
-                flush=True,
-            )
+            print_turns(f"{n} rows c={streams}", {"native": runs["native"], "OIP": runs["oip"]})
     return results
 
 
@@ -391,15 +385,19 @@ def peer_turns(
                 result = run_h2load(url, frame, probe.answer_bytes, calls, streams, 90.0)
                 runs[side].append(result.as_dict())
         results.append({"rows": 1, "streams": streams, **runs})
-        print(
-            f"  turns, 1 row c={streams}: MLServer "
-            + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["mlserver"])
-            + " req/s; PyML "
-            + ", ".join(f"{r['ok_per_s']:.0f}" for r in runs["pyml"])
-            + " req/s",
-            flush=True,
+        print_turns(
+            f"turns, 1 row c={streams}", {"MLServer": runs["mlserver"], "PyML": runs["pyml"]}
         )
     return results
+
+
+def print_turns(what: str, runs: dict[str, list[dict[str, Any]]]) -> None:
+    """One line per set of turns: each side's rates in the order they ran."""
+    sides = "; ".join(
+        f"{side} " + ", ".join(f"{r['ok_per_s']:.0f}" for r in side_runs) + " req/s"
+        for side, side_runs in runs.items()
+    )
+    print(f"  {what}: {sides}", flush=True)
 
 
 def client_p50(server: PymlServer, rows: pd.DataFrame, url: str, workdir: Path) -> dict[str, float]:

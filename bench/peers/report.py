@@ -150,49 +150,47 @@ def perf_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
 
 def peer_turns_table(pyml: dict[str, Any]) -> list[str]:
     """MLServer and PyML on 1 row, h2load on both, in turns at the end of the variant."""
-    turns = pyml.get("peer_turns")
-    if not turns:
-        return []
-    lines = [
+    return _turns_table(
+        pyml.get("peer_turns"),
         "MLServer and PyML in turns, 1 row (MLServer, PyML, three times each, both warm; the"
         " cells above are minutes apart):",
-        "",
-        "| c | MLServer req/s | p50 ms | PyML req/s | p50 ms | req/s PyML÷ML | p50 PyML÷ML |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for turn in turns:
-        peer_rate, peer_text = _stat(turn["mlserver"], "ok_per_s")
-        rate, text = _stat(turn["pyml"], "ok_per_s")
-        peer_p50, peer_p50_text = _stat(turn["mlserver"], "p50_ms")
-        p50, p50_text = _stat(turn["pyml"], "p50_ms")
-        lines.append(
-            f"| {turn['streams']} | {peer_text} | {peer_p50_text} | {text} | {p50_text} "
-            f"| {_ratio(rate, peer_rate)} | {_ratio(p50, peer_p50)} |"
-        )
-    return lines
+        ("mlserver", "MLServer"),
+        ("pyml", "PyML"),
+    )
 
 
 def oip_turns_table(pyml: dict[str, Any]) -> list[str]:
     """PyML's OIP port against its native gRPC port, both with h2load, run in turns."""
-    turns = pyml.get("oip_h2load")
+    return _turns_table(
+        pyml.get("oip_h2load"),
+        "PyML's OIP port vs its native gRPC port, h2load on both (native, OIP, native, OIP):",
+        ("native", "native"),
+        ("oip", "OIP"),
+    )
+
+
+def _turns_table(
+    turns: list[dict[str, Any]] | None, title: str, base: tuple[str, str], other: tuple[str, str]
+) -> list[str]:
+    """Two servers or paths measured in turns: each one's rate and p50, and other ÷ base."""
     if not turns:
         return []
+    (base_key, base_name), (key, name) = base, other
     lines = [
-        "PyML's OIP port vs its native gRPC port, h2load on both (native, OIP, native, OIP):",
+        title,
         "",
-        "| rows | c | native req/s | p50 ms | OIP req/s | p50 ms | OIP÷native req/s "
-        "| OIP p50 ÷ native |",
+        f"| rows | c | {base_name} req/s | p50 ms | {name} req/s | p50 ms "
+        f"| {name}÷{base_name} req/s | {name} p50 ÷ {base_name} |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for turn in turns:
-        native_rate, native_text = _stat(turn["native"], "ok_per_s")
-        oip_rate, oip_text = _stat(turn["oip"], "ok_per_s")
-        native_p50, native_p50_text = _stat(turn["native"], "p50_ms")
-        oip_p50, oip_p50_text = _stat(turn["oip"], "p50_ms")
+        base_rate, base_text = _stat(turn[base_key], "ok_per_s")
+        rate, text = _stat(turn[key], "ok_per_s")
+        base_p50, base_p50_text = _stat(turn[base_key], "p50_ms")
+        p50, p50_text = _stat(turn[key], "p50_ms")
         lines.append(
-            f"| {turn['rows']:,} | {turn['streams']} | {native_text} | {native_p50_text} "
-            f"| {oip_text} | {oip_p50_text} | {_ratio(oip_rate, native_rate)} "
-            f"| {_ratio(oip_p50, native_p50)} |"
+            f"| {turn['rows']:,} | {turn['streams']} | {base_text} | {base_p50_text} "
+            f"| {text} | {p50_text} | {_ratio(rate, base_rate)} | {_ratio(p50, base_p50)} |"
         )
     return lines
 
