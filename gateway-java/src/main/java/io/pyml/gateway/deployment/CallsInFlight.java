@@ -34,9 +34,10 @@ final class CallsInFlight {
 
   synchronized void enter(Duration timeout) {
     count++;
-    rollPeakWindow();
+    long now = System.nanoTime();
+    rollPeakWindow(now);
     peak = Math.max(peak, count);
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = now + timeout.toNanos();
     if (deadline - lastDeadlineNanos > 0) {
       lastDeadlineNanos = deadline;
     }
@@ -54,16 +55,17 @@ final class CallsInFlight {
    * that stopped is forgotten within two windows.
    */
   synchronized int recentPeak() {
-    rollPeakWindow();
+    rollPeakWindow(System.nanoTime());
     return Math.max(peak, previousPeak);
   }
 
-  private void rollPeakWindow() {
-    long age = System.nanoTime() - peakWindowStart;
+  /** A new window starts with the calls in flight now; the one before it ended long ago. */
+  private void rollPeakWindow(long now) {
+    long age = now - peakWindowStart;
     if (age >= peakWindowNanos) {
       previousPeak = age < 2 * peakWindowNanos ? peak : 0;
       peak = count;
-      peakWindowStart += age;
+      peakWindowStart = now;
     }
   }
 
