@@ -29,7 +29,6 @@ Fast paths for plain numeric frames live in `fast_frames` (same results, less ti
 
 from __future__ import annotations
 
-import re
 import struct
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -69,9 +68,9 @@ def read_table(data: bytes | memoryview, budget: DecodeBudget = DEFAULT_BUDGET) 
     """
     if not data:
         raise invalid_input("empty payload (expected: an Arrow IPC stream)")
-    _refuse_python_extension_names(data)
     # Every message's declared sizes first: nothing is decompressed or built before.
     checked = ipc_budget.check_stream(data, budget)
+    _refuse_python_extension_names(checked.schema_message)
     try:
         reader = pa.ipc.open_stream(pa.py_buffer(data))
         # Check the schema before reading any batch: refuse early, allocate nothing.
@@ -89,13 +88,13 @@ def read_table(data: bytes | memoryview, budget: DecodeBudget = DEFAULT_BUDGET) 
     return table
 
 
-def _refuse_python_extension_names(data: bytes | memoryview) -> None:
+def _refuse_python_extension_names(schema_message: bytes) -> None:
     # A flatbuffers string is stored as <uint32 length><bytes><NUL>: if a registered Python
-    # extension type's name is in the schema, these exact bytes are in the stream. (re, not
-    # `in`: `bytes in memoryview` compares single items and is always False.)
+    # extension type's name is in the schema, these exact bytes are in its message. Only the
+    # schema message: a value in a batch's body may hold the same bytes and names no type.
     for ext_type in _python_extension_types():
         name = str(ext_type.extension_name).encode()
-        if re.search(re.escape(struct.pack("<I", len(name)) + name + b"\0"), data):
+        if struct.pack("<I", len(name)) + name + b"\0" in schema_message:
             raise invalid_input(
                 f"extension type '{name.decode()}' is not accepted (expected: {TENSOR_EXTENSION})"
             )

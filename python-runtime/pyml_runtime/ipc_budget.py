@@ -113,6 +113,9 @@ class StreamCheck:
     """What `check_stream` found: the declared decoded bytes, and about the schema message."""
 
     decoded_bytes: int
+    # The first message's metadata, where pyarrow reads the schema: the only place a stream can
+    # name a type (pyarrow refuses a second schema message without reading it).
+    schema_message: bytes = b""
     # The schema message's metadata: a key for what depends on the schema alone (None: not
     # cached, too long or no schema message first).
     schema_key: bytes | None = None
@@ -139,6 +142,7 @@ def check_stream(data: bytes | memoryview, budget: DecodeBudget) -> StreamCheck:
     limit = budget.decoded_bytes_limit(len(data))
     totals = _Totals()
     text = _Text(len(data), budget)
+    schema_message = b""
     schema_key: bytes | None = None
     view_columns: tuple[int, ...] = ()
     for index, message in enumerate(_messages(data)):
@@ -146,7 +150,7 @@ def check_stream(data: bytes | memoryview, budget: DecodeBudget) -> StreamCheck:
             totals.batches += 1
             _at_most("batches", totals.batches, budget.max_batches, "max_batches")
         else:
-            metadata = message.metadata.to_pybytes()
+            metadata = schema_message = message.metadata.to_pybytes()
             outcome = _schema_outcome(metadata, budget)
             if outcome is not None:
                 # Per request: what the names and metadata add up to against its size.
@@ -172,7 +176,7 @@ def check_stream(data: bytes | memoryview, budget: DecodeBudget) -> StreamCheck:
                 totals.rows += _non_negative(header.scalar(0, "<q", 0), "batch length")
                 _at_most("rows", totals.rows, budget.max_rows, "max_rows")
             _add_batch(header, message.body, totals, budget, limit)
-    return StreamCheck(totals.decoded_bytes, schema_key, view_columns)
+    return StreamCheck(totals.decoded_bytes, schema_message, schema_key, view_columns)
 
 
 def _schema_outcome(metadata: bytes, budget: DecodeBudget) -> _SchemaOutcome | None:

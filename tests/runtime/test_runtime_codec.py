@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -189,6 +190,30 @@ def test_registered_python_extension_type_is_refused_before_deserializing(view: 
     finally:
         pa.unregister_extension_type("test.registered")
     assert calls == []
+
+
+def test_a_column_whose_values_spell_an_extension_name_is_accepted() -> None:
+    # Only the schema message can name a type; a value that holds the same bytes names none.
+    # (The check once scanned the whole stream: a false refusal, and 14 ms per 24 MB request.)
+    class Registered(pa.ExtensionType):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(pa.int64(), "test.spelled")
+
+        def __arrow_ext_serialize__(self) -> bytes:
+            return b""
+
+        @classmethod
+        def __arrow_ext_deserialize__(cls, storage_type: object, serialized: bytes) -> Registered:
+            return cls()
+
+    name = b"test.spelled"
+    spelled = struct.pack("<I", len(name)) + name + b"\0"
+    pa.register_extension_type(Registered())
+    try:
+        table = codec.read_table(_stream(pa.table({"note": pa.array([spelled], pa.binary())})))
+    finally:
+        pa.unregister_extension_type("test.spelled")
+    assert table.column("note").to_pylist() == [spelled]
 
 
 def test_unknown_nested_extension_is_refused() -> None:
