@@ -101,6 +101,7 @@ def serve(
     except ValueError as exc:
         print(f"pyml-runtime: invalid runtime setting: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    runtime_workers.limit_native_threads(count, os.environ)
     if count == 1:
         _serve_one(home, socket, name, socket_lock_seconds, None)
         return

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from docker.models.containers import Container
 
 from pyml._internal.gateway_process import start_gateway
 from pyml.client import Client
@@ -17,6 +18,7 @@ from tests.containers.conftest import await_gone, labelled
 from tests.polling import await_deployment, await_true
 
 WHO_ANSWERS = pd.DataFrame({"x": [-6.0]})  # the faulty model answers its worker's pid
+POOL_SIZE = pd.DataFrame({"x": [-7.0]})  # ... and its worker's OpenBLAS pool size
 
 
 def _worker_pids(client: Client, calls: int) -> set[int]:
@@ -24,7 +26,7 @@ def _worker_pids(client: Client, calls: int) -> set[int]:
     return {int(client.predict("faulty", WHO_ANSWERS)["y"][0]) for _ in range(calls)}
 
 
-def test_two_workers_share_the_calls_and_a_killed_worker_restarts_the_replica(
+def test_two_workers_share_the_calls_and_the_cpus_and_a_killed_worker_restarts_the_replica(
     pyml_home: Path, packaged_faulty: ModelVersion
 ) -> None:
     gateway_id = f"pyml-wk-{os.getpid()}"
@@ -41,6 +43,7 @@ def test_two_workers_share_the_calls_and_a_killed_worker_restarts_the_replica(
             assert container.labels["io.pyml.runtime-workers"] == "2"
             pids = _worker_pids(client, 6)
             assert len(pids) == 2, pids
+            _assert_each_worker_has_its_share_of_the_cpus(client, container)
             assert client.predict("faulty", pd.DataFrame({"x": [1.0, 2.0]}))["y"].tolist() == [
                 2.0,
                 4.0,
@@ -71,3 +74,15 @@ def test_two_workers_share_the_calls_and_a_killed_worker_restarts_the_replica(
         shutil.rmtree(work, ignore_errors=True)
     assert not left, f"containers left: {[c.name for c in left]}"
     assert not folders, f"socket folders left: {folders}"
+
+
+def _assert_each_worker_has_its_share_of_the_cpus(client: Client, container: Container) -> None:
+    # The runtime reads the container's CPU limit from its cgroup; two workers share it, and
+    # each worker's OpenBLAS pool is sized to its share (wider pools spin against each other).
+    cpus = container.attrs["HostConfig"]["NanoCpus"] / 1e9
+    code, out = container.exec_run(
+        ["python", "-c", "from pyml_runtime.workers import cpu_limit; print(cpu_limit())"]
+    )
+    assert code == 0 and float(out) == cpus, out
+    sizes = {int(client.predict("faulty", POOL_SIZE)["y"][0]) for _ in range(6)}
+    assert sizes == {max(1, int(cpus // 2))}

@@ -13,10 +13,21 @@ from pathlib import Path
 from typing import IO
 
 import grpc
+import pandas as pd
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from pyml_runtime.workers import worker_count, worker_socket
+from pyml.v1 import payload_pb2, runtime_pb2_grpc
+from pyml_runtime import codec
+from pyml_runtime.workers import (
+    NATIVE_THREADS_ENV,
+    cpu_limit,
+    limit_native_threads,
+    native_threads,
+    worker_count,
+    worker_socket,
+)
+from tests.runtime.runtime_homes import save_validation
 from tests.runtime.runtime_process import Runtime, running
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -42,6 +53,38 @@ def test_worker_count_from_the_option_or_the_environment() -> None:
         worker_count(None, {"PYML_RUNTIME_WORKERS": "zero"})
     with pytest.raises(ValueError, match="expected: 1 to 32"):
         worker_count(33, {})
+
+
+def test_each_worker_sizes_its_native_thread_pools_to_its_share_of_the_cpus(
+    tmp_path: Path,
+) -> None:
+    # OpenBLAS threads spin after each call: two workers with a pool as wide as the machine
+    # each spent a third of two cores spinning.
+    assert [native_threads(2, 2.0), native_threads(3, 2.0), native_threads(2, 7.0)] == [1, 1, 3]
+    assert native_threads(1, 8.0) == 8
+    two_cpus = tmp_path / "cpu.max"
+    two_cpus.write_text("200000 100000\n")
+    environ: dict[str, str] = {}
+    limit_native_threads(2, environ, two_cpus)
+    assert environ == dict.fromkeys(NATIVE_THREADS_ENV, "1")
+
+
+def test_a_model_images_own_thread_pool_size_is_kept(tmp_path: Path) -> None:
+    environ = {"OMP_NUM_THREADS": "4"}
+    limit_native_threads(2, environ, tmp_path / "absent")
+    assert environ == {"OMP_NUM_THREADS": "4"}
+
+
+def test_the_cpu_limit_is_the_cgroup_quota_at_most_the_cpus_to_run_on(tmp_path: Path) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    cpus = len(os.sched_getaffinity(0))
+    cpu_max.write_text("50000 100000\n")
+    assert cpu_limit(cpu_max) == 0.5
+    cpu_max.write_text(f"{(cpus + 4) * 100000} 100000\n")
+    assert cpu_limit(cpu_max) == cpus
+    cpu_max.write_text("max 100000\n")
+    assert cpu_limit(cpu_max) == cpus
+    assert cpu_limit(tmp_path / "absent") == cpus
 
 
 def _serving(socket: Path) -> bool:
@@ -97,6 +140,45 @@ def test_two_workers_serve_on_two_sockets_and_sigterm_stops_both(
         for pid in pids.values():
             assert not _alive(pid)
     assert not any(s.exists() for s in sockets)
+
+
+# Answers the size of its process's OpenBLAS pools, as OpenBLAS itself reports it.
+POOL_MODEL = """
+    import pandas as pd
+    from threadpoolctl import threadpool_info
+
+    from pyml import DataFrameModel
+
+
+    class Pool(DataFrameModel):
+        def __init__(self, home: str) -> None:
+            pass
+
+        def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+            # numpy's OpenBLAS, and scipy's once it is loaded: the widest.
+            pools = threadpool_info()
+            size = max(p["num_threads"] for p in pools if p["internal_api"] == "openblas")
+            return pd.DataFrame({"threads": [size] * len(df)})
+"""
+
+
+def test_each_workers_openblas_pool_is_its_share_of_the_cpus(
+    make_home: Callable[..., Path], socket_dir: Path
+) -> None:
+    home = make_home("pool", **{"model.py": POOL_MODEL})
+    save_validation(home, pd.DataFrame({"x": [1.0]}))
+    sockets = [socket_dir / "model.sock", socket_dir / "model-1.sock"]
+    request = payload_pb2.Payload(
+        kind=payload_pb2.PAYLOAD_KIND_DATAFRAME,
+        arrow_ipc=codec.encode_dataframe(pd.DataFrame({"x": [1.0]})),
+    )
+    with running(home, sockets[0], "--workers", "2") as runtime:
+        _worker_pids(runtime, sockets)
+        for socket in sockets:
+            with grpc.insecure_channel(f"unix:{socket}") as channel:
+                reply = runtime_pb2_grpc.ModelRuntimeStub(channel).Predict(request, timeout=10)
+            threads = codec.decode_dataframe(reply.arrow_ipc)["threads"].tolist()
+            assert threads == [native_threads(2, cpu_limit())], socket.name
 
 
 def test_a_worker_killed_ends_the_runtime_with_its_signal(

@@ -5,7 +5,8 @@ deadline); x == -3 allocates 1 GiB (past a small container memory limit); x == -
 call until a file `release` appears in the runtime's socket folder (at most 60 s): a test
 decides when an in-flight call ends, without guessing durations; x == -5 never returns (a
 predict stuck in model code: only killing the runtime ends it); x == -6 answers the process id
-of the runtime worker that ran it (which worker served a call).
+of the runtime worker that ran it (which worker served a call); x == -7 answers the size of
+the OpenBLAS pool its worker was given (OPENBLAS_NUM_THREADS, 0 when unset).
 """
 
 import os
@@ -41,6 +42,8 @@ class Faulty(DataFrameModel):
                 time.sleep(0.05)
         if (df["x"] == -6).any():
             return pd.DataFrame({"y": df["x"] * 0 + os.getpid()})
+        if (df["x"] == -7).any():
+            return pd.DataFrame({"y": df["x"] * 0 + int(os.environ.get("OPENBLAS_NUM_THREADS", 0))})
         if (df["x"] == -3).any():
             hog = "x" * (1 << 30)  # every page written: the memory limit is really hit
             return pd.DataFrame({"y": df["x"] * len(hog)})
