@@ -30,6 +30,7 @@ the container ends and the gateway starts a new one, so a replica never serves h
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
@@ -206,17 +207,30 @@ def _stop_all(pids: list[int]) -> None:
 
 @contextmanager
 def signals_set(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT set `stop` (only the main thread may install handlers)."""
+    """SIGTERM/SIGINT set `stop` (only the main thread may install handlers).
+
+    Through a thread: Python runs a handler in the main thread between two bytecodes, maybe
+    inside `stop.wait()` while that holds the Event's lock, and `stop.set()` there would wait
+    for ever (a runtime that let SIGTERM go unanswered until it was killed). A SimpleQueue's
+    `put` is safe in a signal handler."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    signals: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+
+    def set_stop() -> None:
+        if signals.get() is not None:
+            stop.set()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        signals.put(signum)
 
+    setter = threading.Thread(target=set_stop, name="pyml-signals", daemon=True)
+    setter.start()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        signals.put(None)  # ends the setter when no signal did

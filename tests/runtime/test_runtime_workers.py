@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -85,6 +87,33 @@ def test_the_cpu_limit_is_the_cgroup_quota_at_most_the_cpus_to_run_on(tmp_path: 
     cpu_max.write_text("max 100000\n")
     assert cpu_limit(cpu_max) == cpus
     assert cpu_limit(tmp_path / "absent") == cpus
+
+
+# Holds the stop Event's lock, as `stop.wait()` does for a moment, while SIGTERM arrives:
+# Python runs the handler right there, in this (the main) thread.
+SIGNAL_INSIDE_WAIT = """
+import os, signal, threading
+from pyml_runtime.workers import signals_set
+stop = threading.Event()
+with signals_set(stop):
+    with stop._cond:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(100_000):
+            pass
+    print("stopped" if stop.wait(10) else "not stopped", flush=True)
+"""
+
+
+def test_a_signal_that_lands_inside_stop_wait_still_stops() -> None:
+    # A handler that called stop.set() waited for ever there for the lock its own thread held:
+    # a runtime that let SIGTERM go unanswered until killed (seen once in CI, SIGINT).
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SIGNAL_INSIDE_WAIT], capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the signal handler deadlocked on the stop Event's lock")
+    assert (done.returncode, done.stdout.strip()) == (0, "stopped"), done.stderr
 
 
 def _serving(socket: Path) -> bool:

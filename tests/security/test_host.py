@@ -303,6 +303,10 @@ def test_process_runtime_gets_clean_env_and_unprivileged_user(dev: Served, dev_r
         "TMPDIR",
         "LC_CTYPE",
         "PYML_RUNTIME_WORKERS",  # how many runtime workers the gateway asked for
+        # each worker's native thread pools: its share of the CPUs (the runtime sets them)
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
     }, env
     assert "PYML_HOST_CANARY" not in env and "DOCKER_HOST" not in env
     assert not env["HOME"].startswith(str(Path.home())), env["HOME"]
