@@ -28,3 +28,16 @@ def test_runtime_steps_runs_every_step(cancer_home: Path) -> None:
         "round trip",
     ):
         assert line in result.stdout
+
+
+def test_socket_hop_floor_measures_both_sockets() -> None:
+    script = ROOT / "bench" / "socket_hop_floor.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--mb", "1", "--sends", "3", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "tcp loopback" in result.stdout and "unix socket" in result.stdout
