@@ -20,10 +20,11 @@ import tempfile
 import time
 from multiprocessing.queues import Queue
 from pathlib import Path
+from typing import Any
 
 
 def _receive(
-    family: int, address: str | tuple[str, int], size: int, sends: int, q: Queue[object]
+    family: int, address: str | tuple[str, int], size: int, sends: int, q: Queue[Any]
 ) -> None:
     with socket.socket(family, socket.SOCK_STREAM) as server:
         server.bind(address)
@@ -47,13 +48,13 @@ def _receive(
 
 def hop(family: int, address: str | tuple[str, int], size: int, sends: int) -> dict[str, float]:
     """CPU ms per payload of the sender and the receiver, and wall ms per payload."""
-    q: Queue[object] = multiprocessing.get_context("spawn").Queue()
+    q: Queue[Any] = multiprocessing.get_context("spawn").Queue()
     receiver = multiprocessing.get_context("spawn").Process(
         target=_receive, args=(family, address, size, sends, q)
     )
     receiver.start()
     try:
-        bound: str | tuple[str, int] = q.get(timeout=60)  # type: ignore[assignment]
+        bound = q.get(timeout=60)
         payload = os.urandom(size)
         with socket.socket(family, socket.SOCK_STREAM) as sender:
             sender.settimeout(60)
@@ -63,7 +64,7 @@ def hop(family: int, address: str | tuple[str, int], size: int, sends: int) -> d
                 sender.sendall(payload)
                 sender.recv(1)
             send_s, wall_s = time.process_time() - started, time.perf_counter() - wall
-        receive_s = float(q.get(timeout=60))  # type: ignore[arg-type]
+        receive_s = float(q.get(timeout=60))
     finally:
         receiver.join(60)
         if receiver.is_alive():

@@ -14,6 +14,7 @@ from docker.models.containers import Container
 from pyml._internal.gateway_process import start_gateway
 from pyml.client import Client
 from pyml.version import ModelVersion
+from pyml_runtime.workers import native_threads
 from tests.containers.conftest import await_gone, labelled
 from tests.polling import await_deployment, await_true
 
@@ -85,4 +86,4 @@ def _assert_each_worker_has_its_share_of_the_cpus(client: Client, container: Con
     )
     assert code == 0 and float(out) == cpus, out
     sizes = {int(client.predict("faulty", POOL_SIZE)["y"][0]) for _ in range(6)}
-    assert sizes == {max(1, int(cpus // 2))}
+    assert sizes == {native_threads(2, cpus)}
