@@ -115,9 +115,11 @@ def numeric_frame_to_table(df: pd.DataFrame) -> pa.Table | None:
     if plan.schema is None:
         return None
     schema = plan.schema
-    if len(set(dtypes)) == 1:
+    if len(set(dtypes)) == 1 and dtypes[0].kind != "b":
         # One dtype: one Arrow array of all the values, column after column, cut into one slice
-        # a column. When pandas keeps them so (one block) they are not copied.
+        # a column. When pandas keeps them so (one block) they are not copied. Not bools: one
+        # bitmap's slices share bytes, and the stream would carry the next column's bits in a
+        # column's spare ones (harmless to readers, but not the bytes of a column alone).
         values = df.to_numpy()
         rows = values.shape[0]
         by_column = values.T if values.T.flags.c_contiguous else _transposed_copy(values)
