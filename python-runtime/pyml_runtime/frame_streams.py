@@ -47,12 +47,12 @@ from pyml_runtime.errors import ARROW_ERRORS
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 # Larger frames are encoded the general way. A template's stream is two fresh copies of the
 # values (`tobytes`, then `join`), and above malloc's mmap threshold (1 MiB in the runtime,
-# `memory`) each is new pages, where pyarrow's pool keeps its memory: x 30 float64 columns,
-# 4,000 rows (960 KB) took 0.17 ms so against 0.33-0.50 ms the general way, 10,000 rows
-# (2.4 MB) 4.2-4.9 ms against 0.8-2.6 ms. Decoding has no such limit: from the values it was
-# faster at every size measured (1,000 rows: 23 us against 180 us; 100,000 rows: 1.7 ms
-# against 3.0 ms), as it makes the one block the general road makes, and a known stream is
-# as long as the one that passed every check.
+# `memory`) each is new pages, where pyarrow's pool keeps its memory. With 30 float64 columns
+# the template took 0.17 ms at 4,000 rows (960 KB) against 0.33-0.50 ms the general way, and
+# 4.2-4.9 ms at 10,000 rows (2.4 MB) against 0.8-2.6 ms. Decoding has no such limit: from
+# the values it was faster at every size measured (1,000 rows: 23 us against 180 us; 100,000
+# rows: 1.7 ms against 3.0 ms), as it makes the one block the general road makes, and a known
+# stream is as long as the one that passed every check.
 MAX_TEMPLATE_BODY_BYTES = 512 * 1024
 _ALIGNMENT = 8  # Arrow IPC pads every buffer of the body to this
 
