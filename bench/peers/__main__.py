@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer
 
 from bench.peers import perf, report
-from bench.peers.floor import floor
+from bench.peers.floor import floor, model_after_wait_ms, model_floor, socket_hops
 from bench.peers.frames import (
     PYML_PREDICT_PATH,
     V2_INFER_PATH,
@@ -56,6 +56,11 @@ CLIENT_CALLS = 1000
 TURN_CALLS = {1: 1_000, 8: 5_000}
 TURNS = 3
 CLIENT_SECONDS = 15.0
+# The model's predict after a wait (the goal's floor at c=1): this wait, so many calls. At c=1
+# PyML's runtime waits at least this long between calls (the answer's way back and the next
+# request's way in, through the gateway and h2load).
+FLOOR_WAIT_S = 0.001
+FLOOR_WAIT_CALLS = 300
 
 
 @dataclass
@@ -137,6 +142,7 @@ def main() -> None:
                     target = server.gateway.target
                     print(f"{label}: gateway on {target}, {NAME} deployed", flush=True)
                     variants[label] = measure_pyml(server, plan, data, expected, variant_dir)
+                    variants[label]["batching"] = "batching = true" in extra
                     variants[label]["peer_turns"] = peer_turns(
                         peer.target, server, data[1], expected[1], variant_dir
                     )
@@ -144,7 +150,15 @@ def main() -> None:
         print("in-process floor: two processes calling predict_proba", flush=True)
         floors = {str(n): floor(model_file, data[n], plan.floor_s) for n in (1, 100_000)}
         floors["1 (numpy)"] = floor(model_file, data[1].to_numpy(), plan.floor_s)
+        print("in-process floor: two processes calling the model's own predict", flush=True)
+        floors["1 (model.py predict)"] = model_floor(home, data[1], plan.floor_s)
         results["floor"] = floors
+        results["model_after_wait"] = {
+            "wait_ms": 1000 * FLOOR_WAIT_S,
+            "ms": model_after_wait_ms(home, data[1], FLOOR_WAIT_CALLS, FLOOR_WAIT_S),
+        }
+        large = len(pyml_predict_request(NAME, data[100_000]).SerializeToString())
+        results["hop_ms"] = socket_hops(large, workdir)
         results["seconds"] = time.monotonic() - started
         report.write(results, REPO / "bench" / "peers" / "results")
     finally:

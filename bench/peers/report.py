@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.peers.goals import goal_rows
+
 
 def write(results: dict[str, Any], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,8 @@ def markdown(results: dict[str, Any]) -> str:
                 *oip_turns_table(pyml),
                 "",
                 *client_line(pyml),
+                "",
+                *goals_table(results, pyml),
                 "",
             )
         ],
@@ -205,7 +209,8 @@ def floor_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "In-process floor (two processes calling the pipeline's predict_proba on the same rows:"
         " a DataFrame as PyML's model gets, or a numpy array as MLServer's sklearn runtime"
-        " passes):",
+        " passes; and the example's own model.py predict, what PyML calls per request as the"
+        " example is):",
         "",
         "| rows | calls/s | rows/s |",
         "|---:|---:|---:|",
@@ -214,6 +219,19 @@ def floor_table(results: dict[str, Any]) -> list[str]:
         count, _, kind = rows.partition(" ")
         label = f"{int(count):,} {kind}".strip()
         lines.append(f"| {label} | {_num(point['calls_per_s'])} | {_num(point['rows_per_s'])} |")
+    after = results.get("model_after_wait")
+    if after:
+        lines += [
+            "",
+            f"The model's predict on 1 row after a {after['wait_ms']:g} ms wait:"
+            f" {after['ms']:.2f} ms (median).",
+        ]
+    hops = results.get("hop_ms")
+    if hops:
+        lines.append(
+            f"The 100,000-row request over one loopback TCP hop: {hops['tcp']:.1f} ms of CPU;"
+            f" over one Unix-socket hop: {hops['unix']:.1f} ms (sender + receiver)."
+        )
     return lines
 
 
@@ -230,4 +248,19 @@ def client_line(pyml: dict[str, Any]) -> list[str]:
         f"pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms over "
         f"{client['calls']} calls; h2load p50 {h2load_p50:.2f} ms (in turns with it); "
         f"client ÷ h2load {_ratio(client['p50_ms'], h2load_p50)}"
+    ]
+
+
+def goals_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
+    """Issue 13's goals in this run (bench/peers/goals.py says how each is read)."""
+    return [
+        "Issue 13's goals in this run (met only when every reading meets it; out of reach only"
+        " with a floor measured in this run):",
+        "",
+        "| goal | this run | verdict |",
+        "|---|---|---|",
+        *(
+            f"| {goal} | {figures} | {verdict} |"
+            for goal, figures, verdict in goal_rows(results, pyml)
+        ),
     ]

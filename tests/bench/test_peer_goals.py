@@ -1,0 +1,106 @@
+"""How `make bench-peers` reads issue 13's goals from one run (bench/peers/goals.py): met only
+when every reading meets it, out of reach only with a floor measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.peers.goals import goal_rows
+
+
+def _runs(rate: float, p50: float = 1.0, failed: int = 0, **extra: int) -> list[dict[str, Any]]:
+    return [{"ok_per_s": rate, "p50_ms": p50, "failed": failed, **extra}]
+
+
+def _cell(rows: int, streams: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"rows": rows, "streams": streams, "runs": runs}
+
+
+def _results(
+    pyml_c8: float,
+    turns_c8: float,
+    *,
+    batching: bool = False,
+    model_floor: float = 1_300.0,
+    hops: tuple[float, float] = (12.0, 8.0),
+    c32: dict[str, int] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    mlserver = [
+        _cell(1, 1, _runs(500, p50=2.0)),
+        _cell(1, 8, _runs(900)),
+        _cell(1000, 8, _runs(250)),
+        _cell(100_000, 8, _runs(4)),
+    ]
+    pyml = {
+        "batching": batching,
+        "h2load": [
+            _cell(1, 1, _runs(400, p50=2.5)),
+            _cell(1, 8, _runs(pyml_c8)),
+            _cell(1000, 8, _runs(600)),
+            _cell(100_000, 8, _runs(15)),
+            _cell(100_000, 32, _runs(8, **(c32 or {"failed": 30, "refused": 30}))),
+        ],
+        "peer_turns": [
+            {"rows": 1, "streams": 8, "mlserver": _runs(900), "pyml": _runs(turns_c8)},
+        ],
+        "oip_h2load": [
+            {"rows": 1, "streams": 8, "native": _runs(900, p50=4.0), "oip": _runs(800, p50=4.4)}
+        ],
+        "client": {"p50_ms": 2.8, "h2load_p50_ms": 2.5},
+    }
+    results = {
+        "mlserver": {"h2load": mlserver},
+        "floor": {
+            "100000": {"calls_per_s": 200.0},
+            "1 (model.py predict)": {"calls_per_s": model_floor},
+        },
+        "model_after_wait": {"wait_ms": 1.0, "ms": 2.1},
+        "hop_ms": {"tcp": hops[0], "unix": hops[1]},
+    }
+    return results, pyml
+
+
+def _verdicts(results: dict[str, Any], pyml: dict[str, Any]) -> dict[str, str]:
+    return {goal.split(":")[0]: verdict for goal, _, verdict in goal_rows(results, pyml)}
+
+
+def test_a_goal_is_met_only_when_the_cell_and_the_turns_both_meet_it() -> None:
+    both = _verdicts(*_results(2_000, 1_900, batching=True))
+    one = _verdicts(*_results(2_000, 1_700, batching=True))
+    assert both["1 row, c=8"] == "met"
+    assert one["1 row, c=8"] == "not met"
+
+
+def test_one_row_at_c8_is_out_of_reach_only_when_the_models_own_floor_is_below_2x() -> None:
+    below = _verdicts(*_results(800, 800, model_floor=1_300))
+    above = _verdicts(*_results(800, 800, model_floor=1_900))
+    batched = _verdicts(*_results(1_500, 1_500, batching=True, model_floor=1_300))
+    assert below["1 row, c=8"].startswith("out of reach: the model's own predict")
+    assert above["1 row, c=8"] == "not met"
+    assert batched["1 row, c=8"] == "not met"  # a batch is one call for many requests
+
+
+def test_one_row_at_c1_is_out_of_reach_only_when_the_model_alone_takes_mlservers_p50() -> None:
+    results, pyml = _results(800, 800)
+    assert _verdicts(results, pyml)["1 row, c=1"].startswith("out of reach")
+    results["model_after_wait"]["ms"] = 1.6
+    assert _verdicts(results, pyml)["1 row, c=1"].startswith("not met (the model alone")
+
+
+def test_half_the_floor_is_out_of_reach_when_the_socket_hops_cost_more_than_the_model() -> None:
+    # The floor's 200 calls/s on two cores: 10 ms of model CPU per call.
+    rows = {g: v for g, _, v in goal_rows(*_results(800, 800, hops=(6.0, 5.0)))}
+    half = next(v for g, v in rows.items() if "0.5 of the in-process floor" in g)
+    assert half.startswith("out of reach: half the floor leaves 10.0 ms")
+    rows = {g: v for g, _, v in goal_rows(*_results(800, 800, hops=(5.0, 4.0)))}
+    assert next(v for g, v in rows.items() if "0.5 of the in-process floor" in g) == "not met"
+
+
+def test_c32_is_met_only_when_every_failure_is_a_refusal_and_nothing_restarted() -> None:
+    def c32(**counts: int) -> str:
+        rows = {g: v for g, _, v in goal_rows(*_results(800, 800, c32=counts))}
+        return next(v for g, v in rows.items() if g.startswith("100,000 rows, c=32"))
+
+    assert c32(failed=30, refused=30) == "met"
+    assert c32(failed=31, refused=30) == "not met"
+    assert c32(failed=30, refused=30, restarts=1) == "not met"
