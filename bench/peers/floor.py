@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -93,14 +94,20 @@ def model_floor(
     return _together(_model_call, home, rows, seconds, processes)
 
 
-def model_after_wait_ms(home: Path, rows: pd.DataFrame, calls: int, wait_s: float) -> float:
-    """Median wall ms of the model's `predict`, each call after a sleep of `wait_s`: at one call
+# The model's predict after a wait, beside the c=1 figures: this wait, so many calls.
+WAIT_S = 0.001
+WAIT_CALLS = 300
+
+
+def model_after_wait_ms(home: Path, rows: pd.DataFrame) -> dict[str, float]:
+    """Median wall ms of the model's `predict`, each call after a sleep of WAIT_S: at one call
     in flight every process on the path waits between calls, and on this machine work after a
     wait costs more than back to back (bench/idle_gap_floor.py). One process, one native thread
-    (a runtime worker's share on two CPUs), `calls` calls."""
+    (a runtime worker's share on two CPUs), WAIT_CALLS calls."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        return float(pool.apply(_after_wait, (home, rows, calls, wait_s)))
+        ms = float(pool.apply(_after_wait, (home, rows, WAIT_CALLS, WAIT_S)))
+    return {"wait_ms": 1000 * WAIT_S, "ms": ms}
 
 
 def _after_wait(home: Path, rows: pd.DataFrame, calls: int, wait_s: float) -> float:
@@ -117,7 +124,9 @@ def socket_hops(size: int, folder: Path) -> dict[str, float]:
     gateway) and once over a Unix socket (the gateway to the runtime): what any proxy between
     them pays before it parses a byte (bench/socket_hop_floor.py)."""
     tcp = hop(socket.AF_INET, ("127.0.0.1", 0), size, HOP_SENDS)
-    unix = hop(socket.AF_UNIX, str(folder / "hop.sock"), size, HOP_SENDS)
+    unix = hop(
+        socket.AF_UNIX, str(Path(tempfile.mkdtemp(dir=folder)) / "hop.sock"), size, HOP_SENDS
+    )
     return {
         "tcp": tcp["send_ms"] + tcp["receive_ms"],
         "unix": unix["send_ms"] + unix["receive_ms"],

@@ -15,8 +15,9 @@ from bench.peers.goals import goal_rows
 def write(results: dict[str, Any], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    text = markdown(results)
+    # The results first: a report that fails to render must not lose the run.
     (folder / f"peers-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
+    text = markdown(results)
     (folder / f"peers-{stamp}.md").write_text(text)
     print(text)
     print(f"written to {folder}/peers-{stamp}.json and .md")
@@ -254,8 +255,8 @@ def client_line(pyml: dict[str, Any]) -> list[str]:
 def goals_table(results: dict[str, Any], pyml: dict[str, Any]) -> list[str]:
     """Issue 13's goals in this run (bench/peers/goals.py says how each is read)."""
     return [
-        "Issue 13's goals in this run (met only when every reading meets it; out of reach only"
-        " with a floor measured in this run):",
+        "Issue 13's goals in this run (met only when every reading was measured and meets it;"
+        " out of reach only with a floor measured in this run; bench/peers/goals.py):",
         "",
         "| goal | this run | verdict |",
         "|---|---|---|",
