@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.datasets import load_breast_cancer
 
 from bench.peers import perf, report
-from bench.peers.floor import floor, model_after_wait_ms, model_floor, socket_hops
+from bench.peers.floor import floor, model_after_wait, model_floor, socket_hops
 from bench.peers.frames import (
     PYML_PREDICT_PATH,
     V2_INFER_PATH,
@@ -152,10 +152,12 @@ def main() -> None:
         last = design_floors(home, data, plan, workdir)
         # Measured at the start and at the end of the run (its speed drifts): the higher model
         # floor and the cheaper hops, the readings that call the fewest goals out of reach.
-        floors[MODEL_FLOOR] = max(first[MODEL_FLOOR], last[MODEL_FLOOR], key=_calls_per_s)
+        floors[MODEL_FLOOR] = max(
+            first[MODEL_FLOOR], last[MODEL_FLOOR], key=lambda point: point["calls_per_s"]
+        )
         results["floor"] = floors
         results["hop_ms"] = {k: min(first["hops"][k], last["hops"][k]) for k in last["hops"]}
-        results["model_after_wait"] = model_after_wait_ms(home, data[1])
+        results["model_after_wait"] = model_after_wait(home, data[1])
         results["seconds"] = time.monotonic() - started
         report.write(results, REPO / "bench" / "peers" / "results")
     finally:
@@ -172,10 +174,6 @@ def design_floors(
         MODEL_FLOOR: model_floor(home, data[1], plan.floor_s),
         "hops": socket_hops(large, workdir),
     }
-
-
-def _calls_per_s(point: dict[str, float]) -> float:
-    return point["calls_per_s"]
 
 
 def parse_args() -> argparse.Namespace:

@@ -99,8 +99,8 @@ WAIT_S = 0.001
 WAIT_CALLS = 300
 
 
-def model_after_wait_ms(home: Path, rows: pd.DataFrame) -> dict[str, float]:
-    """Median wall ms of the model's `predict`, each call after a sleep of WAIT_S: at one call
+def model_after_wait(home: Path, rows: pd.DataFrame) -> dict[str, float]:
+    """The wait and the median wall ms of the model's `predict`, each call after it: at one call
     in flight every process on the path waits between calls, and on this machine work after a
     wait costs more than back to back (bench/idle_gap_floor.py). One process, one native thread
     (a runtime worker's share on two CPUs), WAIT_CALLS calls."""
