@@ -72,6 +72,19 @@ public final class Access implements AutoCloseable {
     return policy.enabled();
   }
 
+  /**
+   * Whether checking {@code credentials} asks nothing of the store: authentication is off, no
+   * bearer was given (refused at once), or the bearer is a token checked within
+   * {@link #TOKEN_CACHE_TTL}. A JWT is verified each call and an unseen token is looked up.
+   */
+  public boolean checksInMemory(Credentials credentials) {
+    if (!policy.enabled() || credentials.bearer().isEmpty()) {
+      return true;
+    }
+    Known cached = known.get(credentials.bearer().get());
+    return cached != null && clock.instant().isBefore(cached.until());
+  }
+
   // --- checks ------------------------------------------------------------------------------
 
   /**

@@ -7,6 +7,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.pyml.gateway.core.ErrorKind;
@@ -24,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -51,6 +54,14 @@ public final class SidecarClient implements AutoCloseable {
   private static final GetMetadataRequest GATEWAY_METADATA_REQUEST = GetMetadataRequest
       .newBuilder().setGatewayProtocol(SidecarProtocol.VERSION)
       .setGatewayVersion(GatewayVersion.current()).build();
+
+  /**
+   * Where a failed call's future completes. An answer completes it on the runtime channel's
+   * event loop, which every runtime shares (SidecarTransport); a failure may go on to ask
+   * Docker why the runtime failed (Replica), which must not hold up the others' answers.
+   */
+  private static final Executor FAILURES = Executors.newCachedThreadPool(
+      new DefaultThreadFactory("pyml-sidecar-failure", true));
 
   private final String model;
   private final List<Worker> workers;
@@ -227,7 +238,7 @@ public final class SidecarClient implements AutoCloseable {
           public void onError(Throwable error) {
             GatewayException translated = SidecarErrors.translate(model, error, timeout);
             worker.ended(translated, sent);
-            result.completeExceptionally(translated);
+            FAILURES.execute(() -> result.completeExceptionally(translated));
           }
 
           @Override

@@ -19,6 +19,9 @@ import java.util.concurrent.TimeUnit;
  * runtime channels share (a loop per channel would waste threads on a 2-core machine).
  */
 public final class SidecarTransport implements AutoCloseable {
+  /** The prefix of the event loop's thread names. */
+  static final String EVENT_LOOP_NAME = "pyml-sidecar-io";
+
   private final EventLoopGroup eventLoop;
   private final int maxInboundMessageBytes;
 
@@ -32,7 +35,7 @@ public final class SidecarTransport implements AutoCloseable {
     this.maxInboundMessageBytes = maxInboundMessageBytes;
     // Daemon threads: a forgotten close() must not keep the JVM alive.
     this.eventLoop = new MultiThreadIoEventLoopGroup(
-        2, new DefaultThreadFactory("pyml-sidecar-io", true), EpollIoHandler.newFactory());
+        2, new DefaultThreadFactory(EVENT_LOOP_NAME, true), EpollIoHandler.newFactory());
   }
 
   public SidecarClient connect(String model, Path socket) {
@@ -54,6 +57,10 @@ public final class SidecarTransport implements AutoCloseable {
         // warned about it for every runtime channel. null removes the option.
         .withOption(ChannelOption.SO_KEEPALIVE, null)
         .usePlaintext()
+        // An answer goes on from the event loop (completing futures, queueing the client's
+        // write) instead of a hand-over to a pool thread per call; SidecarClient sends failures
+        // to a pool, as they may lead to blocking work.
+        .directExecutor()
         .maxInboundMessageSize(maxInboundMessageBytes)
         .build();
   }

@@ -28,6 +28,7 @@ import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import com.sun.net.httpserver.HttpServer;
 import io.pyml.gateway.config.JwtSettings;
+import io.pyml.gateway.testing.MovingClock;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,11 +39,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.Date;
 import java.util.List;
@@ -342,35 +340,11 @@ class JwtVerifierTest {
     assertTrue(missing.getMessage().startsWith("--jwt-jwks-file"), missing.getMessage());
   }
 
-  /** A clock the test moves. */
-  static final class TestClock extends Clock {
-    private volatile Instant now = Instant.now();
-
-    void advance(Duration duration) {
-      now = now.plus(duration);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
-  }
-
   @Test
   void anAcceptedTokenIsTrustedForAMinuteAtMostAndNeverPastItsExpiry() throws Exception {
     AtomicInteger checks = new AtomicInteger(); // each signature check looks its key up once
     JWKSet keys = new JWKSet(rsa.toPublicJWK());
-    TestClock clock = new TestClock();
+    MovingClock clock = new MovingClock();
     JwtVerifier cached = new JwtVerifier((selector, context) -> {
       checks.incrementAndGet();
       return selector.select(keys);

@@ -174,6 +174,27 @@ class SidecarClientTest {
     assertEquals(ErrorKind.UNAVAILABLE, health.kind());
   }
 
+  /**
+   * An answer goes on from the runtime channel's own thread (no hand-over to another thread per
+   * call, 7 December: ~10% more 1-row calls/s at 8 in flight); a failure never does, since
+   * working out why a runtime failed may ask Docker, which must not hold up every model's
+   * answers on the shared event loop.
+   */
+  @Test
+  void anAnswerGoesOnFromTheEventLoopAndAFailureOffIt() throws Exception {
+    CompletableFuture<String> answered = client.predict(payload(FakeModel.HOLD), TIMEOUT)
+        .thenApply(answer -> Thread.currentThread().getName());
+    assertTrue(runtime.holdStarted.await(10, TimeUnit.SECONDS));
+    runtime.release.complete(null);
+    assertTrue(answered.get(10, TimeUnit.SECONDS).startsWith(SidecarTransport.EVENT_LOOP_NAME),
+        answered.get());
+
+    CompletableFuture<String> failed = client.predict(payload(FakeModel.HANG),
+        Duration.ofMillis(200)).handle((answer, error) -> Thread.currentThread().getName());
+    String thread = failed.get(10, TimeUnit.SECONDS);
+    assertFalse(thread.startsWith(SidecarTransport.EVENT_LOOP_NAME), thread);
+  }
+
   private static Payload payload(String text) {
     return new Payload(PayloadKind.DATAFRAME, ByteString.copyFromUtf8(text));
   }

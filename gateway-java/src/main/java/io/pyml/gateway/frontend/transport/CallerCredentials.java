@@ -23,10 +23,15 @@ public final class CallerCredentials implements ServerInterceptor {
     return credentials == null ? Credentials.NONE : credentials;
   }
 
+  /** The credentials a call's headers carry, unchecked. */
+  public static Credentials read(Metadata headers) {
+    return Credentials.fromAuthorization(headers.get(AUTHORIZATION));
+  }
+
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
-    Credentials credentials = Credentials.fromAuthorization(headers.get(AUTHORIZATION));
+    Credentials credentials = read(headers);
     return Contexts.interceptCall(Context.current().withValue(KEY, credentials), call, headers,
         next);
   }

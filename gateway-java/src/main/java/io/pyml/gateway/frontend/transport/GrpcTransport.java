@@ -11,17 +11,21 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Netty server settings of the gateway's gRPC ports (gRPC and OIP), with the threads they
  * share: per-connection stream cap, rapid-reset protection, idle and age limits, keepalive
- * policy, a connection cap per port, a time limit on each request's arrival, and the call's
- * credentials read into its context. Close it after
+ * policy, a connection cap per port, a time limit on each request's arrival, the call's
+ * credentials read into its context, and which calls run on the transport's threads
+ * ({@link InlineCalls}). Close it after
  * the servers built from it.
  */
 public final class GrpcTransport implements AutoCloseable {
   private final TransportLimits limits;
+  private final InlineCalls inline;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
 
-  public GrpcTransport(TransportLimits limits) {
+  /** @param inline the calls served on the transport's own threads */
+  public GrpcTransport(TransportLimits limits, InlineCalls inline) {
     this.limits = limits;
+    this.inline = inline;
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("pyml-grpc-accept", true));
     this.workers = new NioEventLoopGroup(0, new DefaultThreadFactory("pyml-grpc-io", true));
   }
@@ -32,6 +36,7 @@ public final class GrpcTransport implements AutoCloseable {
     return NettyServerBuilder.forAddress(address)
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
+        .callExecutor(inline)
         .channelFactory(() -> new CappedServerSocketChannel(limits.maxConnectionsPerPort()))
         .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
         .maxRstFramesPerWindow(limits.maxRstFramesPerWindow(),
