@@ -477,6 +477,11 @@ def h2load_cells(
             f"calls: {warm.ok_per_s:.1f} req/s",
             flush=True,
         )
+        if warm.timed_out:
+            raise RuntimeError(
+                f"h2load reached its {WARM_UP_CAP_S:.0f} s cap twice at {n} rows (warm-up and "
+                f"{RATE_CALLS[n]} calls): the server is hung or far slower than a run can measure"
+            )
     rate = max(warm.ok_per_s, 1.0)
     cells = []
     for streams in plan.concurrency:

@@ -39,3 +39,16 @@ def test_cells_are_sized_from_a_measured_rate_even_when_the_warm_up_hits_its_tim
     assert [len(cell.runs) for cell in cells] == [1, 1]
     assert [cell.runs[0]["requests"] for cell in cells] == [expected, expected]
     assert calls[0] == (peers.WARM_UP[1], 8)
+
+
+def test_a_server_too_slow_for_the_rate_run_too_stops_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def killed(
+        url: str, frame: Path, answer_bytes: int, requests: int, streams: int, time_cap_s: float
+    ) -> H2loadResult:
+        return H2loadResult(requests, 0, 0, requests, time_cap_s, float("nan"), True)
+
+    monkeypatch.setattr(peers, "run_h2load", killed)
+    with pytest.raises(RuntimeError, match="cap twice at 1 rows"):
+        peers.h2load_cells("http://x/y", Path("frame"), Probe(100, 0.0), 1, peers.QUICK)

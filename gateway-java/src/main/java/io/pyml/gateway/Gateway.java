@@ -26,7 +26,6 @@ import io.pyml.gateway.frontend.http.V2Routes;
 import io.pyml.gateway.frontend.oip.OipFrontEnd;
 import io.pyml.gateway.frontend.thrift.ThriftFrontEnd;
 import io.pyml.gateway.frontend.transport.GrpcTransport;
-import io.pyml.gateway.frontend.transport.InlineCalls;
 import io.pyml.gateway.identity.Access;
 import io.pyml.gateway.identity.IdentityStoreException;
 import io.pyml.gateway.identity.JdbcIdentityStore;
@@ -43,7 +42,6 @@ import io.pyml.gateway.sidecar.WorkDirs;
 import io.pyml.gateway.state.JsonFileDeploymentStore;
 import io.pyml.gateway.state.StateDirLock;
 import io.pyml.gateway.state.StateException;
-import io.pyml.oip.v2.GRPCInferenceServiceGrpc;
 import io.pyml.proto.v1.PredictionServiceGrpc;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -222,10 +220,10 @@ public final class Gateway implements AutoCloseable {
     DataPlane plane = new DataPlane(deployments, rules, access, config.maxPayloadBytes(),
         config.defaultDeadline(), metrics, accessLog);
     GatewayHealth health = GatewayHealth.following(deployments);
-    GrpcTransport grpcTransport = new GrpcTransport(config.transport(), new InlineCalls(
-        Set.of(PredictionServiceGrpc.getPredictMethod().getFullMethodName(),
-            GRPCInferenceServiceGrpc.getModelInferMethod().getFullMethodName()),
-        access::checksInMemory));
+    // Native Predict only: OIP's ModelInfer converts tensors, CPU work kept off the transport.
+    GrpcTransport grpcTransport = new GrpcTransport(config.transport(),
+        Set.of(PredictionServiceGrpc.getPredictMethod().getFullMethodName()),
+        access::checksInMemory);
     Server server = grpcTransport
         .builder(new InetSocketAddress(config.host(), config.grpcPort()))
         // gRPC itself refuses far larger messages before they are buffered whole.

@@ -75,7 +75,8 @@ public final class Access implements AutoCloseable {
   /**
    * Whether checking {@code credentials} asks nothing of the store: authentication is off, no
    * bearer was given (refused at once), or the bearer is a token checked within
-   * {@link #TOKEN_CACHE_TTL}. A JWT is verified each call and an unseen token is looked up.
+   * {@link #TOKEN_CACHE_TTL}. A JWT's check may fetch its key set; an unseen token is looked
+   * up in the store.
    */
   public boolean checksInMemory(Credentials credentials) {
     if (!policy.enabled() || credentials.bearer().isEmpty()) {

@@ -1,5 +1,6 @@
 package io.pyml.gateway.sidecar;
 
+import com.google.protobuf.MessageLite;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
@@ -55,13 +56,18 @@ public final class SidecarClient implements AutoCloseable {
       .newBuilder().setGatewayProtocol(SidecarProtocol.VERSION)
       .setGatewayVersion(GatewayVersion.current()).build();
 
+  /** Answers up to this size go on from the runtime channel's event loop; larger, a pool's. */
+  static final int INLINE_ANSWER_BYTES = 1 << 20;
+
   /**
-   * Where a failed call's future completes. An answer completes it on the runtime channel's
-   * event loop, which every runtime shares (SidecarTransport); a failure may go on to ask
-   * Docker why the runtime failed (Replica), which must not hold up the others' answers.
+   * Where a call's future completes when not on the runtime channel's event loop, which every
+   * runtime shares (SidecarTransport). A small answer completes on the loop (no hand-over per
+   * call): what follows, admission and queueing the client's write, is memory and little CPU.
+   * A failure may go on to ask Docker why the runtime failed (Replica), and a large answer to
+   * long conversions (OIP's tensors, a V2 REST body): neither may hold up the others' answers.
    */
-  private static final Executor FAILURES = Executors.newCachedThreadPool(
-      new DefaultThreadFactory("pyml-sidecar-failure", true));
+  private static final Executor OFF_LOOP = Executors.newCachedThreadPool(
+      new DefaultThreadFactory("pyml-sidecar-answer", true));
 
   private final String model;
   private final List<Worker> workers;
@@ -231,14 +237,18 @@ public final class SidecarClient implements AutoCloseable {
           @Override
           public void onNext(T value) {
             worker.ended(null, sent);
-            result.complete(value);
+            if (((MessageLite) value).getSerializedSize() <= INLINE_ANSWER_BYTES) {
+              result.complete(value);
+            } else {
+              OFF_LOOP.execute(() -> result.complete(value));
+            }
           }
 
           @Override
           public void onError(Throwable error) {
             GatewayException translated = SidecarErrors.translate(model, error, timeout);
             worker.ended(translated, sent);
-            FAILURES.execute(() -> result.completeExceptionally(translated));
+            OFF_LOOP.execute(() -> result.completeExceptionally(translated));
           }
 
           @Override

@@ -57,9 +57,9 @@ public final class SidecarTransport implements AutoCloseable {
         // warned about it for every runtime channel. null removes the option.
         .withOption(ChannelOption.SO_KEEPALIVE, null)
         .usePlaintext()
-        // An answer goes on from the event loop (completing futures, queueing the client's
-        // write) instead of a hand-over to a pool thread per call; SidecarClient sends failures
-        // to a pool, as they may lead to blocking work.
+        // A small answer goes on from the event loop (completing futures, queueing the
+        // client's write) instead of a hand-over to a pool thread per call; SidecarClient hands
+        // failures and large answers to a pool, as they may lead to blocking or long work.
         .directExecutor()
         .maxInboundMessageSize(maxInboundMessageBytes)
         .build();

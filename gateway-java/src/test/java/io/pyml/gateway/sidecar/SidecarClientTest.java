@@ -48,7 +48,7 @@ class SidecarClientTest {
     // Loads for 2 s: long enough to see NOT_SERVING first, even on a busy machine.
     runtime = new FakeRuntime("m", new FakeModel(PayloadKind.DATAFRAME, Duration.ofSeconds(2),
         true, false), socket).start();
-    transport = new SidecarTransport(1024 * 1024);
+    transport = new SidecarTransport(4 * 1024 * 1024);
     client = transport.connect("m", socket);
   }
 
@@ -175,13 +175,13 @@ class SidecarClientTest {
   }
 
   /**
-   * An answer goes on from the runtime channel's own thread (no hand-over to another thread per
-   * call, 7 December: ~10% more 1-row calls/s at 8 in flight); a failure never does, since
-   * working out why a runtime failed may ask Docker, which must not hold up every model's
-   * answers on the shared event loop.
+   * A small answer goes on from the runtime channel's own thread (no hand-over to another
+   * thread per call); a failure and a large answer never do: working out why a runtime failed
+   * may ask Docker, and a large answer may be converted at length (OIP, V2 REST), which must
+   * not hold up every model's answers on the shared event loop.
    */
   @Test
-  void anAnswerGoesOnFromTheEventLoopAndAFailureOffIt() throws Exception {
+  void aSmallAnswerGoesOnFromTheEventLoopAndAFailureOrALargeAnswerOffIt() throws Exception {
     CompletableFuture<String> answered = client.predict(payload(FakeModel.HOLD), TIMEOUT)
         .thenApply(answer -> Thread.currentThread().getName());
     assertTrue(runtime.holdStarted.await(10, TimeUnit.SECONDS));
@@ -191,8 +191,15 @@ class SidecarClientTest {
 
     CompletableFuture<String> failed = client.predict(payload(FakeModel.HANG),
         Duration.ofMillis(200)).handle((answer, error) -> Thread.currentThread().getName());
-    String thread = failed.get(10, TimeUnit.SECONDS);
-    assertFalse(thread.startsWith(SidecarTransport.EVENT_LOOP_NAME), thread);
+    assertFalse(failed.get(10, TimeUnit.SECONDS).startsWith(SidecarTransport.EVENT_LOOP_NAME),
+        failed.get());
+
+    byte[] large = new byte[SidecarClient.INLINE_ANSWER_BYTES + 1];
+    CompletableFuture<String> big = client.predict(
+        new Payload(PayloadKind.DATAFRAME, ByteString.copyFrom(large)), TIMEOUT)
+        .thenApply(answer -> Thread.currentThread().getName());
+    assertFalse(big.get(10, TimeUnit.SECONDS).startsWith(SidecarTransport.EVENT_LOOP_NAME),
+        big.get());
   }
 
   private static Payload payload(String text) {

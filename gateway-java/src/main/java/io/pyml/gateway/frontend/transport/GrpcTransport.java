@@ -5,8 +5,13 @@ import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.pyml.gateway.config.TransportLimits;
+import io.pyml.gateway.identity.Credentials;
 import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The Netty server settings of the gateway's gRPC ports (gRPC and OIP), with the threads they
@@ -19,13 +24,21 @@ import java.util.concurrent.TimeUnit;
 public final class GrpcTransport implements AutoCloseable {
   private final TransportLimits limits;
   private final InlineCalls inline;
+  private final ExecutorService inlinePool;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
 
-  /** @param inline the calls served on the transport's own threads */
-  public GrpcTransport(TransportLimits limits, InlineCalls inline) {
+  /**
+   * @param inlineMethods the methods run on the transport's own threads while their caller
+   *     checks in memory ({@link InlineCalls})
+   * @param checksInMemory whether checking a caller's credentials asks nothing of the store
+   */
+  public GrpcTransport(TransportLimits limits, Set<String> inlineMethods,
+      Predicate<Credentials> checksInMemory) {
     this.limits = limits;
-    this.inline = inline;
+    this.inlinePool = Executors.newCachedThreadPool(
+        new DefaultThreadFactory("pyml-grpc-call", true));
+    this.inline = new InlineCalls(inlineMethods, checksInMemory, inlinePool);
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("pyml-grpc-accept", true));
     this.workers = new NioEventLoopGroup(0, new DefaultThreadFactory("pyml-grpc-io", true));
   }
@@ -56,6 +69,7 @@ public final class GrpcTransport implements AutoCloseable {
 
   @Override
   public void close() {
+    inlinePool.shutdown();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
   }

@@ -1,6 +1,6 @@
 package io.pyml.gateway.frontend.transport;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.grpc.Attributes;
@@ -18,6 +18,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,32 +39,44 @@ class InlineCallsTest {
   Path folder;
 
   @Test
-  void onlyAPredictionWhoseCallerChecksInMemoryRunsInline() throws Exception {
+  void onlyAPredictionWhoseCallerChecksInMemoryRunsInlineCheckedAtEachStep() throws Exception {
+    String here = Thread.currentThread().getName();
     MovingClock clock = new MovingClock();
+    ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "pool"));
     try (JdbcIdentityStore store =
             JdbcIdentityStore.open("jdbc:sqlite:" + folder.resolve("identities.db"));
         Access access = new Access(store, Optional.empty(), clock)) {
       InlineCalls inline = new InlineCalls(
           Set.of(PredictionServiceGrpc.getPredictMethod().getFullMethodName()),
-          access::checksInMemory);
+          access::checksInMemory, pool);
       ServerCall<?, ?> predict = call(PredictionServiceGrpc.getPredictMethod());
       ServerCall<?, ?> admin = call(AdminServiceGrpc.getListDeploymentsMethod());
 
-      assertNotNull(inline.getExecutor(predict, headers(null)), "no identities: no store");
-      assertNull(inline.getExecutor(admin, headers(null)), "an admin call may use the store");
+      assertNull(inline.getExecutor(admin, headers(null)), "an admin call: the server's pool");
+      assertEquals(here, ranOn(inline.getExecutor(predict, headers(null))), "no identities");
 
       String token = access.createToken(Credentials.NONE, "root", true).token();
-      assertNull(inline.getExecutor(predict, headers(token)), "never checked: a store lookup");
-      assertNull(inline.getExecutor(predict, headers(token + "x")), "unknown: a lookup");
-      assertNull(inline.getExecutor(predict, headers("a.b.c")), "a JWT is verified each call");
-      assertNotNull(inline.getExecutor(predict, headers(null)), "none given: refused at once");
+      assertEquals("pool", ranOn(inline.getExecutor(predict, headers(token))), "never checked");
+      assertEquals("pool", ranOn(inline.getExecutor(predict, headers(token + "x"))), "unknown");
+      assertEquals("pool", ranOn(inline.getExecutor(predict, headers("a.b.c"))), "a JWT");
+      assertEquals(here, ranOn(inline.getExecutor(predict, headers(null))), "refused at once");
 
+      Executor whileArriving = inline.getExecutor(predict, headers(token));
       access.whoAmI(new Credentials(Optional.of(token)));
-      assertNotNull(inline.getExecutor(predict, headers(token)), "checked lately: memory");
+      assertEquals(here, ranOn(whileArriving), "checked since its headers came: memory");
       assertNull(inline.getExecutor(admin, headers(token)));
       clock.advance(Duration.ofMinutes(2));
-      assertNull(inline.getExecutor(predict, headers(token)), "its check expired");
+      assertEquals("pool", ranOn(whileArriving), "its check expired while the request came");
+    } finally {
+      pool.shutdownNow();
     }
+  }
+
+  /** The thread that ran a step given to {@code executor}. */
+  private static String ranOn(Executor executor) throws Exception {
+    CompletableFuture<String> thread = new CompletableFuture<>();
+    executor.execute(() -> thread.complete(Thread.currentThread().getName()));
+    return thread.get(10, TimeUnit.SECONDS);
   }
 
   private static Metadata headers(String bearer) {
