@@ -93,6 +93,7 @@ def mlserver(model_file: Path, name: str, workdir: Path) -> Iterator[MLServer]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(command), "start", str(root)],
+            cwd=root,  # its metrics folder (.metrics) goes under the run's work folder
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its worker processes share our child's process group
