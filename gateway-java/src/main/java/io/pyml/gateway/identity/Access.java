@@ -82,8 +82,7 @@ public final class Access implements AutoCloseable {
     if (!policy.enabled() || credentials.bearer().isEmpty()) {
       return true;
     }
-    Known cached = known.get(credentials.bearer().get());
-    return cached != null && clock.instant().isBefore(cached.until());
+    return remembered(credentials.bearer().get(), clock.instant()).isPresent();
   }
 
   // --- checks ------------------------------------------------------------------------------
@@ -149,10 +148,10 @@ public final class Access implements AutoCloseable {
   }
 
   private Optional<String> identify(String bearer) {
-    Known cached = known.get(bearer);
     Instant now = clock.instant();
-    if (cached != null && now.isBefore(cached.until())) {
-      return Optional.of(cached.identity());
+    Optional<String> cached = remembered(bearer, now);
+    if (cached.isPresent()) {
+      return cached;
     }
     Optional<String> identity = bearer.startsWith(Tokens.PREFIX) ? tokens.identify(bearer)
         : jwt.flatMap(verifier -> verifier.apply(bearer));
@@ -163,6 +162,13 @@ public final class Access implements AutoCloseable {
       known.put(bearer, new Known(identity.get(), now.plus(TOKEN_CACHE_TTL)));
     }
     return identity;
+  }
+
+  /** The identity a token was found to be within {@link #TOKEN_CACHE_TTL}, if any. */
+  private Optional<String> remembered(String bearer, Instant now) {
+    Known cached = known.get(bearer);
+    return cached != null && now.isBefore(cached.until()) ? Optional.of(cached.identity())
+        : Optional.empty();
   }
 
   // --- tokens ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import java.util.function.Predicate;
 public final class GrpcTransport implements AutoCloseable {
   private final TransportLimits limits;
   private final InlineCalls inline;
-  private final ExecutorService inlinePool;
+  private final ExecutorService callPool;
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
 
@@ -36,9 +36,10 @@ public final class GrpcTransport implements AutoCloseable {
   public GrpcTransport(TransportLimits limits, Set<String> inlineMethods,
       Predicate<Credentials> checksInMemory) {
     this.limits = limits;
-    this.inlinePool = Executors.newCachedThreadPool(
+    // One pool for the calls not run inline and the steps of inline calls that may not be.
+    this.callPool = Executors.newCachedThreadPool(
         new DefaultThreadFactory("pyml-grpc-call", true));
-    this.inline = new InlineCalls(inlineMethods, checksInMemory, inlinePool);
+    this.inline = new InlineCalls(inlineMethods, checksInMemory, callPool);
     this.boss = new NioEventLoopGroup(1, new DefaultThreadFactory("pyml-grpc-accept", true));
     this.workers = new NioEventLoopGroup(0, new DefaultThreadFactory("pyml-grpc-io", true));
   }
@@ -49,6 +50,7 @@ public final class GrpcTransport implements AutoCloseable {
     return NettyServerBuilder.forAddress(address)
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
+        .executor(callPool)
         .callExecutor(inline)
         .channelFactory(() -> new CappedServerSocketChannel(limits.maxConnectionsPerPort()))
         .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())
@@ -69,7 +71,7 @@ public final class GrpcTransport implements AutoCloseable {
 
   @Override
   public void close() {
-    inlinePool.shutdown();
+    callPool.shutdown();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
   }

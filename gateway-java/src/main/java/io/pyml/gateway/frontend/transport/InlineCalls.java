@@ -16,8 +16,8 @@ import java.util.function.Predicate;
  * c=1 (7 December). The check is made again before each of the call's steps runs, not only
  * when its headers arrive: a token's check may expire, or the cache be cleared, while its
  * request arrives, and a store query on a transport thread would hold up every connection
- * that thread serves; such a step goes to the pool. Other calls (admin, health, OIP's
- * conversions, a JWT, a token not checked lately) run on the server's own pool.
+ * that thread serves; such a step goes to the server's pool, where other calls (admin, health,
+ * OIP's conversions, a JWT, a token not checked lately) run.
  */
 public final class InlineCalls implements ServerCallExecutorSupplier {
   private final Set<String> methods;
