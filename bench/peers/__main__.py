@@ -32,6 +32,7 @@ from bench.peers.frames import (
 from bench.peers.goals import MODEL_FLOOR
 from bench.peers.h2load import H2loadResult, ensure_h2load, run_h2load
 from bench.peers.probe import Probe, call_raw, probe_pyml, probe_pyml_oip, probe_v2
+from bench.peers.python_grpc import empty_answer_p50
 from bench.peers.servers import PymlServer, mlserver, pyml_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,7 +161,13 @@ def main() -> None:
         )
         results["floor"] = floors
         results["hop_ms"] = {k: min(first["hops"][k], last["hops"][k]) for k in last["hops"]}
-        results["model_after_wait"] = model_after_wait(home, data[1])
+        # The faster of the two readings: the lower floor, as for the hops.
+        results["python_grpc"] = min(
+            first["python_grpc"], last["python_grpc"], key=lambda point: point["ms"]
+        )
+        results["model_after_wait"] = model_after_wait(
+            home, data[1], results["python_grpc"]["ms"] / 1000
+        )
         results["seconds"] = time.monotonic() - started
         report.write(results, REPO / "bench" / "peers" / "results")
     finally:
@@ -171,11 +178,14 @@ def design_floors(
     home: Path, data: dict[int, pd.DataFrame], plan: Plan, workdir: Path
 ) -> dict[str, Any]:
     """The floors that may put a goal out of reach: the model's own predict, two processes
-    (1 row), and the 100,000-row request's two socket hops."""
+    (1 row), the 100,000-row request's two socket hops, and a Python gRPC server's empty
+    answer to the 1-row request at c=1."""
     large = len(pyml_predict_request(NAME, data[100_000]).SerializeToString())
+    one_row = pyml_predict_request(NAME, data[1]).SerializeToString()
     return {
         MODEL_FLOOR: model_floor(home, data[1], plan.floor_s),
         "hops": socket_hops(large, workdir),
+        "python_grpc": empty_answer_p50(write_frame(workdir, "python-grpc-1", one_row)),
     }
 
 

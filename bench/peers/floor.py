@@ -94,20 +94,20 @@ def model_floor(
     return _together(_model_call, home, rows, seconds, processes)
 
 
-# The model's predict after a wait, beside the c=1 figures: this wait, so many calls.
-WAIT_S = 0.001
+# The model's predict after a wait, beside the c=1 figures: so many calls.
 WAIT_CALLS = 300
 
 
-def model_after_wait(home: Path, rows: pd.DataFrame) -> dict[str, float]:
+def model_after_wait(home: Path, rows: pd.DataFrame, wait_s: float) -> dict[str, float]:
     """The wait and the median wall ms of the model's `predict`, each call after it: at one call
     in flight every process on the path waits between calls, and on this machine work after a
-    wait costs more than back to back (bench/idle_gap_floor.py). One process, one native thread
-    (a runtime worker's share on two CPUs), WAIT_CALLS calls."""
+    wait costs more than back to back (bench/idle_gap_floor.py). The run passes the shortest
+    wait any server has between two calls at c=1: an empty answer's round trip. One process,
+    one native thread (a runtime worker's share on two CPUs), WAIT_CALLS calls."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        ms = float(pool.apply(_after_wait, (home, rows, WAIT_CALLS, WAIT_S)))
-    return {"wait_ms": 1000 * WAIT_S, "ms": ms}
+        ms = float(pool.apply(_after_wait, (home, rows, WAIT_CALLS, wait_s)))
+    return {"wait_ms": 1000 * wait_s, "ms": ms}
 
 
 def _after_wait(home: Path, rows: pd.DataFrame, calls: int, wait_s: float) -> float:

@@ -11,8 +11,13 @@ only with a floor measured in the same run:
   way (client to gateway, gateway to the runtime's container) costs more than that before
   anything parses it. The second hop is PyML's design, not every server's: the verdict gives
   the first hop alone beside it.
-Everything else unmet is "not met", with the figures (at c=1 beside the model's own `predict`
-after a 1 ms wait, for comparison).
+- 1 row at c=1: PyML calls the example's `model.py` `predict` on a DataFrame (its contract),
+  MLServer the pipeline's `predict_proba` on a numpy row. A Python gRPC server that does
+  nothing but answer (an empty answer, sync or asyncio grpcio, whichever is faster), plus the
+  model's own `predict` after a wait as long as that round trip, takes longer than MLServer's
+  p50 in every reading PyML missed. PyML's own path (the gateway, the runtime's codec) is not
+  in that floor at all.
+Everything else unmet is "not met", with the figures.
 """
 
 from __future__ import annotations
@@ -126,21 +131,32 @@ def _one_row_c8(results: dict[str, Any], pyml: dict[str, Any]) -> Row:
 
 def _one_row_c1(results: dict[str, Any], pyml: dict[str, Any]) -> Row:
     goal = "1 row, c=1: p50 <= MLServer's"
-    parts, met = [], True
+    parts: list[str] = []
+    missed: list[float] = []
     for where, theirs, mine in _readings(results, pyml, 1, 1):
         peer, p50 = _median(theirs, "p50_ms"), _median(mine, "p50_ms")
         if not _measured(peer, p50) or _failed(mine):
             parts.append(f"{where} missing or failed")
-            met = False
-            continue
+            return goal, "; ".join(parts), "not met"
         parts.append(f"{where} {p50:.2f} vs {peer:.2f} ms ({_x(p50 / peer)})")
-        met = met and p50 <= peer
-    after = results.get("model_after_wait") or {}
-    if not met and "ms" in after:
-        parts.append(
-            f"the model's predict alone after a {after['wait_ms']:g} ms wait {after['ms']:.2f} ms"
+        if p50 > peer:
+            missed.append(peer)
+    if not missed:
+        return goal, "; ".join(parts), "met"
+    model = float((results.get("model_after_wait") or {}).get("ms", math.nan))
+    wait = float((results.get("model_after_wait") or {}).get("wait_ms", math.nan))
+    empty = float((results.get("python_grpc") or {}).get("ms", math.nan))
+    if _measured(model, wait):
+        parts.append(f"the model's predict alone after a {wait:.2f} ms wait {model:.2f} ms")
+    if _measured(model, empty) and model + empty > max(missed):
+        return (
+            goal,
+            "; ".join(parts),
+            f"out of reach for a Python gRPC server that calls model.py's predict: an empty "
+            f"answer's round trip {empty:.2f} ms + the model's predict {model:.2f} ms = "
+            f"{model + empty:.2f} ms > MLServer's p50 ({max(missed):.2f} ms)",
         )
-    return goal, "; ".join(parts), "met" if met else "not met"
+    return goal, "; ".join(parts), "not met"
 
 
 def _rows_c8(results: dict[str, Any], pyml: dict[str, Any], rows: int, goal: str) -> Row:

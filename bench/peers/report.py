@@ -224,9 +224,16 @@ def floor_table(results: dict[str, Any]) -> list[str]:
     if after:
         lines += [
             "",
-            f"The model's predict on 1 row after a {after['wait_ms']:g} ms wait:"
+            f"The model's predict on 1 row after a {after['wait_ms']:.2f} ms wait:"
             f" {after['ms']:.2f} ms (median).",
         ]
+    empty = results.get("python_grpc")
+    if empty:
+        lines.append(
+            f"A Python gRPC server's empty answer to the 1-row request, h2load c=1 (p50, the"
+            f" lower of two readings): sync {empty['sync']:.2f} ms, asyncio"
+            f" {empty['asyncio']:.2f} ms."
+        )
     hops = results.get("hop_ms")
     if hops:
         lines.append(

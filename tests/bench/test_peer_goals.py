@@ -81,13 +81,38 @@ def test_one_row_at_c8_is_out_of_reach_only_when_the_models_own_floor_is_below_2
     assert batched["1 row, c=8"] == "not met"  # a batch is one call for many requests
 
 
-def test_one_row_at_c1_is_never_called_out_of_reach() -> None:
-    # The model's predict after a 1 ms wait is shown beside the figures, not taken as a floor:
-    # the wait a runtime has between calls at c=1 is not measured.
+def test_one_row_c1_is_out_of_reach_only_when_python_grpc_plus_the_model_is_slower() -> None:
+    # MLServer's p50: 2.0 ms in the cell. An empty answer's round trip in Python plus the model's
+    # predict after a wait as long: 0.5 + 2.1 ms, above it; 0.5 + 1.4 ms, below it.
     results, pyml = _results(800, 800)
+    pyml["peer_turns"].append(
+        {"rows": 1, "streams": 1, "mlserver": _runs(500, p50=1.9), "pyml": _runs(400, p50=2.4)}
+    )
+    results["python_grpc"] = {"sync": 0.5, "asyncio": 0.6, "ms": 0.5}
+    results["model_after_wait"] = {"wait_ms": 0.5, "ms": 2.1}
     _, figures, verdict = goal_rows(results, pyml)[1]
-    assert verdict == "not met"
-    assert "after a 1 ms wait 2.10 ms" in figures
+    assert verdict.startswith("out of reach for a Python gRPC server that calls model.py's")
+    assert "0.50 ms + the model's predict 2.10 ms = 2.60 ms > MLServer's p50 (2.00 ms)" in verdict
+    assert "after a 0.50 ms wait 2.10 ms" in figures
+    results["model_after_wait"]["ms"] = 1.4
+    assert goal_rows(results, pyml)[1][2] == "not met"
+
+
+def test_one_row_c1_is_not_out_of_reach_without_the_floor_or_in_a_slower_turn() -> None:
+    results, pyml = _results(800, 800)
+    pyml["peer_turns"].append(
+        {"rows": 1, "streams": 1, "mlserver": _runs(500, p50=1.9), "pyml": _runs(400, p50=2.4)}
+    )
+    assert goal_rows(results, pyml)[1][2] == "not met"  # no Python gRPC floor measured
+    # A turn where MLServer's p50 (2.8 ms) is above the floor (2.6 ms), and PyML missed it too.
+    results["python_grpc"] = {"ms": 0.5}
+    pyml["peer_turns"][-1] = {
+        "rows": 1,
+        "streams": 1,
+        "mlserver": _runs(400, p50=2.8),
+        "pyml": _runs(300, p50=3.0),
+    }
+    assert goal_rows(results, pyml)[1][2] == "not met"
 
 
 def test_a_missing_reading_or_failed_calls_never_make_a_goal_met() -> None:
