@@ -16,7 +16,7 @@ import multiprocessing
 import multiprocessing.connection
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,8 @@ def serving(name: str) -> Iterator[int]:
             raise RuntimeError(f"the {name} Python gRPC server did not start in 30 s")
         yield int(parent.recv())
     finally:
-        parent.send("stop")
+        with suppress(OSError):  # a server that died early closed its end: say why, not this
+            parent.send("stop")
         process.join(10)
         if process.is_alive():
             process.kill()

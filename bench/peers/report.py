@@ -230,9 +230,9 @@ def floor_table(results: dict[str, Any]) -> list[str]:
     empty = results.get("python_grpc")
     if empty:
         lines.append(
-            f"A Python gRPC server's empty answer to the 1-row request, h2load c=1 (p50, the"
-            f" lower of two readings): sync {empty['sync']:.2f} ms, asyncio"
-            f" {empty['asyncio']:.2f} ms."
+            f"A Python gRPC server's empty answer to the 1-row request, h2load c=1 (p50, from"
+            f" the cheaper of the run's two readings, start or end): sync {empty['sync']:.2f} ms,"
+            f" asyncio {empty['asyncio']:.2f} ms."
         )
     hops = results.get("hop_ms")
     if hops:
