@@ -1,5 +1,6 @@
 package io.pyml.gateway.frontend.oip;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
@@ -12,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -116,18 +118,18 @@ final class ArrowTensors {
 
   /**
    * The tensors of an Arrow payload the runtime answered with. A DataFrame's strings (and
-   * categories of strings) become BYTES; its timestamps and dates ISO-8601 text.
+   * categories of strings) become BYTES; its timestamps and dates ISO-8601 text. Read from the
+   * answer's own bytes; each column is copied once, from Arrow's buffer into its tensor.
    */
-  static List<Tensor> decode(BufferAllocator allocator, PayloadKind kind, byte[] ipc) {
-    try (ArrowStreamReader reader = new ArrowStreamReader(new ByteArrayInputStream(ipc),
-        allocator)) {
+  static List<Tensor> decode(BufferAllocator allocator, PayloadKind kind, ByteString ipc) {
+    try (ArrowStreamReader reader = new ArrowStreamReader(ipc.newInput(), allocator)) {
       VectorSchemaRoot root = reader.getVectorSchemaRoot();
-      List<ByteArrayOutputStream> columns = new ArrayList<>();
-      root.getFieldVectors().forEach(v -> columns.add(new ByteArrayOutputStream()));
+      ByteString[] columns = new ByteString[root.getFieldVectors().size()];
+      Arrays.fill(columns, ByteString.EMPTY);
       long rows = 0;
       while (reader.loadNextBatch()) {
         rows += root.getRowCount();
-        for (int i = 0; i < columns.size(); i++) {
+        for (int i = 0; i < columns.length; i++) {
           FieldVector vector = root.getVector(i);
           FieldVector values = vector instanceof FixedSizeListVector list ? list.getDataVector()
               : vector;
@@ -138,15 +140,15 @@ final class ArrowTensors {
           if (kind == PayloadKind.DATAFRAME && encoding != null) {
             try (ValueVector decoded = DictionaryEncoder.decode(vector,
                 reader.lookup(encoding.getId()), allocator)) {
-              append(columns.get(i), (FieldVector) decoded);
+              columns[i] = columns[i].concat(raw((FieldVector) decoded));
             }
           } else {
-            append(columns.get(i), values);
+            columns[i] = columns[i].concat(raw(values));
           }
         }
       }
       List<Tensor> tensors = new ArrayList<>();
-      for (int i = 0; i < columns.size(); i++) {
+      for (int i = 0; i < columns.length; i++) {
         Field field = root.getSchema().getFields().get(i);
         DictionaryEncoding encoding = field.getDictionary();
         if (kind == PayloadKind.DATAFRAME && encoding != null) {
@@ -157,7 +159,7 @@ final class ArrowTensors {
         long[] shape = kind == PayloadKind.TENSORS ? spec.shape().stream()
             .mapToLong(Long::longValue).toArray() : new long[] {rows};
         tensors.add(new Tensor(root.getSchema().getFields().get(i).getName(), spec.datatype(),
-            shape, UnsafeByteOperations.unsafeWrap(columns.get(i).toByteArray())));
+            shape, columns[i]));
       }
       return tensors;
     } catch (IOException e) {
@@ -166,33 +168,37 @@ final class ArrowTensors {
     }
   }
 
-  private static void append(ByteArrayOutputStream out, FieldVector values) {
+  /** A vector's values in V2's raw form, in one array of their size. */
+  private static ByteString raw(FieldVector values) {
     int count = values.getValueCount();
     if (values instanceof BitVector bits) {
+      byte[] out = new byte[count];
       for (int i = 0; i < count; i++) {
-        out.write(bits.get(i));
+        out[i] = (byte) bits.get(i);
       }
-      return;
+      return UnsafeByteOperations.unsafeWrap(out);
     }
     if (values instanceof VariableWidthFieldVector text) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
       for (int i = 0; i < count; i++) {
         appendBytes(out, text.get(i));
       }
-      return;
+      return UnsafeByteOperations.unsafeWrap(out.toByteArray());
     }
     if (values instanceof TimeStampVector || values instanceof DateDayVector
         || values instanceof DateMilliVector) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
       for (int i = 0; i < count; i++) {
         appendBytes(out, IsoText.of(values, i).getBytes(StandardCharsets.UTF_8));
       }
-      return;
+      return UnsafeByteOperations.unsafeWrap(out.toByteArray());
     }
     int width = Datatype.of(values.getField().getType()).orElseThrow(() -> output(
         values.getName(), "is of Arrow type " + values.getField().getType()
             + ", which has no V2 datatype here")).width;
     byte[] bytes = new byte[Math.multiplyExact(count, width)];
     values.getDataBuffer().getBytes(0, bytes);
-    out.writeBytes(bytes);
+    return UnsafeByteOperations.unsafeWrap(bytes);
   }
 
   /** A BYTES element in V2's raw form: its 4-byte little-endian length, then its bytes. */

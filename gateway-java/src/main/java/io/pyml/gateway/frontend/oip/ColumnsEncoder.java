@@ -1,22 +1,26 @@
 package io.pyml.gateway.frontend.oip;
 
+import com.google.flatbuffers.FlatBufferBuilder;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.arrow.memory.ArrowBuf;
-import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.flatbuf.MessageHeader;
+import org.apache.arrow.flatbuf.RecordBatch;
 import org.apache.arrow.vector.BitVectorHelper;
-import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowBuffer;
 import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.FBSerializables;
 import org.apache.arrow.vector.ipc.message.IpcOption;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -26,9 +30,11 @@ import org.apache.arrow.vector.types.pojo.Schema;
 /**
  * A DataFrame model's OIP inputs (one 1-D tensor per column) as one Arrow IPC stream, in the
  * model's column order. Made once per model from its input columns: the usual schema messages
- * are written once, and each request writes only its record batch (one buffer allocation and
- * one copy per column; no validity buffers, since V2 tensors have no nulls). A 1-row request
- * of 30 columns cost more in Arrow's vector set-up and schema writing than in its values.
+ * are written once, and each request writes only its record batch's metadata; its body is the
+ * tensors' own bytes, joined and not copied (no validity buffers, since V2 tensors have no
+ * nulls). A 1-row request of 30 columns cost more in Arrow's vector set-up and schema writing
+ * than in its values; at 1,000 rows with batching, copying the columns through Arrow's writer
+ * made the gateway's CPU per OIP call 1.5× the native call's.
  *
  * <p>The schema message is the model's own when the runtime described its inputs with one (its
  * validation input's, pandas metadata included) and every tensor has exactly its column's
@@ -41,14 +47,20 @@ import org.apache.arrow.vector.types.pojo.Schema;
  */
 final class ColumnsEncoder {
   private static final long ALIGNMENT = 8;
+  /** Arrow's continuation marker, before each message's metadata length. */
+  private static final int CONTINUATION = 0xFFFFFFFF;
+  private static final ByteString ZEROS = ByteString.copyFrom(new byte[(int) ALIGNMENT]);
+  /** The continuation marker, then a metadata length of 0. */
+  private static final ByteString END_OF_STREAM = ByteString.copyFrom(
+      new byte[] {-1, -1, -1, -1, 0, 0, 0, 0});
 
   private final List<TensorSpec> columns;
   private final Map<String, Integer> positions = new HashMap<>();
   /** Per column, the datatype that is exactly the model's type; null where none is. */
   private final Datatype[] exact;
-  private final byte[] modelSchema;
+  private final ByteString modelSchema;
   /** The schema of the advertised datatypes: what a client reading the metadata sends. */
-  private final byte[] advertisedSchema;
+  private final ByteString advertisedSchema;
 
   /** An encoder whose model schema is written from the columns (no pandas metadata). */
   ColumnsEncoder(List<TensorSpec> columns) {
@@ -70,7 +82,8 @@ final class ColumnsEncoder {
     }
     this.advertisedSchema = schemaMessage(this.columns.stream().map(TensorSpec::datatype)
         .toArray(Datatype[]::new));
-    this.modelSchema = modelSchema.length > 0 ? modelSchema.clone() : advertisedSchema;
+    this.modelSchema = modelSchema.length > 0 ? ByteString.copyFrom(modelSchema)
+        : advertisedSchema;
   }
 
   /** The V2 datatype whose Arrow type is the field's own, if any (not a dictionary's). */
@@ -80,7 +93,7 @@ final class ColumnsEncoder {
   }
 
   /** A schema message of the columns, each of a datatype's Arrow type. */
-  private byte[] schemaMessage(Datatype[] types) {
+  private ByteString schemaMessage(Datatype[] types) {
     List<Field> fields = new ArrayList<>();
     for (int i = 0; i < columns.size(); i++) {
       fields.add(new Field(columns.get(i).name(), FieldType.nullable(types[i].arrow), null));
@@ -91,10 +104,10 @@ final class ColumnsEncoder {
     } catch (IOException e) {
       throw new GatewayException(ErrorKind.INTERNAL, "cannot write Arrow: " + e.getMessage(), e);
     }
-    return out.toByteArray();
+    return UnsafeByteOperations.unsafeWrap(out.toByteArray());
   }
 
-  private byte[] schemaFor(Tensor[] ordered) {
+  private ByteString schemaFor(Tensor[] ordered) {
     Datatype[] types = new Datatype[ordered.length];
     boolean modelsOwn = true;
     boolean advertised = true;
@@ -106,89 +119,107 @@ final class ColumnsEncoder {
     return modelsOwn ? modelSchema : advertised ? advertisedSchema : schemaMessage(types);
   }
 
-  byte[] encode(BufferAllocator allocator, List<Tensor> tensors) {
+  /**
+   * The request's stream: the schema message, one record batch whose body is the tensors' own
+   * bytes (BOOL and BYTES converted), and the end-of-stream marker. Its pieces are joined, not
+   * copied: a fixed-width column's values go to the runtime's message as they came in.
+   */
+  ByteString encode(List<Tensor> tensors) {
     Tensor[] ordered = new Tensor[columns.size()];
     for (Tensor tensor : tensors) {
       ordered[positions.get(tensor.name())] = tensor;
     }
-    byte[] schemaMessage = schemaFor(ordered);
     int rows = ordered.length == 0 ? 0 : Math.toIntExact(ordered[0].elements());
-    long body = 0;
+    List<ArrowFieldNode> nodes = new ArrayList<>(ordered.length);
+    List<ArrowBuffer> layout = new ArrayList<>(3 * ordered.length);
+    ByteString body = ByteString.EMPTY;
+    long offset = 0;
     for (Tensor tensor : ordered) {
-      for (long size : sizes(tensor, rows)) {
-        body += padded(size);
+      nodes.add(new ArrowFieldNode(rows, 0));
+      layout.add(new ArrowBuffer(offset, 0)); // no validity buffer: no nulls
+      for (ByteString buffer : buffers(tensor, rows)) {
+        layout.add(new ArrowBuffer(offset, buffer.size()));
+        long padding = padded(buffer.size()) - buffer.size();
+        body = body.concat(buffer).concat(ZEROS.substring(0, (int) padding));
+        offset += buffer.size() + padding;
       }
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(
-        Math.toIntExact(Math.min(Integer.MAX_VALUE - 8, schemaMessage.length + body + 1024)));
-    try (ArrowBuf values = allocator.buffer(Math.max(body, 1))) {
-      List<ArrowFieldNode> nodes = new ArrayList<>(ordered.length);
-      List<ArrowBuf> buffers = new ArrayList<>(3 * ordered.length);
-      long offset = 0;
-      for (Tensor tensor : ordered) {
-        long[] sizes = sizes(tensor, rows);
-        write(values, offset, tensor, rows);
-        nodes.add(new ArrowFieldNode(rows, 0));
-        buffers.add(values.slice(offset, 0)); // no validity buffer: no nulls
-        for (long size : sizes) {
-          buffers.add(values.slice(offset, size));
-          offset += padded(size);
-        }
-      }
-      WriteChannel channel = new WriteChannel(Channels.newChannel(out));
-      channel.write(schemaMessage);
-      try (ArrowRecordBatch batch = new ArrowRecordBatch(rows, nodes, buffers)) {
-        MessageSerializer.serialize(channel, batch);
-      }
-      ArrowStreamWriter.writeEndOfStream(channel, IpcOption.DEFAULT);
-    } catch (IOException e) {
-      throw new GatewayException(ErrorKind.INTERNAL, "cannot write Arrow: " + e.getMessage(), e);
-    }
-    return out.toByteArray();
+    return schemaFor(ordered)
+        .concat(framed(recordBatch(rows, nodes, layout, offset)))
+        .concat(body)
+        .concat(END_OF_STREAM);
+  }
+
+  /** The record batch's metadata, built as Arrow's own {@code ArrowRecordBatch} builds it. */
+  private static ByteBuffer recordBatch(int rows, List<ArrowFieldNode> nodes,
+      List<ArrowBuffer> layout, long bodyLength) {
+    FlatBufferBuilder builder = new FlatBufferBuilder();
+    RecordBatch.startNodesVector(builder, nodes.size());
+    int nodesOffset = FBSerializables.writeAllStructsToVector(builder, nodes);
+    RecordBatch.startBuffersVector(builder, layout.size());
+    int buffersOffset = FBSerializables.writeAllStructsToVector(builder, layout);
+    RecordBatch.startRecordBatch(builder);
+    RecordBatch.addLength(builder, rows);
+    RecordBatch.addNodes(builder, nodesOffset);
+    RecordBatch.addBuffers(builder, buffersOffset);
+    int batch = RecordBatch.endRecordBatch(builder);
+    return MessageSerializer.serializeMessage(builder, MessageHeader.RecordBatch, batch,
+        bodyLength, IpcOption.DEFAULT);
   }
 
   /**
-   * The sizes of a column's buffers after its (empty) validity buffer: BOOL its bits; BYTES
-   * its int32 offsets and its strings' bytes (the raw form less a 4-byte length each).
+   * A message's metadata as Arrow's stream frames it ({@code MessageSerializer
+   * .writeMessageBuffer}): the continuation marker, its length padded so that the body starts
+   * 8-aligned, the metadata, then the padding.
    */
-  private static long[] sizes(Tensor tensor, int rows) {
+  private static ByteString framed(ByteBuffer metadata) {
+    int length = metadata.remaining();
+    int paddedLength = Math.toIntExact(padded(length + 8L) - 8);
+    ByteBuffer out = ByteBuffer.allocate(8 + paddedLength).order(ByteOrder.LITTLE_ENDIAN);
+    out.putInt(CONTINUATION).putInt(paddedLength).put(metadata);
+    return UnsafeByteOperations.unsafeWrap(out.array());
+  }
+
+  /**
+   * A column's buffers after its (empty) validity buffer: a fixed-width column its values as
+   * they are; BOOL its bits; BYTES its int32 offsets, then its strings' bytes one after another.
+   */
+  private static List<ByteString> buffers(Tensor tensor, int rows) {
     return switch (tensor.datatype()) {
-      case BOOL -> new long[] {BitVectorHelper.getValidityBufferSizeFromCount(rows)};
-      case BYTES -> new long[] {(rows + 1L) * Integer.BYTES,
-          tensor.data().size() - (long) rows * V2Bytes.LENGTH_BYTES};
-      default -> new long[] {tensor.data().size()};
+      case BOOL -> List.of(bits(tensor, rows));
+      case BYTES -> strings(tensor, rows);
+      default -> List.of(tensor.data());
     };
   }
 
-  /**
-   * The values little-endian as V2 sends them; BOOL (a byte each) packed into Arrow's bits;
-   * BYTES (each a length, then its bytes) as Arrow's offsets, then the bytes one after another.
-   */
-  private static void write(ArrowBuf values, long offset, Tensor tensor, int rows) {
-    switch (tensor.datatype()) {
-      case BOOL -> {
-        values.setZero(offset, BitVectorHelper.getValidityBufferSizeFromCount(rows));
-        for (int row = 0; row < rows; row++) {
-          if (tensor.data().byteAt(row) != 0) {
-            long at = offset + (row >> 3);
-            values.setByte(at, values.getByte(at) | (1 << (row & 7)));
-          }
-        }
+  /** V2's BOOL (a byte each) packed into Arrow's bits. */
+  private static ByteString bits(Tensor tensor, int rows) {
+    byte[] bits = new byte[BitVectorHelper.getValidityBufferSizeFromCount(rows)];
+    for (int row = 0; row < rows; row++) {
+      if (tensor.data().byteAt(row) != 0) {
+        bits[row >> 3] |= (byte) (1 << (row & 7));
       }
-      case BYTES -> {
-        long data = offset + padded((rows + 1L) * Integer.BYTES);
-        ByteBuffer source = V2Bytes.buffer(tensor.data());
-        int[] end = {0};
-        values.setInt(offset, 0);
-        V2Bytes.forEach(tensor.data(), (row, at, length) -> {
-          values.setBytes(data + end[0], source.slice(at, length));
-          end[0] += length;
-          values.setInt(offset + (row + 1L) * Integer.BYTES, end[0]);
-        });
-      }
-      default -> values.setBytes(offset, tensor.data().asReadOnlyByteBuffer());
     }
+    return UnsafeByteOperations.unsafeWrap(bits);
   }
+
+  /** V2's BYTES (each a length, then its bytes) as Arrow's offsets and data buffers. */
+  private static List<ByteString> strings(Tensor tensor, int rows) {
+    ByteBuffer offsets = ByteBuffer.allocate((rows + 1) * Integer.BYTES)
+        .order(ByteOrder.LITTLE_ENDIAN);
+    byte[] data = new byte[tensor.data().size() - rows * V2Bytes.LENGTH_BYTES];
+    ByteBuffer source = V2Bytes.buffer(tensor.data());
+    int[] end = {0};
+    offsets.putInt(0);
+    V2Bytes.forEach(tensor.data(), (row, at, length) -> {
+      source.get(at, data, end[0], length);
+      end[0] += length;
+      offsets.putInt(end[0]);
+    });
+    return List.of(UnsafeByteOperations.unsafeWrap(offsets.array()),
+        UnsafeByteOperations.unsafeWrap(data));
+  }
+
   private static long padded(long size) {
     return (size + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
   }

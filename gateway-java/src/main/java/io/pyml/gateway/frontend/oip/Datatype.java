@@ -1,6 +1,9 @@
 package io.pyml.gateway.frontend.oip;
 
+import java.util.Arrays;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 
@@ -22,6 +25,10 @@ enum Datatype {
   FP32(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE), 4),
   FP64(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE), 8),
   BYTES(new ArrowType.Utf8(), V2Bytes.LENGTH_BYTES);
+
+  /** Read for every column of every answer: a hash lookup, not a walk of the types. */
+  private static final Map<ArrowType, Datatype> BY_ARROW = Arrays.stream(values())
+      .collect(Collectors.toUnmodifiableMap(type -> type.arrow, type -> type));
 
   final ArrowType arrow;
   /**
@@ -45,11 +52,6 @@ enum Datatype {
   }
 
   static Optional<Datatype> of(ArrowType arrow) {
-    for (Datatype type : values()) {
-      if (type.arrow.equals(arrow)) {
-        return Optional.of(type);
-      }
-    }
-    return Optional.empty();
+    return Optional.ofNullable(BY_ARROW.get(arrow));
   }
 }

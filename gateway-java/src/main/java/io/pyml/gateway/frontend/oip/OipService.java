@@ -1,5 +1,6 @@
 package io.pyml.gateway.frontend.oip;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Context;
 import io.grpc.stub.StreamObserver;
@@ -192,7 +193,7 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
               .setModelVersion(Long.toString(result.modelVersion()))
               .setId(request.getId());
           V2Tensors.outputs(ArrowTensors.decode(allocator, result.payload().kind(),
-              result.payload().arrowIpc().toByteArray()), requested, response);
+              result.payload().arrowIpc()), requested, response);
           return response.build();
         });
   }
@@ -204,9 +205,9 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     Schemas schemas = schemas(model);
     List<Tensor> inputs = V2Tensors.inputs(request);
     schemas.check().check(model.name(), model.kind(), inputs);
-    byte[] arrow = schemas.columns() != null ? schemas.columns().encode(allocator, inputs)
-        : ArrowTensors.encode(allocator, inputs);
-    Payload payload = new Payload(model.kind(), UnsafeByteOperations.unsafeWrap(arrow));
+    ByteString arrow = schemas.columns() != null ? schemas.columns().encode(inputs)
+        : UnsafeByteOperations.unsafeWrap(ArrowTensors.encode(allocator, inputs));
+    Payload payload = new Payload(model.kind(), arrow);
     return new PredictCall(model.name(), version(model.name(), request.getModelVersion()),
         payload, request.getId(), clientTimeout, credentials, protocol);
   }

@@ -132,7 +132,7 @@ class OipBytesTest {
     Tensor counts = new Tensor("n", Datatype.INT32, new long[] {3}, new byte[12]);
     ColumnsEncoder encoder = OipConvertersTest.columns("n", Datatype.INT64, "city",
         Datatype.BYTES);
-    byte[] stream = encoder.encode(ALLOCATOR, List.of(cities, counts));
+    byte[] stream = encoder.encode(List.of(cities, counts)).toByteArray();
     try (ArrowStreamReader reader = new ArrowStreamReader(new ByteArrayInputStream(stream),
         ALLOCATOR)) {
       VectorSchemaRoot root = reader.getVectorSchemaRoot();
@@ -144,7 +144,8 @@ class OipBytesTest {
       assertEquals("Zürich", strings.getObject(2).toString());
       assertEquals("", strings.getObject(1).toString());
     }
-    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, stream);
+    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME,
+        ByteString.copyFrom(stream));
     assertEquals(Datatype.BYTES, back.get(1).datatype());
     assertEquals(cities.data(), back.get(1).data());
     assertEquals(0, ALLOCATOR.getAllocatedMemory());
@@ -163,17 +164,17 @@ class OipBytesTest {
     Tensor n = new Tensor("n", Datatype.INT64, new long[] {1}, new byte[8]);
     Tensor name = new Tensor("name", Datatype.BYTES, new long[] {1}, prefixed("x"));
     assertEquals(List.of(new ArrowType.Int(64, true), new ArrowType.Utf8()),
-        types(encoder.encode(ALLOCATOR, List.of(n, name))));
+        types(encoder.encode(List.of(n, name)).toByteArray()));
 
     Schema numbers = new Schema(List.of(
         new Field("n", FieldType.nullable(new ArrowType.Int(64, true)), null)));
     encoder = new ColumnsEncoder(ArrowTensors.specs(PayloadKind.DATAFRAME,
         schemaMessage(numbers)), schemaMessage(numbers));
     assertArrayEquals(schemaMessage(numbers), java.util.Arrays.copyOf(
-        encoder.encode(ALLOCATOR, List.of(n)), schemaMessage(numbers).length));
+        encoder.encode(List.of(n)).toByteArray(), schemaMessage(numbers).length));
     assertEquals(List.of(new ArrowType.FloatingPoint(
         org.apache.arrow.vector.types.FloatingPointPrecision.DOUBLE)), types(encoder.encode(
-            ALLOCATOR, List.of(new Tensor("n", Datatype.FP64, new long[] {1}, new byte[8])))));
+            List.of(new Tensor("n", Datatype.FP64, new long[] {1}, new byte[8]))).toByteArray()));
   }
 
   @Test
@@ -221,7 +222,8 @@ class OipBytesTest {
         }
       }
     }
-    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, stream);
+    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME,
+        ByteString.copyFrom(stream));
     assertEquals(Datatype.BYTES, back.get(0).datatype());
     assertArrayEquals(new long[] {3}, back.get(0).shape());
     assertArrayEquals(prefixed("yes", "no", "yes"), back.get(0).data().toByteArray());
@@ -249,7 +251,8 @@ class OipBytesTest {
         stream = streamOf(root, null);
       }
     }
-    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME, stream);
+    List<Tensor> back = ArrowTensors.decode(ALLOCATOR, PayloadKind.DATAFRAME,
+        ByteString.copyFrom(stream));
     back.forEach(tensor -> assertEquals(Datatype.BYTES, tensor.datatype()));
     assertArrayEquals(prefixed("2024-05-01T12:00:00+02:00", "2024-05-01T12:00:00.000001+02:00"),
         back.get(0).data().toByteArray());
