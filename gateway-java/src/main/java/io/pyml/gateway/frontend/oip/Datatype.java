@@ -26,9 +26,11 @@ enum Datatype {
   FP64(new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE), 8),
   BYTES(new ArrowType.Utf8(), V2Bytes.LENGTH_BYTES);
 
-  /** Read for every column of every answer: a hash lookup, not a walk of the types. */
+  /** Read for every tensor of every call: hash lookups, not walks of the types. */
   private static final Map<ArrowType, Datatype> BY_ARROW = Arrays.stream(values())
       .collect(Collectors.toUnmodifiableMap(type -> type.arrow, type -> type));
+  private static final Map<String, Datatype> BY_NAME = Arrays.stream(values())
+      .collect(Collectors.toUnmodifiableMap(Datatype::name, type -> type));
 
   final ArrowType arrow;
   /**
@@ -43,12 +45,7 @@ enum Datatype {
   }
 
   static Optional<Datatype> of(String name) {
-    for (Datatype type : values()) {
-      if (type.name().equals(name)) {
-        return Optional.of(type);
-      }
-    }
-    return Optional.empty();
+    return Optional.ofNullable(BY_NAME.get(name));
   }
 
   static Optional<Datatype> of(ArrowType arrow) {

@@ -179,8 +179,11 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     Set<String> requested = new HashSet<>();
     request.getOutputsList().forEach(o -> requested.add(o.getName()));
     PredictCall call;
+    Schemas schemas;
     try {
-      call = call(request, clientTimeout, credentials, protocol);
+      ServedModel model = served(credentials, request.getModelName(), request.getModelVersion());
+      schemas = schemas(model);
+      call = call(model, schemas, request, clientTimeout, credentials, protocol);
     } catch (GatewayException e) {
       // In the access log as the calls the data plane answers are.
       throw plane.refused(new PredictCall(request.getModelName(),
@@ -192,17 +195,14 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
               .setModelName(result.modelName())
               .setModelVersion(Long.toString(result.modelVersion()))
               .setId(request.getId());
-          V2Tensors.outputs(ArrowTensors.decode(allocator, result.payload().kind(),
-              result.payload().arrowIpc()), requested, response);
+          V2Tensors.outputs(outputs(schemas, result.payload()), requested, response);
           return response.build();
         });
   }
 
   /** The request as the data plane takes it, its tensors encoded for the model now served. */
-  private PredictCall call(ModelInferRequest request, Optional<Duration> clientTimeout,
-      Credentials credentials, Protocol protocol) {
-    ServedModel model = served(credentials, request.getModelName(), request.getModelVersion());
-    Schemas schemas = schemas(model);
+  private PredictCall call(ServedModel model, Schemas schemas, ModelInferRequest request,
+      Optional<Duration> clientTimeout, Credentials credentials, Protocol protocol) {
     List<Tensor> inputs = V2Tensors.inputs(request);
     schemas.check().check(model.name(), model.kind(), inputs);
     ByteString arrow = schemas.columns() != null ? schemas.columns().encode(inputs)
@@ -210,6 +210,15 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     Payload payload = new Payload(model.kind(), arrow);
     return new PredictCall(model.name(), version(model.name(), request.getModelVersion()),
         payload, request.getId(), clientTimeout, credentials, protocol);
+  }
+
+  /** The answer's tensors: a DataFrame's usual answer read directly, any other by Arrow. */
+  private List<Tensor> outputs(Schemas schemas, Payload answer) {
+    Optional<List<Tensor>> direct = answer.kind() == PayloadKind.DATAFRAME
+        && schemas.answers() != null ? schemas.answers().read(answer.arrowIpc())
+        : Optional.empty();
+    return direct.orElseGet(() -> ArrowTensors.decode(allocator, answer.kind(),
+        answer.arrowIpc()));
   }
 
   private static OptionalLong versionOrEmpty(String model, String text) {
@@ -221,11 +230,12 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
   }
 
   /**
-   * A model's tensors, from one runtime metadata; {@code columns}: how a DataFrame model's
-   * inputs are encoded (null for a tensors model).
+   * A model's tensors, from one runtime metadata; {@code columns} and {@code answers}: how a
+   * DataFrame model's inputs are encoded and its answers read (null for a tensors model).
    */
   private record Schemas(RuntimeMetadata metadata, List<TensorSpec> inputs,
-      List<TensorSpec> outputs, InputCheck check, ColumnsEncoder columns) {}
+      List<TensorSpec> outputs, InputCheck check, ColumnsEncoder columns,
+      AnswerColumns answers) {}
 
   /** The model's tensors; read again only when its runtime metadata changes (a swap). */
   private Schemas schemas(ServedModel model) {
@@ -239,7 +249,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
     Schemas schemas = new Schemas(metadata, inputs,
         ArrowTensors.specs(kind, metadata.outputSchema().toByteArray()), new InputCheck(inputs),
         kind == PayloadKind.DATAFRAME
-            ? new ColumnsEncoder(inputs, metadata.inputSchema().toByteArray()) : null);
+            ? new ColumnsEncoder(inputs, metadata.inputSchema().toByteArray()) : null,
+        kind == PayloadKind.DATAFRAME ? new AnswerColumns() : null);
     described.put(model.name(), schemas);
     return schemas;
   }
@@ -308,9 +319,9 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
           rows = input.shape()[0];
         }
       }
-      List<String> missing = byName.keySet().stream().filter(n -> !seen.contains(n)).sorted()
-          .toList();
-      if (!missing.isEmpty()) {
+      if (seen.size() < byName.size()) { // each seen name is one of them, once
+        List<String> missing = byName.keySet().stream().filter(n -> !seen.contains(n)).sorted()
+            .toList();
         throw V2Tensors.invalid("model '" + model + "': missing inputs " + missing);
       }
     }

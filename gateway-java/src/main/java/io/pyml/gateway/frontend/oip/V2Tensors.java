@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /** The only place V2's generated tensor classes meet {@link Tensor}s. */
 final class V2Tensors {
@@ -33,7 +34,10 @@ final class V2Tensors {
     for (int i = 0; i < request.getInputsCount(); i++) {
       ModelInferRequest.InferInputTensor input = request.getInputs(i);
       String name = input.getName();
-      long[] shape = input.getShapeList().stream().mapToLong(Long::longValue).toArray();
+      long[] shape = new long[input.getShapeCount()];
+      for (int d = 0; d < shape.length; d++) {
+        shape[d] = input.getShape(d);
+      }
       Datatype type;
       long elements;
       try {
@@ -42,7 +46,8 @@ final class V2Tensors {
       } catch (GatewayException e) {
         throw invalid(model + e.getMessage());
       }
-      String where = model + "input '" + name + "'";
+      // Written only for an error: a 1-row request of 30 columns built 30 of them.
+      Supplier<String> where = () -> model + "input '" + name + "'";
       ByteString data = raw != 0
           ? rawBytes(where, type, shape, elements, request.getRawInputContents(i))
           : typedBytes(where, type, shape, elements, input.getContents());
@@ -77,20 +82,20 @@ final class V2Tensors {
     }
   }
 
-  private static ByteString rawBytes(String where, Datatype type, long[] shape, long elements,
+  private static ByteString rawBytes(Supplier<String> where, Datatype type, long[] shape, long elements,
       ByteString raw) {
     if (type == Datatype.BYTES) {
-      return V2Bytes.checked(where + " (BYTES)", elements, raw);
+      return V2Bytes.checked(where.get() + " (BYTES)", elements, raw);
     }
     long expected = elements * type.width;
     if (raw.size() != expected) {
-      throw invalid(where + ": " + raw.size() + " bytes of raw contents for shape "
+      throw invalid(where.get() + ": " + raw.size() + " bytes of raw contents for shape "
           + Tensor.shapeText(shape) + " of " + type + " (expected: " + expected + " bytes)");
     }
     return raw;
   }
 
-  private static ByteString typedBytes(String where, Datatype type, long[] shape, long elements,
+  private static ByteString typedBytes(Supplier<String> where, Datatype type, long[] shape, long elements,
       InferTensorContents contents) {
     int count = switch (type) {
       case BOOL -> contents.getBoolContentsCount();
@@ -103,11 +108,11 @@ final class V2Tensors {
       case BYTES -> contents.getBytesContentsCount();
     };
     if (count != elements) {
-      throw invalid(where + ": " + count + " " + type + " values in contents for shape "
+      throw invalid(where.get() + ": " + count + " " + type + " values in contents for shape "
           + Tensor.shapeText(shape) + " (expected: " + elements + ")");
     }
     if (type == Datatype.BYTES) {
-      return V2Bytes.of(where + " (BYTES)", contents.getBytesContentsList());
+      return V2Bytes.of(where.get() + " (BYTES)", contents.getBytesContentsList());
     }
     ByteBuffer out = ByteBuffer.allocate(count * type.width).order(ByteOrder.LITTLE_ENDIAN);
     for (int i = 0; i < count; i++) {
