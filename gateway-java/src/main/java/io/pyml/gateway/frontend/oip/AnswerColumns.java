@@ -2,11 +2,10 @@ package io.pyml.gateway.frontend.oip;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.apache.arrow.flatbuf.Buffer;
 import org.apache.arrow.flatbuf.FieldNode;
 import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.flatbuf.MessageHeader;
@@ -21,12 +20,12 @@ import org.apache.arrow.vector.types.pojo.Field;
  * a BOOL column is unpacked from its bits, and the schema message is parsed once for as long
  * as the model answers with the same bytes. For a 1-row answer, Arrow's reader (schema, vectors,
  * buffers) cost more than the values. Any other answer (strings, categories, times, several
- * batches, compression, or one that is malformed) is left to {@link ArrowTensors#decode},
- * which also says what is wrong with it. An answer is the model's container's bytes: every
- * offset is checked against its size before anything is read or sliced.
+ * batches, compression, or a layout Arrow's reader would refuse) is left to
+ * {@link ArrowTensors#decode}, which also says what is wrong with it. An answer is the model's
+ * container's bytes: its messages are checked first ({@link ArrowFrames}), and every buffer
+ * against its message's body before it is sliced.
  */
 final class AnswerColumns {
-  private static final int CONTINUATION = 0xFFFFFFFF;
   /** Schema messages above this are parsed each time rather than kept. */
   private static final int MAX_KEPT_SCHEMA_BYTES = 64 * 1024;
 
@@ -36,22 +35,20 @@ final class AnswerColumns {
   /** The schema this model answered with last. */
   private volatile Known known;
 
-  /** The answer's tensors, or empty when it is not of the form read here. */
-  Optional<List<Tensor>> read(ByteString ipc) {
+  /**
+   * The answer's tensors, or empty when it is not of the form read here.
+   *
+   * @param frames its messages, checked ({@link ArrowFrames#of})
+   */
+  Optional<List<Tensor>> read(ByteString ipc, List<ArrowFrames.Frame> frames) {
     try {
-      ByteBuffer bytes = ipc.asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
-      Frame schemaFrame = Frame.at(bytes, 0);
-      if (schemaFrame == null || schemaFrame.message.headerType() != MessageHeader.Schema) {
+      if (frames.size() != 2
+          || frames.get(1).message().headerType() != MessageHeader.RecordBatch) {
         return Optional.empty();
       }
-      Known schema = schema(ipc.substring(0, (int) schemaFrame.end), schemaFrame.message);
-      Frame batchFrame = Frame.at(bytes, schemaFrame.end);
-      if (schema.types == null || batchFrame == null
-          || batchFrame.message.headerType() != MessageHeader.RecordBatch
-          || !endsAt(bytes, batchFrame.end)) {
-        return Optional.empty();
-      }
-      return columns(ipc, schema, batchFrame);
+      ArrowFrames.Frame schemaFrame = frames.get(0);
+      Known schema = schema(ipc.substring(0, schemaFrame.end()), schemaFrame.message());
+      return schema.types == null ? Optional.empty() : columns(ipc, schema, frames.get(1));
     } catch (RuntimeException e) {
       return Optional.empty(); // unreadable here: Arrow's reader names the fault
     }
@@ -86,8 +83,9 @@ final class AnswerColumns {
     return types;
   }
 
-  private static Optional<List<Tensor>> columns(ByteString ipc, Known schema, Frame frame) {
-    RecordBatch batch = (RecordBatch) frame.message.header(new RecordBatch());
+  private static Optional<List<Tensor>> columns(ByteString ipc, Known schema,
+      ArrowFrames.Frame frame) {
+    RecordBatch batch = (RecordBatch) frame.message().header(new RecordBatch());
     int columns = schema.types.length;
     if (batch == null || batch.compression() != null || batch.nodesLength() != columns
         || batch.buffersLength() != 2 * columns || batch.length() < 0
@@ -97,23 +95,53 @@ final class AnswerColumns {
     int rows = (int) batch.length();
     List<Tensor> tensors = new ArrayList<>(columns);
     FieldNode node = new FieldNode();
-    org.apache.arrow.flatbuf.Buffer buffer = new org.apache.arrow.flatbuf.Buffer();
+    Buffer validity = new Buffer();
+    Buffer values = new Buffer();
     for (int i = 0; i < columns; i++) {
       batch.nodes(node, i);
-      batch.buffers(buffer, 2 * i + 1); // after the column's validity buffer
+      batch.buffers(validity, 2 * i);
+      batch.buffers(values, 2 * i + 1);
       Datatype type = schema.types[i];
       long size = type == Datatype.BOOL ? (rows + 7L) / 8 : (long) rows * type.width;
-      long start = frame.metadataEnd + buffer.offset();
-      if (node.length() != rows || node.nullCount() != 0 || buffer.offset() < 0
-          || buffer.length() < size || buffer.offset() + size > frame.message.bodyLength()
-          || start + size > frame.end) {
+      if (node.length() != rows || node.nullCount() != 0 || !inBody(validity, frame)
+          || !inBody(values, frame) || values.length() < size
+          || !allValid(ipc, frame, validity, rows)) {
         return Optional.empty();
       }
-      ByteString values = ipc.substring((int) start, (int) (start + size));
+      int start = frame.metadataEnd() + (int) values.offset();
+      ByteString column = ipc.substring(start, start + (int) size);
       tensors.add(new Tensor(schema.names.get(i), type, new long[] {rows},
-          type == Datatype.BOOL ? unpacked(values, rows) : values));
+          type == Datatype.BOOL ? unpacked(column, rows) : column));
     }
     return Optional.of(tensors);
+  }
+
+  /**
+   * Whether a validity buffer says no row is null, as Arrow's reader reads it: from its bits
+   * (pyarrow writes none when there are no nulls; Arrow Java writes all bits set).
+   */
+  private static boolean allValid(ByteString ipc, ArrowFrames.Frame frame, Buffer validity,
+      int rows) {
+    if (validity.length() == 0) {
+      return true;
+    }
+    if (validity.length() < (rows + 7L) / 8) {
+      return false;
+    }
+    int start = frame.metadataEnd() + (int) validity.offset();
+    for (int row = 0; row < rows; row++) {
+      if ((ipc.byteAt(start + (row >> 3)) & (1 << (row & 7))) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether a buffer lies inside its message's body (its fields are the answer's bytes). */
+  private static boolean inBody(Buffer buffer, ArrowFrames.Frame frame) {
+    long body = frame.bodyLength();
+    return buffer.offset() >= 0 && buffer.length() >= 0 && buffer.offset() <= body
+        && buffer.length() <= body - buffer.offset();
   }
 
   /** Arrow's bits as V2's BOOL, a byte each. */
@@ -125,35 +153,4 @@ final class AnswerColumns {
     return UnsafeByteOperations.unsafeWrap(out);
   }
 
-  /** Whether the stream ends at {@code at}: there, or with the end-of-stream marker. */
-  private static boolean endsAt(ByteBuffer bytes, long at) {
-    long left = bytes.limit() - at;
-    return left == 0 || (left == 8 && bytes.getInt((int) at) == CONTINUATION
-        && bytes.getInt((int) at + 4) == 0);
-  }
-
-  /**
-   * One message of the stream: the continuation marker, its metadata's length, the metadata,
-   * then its body. {@code metadataEnd} is where its body starts; {@code end} where it ends.
-   */
-  private record Frame(Message message, int metadataEnd, long end) {
-    /** The message at {@code at}, or null if none fits there. */
-    static Frame at(ByteBuffer bytes, long at) {
-      if (at + 8 > bytes.limit() || bytes.getInt((int) at) != CONTINUATION) {
-        return null;
-      }
-      int length = bytes.getInt((int) at + 4);
-      long metadataEnd = at + 8 + length;
-      if (length <= 0 || metadataEnd > bytes.limit()) {
-        return null;
-      }
-      Message message = Message.getRootAsMessage(
-          bytes.slice((int) at + 8, length).order(ByteOrder.LITTLE_ENDIAN));
-      long end = metadataEnd + message.bodyLength();
-      if (message.bodyLength() < 0 || end > bytes.limit()) {
-        return null;
-      }
-      return new Frame(message, (int) metadataEnd, end);
-    }
-  }
 }

@@ -162,9 +162,11 @@ final class ArrowTensors {
             shape, columns[i]));
       }
       return tensors;
-    } catch (IOException e) {
+    } catch (GatewayException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) { // Arrow's reader on what a model wrote
       throw new GatewayException(ErrorKind.INTERNAL,
-          "cannot read the runtime's Arrow answer: " + e.getMessage(), e);
+          "cannot read the runtime's Arrow answer: " + e, e);
     }
   }
 
@@ -218,6 +220,7 @@ final class ArrowTensors {
 
   /** A schema message from the runtime's metadata (a dictionary field has its values' type). */
   static Schema schema(byte[] schemaMessage) {
+    ArrowFrames.of(ByteBuffer.wrap(schemaMessage), "the model's Arrow schema");
     try {
       return MessageSerializer.deserializeSchema(new ReadChannel(Channels.newChannel(
           new ByteArrayInputStream(schemaMessage))));

@@ -82,8 +82,10 @@ final class ColumnsEncoder {
     }
     this.advertisedSchema = schemaMessage(this.columns.stream().map(TensorSpec::datatype)
         .toArray(Datatype[]::new));
-    this.modelSchema = modelSchema.length > 0 ? ByteString.copyFrom(modelSchema)
-        : advertisedSchema;
+    // The record batch follows it unpadded: a message of a length not 8-aligned (pyarrow's
+    // never is) would misalign every buffer, so such a model is sent the advertised schema.
+    this.modelSchema = modelSchema.length > 0 && modelSchema.length % ALIGNMENT == 0
+        ? ByteString.copyFrom(modelSchema) : advertisedSchema;
   }
 
   /** The V2 datatype whose Arrow type is the field's own, if any (not a dictionary's). */
@@ -150,8 +152,11 @@ final class ColumnsEncoder {
         .concat(END_OF_STREAM);
   }
 
-  /** The record batch's metadata, built as Arrow's own {@code ArrowRecordBatch} builds it. */
-  private static ByteBuffer recordBatch(int rows, List<ArrowFieldNode> nodes,
+  /**
+   * The record batch's metadata, built as Arrow's own {@code ArrowRecordBatch} builds it (tests
+   * build hostile answers with it too).
+   */
+  static ByteBuffer recordBatch(int rows, List<ArrowFieldNode> nodes,
       List<ArrowBuffer> layout, long bodyLength) {
     FlatBufferBuilder builder = new FlatBufferBuilder();
     RecordBatch.startNodesVector(builder, nodes.size());
@@ -172,7 +177,7 @@ final class ColumnsEncoder {
    * .writeMessageBuffer}): the continuation marker, its length padded so that the body starts
    * 8-aligned, the metadata, then the padding.
    */
-  private static ByteString framed(ByteBuffer metadata) {
+  static ByteString framed(ByteBuffer metadata) {
     int length = metadata.remaining();
     int paddedLength = Math.toIntExact(padded(length + 8L) - 8);
     ByteBuffer out = ByteBuffer.allocate(8 + paddedLength).order(ByteOrder.LITTLE_ENDIAN);

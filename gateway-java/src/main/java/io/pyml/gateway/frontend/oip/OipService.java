@@ -195,7 +195,8 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
               .setModelName(result.modelName())
               .setModelVersion(Long.toString(result.modelVersion()))
               .setId(request.getId());
-          V2Tensors.outputs(outputs(schemas, result.payload()), requested, response);
+          V2Tensors.outputs(outputs(result.modelName(), schemas, result.payload()), requested,
+              response);
           return response.build();
         });
   }
@@ -212,10 +213,15 @@ public final class OipService extends GRPCInferenceServiceGrpc.GRPCInferenceServ
         payload, request.getId(), clientTimeout, credentials, protocol);
   }
 
-  /** The answer's tensors: a DataFrame's usual answer read directly, any other by Arrow. */
-  private List<Tensor> outputs(Schemas schemas, Payload answer) {
+  /**
+   * The answer's tensors, its messages checked first (the runtime runs model code): a
+   * DataFrame's usual answer read directly, any other by Arrow's reader.
+   */
+  private List<Tensor> outputs(String model, Schemas schemas, Payload answer) {
+    List<ArrowFrames.Frame> frames = ArrowFrames.of(answer.arrowIpc().asReadOnlyByteBuffer(),
+        "model '" + model + "': its runtime's answer");
     Optional<List<Tensor>> direct = answer.kind() == PayloadKind.DATAFRAME
-        && schemas.answers() != null ? schemas.answers().read(answer.arrowIpc())
+        && schemas.answers() != null ? schemas.answers().read(answer.arrowIpc(), frames)
         : Optional.empty();
     return direct.orElseGet(() -> ArrowTensors.decode(allocator, answer.kind(),
         answer.arrowIpc()));

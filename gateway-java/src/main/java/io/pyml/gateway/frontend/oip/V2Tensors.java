@@ -46,7 +46,8 @@ final class V2Tensors {
       } catch (GatewayException e) {
         throw invalid(model + e.getMessage());
       }
-      // Written only for an error: a 1-row request of 30 columns built 30 of them.
+      // Written for an error (or a BYTES input, whose checks name it): a 1-row request of 30
+      // number columns built 30 of them.
       Supplier<String> where = () -> model + "input '" + name + "'";
       ByteString data = raw != 0
           ? rawBytes(where, type, shape, elements, request.getRawInputContents(i))
