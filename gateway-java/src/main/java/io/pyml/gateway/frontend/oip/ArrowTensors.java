@@ -5,7 +5,6 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.pyml.gateway.core.ErrorKind;
 import io.pyml.gateway.core.GatewayException;
 import io.pyml.gateway.core.PayloadKind;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BitVector;
@@ -33,7 +33,6 @@ import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.dictionary.DictionaryEncoder;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
-import org.apache.arrow.vector.ipc.ReadChannel;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
@@ -220,11 +219,12 @@ final class ArrowTensors {
 
   /** A schema message from the runtime's metadata (a dictionary field has its values' type). */
   static Schema schema(byte[] schemaMessage) {
-    ArrowFrames.of(ByteBuffer.wrap(schemaMessage), "the model's Arrow schema");
+    // Checked first (the runtime runs model code), then converted from the message read there.
+    Message message = ArrowFrames.of(ByteBuffer.wrap(schemaMessage), "the model's Arrow schema")
+        .get(0).message();
     try {
-      return MessageSerializer.deserializeSchema(new ReadChannel(Channels.newChannel(
-          new ByteArrayInputStream(schemaMessage))));
-    } catch (IOException | RuntimeException e) {
+      return MessageSerializer.deserializeSchema(message);
+    } catch (RuntimeException e) {
       throw new GatewayException(ErrorKind.INTERNAL,
           "cannot read the model's Arrow schema: " + e.getMessage(), e);
     }

@@ -47,11 +47,9 @@ import org.apache.arrow.vector.types.pojo.Schema;
  */
 final class ColumnsEncoder {
   private static final long ALIGNMENT = 8;
-  /** Arrow's continuation marker, before each message's metadata length. */
-  private static final int CONTINUATION = 0xFFFFFFFF;
   private static final ByteString ZEROS = ByteString.copyFrom(new byte[(int) ALIGNMENT]);
   /** The continuation marker, then a metadata length of 0. */
-  private static final ByteString END_OF_STREAM = ByteString.copyFrom(
+  static final ByteString END_OF_STREAM = ByteString.copyFrom(
       new byte[] {-1, -1, -1, -1, 0, 0, 0, 0});
 
   private final List<TensorSpec> columns;
@@ -181,7 +179,7 @@ final class ColumnsEncoder {
     int length = metadata.remaining();
     int paddedLength = Math.toIntExact(padded(length + 8L) - 8);
     ByteBuffer out = ByteBuffer.allocate(8 + paddedLength).order(ByteOrder.LITTLE_ENDIAN);
-    out.putInt(CONTINUATION).putInt(paddedLength).put(metadata);
+    out.putInt(ArrowFrames.CONTINUATION).putInt(paddedLength).put(metadata);
     return UnsafeByteOperations.unsafeWrap(out.array());
   }
 

@@ -83,8 +83,8 @@ final class V2Tensors {
     }
   }
 
-  private static ByteString rawBytes(Supplier<String> where, Datatype type, long[] shape, long elements,
-      ByteString raw) {
+  private static ByteString rawBytes(Supplier<String> where, Datatype type, long[] shape,
+      long elements, ByteString raw) {
     if (type == Datatype.BYTES) {
       return V2Bytes.checked(where.get() + " (BYTES)", elements, raw);
     }
@@ -96,8 +96,8 @@ final class V2Tensors {
     return raw;
   }
 
-  private static ByteString typedBytes(Supplier<String> where, Datatype type, long[] shape, long elements,
-      InferTensorContents contents) {
+  private static ByteString typedBytes(Supplier<String> where, Datatype type, long[] shape,
+      long elements, InferTensorContents contents) {
     int count = switch (type) {
       case BOOL -> contents.getBoolContentsCount();
       case INT8, INT16, INT32 -> contents.getIntContentsCount();

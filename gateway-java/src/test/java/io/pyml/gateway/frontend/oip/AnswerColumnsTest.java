@@ -116,7 +116,7 @@ class AnswerColumnsTest {
       byte[] batch = ArrowStreams.batch(1, List.of(new ArrowFieldNode(1, 0)), List.of(
           new ArrowBuffer(layout[0], layout[1]), new ArrowBuffer(layout[2], layout[3])), 8);
       ByteString ipc = ByteString.copyFrom(ArrowStreams.concat(schema, batch,
-          new byte[] {7, 0, 0, 0, 0, 0, 0, 0}, ArrowStreams.END));
+          new byte[] {7, 0, 0, 0, 0, 0, 0, 0}, ColumnsEncoder.END_OF_STREAM.toByteArray()));
       assertEquals(layout == layouts[0], read(answers, ipc).isPresent(),
           java.util.Arrays.toString(layout));
     }

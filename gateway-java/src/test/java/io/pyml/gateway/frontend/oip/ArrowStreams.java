@@ -19,8 +19,6 @@ import org.apache.arrow.vector.types.pojo.Schema;
 
 /** Arrow streams written message by message, as a hostile runtime could write them. */
 final class ArrowStreams {
-  static final byte[] END = {-1, -1, -1, -1, 0, 0, 0, 0};
-
   private ArrowStreams() {}
 
   static byte[] schema(Schema schema) throws Exception {
