@@ -31,9 +31,11 @@ from bench.peers.frames import (
 )
 from bench.peers.goals import MODEL_FLOOR
 from bench.peers.h2load import H2loadResult, ensure_h2load, run_h2load
+from bench.peers.hop_floor import cheaper, hop_floor
 from bench.peers.probe import Probe, call_raw, probe_pyml, probe_pyml_oip, probe_v2
 from bench.peers.python_grpc import empty_answer_p50
 from bench.peers.servers import PymlServer, mlserver, pyml_server
+from pyml._internal.gateway_process import gateway_jar
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "breast_cancer_lr"
@@ -168,6 +170,10 @@ def main() -> None:
         results["model_after_wait"] = model_after_wait(
             home, data[1], results["python_grpc"]["ms"] / 1000
         )
+        results["hop_floor"] = cheaper(first["hop_floor"], last["hop_floor"])
+        results["model_after_hop_wait"] = model_after_wait(
+            home, data[1], results["hop_floor"]["p50_ms"] / 1000
+        )
         results["seconds"] = time.monotonic() - started
         report.write(results, REPO / "bench" / "peers" / "results")
     finally:
@@ -178,14 +184,16 @@ def design_floors(
     home: Path, data: dict[int, pd.DataFrame], plan: Plan, workdir: Path
 ) -> dict[str, Any]:
     """The floors that may put a goal out of reach: the model's own predict, two processes
-    (1 row), the 100,000-row request's two socket hops, and a Python gRPC server's empty
-    answer to the 1-row request at c=1."""
+    (1 row), the 100,000-row request's two socket hops, a Python gRPC server's empty answer to
+    the 1-row request at c=1, and the same through a grpc-java hop (PyML's design with nothing
+    in it)."""
     large = len(pyml_predict_request(NAME, data[100_000]).SerializeToString())
     one_row = pyml_predict_request(NAME, data[1]).SerializeToString()
     return {
         MODEL_FLOOR: model_floor(home, data[1], plan.floor_s),
         "hops": socket_hops(large, workdir),
         "python_grpc": empty_answer_p50(write_frame(workdir, "python-grpc-1", one_row)),
+        "hop_floor": hop_floor(write_frame(workdir, "hop-floor-1", one_row), gateway_jar()),
     }
 
 

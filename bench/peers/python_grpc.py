@@ -48,21 +48,21 @@ async def _empty_async(request: bytes, context: grpc.aio.ServicerContext) -> byt
     return b""
 
 
-def _serve_sync(ready: multiprocessing.connection.Connection) -> None:
+def _serve_sync(ready: multiprocessing.connection.Connection, address: str) -> None:
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((_AnyMethod(_empty),))
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(address)
     server.start()
     ready.send(port)
     ready.recv()  # until the parent says stop (or goes away)
     server.stop(None)
 
 
-def _serve_async(ready: multiprocessing.connection.Connection) -> None:
+def _serve_async(ready: multiprocessing.connection.Connection, address: str) -> None:
     async def serve() -> None:
         server = grpc.aio.server()
         server.add_generic_rpc_handlers((_AnyMethod(_empty_async),))
-        port = server.add_insecure_port("127.0.0.1:0")
+        port = server.add_insecure_port(address)
         await server.start()
         ready.send(port)
         await asyncio.get_running_loop().run_in_executor(None, ready.recv)
@@ -71,7 +71,7 @@ def _serve_async(ready: multiprocessing.connection.Connection) -> None:
     asyncio.run(serve())
 
 
-SERVERS: dict[str, Callable[[multiprocessing.connection.Connection], None]] = {
+SERVERS: dict[str, Callable[[multiprocessing.connection.Connection, str], None]] = {
     "sync": _serve_sync,
     "asyncio": _serve_async,
 }
@@ -80,14 +80,22 @@ SERVERS: dict[str, Callable[[multiprocessing.connection.Connection], None]] = {
 @contextmanager
 def serving(name: str) -> Iterator[int]:
     """One of SERVERS in a process of its own, for the block; yields its loopback port."""
+    with serving_at(name, "127.0.0.1:0") as (port, _):
+        yield port
+
+
+@contextmanager
+def serving_at(name: str, address: str) -> Iterator[tuple[int, int]]:
+    """One of SERVERS on `address` (gRPC's form: host:port, unix:path) in a process of its own,
+    for the block; yields its port (0 on a Unix socket) and its process id."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=SERVERS[name], args=(child,), daemon=True)
+    process = context.Process(target=SERVERS[name], args=(child, address), daemon=True)
     process.start()
     try:
         if not parent.poll(30):
             raise RuntimeError(f"the {name} Python gRPC server did not start in 30 s")
-        yield int(parent.recv())
+        yield int(parent.recv()), int(process.pid or 0)
     finally:
         with suppress(OSError):  # a server that died early closed its end: say why, not this
             parent.send("stop")

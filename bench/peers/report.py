@@ -234,6 +234,22 @@ def floor_table(results: dict[str, Any]) -> list[str]:
             f" the cheaper of the run's two readings, start or end): sync {empty['sync']:.2f} ms,"
             f" asyncio {empty['asyncio']:.2f} ms."
         )
+    hop = results.get("hop_floor")
+    if hop:
+        lines.append(
+            "PyML's design with nothing in it (h2load -> a grpc-java proxy -> a Python gRPC"
+            " server's empty answer on a Unix socket, bench/peers/hop_floor.py; the cheaper of"
+            f" the run's two readings): p50 at c=1 {hop['p50_ms']:.2f} ms; CPU a call at c=8"
+            f" {hop['cpu_ms']:.2f} ms ("
+            + ", ".join(f"{who} {ms:.2f}" for who, ms in hop.get("cpu_parts", {}).items())
+            + ")."
+        )
+    after_hop = results.get("model_after_hop_wait")
+    if after_hop:
+        lines.append(
+            f"The model's predict on 1 row after a {after_hop['wait_ms']:.2f} ms wait (that"
+            f" p50): {after_hop['ms']:.2f} ms (median)."
+        )
     hops = results.get("hop_ms")
     if hops:
         lines.append(

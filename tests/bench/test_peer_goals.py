@@ -81,6 +81,47 @@ def test_one_row_at_c8_is_out_of_reach_only_when_the_models_own_floor_is_below_2
     assert batched["1 row, c=8"] == "not met"  # a batch is one call for many requests
 
 
+def test_one_row_at_c8_is_out_of_reach_for_the_design_when_model_and_empty_hops_fill_the_cpus() -> (
+    None
+):
+    # MLServer's 900 req/s: 1,800 needed. The model alone does 1,900 calls/s on two CPUs
+    # (1.05 ms of CPU a call); with 0.5 ms of CPU for a call through the empty hops, 1,288.
+    results, pyml = _results(800, 800, model_floor=1_900)
+    results["hop_floor"] = {"p50_ms": 0.6, "cpu_ms": 0.5}
+    verdict = goal_rows(results, pyml)[0][2]
+    assert verdict.startswith("out of reach for the gateway -> container design")
+    assert "1.05 ms of CPU a call (two processes, 1,900 calls/s)" in verdict
+    assert "0.50 ms, on 2 CPUs: 1,288 calls/s < 2x MLServer (1,800)" in verdict
+    results["hop_floor"]["cpu_ms"] = 0.01
+    assert goal_rows(results, pyml)[0][2] == "not met"
+    results["hop_floor"]["cpu_ms"] = 0.5
+    batched_results, batched = _results(1_500, 1_500, batching=True, model_floor=1_900)
+    batched_results["hop_floor"] = results["hop_floor"]
+    assert goal_rows(batched_results, batched)[0][2] == "not met"
+
+
+def test_one_row_c1_is_out_of_reach_for_the_design_when_empty_hops_and_the_model_are_slower() -> (
+    None
+):
+    # MLServer's p50: 2.0 ms. No Python-only floor in this run; through the empty hops 0.6 ms
+    # and the model after a wait that long 1.6 ms: 2.2 ms, above it; with 1.3 ms, below it.
+    results, pyml = _results(800, 800)
+    pyml["peer_turns"].append(
+        {"rows": 1, "streams": 1, "mlserver": _runs(500, p50=1.9), "pyml": _runs(400, p50=2.4)}
+    )
+    results["hop_floor"] = {"p50_ms": 0.6, "cpu_ms": 0.5}
+    results["model_after_hop_wait"] = {"wait_ms": 0.6, "ms": 1.6}
+    _, figures, verdict = goal_rows(results, pyml)[1]
+    assert verdict == (
+        "out of reach for the gateway -> container design: a call through its hops with nothing"
+        " in them 0.60 ms + the model's predict after that wait 1.60 ms = 2.20 ms > MLServer's"
+        " p50 (2.00 ms)"
+    )
+    assert "through the design's hops with nothing in them 0.60 ms" in figures
+    results["model_after_hop_wait"]["ms"] = 1.3
+    assert goal_rows(results, pyml)[1][2] == "not met"
+
+
 def test_one_row_c1_is_out_of_reach_only_when_python_grpc_plus_the_model_is_slower() -> None:
     # MLServer's p50: 2.0 ms in the cell. An empty answer's round trip in Python plus the model's
     # predict after a wait as long: 0.5 + 2.1 ms, above it; 0.5 + 1.4 ms, below it.
