@@ -12,7 +12,6 @@ asyncio) is measured; the lower figures are the floor. Bounded in calls and in t
 
 from __future__ import annotations
 
-import os
 import resource
 import select
 import subprocess
@@ -22,16 +21,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.large_payload_hop import cpu_ms
 from bench.peers.frames import PYML_PREDICT_PATH
 from bench.peers.h2load import run_h2load
-from bench.peers.python_grpc import EMPTY_ANSWER_BYTES, RUN_CAP_S, SERVERS, serving_at
+from bench.peers.python_grpc import (
+    EMPTY_ANSWER_BYTES,
+    RUN_CAP_S,
+    SERVERS,
+    lowest_p50,
+    serving_at,
+)
 
 HOP_PROXY = Path(__file__).with_name("HopProxy.java")
 START_S = 60.0
 WARM_UP_CALLS = 20_000
 CPU_CALLS = 10_000
 CPU_STREAMS = 8
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -104,36 +109,23 @@ def cheaper(first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
 def _measure(
     url: str, frame: Path, pids: dict[str, int], calls: int, runs: int
 ) -> dict[str, object]:
+    who = "the hop floor's servers"
     run_h2load(url, frame, EMPTY_ANSWER_BYTES, WARM_UP_CALLS, CPU_STREAMS, RUN_CAP_S * 5)
-    p50s = []
-    for _ in range(runs):
-        result = run_h2load(url, frame, EMPTY_ANSWER_BYTES, calls, 1, RUN_CAP_S)
-        _require_all(result.ok, calls, result.failed)
-        p50s.append(result.p50_ms)
-    before = {who: _cpu_s(pid) for who, pid in pids.items()}
-    before["h2load"] = _children_cpu_s()
+    p50 = lowest_p50(url, frame, calls, runs, who)
+    before = {part: cpu_ms(pid) for part, pid in pids.items()}
+    before["h2load"] = _children_cpu_ms()
     result = run_h2load(url, frame, EMPTY_ANSWER_BYTES, CPU_CALLS, CPU_STREAMS, RUN_CAP_S)
-    _require_all(result.ok, CPU_CALLS, result.failed)
-    after = {who: _cpu_s(pid) for who, pid in pids.items()}
-    after["h2load"] = _children_cpu_s()
+    if result.ok != CPU_CALLS:
+        raise RuntimeError(f"{who} failed {result.failed} of {CPU_CALLS} calls")
+    after = {part: cpu_ms(pid) for part, pid in pids.items()}
+    after["h2load"] = _children_cpu_ms()
     return {
-        "p50_ms": min(p50s),
-        "cpu_ms": {who: 1000 * (after[who] - before[who]) / CPU_CALLS for who in before},
+        "p50_ms": p50,
+        "cpu_ms": {part: (after[part] - before[part]) / CPU_CALLS for part in before},
     }
 
 
-def _require_all(ok: int, calls: int, failed: int) -> None:
-    if ok != calls:
-        raise RuntimeError(f"the hop floor's servers failed {failed} of {calls} calls")
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def _children_cpu_s() -> float:
-    """CPU seconds of this process's ended children (h2load, once each run returns)."""
+def _children_cpu_ms() -> float:
+    """CPU ms of this process's ended children (h2load, once each run returns)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return 1000 * (usage.ru_utime + usage.ru_stime)
