@@ -5,7 +5,8 @@ Before a job does anything its JVM loads about 20,000 classes from Spark's ~280 
 Hive, Derby, Parquet, Arrow). The JDK can map them, already parsed and verified, from one
 archive file instead (measured on the host, 1-row job: 28 s → 20 s; no effect on
 the per-row work). The archive belongs to one JRE and one class path, so it is made for the
-mounted JRE and pyspark, in `$PYML_HOME/cache/cds/<jre>-<pyspark>/`:
+mounted JRE and pyspark, beside them in the cache every PYML_HOME of the machine's user shares
+(`mounts.shared_cache`), in `cds/<jre>-<pyspark>/`: once per machine, not once per home.
 
 1. a job without an archive runs with `-XX:DumpLoadedClassList` into a fresh folder and writes
    its JVM's class path there;

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pyml_offline import class_archive
 from pyml_offline.errors import OfflineJobError
 from pyml_offline.job import RESULT_MARKER
-from pyml_offline.mounts import jre_dir, make_atomically, pyml_home, pyspark_dir
+from pyml_offline.mounts import jre_dir, make_atomically, pyml_home, pyspark_dir, shared_cache
 from pyml_offline.progress import PROGRESS_MARKER, JobSummary
 from pyml_offline.spec import DEFAULT_BATCH_ROWS, JobSpec, WriteMode
 from pyml_offline.tables import TableName
@@ -89,7 +89,7 @@ def run_offline(
         batch_rows=batch_rows,
     )
     argv = [PYTHON, "-m", "pyml_offline.job", f"{JOB}/spec.json"]
-    target = class_archive.archive_dir(pyml_home() / "cache", jre_dir(), pyspark_dir())
+    target = archive_folder()
     if (target / class_archive.ARCHIVE).exists():
         spec = replace(spec, class_archive=f"{class_archive.MOUNT}/{class_archive.ARCHIVE}")
         volumes = {str(target): {"bind": class_archive.MOUNT, "mode": "ro"}}
@@ -98,6 +98,12 @@ def run_offline(
     if target.exists():  # an earlier dump failed (see its failed.txt): no archive, no retry
         return _summary(run_in_image(record, spec, argv, settings, progress=progress), record.ref)
     return _recording_classes(record, spec, argv, settings, target, progress)
+
+
+def archive_folder() -> Path:
+    """Where the class archive for the mounted JRE and pyspark is: in the cache every PYML_HOME
+    of the machine's user shares, beside them, so it is made once per machine, not per home."""
+    return class_archive.archive_dir(shared_cache(), jre_dir(), pyspark_dir())
 
 
 def _recording_classes(

@@ -23,6 +23,22 @@ def test_the_folder_is_keyed_by_the_jre_and_pyspark_it_serves(tmp_path: Path) ->
     assert folder == tmp_path / "cds" / "0123abcd-4.3.0"
 
 
+def test_every_pyml_home_on_a_machine_shares_one_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each home made its own (about 40 s of a new home's first job, 7 December)."""
+    from pyml_offline import runner
+
+    monkeypatch.setattr(runner, "jre_dir", lambda: tmp_path / "cache" / "jre" / "0123abcd")
+    monkeypatch.setattr(runner, "pyspark_dir", lambda: tmp_path / "cache" / "spark" / "4.3.0")
+    monkeypatch.setenv("PYML_CACHE", str(tmp_path / "cache"))
+    folders = set()
+    for home in ("notebook", "project"):
+        monkeypatch.setenv("PYML_HOME", str(tmp_path / home))
+        folders.add(runner.archive_folder())
+    assert folders == {tmp_path / "cache" / "cds" / "0123abcd-4.3.0"}
+
+
 def test_nothing_recorded_means_nothing_to_dump(tmp_path: Path) -> None:
     folder = tmp_path / "recording"
     folder.mkdir()

@@ -40,7 +40,7 @@ from pyml.version import ModelVersion
 from pyml_launcher.local import run_model_container
 from pyml_offline import class_archive, runner
 from pyml_offline.errors import OfflineJobError
-from pyml_offline.mounts import jre_dir, pyspark_dir
+from pyml_offline.mounts import jre_dir, pyspark_dir, shared_cache
 from pyml_runtime import codec
 from tests.conftest import REPO
 from tests.offline.make_tables import parity_rows
@@ -63,8 +63,17 @@ def offline_home() -> Iterator[Path]:
     # The mounted JRE and pyspark (890 MB; `pip install --target` alone takes most of a
     # minute) live in the machine's shared cache (mounts.shared_cache), made once for every
     # PYML_HOME. The rest of the home (registry, wheels, warehouse) stays this module's own.
+    # Spark's class archive lives in that cache too, where an earlier run made it: this
+    # module's cache links the machine's JRE and pyspark but has no archive, so its first job
+    # records the classes and dumps the archive, as the first job on a machine does.
+    cache = home / "machine-cache"
+    cache.mkdir()
+    for part in ("jre", "spark"):
+        (shared_cache() / part).mkdir(parents=True, exist_ok=True)
+        (cache / part).symlink_to(shared_cache() / part)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYML_HOME", str(home))
+        patch.setenv("PYML_CACHE", str(cache))
         # Its own registry numbers versions from 1 again: its own image namespace too, or its
         # teardown would untag the session's shared `breast_cancer_lr:1` image.
         patch.setenv("PYML_IMAGE_PREFIX", os.environ.get("PYML_IMAGE_PREFIX", "pyml") + "-offline")
@@ -233,9 +242,9 @@ def test_a_refusal_in_the_image_names_the_registered_model(
 def test_the_first_job_leaves_a_class_archive_the_jvm_maps(
     jobs: Jobs, version: ModelVersion, offline_home: Path
 ) -> None:
-    # The parity job was this home's first: it recorded its classes, then the archive was
-    # dumped; the refused run after it started its JVM with the archive.
-    [folder] = [path for path in (offline_home / "cache" / "cds").iterdir()]
+    # The parity job was the first with this cache: it recorded its classes, then the archive
+    # was dumped; the refused run after it started its JVM with the archive.
+    [folder] = [path for path in (offline_home / "machine-cache" / "cds").iterdir()]
     failed = folder / class_archive.FAILED
     assert not failed.exists(), failed.read_text()
     assert (folder / class_archive.ARCHIVE).stat().st_size > 0
