@@ -1,4 +1,6 @@
-"""One real gateway serving registered versions as real containers, for the whole suite.
+"""One real gateway serving registered versions as real containers, while this package runs
+(not the whole session: its models, their health checks and the steady traffic would load
+the machine under every later test).
 
 The examples and the faulty model are packaged once (into the session's throwaway
 $PYML_HOME); the gateway reads that registry and labels its containers with an id of its
@@ -28,12 +30,12 @@ from pyml.version import ModelVersion
 GATEWAY_LABEL = "io.pyml.gateway"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway_id() -> str:
     return f"pyml-ct-{os.getpid()}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def packaged_faulty(pyml_home: Path, faulty_home: Path) -> Iterator[ModelVersion]:
     version = Model.from_home(faulty_home).package(name="faulty", progress=False)
     yield version
@@ -64,7 +66,7 @@ def labelled(
     return list(engine.containers.list(all=True, filters={"label": labels}))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def container_gateway(
     pyml_home: Path,
     gateway_id: str,
@@ -106,13 +108,13 @@ def container_gateway(
         assert not sockets, f"socket folders left in {work}: {sockets}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway_client(container_gateway: GatewayProcess) -> Iterator[Client]:
     with Client(container_gateway.target, timeout=60) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def serving(
     gateway_client: Client, packaged_cancer: ModelVersion, packaged_tensor: ModelVersion
 ) -> Client:
@@ -122,9 +124,9 @@ def serving(
     return gateway_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def steady_traffic(serving: Client, cancer_rows: pd.DataFrame) -> Iterator[list[str]]:
-    """Cancer predictions every 50 ms for the whole suite; every error is recorded."""
+    """Cancer predictions every 50 ms while this package runs; every error is recorded."""
     errors: list[str] = []
     calls: list[int] = [0]
     stop = threading.Event()

@@ -15,7 +15,7 @@ from pyml.client import Client
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # Short: Unix socket paths are limited to about 107 bytes.
     import shutil
@@ -29,13 +29,13 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert leftovers == [], f"socket folders left in {work}: {leftovers}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def access_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the session's gateway appends its access log (JSON lines)."""
+    """Where the package's gateway appends its access log (JSON lines)."""
     return tmp_path_factory.mktemp("access-log") / "access.log"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(
     work_dir: Path, access_log: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
@@ -55,13 +55,13 @@ def gateway(
     process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(gateway: GatewayProcess) -> Iterator[Client]:
     with Client(gateway.target, timeout=60) as c:
         yield c
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def deployed(client: Client, cancer_home: Path, tensor_home: Path) -> Client:
     """The two examples, deployed and READY: the models that must keep serving."""
     client.deploy(cancer_home)

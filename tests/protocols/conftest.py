@@ -18,7 +18,7 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 ENVELOPE_MARGIN_BYTES = 64 * 1024
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def protocol_gateway(homes: Path) -> Iterator[GatewayProcess]:
     import os
 
@@ -38,7 +38,7 @@ def protocol_gateway(homes: Path) -> Iterator[GatewayProcess]:
     assert leftovers == [], f"socket folders left in {work}: {leftovers}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def grpc_client(
     protocol_gateway: GatewayProcess, cancer_home: Path, tensor_home: Path
 ) -> Iterator[Client]:
