@@ -50,7 +50,9 @@ public final class GrpcTransport implements AutoCloseable {
     return NettyServerBuilder.forAddress(address)
         .bossEventLoopGroup(boss)
         .workerEventLoopGroup(workers)
-        .executor(callPool)
+        // Direct: only the method lookup runs here (on the transport thread, memory only);
+        // InlineCalls then sends each call to the pool or keeps it inline.
+        .directExecutor()
         .callExecutor(inline)
         .channelFactory(() -> new CappedServerSocketChannel(limits.maxConnectionsPerPort()))
         .maxConcurrentCallsPerConnection(limits.maxStreamsPerConnection())

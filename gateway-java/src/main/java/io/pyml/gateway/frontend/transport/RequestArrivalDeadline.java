@@ -6,9 +6,9 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.Timeout;
 import io.pyml.gateway.core.Timeouts;
 import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -51,7 +51,7 @@ final class RequestArrivalDeadline implements ServerInterceptor {
     ServerCall.Listener<Q> listener = next.startCall(call, headers);
     // Whichever comes first wins: the request (the call goes on) or the timer (it ends).
     AtomicInteger state = new AtomicInteger(WAITING);
-    ScheduledFuture<?> timer = Timeouts.schedule(() -> {
+    Timeout timer = Timeouts.deadline(() -> {
       if (state.compareAndSet(WAITING, EXPIRED)) {
         arriving.decrementAndGet();
         call.close(Status.DEADLINE_EXCEEDED.withDescription("the request of "
@@ -89,14 +89,14 @@ final class RequestArrivalDeadline implements ServerInterceptor {
       /** True unless the timer already ended the call. */
       private boolean settle() {
         if (state.compareAndSet(WAITING, ARRIVED)) {
-          timer.cancel(false);
+          timer.cancel();
           arriving.decrementAndGet();
         }
         return state.get() == ARRIVED;
       }
 
       private void end() {
-        timer.cancel(false);
+        timer.cancel();
         if (state.compareAndSet(WAITING, ENDED)) {
           arriving.decrementAndGet();
         }

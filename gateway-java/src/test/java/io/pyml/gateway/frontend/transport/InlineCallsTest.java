@@ -1,24 +1,38 @@
 package io.pyml.gateway.frontend.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Attributes;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.Server;
 import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.pyml.gateway.config.TransportLimits;
 import io.pyml.gateway.identity.Access;
 import io.pyml.gateway.identity.Credentials;
 import io.pyml.gateway.identity.JdbcIdentityStore;
 import io.pyml.gateway.testing.MovingClock;
 import io.pyml.proto.v1.AdminServiceGrpc;
+import io.pyml.proto.v1.ListDeploymentsRequest;
+import io.pyml.proto.v1.ListDeploymentsResponse;
+import io.pyml.proto.v1.PredictRequest;
+import io.pyml.proto.v1.PredictResponse;
 import io.pyml.proto.v1.PredictionServiceGrpc;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,7 +66,7 @@ class InlineCallsTest {
       ServerCall<?, ?> predict = call(PredictionServiceGrpc.getPredictMethod());
       ServerCall<?, ?> admin = call(AdminServiceGrpc.getListDeploymentsMethod());
 
-      assertNull(inline.getExecutor(admin, headers(null)), "an admin call: the server's pool");
+      assertEquals("pool", ranOn(inline.getExecutor(admin, headers(null))), "an admin call");
       assertEquals(here, ranOn(inline.getExecutor(predict, headers(null))), "no identities");
 
       String token = access.createToken(Credentials.NONE, "root", true).token();
@@ -64,12 +78,68 @@ class InlineCallsTest {
       Executor whileArriving = inline.getExecutor(predict, headers(token));
       access.whoAmI(new Credentials(Optional.of(token)));
       assertEquals(here, ranOn(whileArriving), "checked since its headers came: memory");
-      assertNull(inline.getExecutor(admin, headers(token)));
+      assertEquals("pool", ranOn(inline.getExecutor(admin, headers(token))));
       clock.advance(Duration.ofMinutes(2));
       assertEquals("pool", ranOn(whileArriving), "its check expired while the request came");
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * On a real server: a prediction starts on the transport's thread, with no hand-over to a
+   * pool thread and back before it (gRPC looked its method up on the server's executor, which
+   * was the pool: 1.5-1.9 thread switches a 1-row call, 7 December); an admin call starts on
+   * the pool.
+   */
+  @Test
+  void onARealServerAPredictionStartsOnTheTransportThreadAndAnAdminCallOnThePool()
+      throws Exception {
+    Map<String, String> startedOn = new ConcurrentHashMap<>();
+    ServerInterceptor recorder = new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+          ServerCallHandler<Q, R> next) {
+        startedOn.put(call.getMethodDescriptor().getBareMethodName(),
+            Thread.currentThread().getName());
+        return next.startCall(call, headers);
+      }
+    };
+    try (GrpcTransport transport = new GrpcTransport(TransportLimits.DEFAULTS,
+        Set.of(PredictionServiceGrpc.getPredictMethod().getFullMethodName()), c -> true)) {
+      Server server = transport.builder(new InetSocketAddress("127.0.0.1", 0))
+          .addService(new PredictionServiceGrpc.PredictionServiceImplBase() {
+            @Override
+            public void predict(PredictRequest request, StreamObserver<PredictResponse> out) {
+              out.onNext(PredictResponse.getDefaultInstance());
+              out.onCompleted();
+            }
+          })
+          .addService(new AdminServiceGrpc.AdminServiceImplBase() {
+            @Override
+            public void listDeployments(ListDeploymentsRequest request,
+                StreamObserver<ListDeploymentsResponse> out) {
+              out.onNext(ListDeploymentsResponse.getDefaultInstance());
+              out.onCompleted();
+            }
+          })
+          .intercept(recorder)
+          .build().start();
+      ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.getPort())
+          .usePlaintext().build();
+      try {
+        PredictionServiceGrpc.newBlockingStub(channel)
+            .predict(PredictRequest.getDefaultInstance());
+        AdminServiceGrpc.newBlockingStub(channel)
+            .listDeployments(ListDeploymentsRequest.getDefaultInstance());
+      } finally {
+        channel.shutdownNow();
+        server.shutdownNow();
+      }
+    }
+    assertTrue(startedOn.get("Predict").startsWith("pyml-grpc-io"), startedOn.toString());
+    assertTrue(startedOn.get("ListDeployments").startsWith("pyml-grpc-call"),
+        startedOn.toString());
   }
 
   /** The thread that ran a step given to {@code executor}. */
