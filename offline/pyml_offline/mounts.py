@@ -10,7 +10,7 @@ else ``~/.cache/pyml``): about 890 MB, which each PYML_HOME used to make again.
 - ``cds/<jre>-<pyspark>``: the class-data-sharing archive of the two (`class_archive`), made
   by the first job that runs with them.
 
-Both are made in a temporary sibling and renamed into place: a half-made cache never counts.
+Each is made in a temporary sibling and renamed into place: a half-made cache never counts.
 """
 
 from __future__ import annotations
