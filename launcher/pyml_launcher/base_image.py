@@ -56,7 +56,7 @@ def resolve_base_image(home_config_base: str | None = None) -> str:
         return from_env
     if home_config_base:
         return home_config_base
-    if _image_exists(DEFAULT_BASE_TAG):
+    if image_exists(DEFAULT_BASE_TAG):
         return DEFAULT_BASE_TAG
     return host_python_slim()
 
@@ -65,7 +65,7 @@ def ensure_base_image(
     tag: str = DEFAULT_BASE_TAG, rebuild: bool = False, progress: bool = True
 ) -> str:
     """Return `tag`, building PyML's Debian base image under that tag when it is missing."""
-    if not rebuild and _image_exists(tag):
+    if not rebuild and image_exists(tag):
         return tag
     _check_tools()
     started = time.monotonic()
@@ -195,7 +195,7 @@ def _import(rootfs: Path, tag: str) -> None:
         raise BaseImageError(f"tar of {rootfs} failed (exit {code})")
 
 
-def _image_exists(tag: str) -> bool:
+def image_exists(tag: str) -> bool:
     import docker.errors
 
     try:

@@ -7,8 +7,8 @@ else ``~/.cache/pyml``): about 890 MB, which each PYML_HOME used to make again.
   symlinks resolved (Debian's point into /etc, which the container does not have).
 - ``spark/<pyspark version>``: ``pip install --target`` of the host's pyspark and py4j
   versions (pure Python + jars: the same folder serves any Python ≥ 3.10 in the image).
-- ``cds/<jre>-<pyspark>``: the class-data-sharing archive of the two (`class_archive`), made
-  by the first job that runs with them.
+- ``cds/<jre>-<pyspark>-checked``: the class-data-sharing archive of the two
+  (`class_archive`), made from what the first job that runs with them records.
 
 Each is made in a temporary sibling and renamed into place: a half-made cache never counts.
 """

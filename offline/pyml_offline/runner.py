@@ -119,24 +119,41 @@ def _recording_classes(
 
     def record_then_dump(folder: Path) -> None:
         folder.mkdir(mode=0o755)
-        recording = replace(spec, class_list_dir=class_archive.MOUNT)
-        volumes = {str(folder): {"bind": class_archive.MOUNT, "mode": "rw"}}
-        output = run_in_image(record, recording, argv, settings, volumes=volumes, progress=progress)
-        summaries.append(_summary(output, record.ref))  # a failed job raises: no archive folder
-        dump = class_archive.dump_argv(folder, f"{JRE}/bin/java")
-        if dump is None:
-            class_archive.note_failure(folder, "the job recorded no class list")
-            return
-        status = "preparing Spark's class archive for later jobs (once, about a minute)"
-        volumes[str(jre_dir())] = {"bind": JRE, "mode": "ro"}
-        volumes[str(pyspark_dir())] = {"bind": SPARK, "mode": "ro"}
-        dumped = _run_container(
-            _image_id(record), dump, volumes, settings, record.ref, False, status
-        )
-        class_archive.note_failure(folder, dumped)
+        # The job runs model code, so it records into a scratch folder of its own, and only
+        # what PyML checked of it goes on to the dump (class_archive.take_recording).
+        with tempfile.TemporaryDirectory(prefix="pyml-cds-", ignore_cleanup_errors=True) as tmp:
+            recording = replace(spec, class_list_dir=class_archive.MOUNT)
+            volumes = {tmp: {"bind": class_archive.MOUNT, "mode": "rw"}}
+            output = run_in_image(
+                record, recording, argv, settings, volumes=volumes, progress=progress
+            )
+            summaries.append(_summary(output, record.ref))  # a failed job raises: no folder
+            try:
+                class_path = class_archive.take_recording(Path(tmp), folder, SPARK, pyspark_dir())
+            except class_archive.RefusedRecording as refused:
+                class_archive.note_failure(folder, str(refused))
+                return
+        class_archive.note_failure(folder, _dump(folder, class_path, settings, record.ref))
 
     make_atomically(target, record_then_dump)
     return summaries[0]
+
+
+def _dump(folder: Path, class_path: str, settings: ContainerSettings, ref: str) -> str:
+    """`java -Xshare:dump` into `folder` in PyML's own base image: the archive every later job
+    maps is made by no model's code nor image. The container's output."""
+    from pyml_launcher import base_image
+
+    if not base_image.image_exists(base_image.DEFAULT_BASE_TAG):
+        return f"PyML's base image {base_image.DEFAULT_BASE_TAG} is not here: `pyml images base`"
+    volumes = {
+        str(folder): {"bind": class_archive.MOUNT, "mode": "rw"},
+        str(jre_dir()): {"bind": JRE, "mode": "ro"},
+        str(pyspark_dir()): {"bind": SPARK, "mode": "ro"},
+    }
+    dump = class_archive.dump_argv(class_path, f"{JRE}/bin/java")
+    status = "preparing Spark's class archive for later jobs (once, about a minute)"
+    return _run_container(base_image.DEFAULT_BASE_TAG, dump, volumes, settings, ref, False, status)
 
 
 def job_spec(record: VersionRecord, settings: ContainerSettings, **fields: Any) -> JobSpec:
@@ -226,7 +243,7 @@ def _run_container(
     from pyml_launcher.engine import docker_client
 
     container = docker_client().containers.run(
-        image_id,  # the exact image the online path serves, by content id
+        image_id,  # the exact image the online path serves, by content id (or PyML's base)
         entrypoint=argv,
         detach=True,
         environment=_environment(settings),
