@@ -43,7 +43,9 @@ base-image: $(VENV)/.installed docker
 $(VENV)/.installed: pyproject.toml | tools
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev,spark]'
+	# --no-compile: pip would byte-compile pyspark's thousands of modules (about 15 s);
+	# Python compiles what is imported, once, when it is imported.
+	$(VENV)/bin/pip install -q --no-compile -e '.[dev,spark]'
 	touch $@
 
 $(JAR): $(JAVA_INPUTS) | tools

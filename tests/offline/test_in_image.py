@@ -6,8 +6,10 @@ busy machine), so the module runs two jobs, once, and its tests assert on their 
 
 - the parity job (`pyml offline`): the validation input and 100,000 noisy rows in one table,
   told apart by a key column, compared with the online sidecar;
-- the same command again: refused, because the destination exists; the table is read back
-  after it, so the parity tests also prove the refused run left it as it was.
+- a job into the same table whose query does not fit the model: refused in the image, in the
+  registered model's name; the table is read back after it, so the parity tests also prove
+  the refused run left it as it was. (A destination that exists is refused by the same check
+  on the host's Spark: test_job.py, and the CLI's words for it: test_table_import.py.)
 
 Bad input the runner refuses before starting a container needs no job. The failure modes
 inside a job (query, columns, model errors, modes, atomic reruns) are `run_job`'s and run on
@@ -50,6 +52,8 @@ VALIDATION_ROWS = 57
 CHUNK_ROWS = 10_000  # per online request: well under gRPC's message limits
 PYML_CLI = str(Path(sys.executable).parent / "pyml")
 DEST = "parity.predictions"
+# A string where the model wants a number.
+MISFIT = "SELECT id, CAST(`mean texture` AS STRING) AS `mean texture` FROM parity.rows"
 PARITY_JOB = [
     *("--query", "SELECT * FROM parity.rows", "--dest-table", DEST),
     *("--key", "part", "--key", "id"),
@@ -117,7 +121,7 @@ def version(offline_home: Path, cancer_home: Path) -> Iterator[ModelVersion]:
 @dataclass(frozen=True)
 class Jobs:
     first: subprocess.CompletedProcess[str]  # the parity job, through the CLI
-    again: subprocess.CompletedProcess[str]  # the same command: refused
+    again: subprocess.CompletedProcess[str]  # a query that does not fit, into DEST: refused
     offline: pa.Table  # the destination as the host's pyspark reads it, after both runs
     properties: dict[str, str]
     online: pa.Table  # the same rows through the online sidecar, with their keys
@@ -136,7 +140,7 @@ def jobs(
     assert source_tables.returncode == 0, f"making the source tables failed:\n{output[-3000:]}"
     first = _cli("offline", version.ref, *PARITY_JOB)
     assert first.returncode == 0, first.stdout + first.stderr
-    again = _cli("offline", version.ref, *PARITY_JOB)
+    again = _cli("offline", version.ref, "--query", MISFIT, "--dest-table", DEST)
     out = offline_home / "read"
     out.mkdir()
     # The host's pyspark reads the table while the online sidecar predicts the same rows.
@@ -220,23 +224,16 @@ def test_table_records_model_version_image_and_archive(jobs: Jobs, version: Mode
     assert jobs.properties["pyml.model.archive_sha256"] == version.record.archive_sha256
 
 
-def test_rerun_without_overwrite_is_refused_and_keeps_the_table(jobs: Jobs) -> None:
-    assert jobs.again.returncode == 1, jobs.again.stdout + jobs.again.stderr
-    assert f"table {DEST} exists" in jobs.again.stdout
-    assert "--mode overwrite" in jobs.again.stdout  # the way out, named in the CLI's words
-    # Read after the refused run: still the first run's rows (their values: the parity tests).
-    assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
-
-
-def test_a_refusal_in_the_image_names_the_registered_model(
+def test_a_refused_run_names_the_registered_model_and_keeps_the_table(
     jobs: Jobs, version: ModelVersion
 ) -> None:
     """In the image the home is /opt/pyml/model: errors said model 'model' (issue 15)."""
-    query = "SELECT id, CAST(`mean texture` AS STRING) AS `mean texture` FROM parity.rows"
-    refused = _cli("offline", version.ref, "--query", query, "--dest-table", "parity.never")
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    assert f"model '{version.name}': the query's columns do not fit the model" in refused.stdout
-    assert "model 'model'" not in refused.stdout + refused.stderr
+    assert jobs.again.returncode == 1, jobs.again.stdout + jobs.again.stderr
+    message = f"model '{version.name}': the query's columns do not fit the model"
+    assert message in jobs.again.stdout
+    assert "model 'model'" not in jobs.again.stdout + jobs.again.stderr
+    # Read after the refused run: still the first run's rows (their values: the parity tests).
+    assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
 
 
 def test_the_first_job_leaves_a_class_archive_the_jvm_maps(
