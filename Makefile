@@ -99,10 +99,10 @@ test-java: tools
 test-python: setup base-image
 	scripts/run_pytest.sh
 
-test: setup
+# The Java and Python suites side by side (scripts/run_tests.sh says why and how).
+test: setup base-image tools
 	$(MAKE) lint
-	$(MAKE) test-java
-	$(MAKE) test-python
+	scripts/run_tests.sh
 
 bench: setup base-image
 	$(PY) bench/online_overhead.py

@@ -34,6 +34,9 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# The README's pictures (docs/screenshots) are refreshed with PYML_SCREENSHOTS=docs/screenshots;
+# otherwise a run saves them in its temporary folder and leaves the checkout as it was.
+SCREENSHOTS_ENV = "PYML_SCREENSHOTS"
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 MODEL = "console_cancer"
 WAIT_S = 120
@@ -96,6 +99,14 @@ def failing_version(tmp_path_factory: pytest.TempPathFactory, pyml_home: Path) -
     tag = version.image.get("tag")
     if tag:
         docker.from_env().images.remove(tag, force=True, noprune=False)
+
+
+@pytest.fixture(autouse=True)
+def screenshots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    given = os.environ.get(SCREENSHOTS_ENV, "").strip()
+    folder = Path(given).absolute() if given else tmp_path / "screenshots"
+    monkeypatch.setitem(globals(), "SCREENSHOTS", folder)
+    return folder
 
 
 @pytest.fixture()
