@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -90,6 +91,18 @@ def dump_argv(class_path: str, java: str) -> list[str]:
         "-cp",
         class_path,
     ]
+
+
+def drop_superseded(folders: list[Path]) -> None:
+    """Remove the archives earlier PyML versions made, which nothing maps any more (~230 MB
+    each): in the machine's `cds` folder those without the CHECKED ending, and each folder in
+    `folders` whole (a PYML_HOME's own `cache/cds`, where archives were first made)."""
+    machine, *whole = folders
+    for old in machine.iterdir() if machine.is_dir() else ():
+        if not old.name.startswith(".") and not old.name.endswith(f"-{CHECKED}"):
+            shutil.rmtree(old, ignore_errors=True)  # "." begins a folder being made
+    for folder in whole:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def note_failure(folder: Path, output: str) -> None:

@@ -136,6 +136,7 @@ def _recording_classes(
         class_archive.note_failure(folder, _dump(folder, class_path, settings, record.ref))
 
     make_atomically(target, record_then_dump)
+    class_archive.drop_superseded([target.parent, pyml_home() / "cache" / "cds"])
     return summaries[0]
 
 

@@ -241,3 +241,32 @@ def test_an_archive_made_before_the_checks_is_not_mapped(tmp_path: Path) -> None
     """Folders dumped in a model's own image (4c300c0) may hold a model's archive."""
     folder = class_archive.archive_dir(tmp_path, Path("/c/jre/0123abcd"), Path("/c/spark/4.3.0"))
     assert folder != tmp_path / "cds" / "0123abcd-4.3.0"
+
+
+def test_the_archives_earlier_versions_made_go_when_a_new_one_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """About 230 MB each, and nothing maps them any more."""
+    from pyml_offline import runner
+
+    cds = tmp_path / "cache" / "cds"
+    unchecked = cds / "0123abcd-4.3.0"  # made in a model's image, before 7 December
+    other = cds / "4567cdef-4.2.0-checked"  # another JRE's or pyspark's: still in use
+    making = cds / ".0123abcd-4.3.0-checked-x1"  # another job's, half made
+    per_home = tmp_path / "home" / "cache" / "cds" / "0123abcd-4.3.0"  # before 4c300c0
+    for folder in (unchecked, other, making, per_home):
+        folder.mkdir(parents=True)
+        (folder / class_archive.ARCHIVE).write_bytes(b"archive")
+        (folder / class_archive.ARCHIVE).chmod(0o444)
+    monkeypatch.setenv("PYML_HOME", str(tmp_path / "home"))
+    seen = _archive_runner(tmp_path, monkeypatch, lambda rec: _good_recording(rec))
+    folder = _first_job(tmp_path)
+    assert len(seen.dumped_in) == 1
+    assert sorted(p.name for p in cds.iterdir()) == sorted([folder.name, other.name, making.name])
+    assert not (tmp_path / "home" / "cache" / "cds").exists()
+    assert (runner.pyml_home() / "cache").exists()  # only its cds folder went
+
+
+def _good_recording(recording: Path) -> None:
+    (recording / class_archive.CLASS_PATH).write_text(GOOD_PATH)
+    (recording / class_archive.CLASS_LIST).write_text(GOOD_LIST)
