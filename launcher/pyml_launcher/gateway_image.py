@@ -35,6 +35,10 @@ from pyml_launcher.image import BuiltImage, finish_build
 
 GATEWAY_REPOSITORY = "pyml/gateway"
 JAR = "/opt/pyml/gateway/pyml-gateway.jar"
+# The gateway's class archive (pyml._internal.gateway_archive), made in the image by the
+# image's own JRE from its jar: the container's gateway starts in about half the time.
+ARCHIVE = "/opt/pyml/gateway/pyml-gateway.jsa"
+ARCHIVE_SCRIPT = Path(__file__).with_name("gateway_class_archive.sh")
 WORK_DIR = "/var/lib/pyml-gateway/work"
 REGISTRY_DIR = "/var/lib/pyml-gateway/registry"
 # The desired deployments a restarted gateway serves again: a bind of a host folder, so they
@@ -60,13 +64,20 @@ def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
         **gateway_jvm.ENV,
     }
     labels = {LABEL_IMAGE: "1", LABEL_JAR_SHA256: jar_sha256}
-    entrypoint = ["java", *JAVA_OPTIONS, "-jar", JAR]
+    entrypoint = ["java", *JAVA_OPTIONS, f"-XX:SharedArchiveFile={ARCHIVE}", "-Xlog:cds*=off"]
+    entrypoint += ["-jar", JAR]
     return [
         Step("base", f"FROM {base_image}"),
         Step("jre", apt_install((JRE_PACKAGE,)), "Java 17, from Debian"),
         Step("settings", "ENV " + " ".join(f"{k}={v}" for k, v in env.items())),
         Step("settings", "EXPOSE " + " ".join(str(port) for port in PORTS.values())),
         Step("jar", f"COPY pyml-gateway.jar {JAR}", "the shaded gateway jar"),
+        Step("jar", f"COPY {ARCHIVE_SCRIPT.name} /opt/pyml/gateway/"),
+        Step(
+            "archive",
+            f"RUN sh /opt/pyml/gateway/{ARCHIVE_SCRIPT.name} {JAR} {ARCHIVE}",
+            "the gateway's class archive (a gateway started and stopped once)",
+        ),
         Step("metadata", "LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())),
         # Exec form: the JVM is PID 1 and gets docker stop's signal itself (a shell form's
         # /bin/sh would get it and not pass it on); its shutdown hook drains, then stops or
@@ -100,6 +111,7 @@ def build_gateway_image(
         context = Path(tmp)
         (context / "Dockerfile").write_text(render_steps(steps))
         shutil.copyfile(jar, context / "pyml-gateway.jar")
+        shutil.copyfile(ARCHIVE_SCRIPT, context / ARCHIVE_SCRIPT.name)
         with step_display(progress) as display:
             log = BuildLog(steps, display)
             run_build(

@@ -112,3 +112,19 @@ def test_a_second_gateway_with_a_running_gateways_id_is_refused(
             gateway_image.tag, registry_dir=pyml_home / "registry", gateway_id=gateway.gateway_id
         )
     assert len(gateway_containers(gateway.gateway_id)) == 1
+
+
+def test_the_gateway_image_maps_the_class_archive_made_in_it(gateway_image: BuiltImage) -> None:
+    """Made at the image's build by its own JRE from its jar (`gateway_class_archive.sh`), and
+    named by its entrypoint: -Xshare:on makes a JVM that cannot map it refuse to start."""
+    import docker
+
+    from pyml_launcher.gateway_image import ARCHIVE, JAR
+
+    entrypoint = docker.from_env().images.get(gateway_image.tag).attrs["Config"]["Entrypoint"]
+    assert f"-XX:SharedArchiveFile={ARCHIVE}" in entrypoint
+    java = ["-Xshare:on", f"-XX:SharedArchiveFile={ARCHIVE}", "-cp", JAR, "-version"]
+    said = docker.from_env().containers.run(
+        gateway_image.tag, java, entrypoint="java", network_mode="none", remove=True, stderr=True
+    )
+    assert b"sharing" in said, said

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyml._internal import gateway_archive
 from pyml_launcher import gateway_jvm
 
 READY_LINE = re.compile(r"pyml-gateway ready (grpc_port=\d+.*)")
@@ -170,6 +171,8 @@ def start_gateway(
     gateway_id: str | None = None,
     docker_host: str | None = None,
     home_deploy_roots: Sequence[Path] = (),
+    jar: Path | None = None,
+    jvm_options: Sequence[str] | None = None,
 ) -> GatewayProcess:
     """Start `java -jar pyml-gateway.jar` and return once it prints its ready line.
 
@@ -177,12 +180,15 @@ def start_gateway(
     the same id, so concurrent gateways (tests, worktrees) must use different ids.
     `home_deploy_roots`: development only, the folders whose home folders `Client.deploy(home)`
     may run as local processes; none (the default): home deploys are refused.
+    `jvm_options`: instead of mapping the jar's class archive when it has one (`gateway_archive`).
     """
+    jar = jar or gateway_jar()
     command = [
         java_command(),
         *gateway_jvm.JVM_OPTIONS,
+        *(gateway_archive.options(jar) if jvm_options is None else jvm_options),
         "-jar",
-        str(gateway_jar()),
+        str(jar),
         "--grpc-port",
         str(grpc_port),
         "--http-port",
