@@ -274,7 +274,10 @@ def build_wheel(files: Mapping[str, Path], out: Path) -> Path:
 
     Built from a copy of exactly those files: the wheel matches what was hashed, and the build
     leaves no build/ or egg-info behind in the user's tree. Zip timestamps follow
-    SOURCE_DATE_EPOCH when it is set (`make dist`).
+    SOURCE_DATE_EPOCH when it is set (`make dist`), else they are fixed: the same files give
+    the same bytes, so every PYML_HOME's images share the layers of PyML's install and of the
+    validation run (with the build's time in its METADATA and RECORD, each new home built
+    them again, 6-8 s an image).
     """
     with tempfile.TemporaryDirectory(prefix="pyml-wheel-src-") as tmp:
         source = Path(tmp)
@@ -284,7 +287,9 @@ def build_wheel(files: Mapping[str, Path], out: Path) -> Path:
             shutil.copy2(path, copy)
         argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
         argv += ["--quiet", "--wheel-dir", str(out), str(source)]
-        result = subprocess.run(argv, capture_output=True, text=True)
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip() or _ZIP_EPOCH
+        env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
+        result = subprocess.run(argv, capture_output=True, text=True, env=env)
     wheels = sorted(out.glob("*.whl"))
     if result.returncode != 0 or len(wheels) != 1:
         raise MaterialsError(f"building a wheel failed:\n{result.stderr[-3000:]}")

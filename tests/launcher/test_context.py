@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,19 @@ def test_wheel_is_built_once_and_reused_byte_for_byte(tmp_path: Path) -> None:
     assert second == first
     assert (second.stat().st_mtime_ns, second.read_bytes()) == (mtime, content)
     assert first.name.startswith("pyml-") and first.suffix == ".whl"
+
+
+def test_every_pyml_home_builds_the_same_wheel_bytes_so_images_share_its_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wheel's generated files (METADATA, RECORD...) carried the build's time: each new
+    PYML_HOME (a test module, a user's second home) and each clone missed the image layers of
+    PyML's install and of the validation run (6-8 s a build, 7 December)."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = pyml_wheel(tmp_path / "one")
+    time.sleep(2.1)  # zip times have a 2 s resolution
+    second = pyml_wheel(tmp_path / "two")
+    assert first.read_bytes() == second.read_bytes()
 
 
 def test_a_checkout_is_not_taken_for_an_installed_pyml() -> None:
