@@ -102,7 +102,9 @@ def drop_superseded(folders: list[Path]) -> None:
         if not old.name.startswith(".") and not old.name.endswith(f"-{CHECKED}"):
             shutil.rmtree(old, ignore_errors=True)  # "." begins a folder being made
     for folder in whole:
-        shutil.rmtree(folder, ignore_errors=True)
+        # A PYML_CACHE set inside a home makes the home's folder the machine's: kept.
+        if folder.resolve() != machine.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def note_failure(folder: Path, output: str) -> None:

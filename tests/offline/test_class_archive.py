@@ -270,3 +270,13 @@ def test_the_archives_earlier_versions_made_go_when_a_new_one_is_made(
 def _good_recording(recording: Path) -> None:
     (recording / class_archive.CLASS_PATH).write_text(GOOD_PATH)
     (recording / class_archive.CLASS_LIST).write_text(GOOD_LIST)
+
+
+def test_a_machine_cache_inside_a_home_keeps_its_new_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYML_CACHE=$PYML_HOME/cache makes the home's old folder the machine's own."""
+    monkeypatch.setenv("PYML_HOME", str(tmp_path))  # its cache/cds is the machine's cds
+    _archive_runner(tmp_path, monkeypatch, lambda rec: _good_recording(rec))
+    folder = _first_job(tmp_path)
+    assert (folder / class_archive.ARCHIVE).read_bytes() == b"dumped by PyML"
