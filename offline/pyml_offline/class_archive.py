@@ -124,8 +124,10 @@ def _read_untrusted(path: Path, limit: int) -> str:
         info = os.fstat(file.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise RefusedRecording(f"the recorded {path.name} is not a plain file")
-        data = file.read(limit + 1)
-    if info.st_size > limit or len(data) > limit:
+        if info.st_size > limit:  # before anything is read
+            raise RefusedRecording(f"the recorded {path.name} is over {limit} bytes")
+        data = file.read(limit + 1)  # bounded even if it grows meanwhile
+    if len(data) > limit:
         raise RefusedRecording(f"the recorded {path.name} is over {limit} bytes")
     try:
         return data.decode("ascii")
