@@ -52,7 +52,7 @@ $(VENV)/.installed: pyproject.toml | tools
 $(JAR): $(JAVA_INPUTS) | tools
 	$(MVN) -q -DskipTests package
 
-# The gateway's class archive (sdk/pyml/_internal/gateway_archive.py): starts in half the time.
+# The gateway's class archive (launcher/pyml_launcher/gateway_jvm.py): starts in half the time.
 $(JSA): $(JAR) launcher/pyml_launcher/gateway_class_archive.sh
 	sh launcher/pyml_launcher/gateway_class_archive.sh $(abspath $(JAR)) $(abspath $(JSA))
 

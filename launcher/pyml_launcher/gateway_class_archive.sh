@@ -1,5 +1,5 @@
 #!/bin/sh
-# The gateway's class archive (see sdk/pyml/_internal/gateway_archive.py), for `make setup`
+# The gateway's class archive (see launcher/pyml_launcher/gateway_jvm.py), for `make setup`
 # and the gateway image's build: a gateway started with -XX:ArchiveClassesAtExit, stopped once
 # ready (its JVM writes the archive as it exits); a JVM must then map it, checksums checked,
 # before it is put in place. The same java as the gateway's, and absolute paths: the archive

@@ -35,8 +35,8 @@ from pyml_launcher.image import BuiltImage, finish_build
 
 GATEWAY_REPOSITORY = "pyml/gateway"
 JAR = "/opt/pyml/gateway/pyml-gateway.jar"
-# The gateway's class archive (pyml._internal.gateway_archive), made in the image by the
-# image's own JRE from its jar: the container's gateway starts in about half the time.
+# The gateway's class archive (see gateway_jvm), made in the image by the image's own JRE
+# from its jar: the container's gateway starts in about half the time.
 ARCHIVE = "/opt/pyml/gateway/pyml-gateway.jsa"
 ARCHIVE_SCRIPT = Path(__file__).with_name("gateway_class_archive.sh")
 WORK_DIR = "/var/lib/pyml-gateway/work"
@@ -64,8 +64,7 @@ def gateway_dockerfile_steps(base_image: str, jar_sha256: str) -> list[Step]:
         **gateway_jvm.ENV,
     }
     labels = {LABEL_IMAGE: "1", LABEL_JAR_SHA256: jar_sha256}
-    entrypoint = ["java", *JAVA_OPTIONS, f"-XX:SharedArchiveFile={ARCHIVE}", "-Xlog:cds*=off"]
-    entrypoint += ["-jar", JAR]
+    entrypoint = ["java", *JAVA_OPTIONS, *gateway_jvm.archive_options(ARCHIVE), "-jar", JAR]
     return [
         Step("base", f"FROM {base_image}"),
         Step("jre", apt_install((JRE_PACKAGE,)), "Java 17, from Debian"),

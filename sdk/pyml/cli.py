@@ -445,7 +445,6 @@ def gateway(
     SIGTERM or SIGINT (Ctrl-C) stops it: no new calls, the calls in flight finish within
     --shutdown-grace, then the model containers are stopped or left (--on-stop).
     """
-    from pyml._internal import gateway_archive
     from pyml._internal.gateway_process import (
         default_runtime_command,
         gateway_jar,
@@ -468,7 +467,7 @@ def gateway(
         stop_args += ["--shutdown-grace-ms", str(round(shutdown_grace * 1000))]
     java = java_command()
     jar = gateway_jar()
-    argv = [java, *gateway_jvm.JVM_OPTIONS, *gateway_archive.options(jar), "-jar", str(jar)]
+    argv = [java, *gateway_jvm.JVM_OPTIONS, *gateway_jvm.class_archive(jar), "-jar", str(jar)]
     argv += ["--grpc-port", str(grpc_port), "--host", host]
     argv += ["--thrift-port", str(thrift_port), "--oip-port", str(oip_port)]
     argv += ["--http-port", str(http_port), "--gateway-id", gateway_id]

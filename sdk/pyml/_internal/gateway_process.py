@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyml._internal import gateway_archive
 from pyml_launcher import gateway_jvm
 
 READY_LINE = re.compile(r"pyml-gateway ready (grpc_port=\d+.*)")
@@ -180,13 +179,13 @@ def start_gateway(
     the same id, so concurrent gateways (tests, worktrees) must use different ids.
     `home_deploy_roots`: development only, the folders whose home folders `Client.deploy(home)`
     may run as local processes; none (the default): home deploys are refused.
-    `jvm_options`: instead of mapping the jar's class archive when it has one (`gateway_archive`).
+    `jvm_options`: instead of mapping the jar's class archive when it has one (`gateway_jvm`).
     """
     jar = jar or gateway_jar()
     command = [
         java_command(),
         *gateway_jvm.JVM_OPTIONS,
-        *(gateway_archive.options(jar) if jvm_options is None else jvm_options),
+        *(gateway_jvm.class_archive(jar) if jvm_options is None else jvm_options),
         "-jar",
         str(jar),
         "--grpc-port",
