@@ -7,9 +7,12 @@ busy machine), so the module runs two jobs, once, and its tests assert on their 
 - the parity job (`pyml offline`): the validation input and 100,000 noisy rows in one table,
   told apart by a key column, compared with the online sidecar;
 - a job into the same table whose query does not fit the model: refused in the image, in the
-  registered model's name; the table is read back after it, so the parity tests also prove
-  the refused run left it as it was. (A destination that exists is refused by the same check
-  on the host's Spark: test_job.py, and the CLI's words for it: test_table_import.py.)
+  registered model's name, and the table's files are the same bytes after it. (A destination
+  that exists is refused by the same check on the host's Spark: test_job.py, and the CLI's
+  words for it: test_table_import.py.)
+
+The host's pyspark reads the table, and the online sidecar predicts the same rows, while the
+parity job's CLI makes Spark's class archive (the first job with a cache does, after its job).
 
 Bad input the runner refuses before starting a container needs no job. The failure modes
 inside a job (query, columns, model errors, modes, atomic reruns) are `run_job`'s and run on
@@ -19,12 +22,14 @@ the host's Spark in test_job.py, one session for all of them.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +59,8 @@ PYML_CLI = str(Path(sys.executable).parent / "pyml")
 DEST = "parity.predictions"
 # A string where the model wants a number.
 MISFIT = "SELECT id, CAST(`mean texture` AS STRING) AS `mean texture` FROM parity.rows"
+# The first job's CLI, once the job has ended, while it makes Spark's class archive.
+DUMPING = "preparing Spark's class archive"
 PARITY_JOB = [
     *("--query", "SELECT * FROM parity.rows", "--dest-table", DEST),
     *("--key", "part", "--key", "id"),
@@ -122,9 +129,10 @@ def version(offline_home: Path, cancer_home: Path) -> Iterator[ModelVersion]:
 class Jobs:
     first: subprocess.CompletedProcess[str]  # the parity job, through the CLI
     again: subprocess.CompletedProcess[str]  # a query that does not fit, into DEST: refused
-    offline: pa.Table  # the destination as the host's pyspark reads it, after both runs
+    offline: pa.Table  # the destination as the host's pyspark reads it, after the first run
     properties: dict[str, str]
     online: pa.Table  # the same rows through the online sidecar, with their keys
+    table_files_kept: bool  # DEST's files, byte for byte, before and after the refused run
 
 
 @pytest.fixture(scope="module")
@@ -138,36 +146,88 @@ def jobs(
     pyspark_dir()
     output, _ = source_tables.communicate()
     assert source_tables.returncode == 0, f"making the source tables failed:\n{output[-3000:]}"
-    first = _cli("offline", version.ref, *PARITY_JOB)
-    assert first.returncode == 0, first.stdout + first.stderr
-    again = _cli("offline", version.ref, "--query", MISFIT, "--dest-table", DEST)
     out = offline_home / "read"
     out.mkdir()
-    # The host's pyspark reads the table while the online sidecar predicts the same rows.
-    argv = [sys.executable, "-m", "tests.offline.read_table", str(offline_home / "warehouse")]
-    reader = subprocess.Popen(
-        [*argv, str(out), DEST],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    rows = parity_rows(cancer_home, NOISY_ROWS)
+    # The parity job's CLI dumps the class archive after the job (about 40 s of one core, in
+    # PyML's base image): meanwhile the host's pyspark reads the table and the online sidecar
+    # predicts the same rows.
+    first = _Cli(DUMPING, "offline", version.ref, *PARITY_JOB)
+    assert first.reached.wait(timeout=600)
+    reader = _read_tables(offline_home / "warehouse", out)
     try:
-        rows = parity_rows(cancer_home, NOISY_ROWS)
         online = _online(version, codec.dataframe_to_table(rows.drop(columns=["part", "id"])), out)
     finally:
         output, _ = reader.communicate()
+    done = first.result()
+    assert done.returncode == 0, done.stdout + done.stderr
     assert reader.returncode == 0, f"reading {DEST} failed:\n{output[-3000:]}"
+    table_files = offline_home / "warehouse" / "tables" / "parity.db" / "predictions"
+    before = _file_digests(table_files)
+    again = _cli("offline", version.ref, "--query", MISFIT, "--dest-table", DEST)
     keys = pa.table({"part": rows["part"].tolist(), "id": rows["id"].tolist()})
     return Jobs(
-        first=first,
+        first=done,
         again=again,
         offline=pq.read_table(out / f"{DEST}.parquet"),
         properties=json.loads((out / f"{DEST}.json").read_text()),
         online=pa.table(
             [*keys.columns, *online.columns], names=keys.column_names + online.column_names
         ),
+        table_files_kept=before != {} and _file_digests(table_files) == before,
     )
+
+
+def _read_tables(warehouse: Path, out: Path) -> subprocess.Popen[str]:
+    """DEST and its properties, read by the host's pyspark in its own process."""
+    argv = [sys.executable, "-m", "tests.offline.read_table", str(warehouse), str(out), DEST]
+    return subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _file_digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+class _Cli:
+    """`pyml` running; `reached` is set once a line of its progress (stderr) holds `mark`, or
+    once it has ended."""
+
+    def __init__(self, mark: str, *args: str) -> None:
+        self._process = subprocess.Popen(
+            [PYML_CLI, *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "400"},  # as _cli
+        )
+        self._mark = mark
+        self._stderr: list[str] = []
+        self.reached = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._process.stderr is not None
+        for line in self._process.stderr:
+            self._stderr.append(line)
+            if self._mark in line:
+                self.reached.set()
+        self.reached.set()
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        stdout, _ = self._process.communicate(timeout=600)
+        self._reader.join(timeout=60)
+        stderr = "".join(self._stderr)
+        return subprocess.CompletedProcess(
+            self._process.args, self._process.returncode, stdout, stderr
+        )
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -232,8 +292,8 @@ def test_a_refused_run_names_the_registered_model_and_keeps_the_table(
     message = f"model '{version.name}': the query's columns do not fit the model"
     assert message in jobs.again.stdout
     assert "model 'model'" not in jobs.again.stdout + jobs.again.stderr
-    # Read after the refused run: still the first run's rows (their values: the parity tests).
-    assert jobs.offline.num_rows == NOISY_ROWS + VALIDATION_ROWS
+    # The table's files, byte for byte, are the first run's (their values: the parity tests).
+    assert jobs.table_files_kept
 
 
 def test_the_first_job_leaves_a_class_archive_the_jvm_maps(
