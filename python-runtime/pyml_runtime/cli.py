@@ -98,15 +98,20 @@ def serve(
     _configure_logging()
     try:
         count = runtime_workers.worker_count(workers, os.environ)
+        cpus = runtime_workers.worker_cpus(count, os.environ)  # before the pools are sized
     except ValueError as exc:
         print(f"pyml-runtime: invalid runtime setting: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     runtime_workers.limit_native_threads(count, os.environ)
     if count == 1:
+        if cpus:  # no thread started yet: every thread of the runtime inherits it
+            os.sched_setaffinity(0, cpus[0])
         _serve_one(home, socket, name, socket_lock_seconds, None)
         return
 
     def run_worker(index: int) -> int:
+        if cpus:  # the forked worker's only thread, before its server or model starts any
+            os.sched_setaffinity(0, cpus[index])
         socket_path = runtime_workers.worker_socket(socket, index)
         _serve_one(home, socket_path, name, socket_lock_seconds, index)
         return 0

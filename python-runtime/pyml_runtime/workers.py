@@ -20,6 +20,15 @@ then spend a third of the CPU spinning (100,000-row calls: 95-100 ms of runtime 
 against 12 ms of work). So each worker's pools get its share of the runtime's CPUs
 (`limit_native_threads`), unless the model's image already sets any of their sizes.
 
+CPUs: when its launcher asks (PYML_RUNTIME_CPU_OFFSET, which the gateway sets), each worker
+runs on CPUs of its own, its share of those the runtime may use (`worker_cpus`). A grpcio
+server hands every call from its polling thread to a pool thread and back; on another core
+each hand-over is a cross-core wake-up, which on a virtual machine costs tens of
+microseconds (docs/decisions.md, "Runtime workers on CPUs of their own"). The offset rotates
+over the gateway's runtimes, so that the first workers of many runtimes do not all share the
+first CPU. The model's own thread pool sizes (set in its image) leave its workers unpinned:
+its threads are its choice.
+
 The supervisor forwards SIGTERM/SIGINT to the workers and returns 0 once they stopped (those
 that outlive the runtime's grace are killed). When a worker ends on its own (it crashed, was
 killed, or its model failed to load), the supervisor stops the others and returns that
@@ -93,6 +102,32 @@ def limit_native_threads(
     threads = str(native_threads(workers, cpu_limit(cpu_max)))
     for name in NATIVE_THREADS_ENV:
         environ[name] = threads
+
+
+CPU_OFFSET_ENV = "PYML_RUNTIME_CPU_OFFSET"
+
+
+def worker_cpus(
+    workers: int, environ: Mapping[str, str], cpu_max: Path = CGROUP_CPU_MAX
+) -> list[set[int]] | None:
+    """The CPUs each of `workers` workers runs on, worker 0's first; None when they are not
+    pinned: no offset asked for, the model sets its own thread pools, or a worker's share
+    would be every CPU anyway. A ValueError naming the setting when the offset is no number."""
+    text = environ.get(CPU_OFFSET_ENV)
+    if text is None or any(name in environ for name in NATIVE_THREADS_ENV):
+        return None
+    try:
+        offset = int(text.strip())
+    except ValueError:
+        raise ValueError(f"{CPU_OFFSET_ENV}={text!r} (expected: a whole number)") from None
+    allowed = sorted(os.sched_getaffinity(0))
+    share = native_threads(workers, cpu_limit(cpu_max))
+    if share >= len(allowed):
+        return None
+    return [
+        {allowed[(offset + index * share + k) % len(allowed)] for k in range(share)}
+        for index in range(workers)
+    ]
 
 
 def cpu_limit(cpu_max: Path = CGROUP_CPU_MAX) -> float:

@@ -3,6 +3,7 @@ spreads calls over both, and a worker that dies takes its container down and get
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -87,3 +88,12 @@ def _assert_each_worker_has_its_share_of_the_cpus(client: Client, container: Con
     assert code == 0 and float(out) == cpus, out
     sizes = {int(client.predict("faulty", POOL_SIZE)["y"][0]) for _ in range(6)}
     assert sizes == {native_threads(2, cpus)}
+    # ... and each worker runs on CPUs of its own (the gateway asks for it), that many of them.
+    pids = sorted(_worker_pids(client, 6))
+    script = f"import os; print([sorted(os.sched_getaffinity(p)) for p in {pids}])"
+    code, out = container.exec_run(["python", "-c", script])
+    assert code == 0, out
+    first, second = (set(cpus_of) for cpus_of in json.loads(out))
+    if native_threads(2, cpus) < len(os.sched_getaffinity(0)):
+        assert len(first) == len(second) == native_threads(2, cpus), out
+        assert not first & second, out

@@ -303,6 +303,7 @@ def test_process_runtime_gets_clean_env_and_unprivileged_user(dev: Served, dev_r
         "TMPDIR",
         "LC_CTYPE",
         "PYML_RUNTIME_WORKERS",  # how many runtime workers the gateway asked for
+        "PYML_RUNTIME_CPU_OFFSET",  # from which CPU on its workers run on CPUs of their own
         # each worker's native thread pools: its share of the CPUs (the runtime sets them)
         "OMP_NUM_THREADS",
         "OPENBLAS_NUM_THREADS",

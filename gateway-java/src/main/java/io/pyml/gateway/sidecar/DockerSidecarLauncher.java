@@ -155,7 +155,8 @@ public final class DockerSidecarLauncher implements SidecarLauncher {
           .createContainerCmd(image)
           .withName(name)
           .withUser(policy.runtimeUser())
-          .withEnv(RuntimeWorkers.ENV + "=" + workers)
+          .withEnv(RuntimeWorkers.ENV + "=" + workers, RuntimeWorkers.CPU_OFFSET_ENV + "="
+              + RuntimeWorkers.nextCpuOffset(workers))
           .withLabels(Map.of(GATEWAY_LABEL, gatewayId, NAME_LABEL, spec.name(),
               VERSION_LABEL, Long.toString(spec.version()),
               SOCKET_DIR_LABEL, socketDir.toAbsolutePath().normalize().toString(),

@@ -84,6 +84,8 @@ public final class ProcessSidecarLauncher implements SidecarLauncher {
     env.clear(); // nothing of the gateway's own environment reaches model code
     env.putAll(ProcessSandbox.environment(executable, layout.tmpDir()));
     env.put(RuntimeWorkers.ENV, Integer.toString(workers));
+    env.put(RuntimeWorkers.CPU_OFFSET_ENV,
+        Integer.toString(RuntimeWorkers.nextCpuOffset(workers)));
     return builder.start();
   }
 }

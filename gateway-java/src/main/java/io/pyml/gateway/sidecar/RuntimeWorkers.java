@@ -3,6 +3,7 @@ package io.pyml.gateway.sidecar;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * How many runtime workers (Python processes, each loading the model and serving on a socket
@@ -16,6 +17,13 @@ public final class RuntimeWorkers {
   public static final int MAX = 32;
   /** The runtime's setting, which the launchers pass. */
   public static final String ENV = "PYML_RUNTIME_WORKERS";
+  /**
+   * The runtime's setting that runs each worker on CPUs of its own (its share of the runtime's),
+   * counted from this offset: a runtime's grpcio server hands every call between two threads,
+   * and across cores that costs tens of microseconds a call on a virtual machine.
+   */
+  public static final String CPU_OFFSET_ENV = "PYML_RUNTIME_CPU_OFFSET";
+  private static final AtomicInteger NEXT_CPU = new AtomicInteger();
 
   private RuntimeWorkers() {}
 
@@ -28,6 +36,15 @@ public final class RuntimeWorkers {
       return setting;
     }
     return (int) Math.max(1, Math.min(MAX_AUTO, Math.ceil(cpus)));
+  }
+
+  /**
+   * The CPU offset of the next runtime of {@code workers} workers: each runtime starts one CPU
+   * further on per worker of the one before, so that the first workers of many runtimes do not
+   * all run on the first CPUs.
+   */
+  public static int nextCpuOffset(int workers) {
+    return NEXT_CPU.getAndAdd(workers) & 0xFFFF; // non-negative, also once the counter wraps
   }
 
   /**

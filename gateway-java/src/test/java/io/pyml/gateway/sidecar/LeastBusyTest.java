@@ -51,6 +51,14 @@ class LeastBusyTest {
   }
 
   @Test
+  void eachRuntimesWorkersStartOnTheCpusAfterThoseOfTheRuntimeBefore() {
+    int first = RuntimeWorkers.nextCpuOffset(2);
+    int second = RuntimeWorkers.nextCpuOffset(1);
+    assertEquals((first + 2) & 0xFFFF, second);
+    assertEquals((second + 1) & 0xFFFF, RuntimeWorkers.nextCpuOffset(3));
+  }
+
+  @Test
   void automaticWorkersFollowTheCpuLimit() {
     assertEquals(1, RuntimeWorkers.resolve(0, 0.5));
     assertEquals(2, RuntimeWorkers.resolve(0, 1.5));
