@@ -106,14 +106,22 @@ def serve(
                 _await_locked(socket_path.parent, socket_lock_seconds, stop)
             slot.dataplane = _load(home, name, budget)
             _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
-            who = "" if worker is None else f" (worker {worker}, pid {os.getpid()})"
-            print(f"pyml-runtime serving {display_name} on {socket_path}{who}", flush=True)
+            announce_serving(display_name, socket_path, worker)
             stop.wait()
             # Every service NOT_SERVING from now on, so the gateway stops routing here.
             health_servicer.enter_graceful_shutdown()
         finally:
             server.stop(GRACE_SECONDS).wait()
             _remove_socket(socket_path)
+
+
+def announce_serving(name: str, socket_path: Path, worker: int | None) -> None:
+    """The serving line, in one write: the workers of a runtime share its stdout, and print()
+    writes a text and its newline apart, which unbuffered (PYTHONUNBUFFERED) reach the pipe
+    apart: two workers' lines came out as one line and an empty one."""
+    who = "" if worker is None else f" (worker {worker}, pid {os.getpid()})"
+    sys.stdout.write(f"pyml-runtime serving {name} on {socket_path}{who}\n")
+    sys.stdout.flush()
 
 
 def _await_locked(folder: Path, within: float, stop: threading.Event) -> None:

@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml_runtime import codec
+from pyml_runtime.server import announce_serving
 from pyml_runtime.workers import (
     NATIVE_THREADS_ENV,
     cpu_limit,
@@ -194,6 +195,27 @@ def _worker_pids(runtime: Runtime, sockets: list[Path]) -> dict[int, int]:
     lines = _lines(runtime.process.stdout, len(sockets), within=30, why=runtime.stderr)
     found = (re.search(r"\(worker (\d+), pid (\d+)\)", line) for line in lines)
     return {int(m.group(1)): int(m.group(2)) for m in found if m}
+
+
+def test_a_workers_serving_line_is_one_write_so_two_workers_lines_never_mix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found on CI (PYTHONUNBUFFERED=1): print() wrote each worker's line and its newline
+    apart, and the two workers' lines reached the pipe as one line and an empty one."""
+    writes: list[str] = []
+
+    class Stdout:
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Stdout())
+    announce_serving("scorer", Path("/run/pyml/model-1.sock"), 1)
+    line = f"pyml-runtime serving scorer on /run/pyml/model-1.sock (worker 1, pid {os.getpid()})\n"
+    assert writes == [line]
 
 
 def test_two_workers_serve_on_two_sockets_and_sigterm_stops_both(
