@@ -105,13 +105,13 @@ def serve(
     runtime_workers.limit_native_threads(count, os.environ)
     if count == 1:
         if cpus:  # no thread started yet: every thread of the runtime inherits it
-            os.sched_setaffinity(0, cpus[0])
+            runtime_workers.run_on(cpus[0])
         _serve_one(home, socket, name, socket_lock_seconds, None)
         return
 
     def run_worker(index: int) -> int:
         if cpus:  # the forked worker's only thread, before its server or model starts any
-            os.sched_setaffinity(0, cpus[index])
+            runtime_workers.run_on(cpus[index])
         socket_path = runtime_workers.worker_socket(socket, index)
         _serve_one(home, socket_path, name, socket_lock_seconds, index)
         return 0

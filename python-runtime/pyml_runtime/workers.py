@@ -130,6 +130,18 @@ def worker_cpus(
     ]
 
 
+def run_on(cpus: set[int]) -> None:
+    """Runs this thread, and every thread it starts from now on, on `cpus` only. Pinning is for
+    speed: a kernel that refuses it (a CPU taken away meanwhile, a seccomp profile) leaves
+    the runtime serving where it was, with one line saying so."""
+    try:
+        os.sched_setaffinity(0, cpus)
+    except OSError as exc:
+        print(
+            f"pyml-runtime: not pinned to CPUs {sorted(cpus)}: {exc}", file=sys.stderr, flush=True
+        )
+
+
 def cpu_limit(cpu_max: Path = CGROUP_CPU_MAX) -> float:
     """The CPUs this process may use: its cgroup's quota (a container's `--cpus`), at most the
     CPUs it may run on."""

@@ -27,6 +27,7 @@ from pyml_runtime.workers import (
     cpu_limit,
     limit_native_threads,
     native_threads,
+    run_on,
     worker_count,
     worker_cpus,
     worker_socket,
@@ -116,6 +117,20 @@ def test_workers_are_not_pinned_unless_asked_or_when_the_model_sizes_its_threads
     assert worker_cpus(1, asked, two) is None  # its share is every CPU
     with pytest.raises(ValueError, match="PYML_RUNTIME_CPU_OFFSET='first' \\(expected: a whole"):
         worker_cpus(2, {"PYML_RUNTIME_CPU_OFFSET": "first"}, two)
+
+
+def test_a_kernel_that_refuses_the_pinning_leaves_the_worker_serving_where_it_was(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(pid: int, cpus: set[int]) -> None:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    run_on({3})
+    assert (
+        capsys.readouterr().err
+        == "pyml-runtime: not pinned to CPUs [3]: [Errno 22] Invalid argument\n"
+    )
 
 
 def test_the_cpu_limit_is_the_cgroup_quota_at_most_the_cpus_to_run_on(tmp_path: Path) -> None:
