@@ -91,13 +91,19 @@ def native_threads(workers: int, cpus: float) -> int:
     return max(1, int(cpus // workers))
 
 
+def model_sizes_its_pools(environ: Mapping[str, str]) -> bool:
+    """The model's image sets a native pool's size: its threads are its choice (neither resized
+    nor pinned)."""
+    return any(name in environ for name in NATIVE_THREADS_ENV)
+
+
 def limit_native_threads(
     workers: int, environ: MutableMapping[str, str], cpu_max: Path = CGROUP_CPU_MAX
 ) -> None:
     """Sizes the native thread pools of each of `workers` workers to its share of the CPUs
     this process may use; a pool size already set (by the model's image) is the model's
     choice, and then none is changed."""
-    if any(name in environ for name in NATIVE_THREADS_ENV):
+    if model_sizes_its_pools(environ):
         return
     threads = str(native_threads(workers, cpu_limit(cpu_max)))
     for name in NATIVE_THREADS_ENV:
@@ -114,7 +120,7 @@ def worker_cpus(
     pinned: no offset asked for, the model sets its own thread pools, or a worker's share
     would be every CPU anyway. A ValueError naming the setting when the offset is no number."""
     text = environ.get(CPU_OFFSET_ENV)
-    if text is None or any(name in environ for name in NATIVE_THREADS_ENV):
+    if text is None or model_sizes_its_pools(environ):
         return None
     try:
         offset = int(text.strip())

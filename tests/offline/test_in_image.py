@@ -205,7 +205,7 @@ class _Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "COLUMNS": "400"},  # as _cli
+            env=_cli_env(),
         )
         self._mark = mark
         self._stderr: list[str] = []
@@ -230,10 +230,14 @@ class _Cli:
         )
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli_env() -> dict[str, str]:
     # Wide: Rich wraps a non-terminal's lines at 80 columns, inside the messages asserted on.
-    env = {**os.environ, "COLUMNS": "400"}
-    return subprocess.run([PYML_CLI, *args], cwd=REPO, capture_output=True, text=True, env=env)
+    return {**os.environ, "COLUMNS": "400"}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    argv = [PYML_CLI, *args]
+    return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=_cli_env())
 
 
 def _online(version: ModelVersion, rows: pa.Table, socket_dir: Path) -> pa.Table:
