@@ -1,5 +1,6 @@
 """Runtime workers in a real container: a replica serves on two Python processes, the gateway
-spreads calls over both, and a worker that dies takes its container down and gets it restarted."""
+sends a call to the first idle worker and to the other while that one is busy, and a worker
+that dies takes its container down and gets it restarted."""
 
 from __future__ import annotations
 
@@ -7,25 +8,52 @@ import json
 import os
 import shutil
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 from docker.models.containers import Container
 
-from pyml._internal.gateway_process import start_gateway
+from pyml._internal.gateway_process import GatewayProcess, start_gateway
 from pyml.client import Client
 from pyml.version import ModelVersion
 from pyml_runtime.workers import native_threads
-from tests.containers.conftest import await_gone, labelled
+from tests.containers.conftest import GATEWAY_LABEL, await_gone, labelled, metric_samples
 from tests.polling import await_deployment, await_true
 
-WHO_ANSWERS = pd.DataFrame({"x": [-6.0]})  # the faulty model answers its worker's pid
-POOL_SIZE = pd.DataFrame({"x": [-7.0]})  # ... and its worker's OpenBLAS pool size
+WHO = -6.0  # the faulty model answers its worker's pid
+POOL_SIZE = -7.0  # ... or its worker's OpenBLAS pool size
+HOLD = -4.0  # ... once a file `release` appears in its socket folder
 
 
-def _worker_pids(client: Client, calls: int) -> set[int]:
-    # One call at a time: idle workers take calls in turns, so both answer.
-    return {int(client.predict("faulty", WHO_ANSWERS)["y"][0]) for _ in range(calls)}
+def _each_workers_answer(
+    client: Client, gateway: GatewayProcess, gateway_id: str, question: float
+) -> list[int]:
+    """Each of the two workers' answer to `question`. A call goes to the first idle worker, so
+    calls one at a time all go to the first: the second is sent while the first is held."""
+    [container] = labelled(gateway_id, "faulty")
+    release = Path(container.attrs["Mounts"][0]["Source"]) / "release"
+    in_flight = 'pyml_predict_in_flight{model="faulty"}'
+    rows = pd.DataFrame({"x": [HOLD, question]})
+    with ThreadPoolExecutor(2) as pool:
+        held = []
+        try:
+            for count in (1, 2):
+                held.append(pool.submit(client.predict, "faulty", rows, None, 60))
+                deadline = time.monotonic() + 30
+                while metric_samples(gateway).get(in_flight) != count:
+                    assert time.monotonic() < deadline and not held[-1].done(), held[-1]
+                    time.sleep(0.05)
+        finally:  # also on a red run: never leave the calls (and the test) hanging
+            release.touch()
+        answers = [int(call.result(timeout=60)["y"][0]) for call in held]
+    release.unlink()
+    return answers
+
+
+def _worker_pids(client: Client, gateway: GatewayProcess, gateway_id: str) -> set[int]:
+    return set(_each_workers_answer(client, gateway, gateway_id, WHO))
 
 
 def test_two_workers_share_the_calls_and_the_cpus_and_a_killed_worker_restarts_the_replica(
@@ -43,9 +71,13 @@ def test_two_workers_share_the_calls_and_the_cpus_and_a_killed_worker_restarts_t
             client.deploy("faulty")
             [container] = labelled(gateway_id, "faulty")
             assert container.labels["io.pyml.runtime-workers"] == "2"
-            pids = _worker_pids(client, 6)
+            pids = _worker_pids(client, gateway, gateway_id)
             assert len(pids) == 2, pids
-            _assert_each_worker_has_its_share_of_the_cpus(client, container)
+            # One call at a time: the first idle worker takes each (its CPU's caches stay warm).
+            who = pd.DataFrame({"x": [WHO]})
+            alone = {int(client.predict("faulty", who)["y"][0]) for _ in range(4)}
+            assert len(alone) == 1 and alone <= pids, (alone, pids)
+            _assert_each_worker_has_its_share_of_the_cpus(client, gateway, container, pids)
             assert client.predict("faulty", pd.DataFrame({"x": [1.0, 2.0]}))["y"].tolist() == [
                 2.0,
                 4.0,
@@ -63,7 +95,7 @@ def test_two_workers_share_the_calls_and_the_cpus_and_a_killed_worker_restarts_t
                 "a new container",
             )
             assert container.id not in [c.id for c in labelled(gateway_id, "faulty")]
-            assert len(_worker_pids(client, 6)) == 2
+            assert len(_worker_pids(client, gateway, gateway_id)) == 2
 
             client.undeploy("faulty")
             await_gone(gateway_id, "faulty")
@@ -78,7 +110,9 @@ def test_two_workers_share_the_calls_and_the_cpus_and_a_killed_worker_restarts_t
     assert not folders, f"socket folders left: {folders}"
 
 
-def _assert_each_worker_has_its_share_of_the_cpus(client: Client, container: Container) -> None:
+def _assert_each_worker_has_its_share_of_the_cpus(
+    client: Client, gateway: GatewayProcess, container: Container, worker_pids: set[int]
+) -> None:
     # The runtime reads the container's CPU limit from its cgroup; two workers share it, and
     # each worker's OpenBLAS pool is sized to its share (wider pools spin against each other).
     cpus = container.attrs["HostConfig"]["NanoCpus"] / 1e9
@@ -86,10 +120,10 @@ def _assert_each_worker_has_its_share_of_the_cpus(client: Client, container: Con
         ["python", "-c", "from pyml_runtime.workers import cpu_limit; print(cpu_limit())"]
     )
     assert code == 0 and float(out) == cpus, out
-    sizes = {int(client.predict("faulty", POOL_SIZE)["y"][0]) for _ in range(6)}
-    assert sizes == {native_threads(2, cpus)}
+    sizes = _each_workers_answer(client, gateway, container.labels[GATEWAY_LABEL], POOL_SIZE)
+    assert sizes == [native_threads(2, cpus)] * 2
     # ... and each worker runs on CPUs of its own (the gateway asks for it), that many of them.
-    pids = sorted(_worker_pids(client, 6))
+    pids = sorted(worker_pids)
     script = f"import os; print([sorted(os.sched_getaffinity(p)) for p in {pids}])"
     code, out = container.exec_run(["python", "-c", script])
     assert code == 0, out
