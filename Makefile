@@ -15,7 +15,8 @@ MVN := mvn -B --no-transfer-progress
 help:
 	@echo "make demo     train the example, start the gateway, deploy, predict, then offline (Spark)"
 	@echo "              into a Hive table and a parity check with the gateway (sets everything up)"
-	@echo "make test     the whole suite: lint, Java tests, Python unit and end-to-end tests"
+	@echo "make test     the whole suite: lint, then the Java tests beside the Python unit and"
+	@echo "              end-to-end tests"
 	@echo "make gateway  run the gateway in the foreground on port 7070 (on the host: java -jar)"
 	@echo "make gateway-image      build the gateway's container image (pyml/gateway:latest)"
 	@echo "make gateway-container  run that image, model containers beside it (127.0.0.1:7070)"
@@ -111,10 +112,10 @@ test-java: tools
 test-python: setup base-image
 	scripts/run_pytest.sh
 
+# Lint first (fast failures), then the Java tests beside the Python suite (scripts/test_all.sh).
 test: setup
 	$(MAKE) lint
-	$(MAKE) test-java
-	$(MAKE) test-python
+	scripts/test_all.sh
 
 bench: setup base-image
 	$(PY) bench/online_overhead.py
