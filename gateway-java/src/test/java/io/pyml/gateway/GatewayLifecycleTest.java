@@ -96,6 +96,27 @@ class GatewayLifecycleTest {
   }
 
   @Test
+  void aRuntimeThatStopsAnsweringHealthChecksIsReplaced() throws Exception {
+    client.deploy("frozen", 1, home);
+    FakeSidecar frozen = LAUNCHER.latest("frozen", 1);
+    long start = System.nanoTime();
+    frozen.runtime().freeze(); // alive, as a stopped process is, but answering nothing
+
+    Deployment back = client.await("frozen", d -> d.getState()
+        == DeploymentState.DEPLOYMENT_STATE_READY && d.getRestarts() > 0, Duration.ofSeconds(20));
+    long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertEquals(1, back.getRestarts(), back.toString());
+    assertTrue(back.getReason().startsWith(
+        "replica 0: the runtime stopped answering health checks for "), back.getReason());
+    // Unanswered for a second and three checks (ReplicaSupervisor.UNHEALTHY_AFTER, MIN_MISSED).
+    assertTrue(elapsedMs >= 1_000, "replaced after only " + elapsedMs + " ms");
+    assertTrue(frozen.stopped(), "the frozen runtime is stopped, not left beside its successor");
+    assertEquals(2, LAUNCHER.launched().stream().filter(s -> s.name().equals("frozen")).count());
+    assertEquals("x", client.predict(request("frozen", "x")).getPayload().getArrowIpc()
+        .toStringUtf8());
+  }
+
+  @Test
   void aRuntimeThatKeepsDyingOnRestartEndsFailedAfterFiveTries() throws Exception {
     client.deploy("crash-loop", 1, home);
     long start = System.nanoTime();

@@ -3,6 +3,9 @@ package io.pyml.gateway.testing;
 import com.google.protobuf.ByteString;
 import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -67,6 +70,7 @@ public final class FakeRuntime implements AutoCloseable {
   /** Signals the "hold" call's arrival; completing {@code release} answers it. */
   public final CountDownLatch holdStarted = new CountDownLatch(1);
   public final CompletableFuture<Void> release = new CompletableFuture<>();
+  private volatile boolean frozen;
 
   public FakeRuntime(String name, FakeModel model, Path socket) {
     this.name = name;
@@ -77,7 +81,27 @@ public final class FakeRuntime implements AutoCloseable {
         .workerEventLoopGroup(loop)
         .addService(new Service())
         .addService(health.getHealthService())
+        .intercept(new Freezable())
         .build();
+  }
+
+  /**
+   * From now on no call is answered, health checks included, as in a process that was stopped
+   * (SIGSTOP) or wedged: each call waits for its caller's deadline. The process does not exit.
+   */
+  public void freeze() {
+    frozen = true;
+  }
+
+  private final class Freezable implements ServerInterceptor {
+    @Override
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+        ServerCallHandler<Q, A> next) {
+      if (frozen) {
+        return new ServerCall.Listener<>() {}; // never read, never answered
+      }
+      return next.startCall(call, headers);
+    }
   }
 
   public FakeRuntime start() throws IOException {
