@@ -113,7 +113,9 @@ test-python: setup base-image
 	scripts/run_pytest.sh
 
 # Lint first (fast failures), then the Java tests beside the Python suite (scripts/test_all.sh).
-test: setup
+# Docker and the base image come first too: the two makes it starts then only find them made
+# (ensure_docker.sh may run apt-get, which must not race another install).
+test: setup base-image
 	$(MAKE) lint
 	scripts/test_all.sh
 
