@@ -11,6 +11,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.pyml.gateway.testing.FakeLauncher;
 import io.pyml.gateway.testing.FakeModel;
+import io.pyml.gateway.testing.FakeRuntime;
 import io.pyml.gateway.testing.FakeSidecar;
 import io.pyml.gateway.testing.TestClient;
 import io.pyml.gateway.testing.TestGateway;
@@ -114,6 +115,31 @@ class GatewayLifecycleTest {
     assertEquals(2, LAUNCHER.launched().stream().filter(s -> s.name().equals("frozen")).count());
     assertEquals("x", client.predict(request("frozen", "x")).getPayload().getArrowIpc()
         .toStringUtf8());
+  }
+
+  @Test
+  void anIdleRuntimeIsCheckedOnceASecondAndOneWithACallInFlightFourTimesASecond()
+      throws Exception {
+    client.deploy("checked", 1, home);
+    FakeRuntime runtime = LAUNCHER.latest("checked", 1).runtime();
+    int before = runtime.healthChecks.get();
+    Thread.sleep(3_000);
+    int idle = runtime.healthChecks.get() - before;
+    // ReplicaSupervisor.IDLE_CHECK_PERIOD: 3 in 3 s (12 at CHECK_PERIOD, as before).
+    assertTrue(idle >= 1 && idle <= 4, idle + " health checks of an idle runtime in 3 s");
+
+    CompletableFuture<PredictResponse> held =
+        CompletableFuture.supplyAsync(() -> client.predict(request("checked", FakeModel.HOLD)));
+    assertTrue(runtime.holdStarted.await(10, TimeUnit.SECONDS));
+    Thread.sleep(1_000); // the supervisor's idle wait ends: at most a second
+    before = runtime.healthChecks.get();
+    Thread.sleep(2_000);
+    int busy = runtime.healthChecks.get() - before;
+    runtime.release.complete(null);
+    assertEquals("dloh", held.get(10, TimeUnit.SECONDS).getPayload().getArrowIpc()
+        .toStringUtf8());
+    // CHECK_PERIOD: 8 in 2 s while a call waits on the runtime.
+    assertTrue(busy >= 5, busy + " health checks in 2 s with a call in flight");
   }
 
   @Test

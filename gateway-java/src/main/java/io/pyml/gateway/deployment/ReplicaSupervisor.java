@@ -29,7 +29,14 @@ import java.util.logging.Logger;
  */
 final class ReplicaSupervisor implements Runnable {
   private static final Logger LOG = Logger.getLogger(ReplicaSupervisor.class.getName());
+  /** Health checks while calls are in flight: they wait on a runtime that may be frozen. */
   static final Duration CHECK_PERIOD = Duration.ofMillis(250);
+  /**
+   * Health checks while no call is: each costs a worker about 1.5 ms of CPU (grpcio's server),
+   * and every 250 ms that held about 0.6% of a CPU per idle worker (8 December). A frozen idle
+   * runtime is found in about 4.5 s instead of 2.3 s, with no call waiting on it meanwhile.
+   */
+  static final Duration IDLE_CHECK_PERIOD = Duration.ofSeconds(1);
   static final Duration HEALTH_DEADLINE = Duration.ofMillis(500);
   /** Unanswered health for this long (and at least MIN_MISSED checks) means hung. */
   static final Duration UNHEALTHY_AFTER = Duration.ofSeconds(1);
@@ -169,7 +176,8 @@ final class ReplicaSupervisor implements Runnable {
     int missed = 0;
     while (!ended()) {
       try {
-        int code = runtime.sidecar().onExit().get(CHECK_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
+        Duration period = replica.inFlight() > 0 ? CHECK_PERIOD : IDLE_CHECK_PERIOD;
+        int code = runtime.sidecar().onExit().get(period.toMillis(), TimeUnit.MILLISECONDS);
         if (ended()) {
           return null;
         }

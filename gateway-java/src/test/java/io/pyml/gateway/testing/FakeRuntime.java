@@ -35,6 +35,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.vector.ipc.WriteChannel;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
@@ -70,6 +71,8 @@ public final class FakeRuntime implements AutoCloseable {
   /** Signals the "hold" call's arrival; completing {@code release} answers it. */
   public final CountDownLatch holdStarted = new CountDownLatch(1);
   public final CompletableFuture<Void> release = new CompletableFuture<>();
+  /** Health checks received (counted whether answered or not). */
+  public final AtomicInteger healthChecks = new AtomicInteger();
   private volatile boolean frozen;
 
   public FakeRuntime(String name, FakeModel model, Path socket) {
@@ -93,10 +96,16 @@ public final class FakeRuntime implements AutoCloseable {
     frozen = true;
   }
 
+  private static final String HEALTH_CHECK = "grpc.health.v1.Health/Check";
+
+  /** Counts health checks; holds every call once frozen. */
   private final class Freezable implements ServerInterceptor {
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
         ServerCallHandler<Q, A> next) {
+      if (call.getMethodDescriptor().getFullMethodName().equals(HEALTH_CHECK)) {
+        healthChecks.incrementAndGet();
+      }
       if (frozen) {
         return new ServerCall.Listener<>() {}; // never read, never answered
       }
