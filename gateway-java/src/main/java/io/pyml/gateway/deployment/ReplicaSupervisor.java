@@ -14,8 +14,9 @@ import java.util.logging.Logger;
 
 /**
  * Keeps one replica serving, on its own thread, for the deployment's whole life: start it,
- * watch it (exit at once, health every 250 ms), and when it dies or stops answering for about a
- * second take it out of routing, stop it and start a new one after a capped exponential backoff.
+ * watch it (exit at once, health every 250 ms while calls are in flight, every second while
+ * none is), and when it dies or stops answering for a second and three checks take it out of
+ * routing, stop it and start a new one after a capped exponential backoff.
  * A failure of the model before the deployment was ever READY fails the deployment (a bad
  * model does not loop); five failed restarts in a row end it FAILED with the last logs (a crash
  * loop). Backoff before restart n of a row: 0.5 s doubling to at most 10 s. A runtime stuck in
