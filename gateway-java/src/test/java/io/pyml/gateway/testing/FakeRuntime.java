@@ -8,6 +8,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -96,14 +97,13 @@ public final class FakeRuntime implements AutoCloseable {
     frozen = true;
   }
 
-  private static final String HEALTH_CHECK = "grpc.health.v1.Health/Check";
-
   /** Counts health checks; holds every call once frozen. */
   private final class Freezable implements ServerInterceptor {
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
         ServerCallHandler<Q, A> next) {
-      if (call.getMethodDescriptor().getFullMethodName().equals(HEALTH_CHECK)) {
+      if (call.getMethodDescriptor().getFullMethodName()
+          .equals(HealthGrpc.getCheckMethod().getFullMethodName())) {
         healthChecks.incrementAndGet();
       }
       if (frozen) {
