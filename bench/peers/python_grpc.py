@@ -2,9 +2,10 @@
 empty message (no parse, no model, nothing else), timed by h2load with the frame of PyML's
 1-row cell.
 
-Two servers, each in a process of its own: grpcio's sync server (a thread pool, as PyML's
-runtime) and its asyncio server (as MLServer). The lower p50 of the two is the floor: whichever
-way a Python process serves gRPC, a call at c=1 takes at least that, before the model's own call.
+Two servers, each in a process of its own: grpcio's sync server (a thread pool and the polling
+listener, as PyML's runtime) and its asyncio server (as MLServer). The lower p50 of the two is
+the floor: whichever way a Python process serves gRPC, a call at c=1 takes at least that,
+before the model's own call.
 Bounded: a warm-up run, then `calls` calls per run, `runs` runs per server, each run with a
 time cap.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.connection
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -24,6 +26,7 @@ import grpc
 
 from bench.peers.frames import PYML_PREDICT_PATH
 from bench.peers.h2load import run_h2load
+from pyml_runtime.grpc_core import EXPERIMENTS_ENV, POLLING_LISTENER
 
 RUN_CAP_S = 60.0
 WARM_UP_CALLS = 500
@@ -75,6 +78,12 @@ SERVERS: dict[str, Callable[[multiprocessing.connection.Connection, str], None]]
     "sync": _serve_sync,
     "asyncio": _serve_async,
 }
+# Each server's environment as its owner runs it: the sync server with the listener PyML's
+# runtime asks for (pyml_runtime.grpc_core), the asyncio one with grpcio's defaults (MLServer).
+ENVIRONMENTS: dict[str, dict[str, str]] = {
+    "sync": {EXPERIMENTS_ENV: POLLING_LISTENER},
+    "asyncio": {},
+}
 
 
 @contextmanager
@@ -91,7 +100,8 @@ def serving_at(name: str, address: str) -> Iterator[tuple[int, int]]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=SERVERS[name], args=(child, address), daemon=True)
-    process.start()
+    with _environment(ENVIRONMENTS[name]):  # gRPC core reads it once, as the child imports grpc
+        process.start()
     try:
         if not parent.poll(30):
             raise RuntimeError(f"the {name} Python gRPC server did not start in 30 s")
@@ -103,6 +113,21 @@ def serving_at(name: str, address: str) -> Iterator[tuple[int, int]]:
         if process.is_alive():
             process.kill()
             process.join(10)
+
+
+@contextmanager
+def _environment(settings: dict[str, str]) -> Iterator[None]:
+    """os.environ with `settings` for the block (a spawned child starts with it)."""
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def empty_answer_p50(frame: Path, calls: int = 1000, runs: int = 3) -> dict[str, float]:

@@ -93,6 +93,7 @@ def serve(
     ] = None,
 ) -> None:
     """Load the model and serve pyml.v1.ModelRuntime and grpc.health.v1 on a Unix socket."""
+    from pyml_runtime import grpc_core
     from pyml_runtime import workers as runtime_workers
 
     _configure_logging()
@@ -103,6 +104,7 @@ def serve(
         print(f"pyml-runtime: invalid runtime setting: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     runtime_workers.limit_native_threads(count, os.environ)
+    grpc_core.use_polling_listener(os.environ)  # before any worker imports grpcio
     if count == 1:
         if cpus:  # no thread started yet: every thread of the runtime inherits it
             runtime_workers.run_on(cpus[0])

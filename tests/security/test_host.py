@@ -308,6 +308,7 @@ def test_process_runtime_gets_clean_env_and_unprivileged_user(dev: Served, dev_r
         "OMP_NUM_THREADS",
         "OPENBLAS_NUM_THREADS",
         "MKL_NUM_THREADS",
+        "GRPC_EXPERIMENTS",  # the polling listener for its gRPC server (pyml_runtime.grpc_core)
     }, env
     assert "PYML_HOST_CANARY" not in env and "DOCKER_HOST" not in env
     assert not env["HOME"].startswith(str(Path.home())), env["HOME"]
