@@ -57,8 +57,12 @@ VARIANTS: dict[str, list[tuple[str, list[str]]]] = {
     "on": [("PyML batching", ["batching = true"])],
     "both": [("PyML", []), ("PyML batching", ["batching = true"])],
 }
-# pyml.Client.predict's p50 at c=1: so many calls at most, within so many seconds.
+# pyml.Client.predict's p50 at c=1: so many calls at most, within so many seconds, in turns
+# with h2load's (five: a slow minute of a shared machine then falls on both, not on one side),
+# after a warm-up of the client's own.
 CLIENT_CALLS = 1000
+CLIENT_TURNS = 5
+CLIENT_WARM_UP = 200
 # MLServer and PyML in turns on 1 row: calls per turn at each concurrency, and turns per server.
 TURN_CALLS = {1: 1_000, 8: 5_000}
 TURNS = 3
@@ -447,32 +451,38 @@ def print_turns(what: str, runs: dict[str, list[dict[str, Any]]]) -> None:
     print(f"  {what}: {sides}", flush=True)
 
 
-def client_p50(server: PymlServer, rows: pd.DataFrame, url: str, workdir: Path) -> dict[str, float]:
+def client_p50(server: PymlServer, rows: pd.DataFrame, url: str, workdir: Path) -> dict[str, Any]:
     """`pyml.Client.predict` one call at a time (the Python client's own encode and decode
     included): its p50, and h2load's at c=1 on the same rows, in turns (h2load, client,
-    h2load, client) so that both meet the same load on a shared machine. Bounded in calls and
-    time."""
+    h2load, client, ...) so that both meet the same load on a shared machine; each turn's ratio
+    shows the spread. Bounded in calls and time."""
     message = pyml_predict_request(NAME, rows).SerializeToString()
     frame = write_frame(workdir, "client-turns", message)
     answer = 5 + len(call_raw(server.gateway.target, PYML_PREDICT_PATH, message))
-    for _ in range(20):  # warm-up
+    for _ in range(CLIENT_WARM_UP):
         server.client.predict(NAME, rows)
     times: list[float] = []
     h2load_p50: list[float] = []
-    for _ in range(2):
-        result = run_h2load(url, frame, answer, CLIENT_CALLS // 2, 1, CLIENT_SECONDS * 4)
+    turn_ratios: list[float] = []
+    per_turn = CLIENT_CALLS // CLIENT_TURNS
+    for _ in range(CLIENT_TURNS):
+        result = run_h2load(url, frame, answer, per_turn, 1, CLIENT_SECONDS * 4)
         h2load_p50.append(result.p50_ms)
-        end = time.monotonic() + CLIENT_SECONDS / 2
-        for _ in range(CLIENT_CALLS // 2):
+        end = time.monotonic() + CLIENT_SECONDS / CLIENT_TURNS
+        turn: list[float] = []
+        for _ in range(per_turn):
             if time.monotonic() > end:
                 break
             start = time.perf_counter()
             server.client.predict(NAME, rows)
-            times.append(time.perf_counter() - start)
+            turn.append(time.perf_counter() - start)
+        times += turn
+        turn_ratios.append(float(np.median(turn)) * 1000 / result.p50_ms)
     return {
         "p50_ms": float(np.median(times)) * 1000,
         "calls": len(times),
         "h2load_p50_ms": float(np.median(h2load_p50)),
+        "turn_ratios": turn_ratios,
     }
 
 

@@ -268,10 +268,12 @@ def client_line(pyml: dict[str, Any]) -> list[str]:
     h2load_p50, _ = _stat(cells[0]["runs"], "p50_ms")
     # h2load's p50 measured in turns with the client (newer results): the same conditions.
     h2load_p50 = client.get("h2load_p50_ms", h2load_p50)
+    turns = client.get("turn_ratios") or []
+    spread = f" (turns {min(turns):.2f}x-{max(turns):.2f}x)" if turns else ""
     return [
         f"pyml.Client.predict, 1 row, c=1: p50 {client['p50_ms']:.2f} ms over "
         f"{client['calls']} calls; h2load p50 {h2load_p50:.2f} ms (in turns with it); "
-        f"client ÷ h2load {_ratio(client['p50_ms'], h2load_p50)}"
+        f"client ÷ h2load {_ratio(client['p50_ms'], h2load_p50)}{spread}"
     ]
 
 

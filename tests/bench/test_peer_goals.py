@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.peers.goals import goal_rows
+from bench.peers.report import client_line
 
 
 def _runs(rate: float, p50: float = 1.0, failed: int = 0, **extra: int) -> list[dict[str, Any]]:
@@ -206,3 +207,17 @@ def test_a_cell_the_plan_leaves_out_is_not_measured_not_met() -> None:
     verdicts = _verdicts(results, pyml)
     assert verdicts["1,000 rows, c=8"] == "not measured"
     assert verdicts["100,000 rows, c=32"] == "not measured"
+
+
+def test_the_client_line_gives_the_spread_of_its_turns_beside_the_whole_runs_ratio() -> None:
+    _, pyml = _results(800, 800)
+    pyml["client"] = {
+        "p50_ms": 3.0,
+        "calls": 1000,
+        "h2load_p50_ms": 2.5,
+        "turn_ratios": [1.31, 1.12, 1.2, 1.18, 1.25],
+    }
+    (line,) = client_line(pyml)
+    assert line.endswith("client ÷ h2load 1.20x (turns 1.12x-1.31x)"), line
+    del pyml["client"]["turn_ratios"]  # a result written before the turns were counted
+    assert client_line(pyml)[0].endswith("client ÷ h2load 1.20x"), client_line(pyml)
