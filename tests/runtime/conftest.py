@@ -37,3 +37,9 @@ def make_home(tmp_path: Path) -> Callable[..., Path]:
         return home
 
     return make
+
+
+@pytest.fixture
+def socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh, short folder path, not yet created: sun_path holds 107 bytes."""
+    return tmp_path_factory.mktemp("s") / "run"

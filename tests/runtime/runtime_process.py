@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import grpc
 import pytest
@@ -55,19 +56,40 @@ class Runtime:
         return self.process.wait(timeout=30)
 
     def stderr(self) -> str:
-        assert self.process.stderr is not None
-        return self.process.stderr.read() if self.process.poll() is not None else ""
+        """What an ended runtime wrote to its stderr pipe ("" when it writes to a file)."""
+        if self.process.stderr is None or self.process.poll() is None:
+            return ""
+        return self.process.stderr.read()
+
+
+def answers_serving(socket: Path) -> bool:
+    """Whether a runtime (worker) answers SERVING on `socket` now."""
+    if not socket.exists():
+        return False
+    with grpc.insecure_channel(f"unix:{socket}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == SERVING)
 
 
 @contextmanager
 def running(
-    home: Path, socket: Path, *extra: str, env: Mapping[str, str] | None = None
+    home: Path,
+    socket: Path,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+    stderr: IO[str] | int = subprocess.PIPE,
 ) -> Iterator[Runtime]:
-    """The runtime serving `home` on `socket`; `env` adds to (or overrides) the environment."""
+    """The runtime serving `home` on `socket`; `env` adds to (or overrides) the environment;
+    `stderr` a file for a runtime that writes more than a pipe holds (gRPC's traces)."""
     command = [str(RUNTIME_BIN), "serve", "--home", str(home), "--socket", str(socket), *extra]
     environ = {**os.environ, **(env or {})}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=environ
     )
     channel = grpc.insecure_channel(f"unix:{socket}")
     try:

@@ -23,12 +23,6 @@ TENSORS = payload_pb2.PAYLOAD_KIND_TENSORS
 METADATA_REQUEST = runtime_pb2.GetMetadataRequest(gateway_protocol=protocol.PROTOCOL_VERSION)
 
 
-@pytest.fixture
-def socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # A fresh, short path: sun_path holds 107 bytes; "not yet created" is part of the test.
-    return tmp_path_factory.mktemp("s") / "run"
-
-
 def test_serve_dataframe_model(scorer_home: Path, socket_dir: Path) -> None:
     socket = socket_dir / "model.sock"
     with running(scorer_home, socket, "--name", "scorer-live") as runtime:

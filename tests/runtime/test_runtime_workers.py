@@ -17,7 +17,7 @@ from typing import IO
 import grpc
 import pandas as pd
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from pyml.v1 import payload_pb2, runtime_pb2_grpc
 from pyml_runtime import codec
@@ -33,14 +33,9 @@ from pyml_runtime.workers import (
     worker_socket,
 )
 from tests.runtime.runtime_homes import save_validation
-from tests.runtime.runtime_process import Runtime, running
+from tests.runtime.runtime_process import Runtime, answers_serving, running
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
-
-
-@pytest.fixture
-def socket_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("s") / "run"  # short: sun_path holds 107 bytes
 
 
 def test_worker_sockets_are_named_beside_the_first() -> None:
@@ -172,19 +167,6 @@ def test_a_signal_that_lands_inside_stop_wait_still_stops() -> None:
     assert (done.returncode, done.stdout.strip()) == (0, "stopped"), done.stderr
 
 
-def _serving(socket: Path) -> bool:
-    if not socket.exists():
-        return False
-    with grpc.insecure_channel(f"unix:{socket}") as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=2
-            )
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == SERVING)
-
-
 def _lines(stream: IO[str], count: int, within: float, why: Callable[[], str]) -> list[str]:
     """`count` lines of a child's output, waiting at most `within` s for them in all (read in a
     thread: a buffered text stream cannot be polled line by line)."""
@@ -202,7 +184,7 @@ def _worker_pids(runtime: Runtime, sockets: list[Path]) -> dict[int, int]:
     """Waits until every worker serves; its log lines give worker index -> pid."""
     runtime.wait_for(SERVING)  # worker 0, through the fixture's channel (bounded: 30 s)
     deadline = time.monotonic() + 30
-    while not all(_serving(s) for s in sockets):
+    while not all(answers_serving(s) for s in sockets):
         assert runtime.process.poll() is None, runtime.stderr()
         assert time.monotonic() < deadline, "not every worker serves after 30 s"
         time.sleep(0.05)
